@@ -1,0 +1,40 @@
+import { readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defineConfig } from 'vitest/config';
+import react from '@vitejs/plugin-react';
+
+// Multithreaded wasm (onnxruntime-web) needs SharedArrayBuffer, which needs cross-origin
+// isolation on every response, dev server and preview alike.
+const isolationHeaders = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+// Browser tests and benchmark scripts drive small pages in e2e/harness/*.html that load the
+// real src/ modules; they are built beside the app so tests run against production bundles.
+const harnessDir = resolve(import.meta.dirname, 'e2e/harness');
+const harnessPages = Object.fromEntries(
+  readdirSync(harnessDir)
+    .filter((f) => f.endsWith('.html'))
+    .map((f) => [`harness-${f.replace(/\.html$/, '')}`, resolve(harnessDir, f)]),
+);
+
+export default defineConfig({
+  plugins: [react()],
+  server: { headers: isolationHeaders, fs: { allow: ['.', '../shared'] } },
+  preview: { headers: isolationHeaders },
+  worker: { format: 'es' },
+  optimizeDeps: { exclude: ['@huggingface/transformers', 'onnxruntime-web'] },
+  build: {
+    target: 'es2022',
+    outDir: process.env.VITE_OUT_DIR ?? 'dist',
+    chunkSizeWarningLimit: 4096,
+    rollupOptions: { input: { main: resolve(import.meta.dirname, 'index.html'), ...harnessPages } },
+  },
+  test: {
+    include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 60_000,
+  },
+});
