@@ -1,0 +1,3 @@
+// The typed message protocol between the UI thread and the workers, and the clients the UI uses to
+// talk to them. Each worker has its own protocol module; this entry point re-exports them.
+export {};
