@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  makeResult,
+  parseBenchmarkFile,
+  parseOfficialResults,
+  PyFloat,
+  pythonJsonDumps,
+  toCsv,
+  toOfficialJsonl,
+  toSummaryJson,
+} from './index';
+
+describe('pythonJsonDumps', () => {
+  it('writes like json.dumps with default arguments', () => {
+    // Expected strings are what CPython 3.11 json.dumps prints for the same values.
+    expect(pythonJsonDumps({ a: 1, b: [true, null], c: 'é"\n' })).toBe(
+      '{"a": 1, "b": [true, null], "c": "\\u00e9\\"\\n"}',
+    );
+    expect(pythonJsonDumps(new PyFloat(1))).toBe('1.0');
+    expect(pythonJsonDumps(new PyFloat(0.00001))).toBe('1e-05');
+    expect(pythonJsonDumps(0.5)).toBe('0.5');
+    expect(pythonJsonDumps('😀')).toBe('"\\ud83d\\ude00"');
+  });
+});
+
+describe('exports', () => {
+  const parsed = parseBenchmarkFile(
+    'examples.jsonl',
+    readFileSync(
+      new URL('../../../shared/seedbench/egoplan-bench2-examples/examples.jsonl', import.meta.url),
+      'utf8',
+    ),
+  );
+  const samples = parsed.samples.slice(0, 3);
+  const results = samples.map((s, i) =>
+    makeResult(s, {
+      response: i === 2 ? null : `<think>t</think><answer>${i === 0 ? s.gold : 'Z'}</answer>`,
+      error: i === 2 ? { stage: 'clip', message: 'missing' } : null,
+    }),
+  );
+
+  it('writes the official results lines for finished questions', () => {
+    const text = toOfficialJsonl(samples, results, 'as-is');
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    const first = JSON.parse(lines[0]!);
+    expect(Object.keys(first)).toEqual([
+      'sample_id',
+      'prompt',
+      'problem',
+      'solution',
+      'response',
+      'reward',
+    ]);
+    expect(first.sample_id).toBe(samples[0]!.rawSampleId);
+    expect(first.solution).toBe(`<answer>${samples[0]!.gold}.</answer>`);
+    expect(lines[0]).toMatch(/"reward": 1\.0\}$/);
+    expect(lines[1]).toMatch(/"reward": 0\.0\}$/);
+    expect(first.prompt[0].content.map((c: { type: string }) => c.type)).toEqual([
+      'video',
+      'image',
+      'text',
+    ]);
+    // Round trip through the importer.
+    const back = parseOfficialResults('r.jsonl', text);
+    expect(back.errors).toEqual([]);
+    expect(back.lines.map((l) => l.reward)).toEqual([1, 0]);
+  });
+
+  it('writes CSV with quoting and a summary JSON', () => {
+    const csv = toCsv(results);
+    const rows = csv.trimEnd().split('\r\n');
+    expect(rows).toHaveLength(4);
+    expect(rows[0]!.split(',')[0]).toBe('sample_id');
+    expect(rows[3]).toContain('clip: missing');
+    const summary = JSON.parse(
+      toSummaryJson(
+        { model: 'm', dtype: 'q4', device: 'wasm', benchmark: 'b', settings: {} },
+        results,
+      ),
+    );
+    expect(summary.summary.total.byMode.official).toMatchObject({ n: 2, correct: 1 });
+    expect(summary.summary.total.errors).toBe(1);
+  });
+
+  it('reports bad lines of an imported results file', () => {
+    const r = parseOfficialResults(
+      'py.jsonl',
+      '{"sample_id": 1, "response": "x", "reward": 1.0}\nnot json\n',
+    );
+    expect(r.lines).toHaveLength(1);
+    expect(r.errors[0]).toMatch(/^py\.jsonl:2: /);
+  });
+});

@@ -1,0 +1,265 @@
+import type { z } from 'zod';
+import {
+  describeIssue,
+  egoPlanBench2ExampleRecord,
+  egoPlanBench2Record,
+  egoPlanRecord,
+  seedBenchR1Record,
+} from './records';
+import type { BenchmarkFormat, ChoiceLetter, Level, Sample, VideoSource } from './types';
+
+/** A record that could not be read; the rest of the file still loads. */
+export interface RecordError {
+  file: string;
+  /** 1-based line for JSON lines files. */
+  line?: number;
+  /** 0-based array index for JSON array files. */
+  index?: number;
+  field: string;
+  message: string;
+}
+
+export interface ParsedBenchmark {
+  file: string;
+  format: BenchmarkFormat;
+  samples: Sample[];
+  errors: RecordError[];
+  /** Records seen, valid or not. */
+  total: number;
+}
+
+export class BenchmarkFormatError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(`${file}: ${message}`);
+    this.name = 'BenchmarkFormatError';
+  }
+}
+
+/** Human-readable place of a record error: "file:line field: message". */
+export function formatRecordError(e: RecordError): string {
+  const where = e.line !== undefined ? `:${e.line}` : e.index !== undefined ? `[${e.index}]` : '';
+  return `${e.file}${where} ${e.field}: ${e.message}`;
+}
+
+/** EgoPlan-Bench2's question template (its eval.py), used when a record has only task_goal. */
+export function egoPlanBench2Question(taskGoal: string): string {
+  return `Considering the progress shown in the video and my current observation in the last frame, what action should I take next in order to ${taskGoal}?`;
+}
+
+/** Reads any of the formats of protocol section 1, detecting which from the content. */
+export function parseBenchmarkFile(file: string, content: string): ParsedBenchmark {
+  const body = content.replace(/^\uFEFF/, '');
+  if (body.trimStart().startsWith('[')) return parseJsonArray(file, body);
+  return parseJsonLines(file, body);
+}
+
+interface RawItem {
+  value: unknown;
+  line?: number;
+  index?: number;
+}
+
+function parseJsonArray(file: string, body: string): ParsedBenchmark {
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch (e) {
+    throw new BenchmarkFormatError(file, `not valid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(data)) throw new BenchmarkFormatError(file, 'expected a JSON array');
+  const items: RawItem[] = data.map((value, index) => ({ value, index }));
+  return convertAll(file, items, [], detectFormat(file, items, 'array'));
+}
+
+function parseJsonLines(file: string, body: string): ParsedBenchmark {
+  const items: RawItem[] = [];
+  const errors: RecordError[] = [];
+  body.split(/\r?\n/).forEach((raw, i) => {
+    const line = i + 1;
+    if (raw.trim() === '') return;
+    try {
+      items.push({ value: JSON.parse(raw), line });
+    } catch (e) {
+      errors.push({
+        file,
+        line,
+        field: '(line)',
+        message: `not valid JSON: ${(e as Error).message}`,
+      });
+    }
+  });
+  if (items.length === 0 && errors.length === 0) throw new BenchmarkFormatError(file, 'empty file');
+  return convertAll(file, items, errors, detectFormat(file, items, 'lines'));
+}
+
+function has(value: unknown, key: string): boolean {
+  return typeof value === 'object' && value !== null && key in value;
+}
+
+/** Decides the format from the fields most records carry (one bad record must not decide it). */
+function detectFormat(file: string, items: RawItem[], shape: 'array' | 'lines'): BenchmarkFormat {
+  const votes = new Map<BenchmarkFormat, number>();
+  for (const { value } of items.slice(0, 50)) {
+    let f: BenchmarkFormat | null = null;
+    if (has(value, 'current_observation_basename')) f = 'seed-bench-r1-jsonl';
+    else if (has(value, 'domain') && !has(value, 'question')) f = 'egoplan-bench2-json';
+    else if (has(value, 'domain') && has(value, 'video_basename'))
+      f = 'egoplan-bench2-examples-jsonl';
+    else if (has(value, 'task_progress_metadata') && has(value, 'video_id')) f = 'egoplan-json';
+    if (f) votes.set(f, (votes.get(f) ?? 0) + 1);
+  }
+  const best = [...votes.entries()].sort((a, b) => b[1] - a[1])[0];
+  if (!best) {
+    throw new BenchmarkFormatError(
+      file,
+      `not a known benchmark format (${shape === 'array' ? 'JSON array' : 'JSON lines'} whose records have none of the SEED-Bench-R1, EgoPlan-Bench or EgoPlan-Bench2 fields)`,
+    );
+  }
+  return best[0];
+}
+
+const schemas = {
+  'seed-bench-r1-jsonl': seedBenchR1Record,
+  'egoplan-json': egoPlanRecord,
+  'egoplan-bench2-json': egoPlanBench2Record,
+  'egoplan-bench2-examples-jsonl': egoPlanBench2ExampleRecord,
+} satisfies Record<BenchmarkFormat, z.ZodType>;
+
+function convertAll(
+  file: string,
+  items: RawItem[],
+  errors: RecordError[],
+  format: BenchmarkFormat,
+): ParsedBenchmark {
+  const samples: Sample[] = [];
+  const seen = new Set<string>();
+  const levelFromName = /validation_(L[123])\b/.exec(file)?.[1] as Level | undefined;
+  for (const { value, line, index } of items) {
+    const where = line !== undefined ? { line } : { index };
+    const checked = schemas[format].safeParse(value);
+    if (!checked.success) {
+      errors.push({ file, ...where, ...describeIssue(checked.error) });
+      continue;
+    }
+    const origin = { file, ...where };
+    const sample = toSample(format, checked.data, origin, levelFromName);
+    if (seen.has(sample.sampleId)) {
+      errors.push({ file, ...where, field: 'sample_id', message: `duplicate ${sample.sampleId}` });
+      continue;
+    }
+    const goldText = sample.choices[letterIndex(sample.gold)];
+    if (goldText !== sample.answer) {
+      errors.push({
+        file,
+        ...where,
+        field: 'answer',
+        message: `does not equal choice ${sample.gold} ("${goldText}")`,
+      });
+      continue;
+    }
+    seen.add(sample.sampleId);
+    samples.push(sample);
+  }
+  return { file, format, samples, errors, total: items.length + countLineErrors(errors) };
+}
+
+function countLineErrors(errors: RecordError[]): number {
+  return errors.filter((e) => e.field === '(line)').length;
+}
+
+export function letterIndex(letter: ChoiceLetter): 0 | 1 | 2 | 3 {
+  return (['A', 'B', 'C', 'D'] as const).indexOf(letter) as 0 | 1 | 2 | 3;
+}
+
+interface CommonFields {
+  sample_id: number | string;
+  choice_a: string;
+  choice_b: string;
+  choice_c: string;
+  choice_d: string;
+  golden_choice_idx: ChoiceLetter;
+  answer: string;
+  video_source?: VideoSource | undefined;
+  video_id?: string | undefined;
+  task_goal?: string | undefined;
+  domain?: string | undefined;
+  scenario?: string | undefined;
+  question?: string;
+  task_progress_metadata?: {
+    narration_text?: string | undefined;
+    narration?: string | undefined;
+    start_frame: number;
+    stop_frame: number;
+  }[];
+  video_basename?: string | undefined;
+  current_observation_basename?: string;
+}
+
+function toSample(
+  format: BenchmarkFormat,
+  r: CommonFields,
+  origin: Sample['origin'],
+  levelFromName: Level | undefined,
+): Sample {
+  const videoSource: VideoSource = r.video_source ?? 'Ego4D';
+  const sampleId = String(r.sample_id);
+  const progress = (r.task_progress_metadata ?? []).map((s) => ({
+    narrationText: s.narration_text ?? s.narration ?? '',
+    startFrame: s.start_frame,
+    stopFrame: s.stop_frame,
+  }));
+  const bench2 = format === 'egoplan-bench2-json' || format === 'egoplan-bench2-examples-jsonl';
+  // EgoPlan-Bench2 questions always carry their clip (it ends at the current observation).
+  const hasClip = bench2 || progress.length > 0;
+  const level: Level = bench2
+    ? 'L3'
+    : (levelFromName ??
+      (r.domain !== undefined ? 'L3' : videoSource === 'EpicKitchens' ? 'L1' : 'L2'));
+  return {
+    sampleId,
+    rawSampleId: r.sample_id,
+    level,
+    question: r.question ?? egoPlanBench2Question(r.task_goal ?? ''),
+    choices: [r.choice_a, r.choice_b, r.choice_c, r.choice_d],
+    gold: r.golden_choice_idx,
+    answer: r.answer,
+    videoSource,
+    videoId: r.video_id ?? null,
+    taskGoal: r.task_goal ?? null,
+    progress,
+    hasClip,
+    clipPaths: hasClip
+      ? clipCandidates(format, r, videoSource).map((b) => `videos/${videoSource}/${b}`)
+      : null,
+    stillPath: stillOf(format, r, videoSource),
+    domain: r.domain ?? null,
+    scenario: r.scenario ?? null,
+    format,
+    origin,
+  };
+}
+
+/**
+ * Clip file names, best guess first. SEED-Bench-R1 and the examples name the clip; for the EgoPlan
+ * formats the names are inferred (EgoPlan-Bench2 cuts `<sample_id>.mp4`; its examples use
+ * `<uuid>_QA-<n>.mp4`), so the folder matcher also tries these.
+ */
+function clipCandidates(format: BenchmarkFormat, r: CommonFields, _src: VideoSource): string[] {
+  const id = String(r.sample_id);
+  if (r.video_basename) return [r.video_basename];
+  if (format === 'egoplan-bench2-json') {
+    const m = /^(.*)_(\d+)$/.exec(id);
+    return m ? [`${m[1]}_QA-${m[2]}.mp4`, `${id}.mp4`] : [`${id}.mp4`];
+  }
+  return [`${id}.mp4`, ...(r.video_id ? [`${r.video_id}_${id}.mp4`] : [])];
+}
+
+function stillOf(format: BenchmarkFormat, r: CommonFields, source: VideoSource): string | null {
+  if (r.current_observation_basename) return `images/${source}/${r.current_observation_basename}`;
+  // EgoPlan-Bench (no basenames): inferred name of the observation still.
+  if (format === 'egoplan-json') return `images/${source}/${String(r.sample_id)}.png`;
+  return null; // EgoPlan-Bench2: the clip's last frame is the observation.
+}
