@@ -1,0 +1,75 @@
+import type { StateCreator } from 'zustand';
+import type { BenchmarkManifest, BenchmarkSetFile, Sample } from '../bench/index';
+
+export type LoadState<T> =
+  | { status: 'idle' }
+  | { status: 'loading' }
+  | { status: 'ready'; value: T }
+  | { status: 'error'; message: string };
+
+export interface BenchmarksSlice {
+  manifest: LoadState<BenchmarkManifest>;
+  /** The set being browsed and its questions. */
+  setId: string | null;
+  samples: LoadState<Sample[]>;
+  /** The question shown in the browser (index into samples). */
+  questionIndex: number;
+  loadManifest: () => Promise<void>;
+  selectSet: (id: string) => Promise<void>;
+  selectQuestion: (index: number) => void;
+}
+
+const BENCHMARKS_URL = `${import.meta.env.BASE_URL}benchmarks/`;
+
+async function fetchJson<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return (await res.json()) as T;
+}
+
+export const createBenchmarksSlice: StateCreator<BenchmarksSlice> = (set, get) => ({
+  manifest: { status: 'idle' },
+  setId: null,
+  samples: { status: 'idle' },
+  questionIndex: 0,
+
+  async loadManifest() {
+    set({ manifest: { status: 'loading' } });
+    try {
+      const value = await fetchJson<BenchmarkManifest>(`${BENCHMARKS_URL}manifest.json`);
+      set({ manifest: { status: 'ready', value } });
+    } catch (e) {
+      set({
+        manifest: {
+          status: 'error',
+          message: `No benchmark sets found (${(e as Error).message}). Run "npm run fetch-benchmarks -- --from ../shared/seedbench" (or without --from when online), then reload.`,
+        },
+      });
+    }
+  },
+
+  async selectSet(id) {
+    const manifest = get().manifest;
+    const info = manifest.status === 'ready' ? manifest.value.sets.find((s) => s.id === id) : null;
+    if (!info) {
+      set({ setId: id, samples: { status: 'error', message: `Unknown benchmark set "${id}".` } });
+      return;
+    }
+    set({ setId: id, samples: { status: 'loading' }, questionIndex: 0 });
+    try {
+      const file = await fetchJson<BenchmarkSetFile>(`${BENCHMARKS_URL}${info.file}`);
+      if (get().setId === id) set({ samples: { status: 'ready', value: file.samples } });
+    } catch (e) {
+      if (get().setId === id) {
+        set({ samples: { status: 'error', message: (e as Error).message } });
+      }
+    }
+  },
+
+  selectQuestion(index) {
+    const samples = get().samples;
+    const count = samples.status === 'ready' ? samples.value.length : 0;
+    if (count === 0) return;
+    set({ questionIndex: Math.min(count - 1, Math.max(0, index)) });
+  },
+});
