@@ -16,3 +16,4 @@ export * from './stats';
 export * from './export';
 export * from './subset';
 export * from './manifest';
+export * from './media';
