@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
+import { localAssets } from './scripts/vite-local-assets';
 
 // Multithreaded wasm (onnxruntime-web) needs SharedArrayBuffer, which needs cross-origin
 // isolation on every response, dev server and preview alike.
@@ -21,7 +22,13 @@ const harnessPages = Object.fromEntries(
 );
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [
+    react(),
+    localAssets({
+      models: resolve(import.meta.dirname, 'models'),
+      demoVideos: resolve(import.meta.dirname, '../shared/seedbench/egoplan-bench2-examples'),
+    }),
+  ],
   server: { headers: isolationHeaders, fs: { allow: ['.', '../shared'] } },
   preview: { headers: isolationHeaders },
   worker: { format: 'es' },
