@@ -1,1 +1,3 @@
 export { App } from './App';
+export { ResultsView } from './ResultsView';
+export { Inspector } from './Inspector';

@@ -1,0 +1,196 @@
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
+import { type QuestionResult, type Sample } from '../bench/index';
+import { useAppStore } from '../store/index';
+import { InspectorDetail } from './results-detail';
+import { FILTERS, passesFilter, questionStatus, type InspectorFilter } from './results-inspect';
+import './results.css';
+
+const STATUS_MARK = {
+  right: '✓',
+  wrong: '✗',
+  unparseable: '?',
+  error: '!',
+  'not-run': '·',
+} as const;
+
+function isTyping(e: KeyboardEvent) {
+  const t = e.target as HTMLElement | null;
+  return (
+    !!t &&
+    (t.tagName === 'INPUT' ||
+      t.tagName === 'TEXTAREA' ||
+      t.tagName === 'SELECT' ||
+      t.isContentEditable)
+  );
+}
+
+/**
+ * One question at a time, for spot-checks and demos: frames, exact prompt, output (live while it
+ * runs), extracted letters, per-choice scores, error and timings. j/k or the arrow keys move
+ * through the filtered list.
+ */
+export function Inspector({ onRerun }: { onRerun: (sampleId: string) => void }) {
+  const runSamples = useAppStore((s) => s.runSamples);
+  const setSamples = useAppStore((s) => s.samples);
+  const results = useAppStore((s) => s.results);
+  const liveId = useAppStore((s) => s.live?.sampleId ?? null);
+  const [filter, setFilter] = useState<InspectorFilter>('all');
+  const [selected, setSelected] = useState<string | null>(null);
+  const [follow, setFollow] = useState(true);
+
+  // Before any run, the browsed set's questions can still be inspected (prompt, choices).
+  const list = useMemo(
+    () =>
+      runSamples.length > 0 ? runSamples : setSamples.status === 'ready' ? setSamples.value : [],
+    [runSamples, setSamples],
+  );
+  const counts = useMemo(() => {
+    const c = Object.fromEntries(FILTERS.map((f) => [f.id, 0])) as Record<InspectorFilter, number>;
+    for (const s of list) {
+      const r = results[s.sampleId];
+      for (const f of FILTERS) if (passesFilter(f.id, r)) c[f.id] += 1;
+    }
+    return c;
+  }, [list, results]);
+  const visible = useMemo(
+    () => list.filter((s) => passesFilter(filter, results[s.sampleId])),
+    [list, results, filter],
+  );
+
+  const following = follow && liveId !== null;
+  const shownId = following ? liveId : (selected ?? visible[0]?.sampleId ?? null);
+  const shown = list.find((s) => s.sampleId === shownId) ?? null;
+
+  const choose = (id: string) => {
+    setSelected(id);
+    setFollow(false);
+  };
+
+  // Keyboard: j / ArrowDown next, k / ArrowUp previous, within the filtered list.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (isTyping(e) || e.altKey || e.ctrlKey || e.metaKey) return;
+      const down = e.key === 'ArrowDown' || e.key === 'j';
+      const up = e.key === 'ArrowUp' || e.key === 'k';
+      if (!down && !up) return;
+      const pos = visible.findIndex((s) => s.sampleId === shownId);
+      const next =
+        pos < 0
+          ? visible[0]
+          : visible[Math.min(visible.length - 1, Math.max(0, pos + (down ? 1 : -1)))];
+      if (!next) return;
+      e.preventDefault();
+      setSelected(next.sampleId);
+      setFollow(false);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [visible, shownId]);
+
+  if (list.length === 0) {
+    return (
+      <section className="panel inspector">
+        No questions yet: pick a benchmark set or start a run to inspect its questions.
+      </section>
+    );
+  }
+  return (
+    <section className="panel inspector" aria-label="Inspector">
+      <div className="inspector-side">
+        <div className="filters" role="group" aria-label="Show questions">
+          {FILTERS.map((f) => (
+            <button
+              key={f.id}
+              type="button"
+              className={f.id === filter ? 'filter selected' : 'filter'}
+              aria-pressed={f.id === filter}
+              onClick={() => setFilter(f.id)}
+            >
+              {f.label} <span className="count">{counts[f.id]}</span>
+            </button>
+          ))}
+        </div>
+        <label className="hint">
+          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} />{' '}
+          follow the running question
+        </label>
+        <p className="hint">
+          {visible.length} shown · <kbd>j</kbd>/<kbd>k</kbd> or arrows to move
+        </p>
+        <QuestionList
+          samples={visible}
+          results={results}
+          shownId={shownId}
+          liveId={liveId}
+          onPick={choose}
+        />
+      </div>
+      {shown ? (
+        <InspectorDetail
+          key={shown.sampleId}
+          sample={shown}
+          result={results[shown.sampleId]}
+          onRerun={onRerun}
+        />
+      ) : (
+        <p className="hint">No question matches this filter.</p>
+      )}
+    </section>
+  );
+}
+
+// The list can hold thousands of rows: memoised so live tokens (which re-render the detail)
+// do not re-render it.
+const QuestionList = memo(function QuestionList({
+  samples,
+  results,
+  shownId,
+  liveId,
+  onPick,
+}: {
+  samples: Sample[];
+  results: Record<string, QuestionResult>;
+  shownId: string | null;
+  liveId: string | null;
+  onPick: (id: string) => void;
+}) {
+  const ref = useRef<HTMLOListElement>(null);
+  useEffect(() => {
+    if (shownId === null) return;
+    ref.current
+      ?.querySelector<HTMLElement>(`[data-sample-id="${CSS.escape(shownId)}"]`)
+      ?.scrollIntoView({ block: 'nearest' });
+  }, [shownId]);
+  return (
+    <ol ref={ref} className="question-list inspector-list">
+      {samples.slice(0, 5000).map((s) => {
+        const r = results[s.sampleId];
+        const status = s.sampleId === liveId ? 'running' : questionStatus(r);
+        const letter = r?.official?.letter;
+        return (
+          <li key={`${s.level}:${s.sampleId}`}>
+            <button
+              type="button"
+              data-sample-id={s.sampleId}
+              className={s.sampleId === shownId ? 'question-row selected' : 'question-row'}
+              onClick={() => onPick(s.sampleId)}
+            >
+              <span className={`status status-${status}`} title={status}>
+                {status === 'running' ? '▶' : STATUS_MARK[status]}
+              </span>
+              <span className="sample-id">{s.sampleId}</span>
+              <span className="pred">
+                {letter ?? (r?.official ? '–' : '')}
+                {r ? `/${s.gold}` : ''}
+              </span>
+              <span className="goal">{s.taskGoal ?? s.question}</span>
+            </button>
+          </li>
+        );
+      })}
+      {samples.length > 5000 && (
+        <li className="hint">{samples.length - 5000} more: narrow the filter to see them</li>
+      )}
+    </ol>
+  );
+});

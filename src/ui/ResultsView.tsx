@@ -1,0 +1,334 @@
+import { useEffect, useMemo, useState } from 'react';
+import {
+  SCORING_MODE_LABELS,
+  summarize,
+  type QuestionResult,
+  type ScoringMode,
+} from '../bench/index';
+import { listRuns, loadResults, useAppStore, type RunRecord } from '../store/index';
+import { AccuracyChart, type ChartRow } from './AccuracyChart';
+import { ComparePanel, ExportBar, LettersPanel, type Comparison } from './results-panels';
+import {
+  alignGroups,
+  availableModes,
+  intervalText,
+  MODE_ORDER,
+  orderedResults,
+  pct,
+  restrictToShared,
+  runLabel,
+  type GroupRow,
+  type IntervalKind,
+} from './results-model';
+import './results.css';
+
+/** The run shown as "A": the store's current run, or a stored past run (loaded on demand). */
+type Primary =
+  { kind: 'current' } | { kind: 'past'; key: string; results: QuestionResult[] | null };
+
+/**
+ * Results of a run: accuracy per level, L3 domain and scenario with 95% intervals (table and
+ * chart), every scoring mode, letter distribution, errors, comparison with a second run or an
+ * imported official results file, and exports.
+ */
+export function ResultsView() {
+  const runSamples = useAppStore((s) => s.runSamples);
+  const results = useAppStore((s) => s.results);
+  const runKey = useAppStore((s) => s.runKey);
+  const runStatus = useAppStore((s) => s.runStatus);
+  const setSamples = useAppStore((s) => s.samples);
+
+  const [runs, setRuns] = useState<RunRecord[]>([]);
+  const [runsError, setRunsError] = useState<string | null>(null);
+  const [primary, setPrimary] = useState<Primary>({ kind: 'current' });
+  const [compare, setCompare] = useState<Comparison | null>(null);
+  const [modeChoice, setModeChoice] = useState<ScoringMode>('official');
+  const [interval, setIntervalKind] = useState<IntervalKind>('wilson');
+  const [scenarios, setScenarios] = useState(false);
+  const [sharedOnly, setSharedOnly] = useState(true);
+
+  // Past runs, refreshed when a run starts or ends (the list lives in IndexedDB).
+  useEffect(() => {
+    let alive = true;
+    listRuns().then(
+      (rs) => {
+        if (!alive) return;
+        setRuns([...rs].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)));
+        setRunsError(null);
+      },
+      (e: unknown) => alive && setRunsError((e as Error).message),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [runKey, runStatus]);
+
+  // Every question this page knows: the run's and the browsed set's (to export and to import).
+  const knownSamples = useMemo(() => {
+    const all = [...runSamples, ...(setSamples.status === 'ready' ? setSamples.value : [])];
+    const seen = new Set<string>();
+    return all.filter((s) => {
+      const k = `${s.level}:${s.sampleId}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  }, [runSamples, setSamples]);
+
+  const primaryKey = primary.kind === 'current' ? runKey : primary.key;
+  const record = runs.find((r) => r.key === primaryKey) ?? null;
+  const current = useMemo(() => orderedResults(runSamples, results), [runSamples, results]);
+  const aAll: QuestionResult[] = useMemo(() => {
+    if (primary.kind === 'current') return current.inRun;
+    if (!primary.results) return [];
+    const ids = record ? record.sampleIds.map((sampleId) => ({ sampleId })) : [];
+    const byId = Object.fromEntries(primary.results.map((r) => [r.sampleId, r]));
+    return orderedResults(ids, byId).inRun;
+  }, [primary, current, record]);
+  const planned = primary.kind === 'current' ? runSamples.length : (record?.sampleIds.length ?? 0);
+
+  const { a, b } = useMemo(() => {
+    if (!compare) return { a: aAll, b: null };
+    if (!sharedOnly) return { a: aAll, b: compare.results };
+    return restrictToShared(aAll, compare.results);
+  }, [aAll, compare, sharedOnly]);
+
+  const summaryA = useMemo(() => summarize(a), [a]);
+  const summaryB = useMemo(() => (b ? summarize(b) : null), [b]);
+  const modes = useMemo(() => {
+    const m = new Set([...availableModes(summaryA), ...(summaryB ? availableModes(summaryB) : [])]);
+    return MODE_ORDER.filter((x) => m.has(x));
+  }, [summaryA, summaryB]);
+  const mode = modes.includes(modeChoice) ? modeChoice : (modes[0] ?? 'official');
+  const rows = useMemo(
+    () => alignGroups(summaryA, summaryB, { scenarios, total: true }),
+    [summaryA, summaryB, scenarios],
+  );
+
+  const aName =
+    primary.kind === 'current'
+      ? `Current run${record ? ` (${runLabel(record.settings)})` : ''}`
+      : record
+        ? runLabel(record.settings)
+        : primary.key;
+  const bName = compare?.label ?? '';
+  const series = b ? [`A: ${aName}`, `B: ${bName}`] : [aName];
+  const chartRows: ChartRow[] = rows.map((r) => ({
+    key: r.key,
+    label: r.label,
+    depth: r.depth,
+    values: b ? [r.a?.byMode[mode], r.b?.byMode[mode]] : [r.a?.byMode[mode]],
+  }));
+
+  const pickPrimary = (value: string) => {
+    if (value === '') {
+      setPrimary({ kind: 'current' });
+      return;
+    }
+    setPrimary({ kind: 'past', key: value, results: null });
+    loadResults(value).then(
+      (rs) => setPrimary((p) => (p.kind === 'past' && p.key === value ? { ...p, results: rs } : p)),
+      (e: unknown) => setRunsError(`Cannot load run ${value}: ${(e as Error).message}`),
+    );
+  };
+
+  return (
+    <section className="panel results-view" aria-label="Results">
+      <header className="results-head">
+        <h2>Results</h2>
+        <label>
+          Run{' '}
+          <select
+            value={primary.kind === 'current' ? '' : primary.key}
+            onChange={(e) => pickPrimary(e.target.value)}
+            aria-label="Run to show"
+          >
+            <option value="">Current run{runKey ? '' : ' (none yet)'}</option>
+            {runs
+              .filter((r) => r.key !== runKey)
+              .map((r) => (
+                <option key={r.key} value={r.key}>
+                  {runLabel(r.settings)} — {r.status}, {r.updatedAt.slice(0, 16).replace('T', ' ')}
+                </option>
+              ))}
+          </select>
+        </label>
+        <span className="hint" data-testid="results-progress">
+          {aAll.length} of {planned || aAll.length} questions finished
+          {primary.kind === 'current' && runStatus === 'running' ? ' · running' : ''}
+          {primary.kind === 'current' && current.outside > 0
+            ? ` · ${current.outside} stored results of other questions under the same settings not counted`
+            : ''}
+        </span>
+      </header>
+      {runsError && (
+        <p role="alert" className="error">
+          {runsError}
+        </p>
+      )}
+      {primary.kind === 'past' && primary.results === null ? (
+        <p>Loading the run’s results…</p>
+      ) : aAll.length === 0 ? (
+        <p className="results-empty">
+          No finished questions yet. Start a run, or pick a past run above.
+        </p>
+      ) : (
+        <>
+          <fieldset className="mode-picker">
+            <legend>Scoring</legend>
+            {modes.map((m) => (
+              <label key={m} className={m === 'official' ? 'mode official' : 'mode'}>
+                <input
+                  type="radio"
+                  name="results-mode"
+                  checked={mode === m}
+                  onChange={() => setModeChoice(m)}
+                />{' '}
+                {SCORING_MODE_LABELS[m]}
+                {m === 'official' && <span className="official-badge">the benchmark’s number</span>}
+              </label>
+            ))}
+            <label className="mode">
+              Interval{' '}
+              <select
+                value={interval}
+                onChange={(e) => setIntervalKind(e.target.value as IntervalKind)}
+              >
+                <option value="wilson">95% Wilson</option>
+                <option value="cluster">
+                  95% cluster-robust (questions of one video together)
+                </option>
+              </select>
+            </label>
+            <label className="mode">
+              <input
+                type="checkbox"
+                checked={scenarios}
+                onChange={(e) => setScenarios(e.target.checked)}
+              />{' '}
+              L3 scenarios
+            </label>
+          </fieldset>
+          {mode !== 'official' && (
+            <p className="not-official" role="note">
+              Not official: {SCORING_MODE_LABELS[mode]}. The benchmark reports the official rule
+              only.
+            </p>
+          )}
+          <AccuracyTable rows={rows} mode={mode} compared={b !== null} interval={interval} />
+          <AccuracyChart
+            rows={chartRows}
+            series={series}
+            interval={interval}
+            title={`Accuracy, ${SCORING_MODE_LABELS[mode]}`}
+          />
+          <LettersPanel results={a} summary={summaryA} mode={mode} />
+          <ComparePanel
+            a={aAll}
+            compare={compare}
+            setCompare={setCompare}
+            runs={runs.filter((r) => r.key !== primaryKey)}
+            samples={knownSamples}
+            mode={mode}
+            sharedOnly={sharedOnly}
+            setSharedOnly={setSharedOnly}
+          />
+          <ExportBar
+            results={aAll}
+            record={record}
+            samples={
+              primary.kind === 'current' && runSamples.length > 0 ? runSamples : knownSamples
+            }
+          />
+        </>
+      )}
+    </section>
+  );
+}
+
+function AccuracyTable({
+  rows,
+  mode,
+  compared,
+  interval,
+}: {
+  rows: GroupRow[];
+  mode: ScoringMode;
+  compared: boolean;
+  interval: IntervalKind;
+}) {
+  const other: IntervalKind = interval === 'wilson' ? 'cluster' : 'wilson';
+  const ivHead = (k: IntervalKind) => (k === 'wilson' ? '95% Wilson' : '95% cluster');
+  return (
+    <table className="results-table" data-testid="accuracy-table">
+      <thead>
+        <tr>
+          <th scope="col">Group</th>
+          <th scope="col">Scored</th>
+          <th scope="col">Correct</th>
+          <th scope="col">Accuracy{compared ? ' A' : ''}</th>
+          <th scope="col">{ivHead(interval)}</th>
+          <th scope="col">{ivHead(other)}</th>
+          {compared && (
+            <>
+              <th scope="col">Accuracy B</th>
+              <th scope="col">{ivHead(interval)} B</th>
+              <th scope="col">B − A</th>
+            </>
+          )}
+          <th scope="col">Errors</th>
+          <th scope="col">Unparseable</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <GroupTableRow key={r.key} row={r} mode={mode} compared={compared} interval={interval} />
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function GroupTableRow({
+  row,
+  mode,
+  compared,
+  interval,
+}: {
+  row: GroupRow;
+  mode: ScoringMode;
+  compared: boolean;
+  interval: IntervalKind;
+}) {
+  const ca = row.a?.byMode[mode];
+  const cb = row.b?.byMode[mode];
+  const iv = (c: typeof ca, k: IntervalKind) =>
+    c ? intervalText(k === 'wilson' ? c.wilson : c.cluster) : '—';
+  const clusterNote = (c: typeof ca) => (c ? ` (${c.clusters} videos)` : '');
+  return (
+    <tr className={`depth-${row.depth}`} data-group={row.key}>
+      <th scope="row">{row.label}</th>
+      <td>{ca?.n ?? '—'}</td>
+      <td>{ca?.correct ?? '—'}</td>
+      <td className="num strong">{ca ? pct(ca.accuracy) : '—'}</td>
+      <td className="num">{iv(ca, interval)}</td>
+      <td className="num muted">
+        {iv(ca, interval === 'wilson' ? 'cluster' : 'wilson')}
+        {interval === 'wilson' ? clusterNote(ca) : ''}
+      </td>
+      {compared && (
+        <>
+          <td className="num strong">{cb ? `${pct(cb.accuracy)} (n ${cb.n})` : '—'}</td>
+          <td className="num">{iv(cb, interval)}</td>
+          <td className="num">
+            {ca && cb
+              ? `${cb.accuracy >= ca.accuracy ? '+' : ''}${pct(cb.accuracy - ca.accuracy)}`
+              : '—'}
+          </td>
+        </>
+      )}
+      <td>{row.a?.errors ?? '—'}</td>
+      <td>{row.a ? row.a.unparseable : '—'}</td>
+    </tr>
+  );
+}
