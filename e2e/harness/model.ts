@@ -1,0 +1,193 @@
+// Browser-test harness of the model stage: loads a model through the real worker client, prepares
+// visuals from real PNG frames with the video stage's resizers, runs questions, and reports.
+import { parseBenchmarkFile, type Sample } from '../../src/bench/index';
+import {
+  patchify,
+  type LoadEvent,
+  type ModelVisuals,
+  type ScoringOptions,
+} from '../../src/model/index';
+import { resizePillowBicubic, resizeTorchBicubicAA } from '../../src/video/resize';
+import { ModelClient, sourceFromFiles, type ModelInfo } from '../../src/worker/index';
+
+const SIDE = 252;
+let client: ModelClient | null = null;
+const fallbacks: string[] = [];
+
+export interface LoadArgs {
+  /** Base URL of the model folder; or 'folder-input' to use the files set on #model-folder. */
+  from: string;
+  dtype: 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
+  device: 'auto' | 'webgpu' | 'wasm';
+  numThreads?: number;
+  cache?: boolean;
+}
+
+type Outcome<T> =
+  { ok: true; value: T } | { ok: false; error: { code: string; message: string; file?: string } };
+
+function fail(e: unknown): Outcome<never> {
+  const err = e as { code?: string; message?: string; file?: string };
+  return {
+    ok: false,
+    error: {
+      code: err.code ?? 'unknown',
+      message: err.message ?? String(e),
+      ...(err.file ? { file: err.file } : {}),
+    },
+  };
+}
+
+async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: LoadEvent[] }>> {
+  client?.terminate();
+  client = new ModelClient();
+  client.onFallback = (reason) => fallbacks.push(reason);
+  const events: LoadEvent[] = [];
+  try {
+    const input = document.querySelector<HTMLInputElement>('#model-folder');
+    const source =
+      args.from === 'folder-input'
+        ? sourceFromFiles(input?.files ?? [])
+        : { kind: 'url' as const, url: new URL(args.from, location.href).href };
+    const info = await client.load(source, {
+      dtype: args.dtype,
+      device: args.device,
+      ...(args.numThreads !== undefined ? { numThreads: args.numThreads } : {}),
+      cache: args.cache ?? false,
+      onProgress: (e) => events.push(e),
+    });
+    return { ok: true, value: { info, events } };
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+/** RGB bytes of a PNG, planar, exactly as stored (no colour management). */
+async function decodePng(url: string): Promise<{ rgb: Uint8Array; width: number; height: number }> {
+  const blob = await (await fetch(url)).blob();
+  const bitmap = await createImageBitmap(blob, {
+    colorSpaceConversion: 'none',
+    premultiplyAlpha: 'none',
+  });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d', { colorSpace: 'srgb' }) as OffscreenCanvasRenderingContext2D;
+  ctx.drawImage(bitmap, 0, 0);
+  const { data, width, height } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+  const plane = width * height;
+  const rgb = new Uint8Array(3 * plane);
+  for (let i = 0; i < plane; i++) {
+    rgb[i] = data[4 * i] as number;
+    rgb[plane + i] = data[4 * i + 1] as number;
+    rgb[2 * plane + i] = data[4 * i + 2] as number;
+  }
+  return { rgb, width, height };
+}
+
+/** Visuals as the official pipeline makes them from already-decoded RGB frames. */
+async function visualsFromPngs(clipPngs: string[] | null, stillPng: string): Promise<ModelVisuals> {
+  let clip: ModelVisuals['clip'] = null;
+  if (clipPngs) {
+    const frames: Float32Array[] = [];
+    let w = 0;
+    let h = 0;
+    for (const url of clipPngs) {
+      const img = await decodePng(url);
+      w = img.width;
+      h = img.height;
+      const out = new Float32Array(3 * SIDE * SIDE);
+      resizeTorchBicubicAA(img.rgb, img.width, img.height, SIDE, SIDE, out, true);
+      frames.push(out);
+    }
+    clip = {
+      frames,
+      indices: [],
+      timestampsS: [],
+      frameCount: frames.length,
+      fps: 0,
+      width: w,
+      height: h,
+      codec: 'png',
+    };
+  }
+  const still = await decodePng(stillPng);
+  const stillBytes = resizePillowBicubic(still.rgb, still.width, still.height, SIDE, SIDE);
+  return { clip, still: Float32Array.from(stillBytes), stillFrom: 'image' };
+}
+
+/** Stats and sample rows of pixel_values per visual, to compare with the reference fixture. */
+function pixelSummary(v: ModelVisuals) {
+  const items = [
+    ...(v.clip ? [patchify(v.clip.frames, SIDE, SIDE)] : []),
+    patchify([v.still], SIDE, SIDE),
+  ];
+  return items.map((p) => {
+    const n = p.data.length;
+    let sum = 0;
+    let sq = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const x = p.data[i] as number;
+      sum += x;
+      sq += x * x;
+      min = Math.min(min, x);
+      max = Math.max(max, x);
+    }
+    const rows = p.data.length / p.rowLength;
+    const row = (r: number) => Array.from(p.data.subarray(r * p.rowLength, r * p.rowLength + 64));
+    const mean = sum / n;
+    return {
+      grid: p.grid,
+      shape: [rows, p.rowLength],
+      mean,
+      std: Math.sqrt(Math.max(0, sq / n - mean * mean)),
+      min,
+      max,
+      rows: { first: row(0), middle: row(Math.floor(rows / 2)), last: row(rows - 1) },
+    };
+  });
+}
+
+export interface RunArgs {
+  /** The annotation file's name and one record of it (JSON text). */
+  file: string;
+  record: string;
+  wording?: 'as-is' | 'seed-bench-r1';
+  clipPngs: string[] | null;
+  stillPng: string;
+  scoring: ScoringOptions;
+  maxNewTokens?: number;
+  topLogits?: number;
+  /** Cancel after this many streamed tokens (tests cancellation). */
+  cancelAfter?: number;
+}
+
+async function run(args: RunArgs) {
+  if (!client) return fail(new Error('no model loaded'));
+  try {
+    const parsed = parseBenchmarkFile(args.file, args.record);
+    const sample = parsed.samples[0] as Sample | undefined;
+    if (!sample) throw new Error(`no sample parsed: ${JSON.stringify(parsed.errors)}`);
+    const visuals = await visualsFromPngs(args.clipPngs, args.stillPng);
+    const pixels = pixelSummary(visuals);
+    const tokens: string[] = [];
+    const controller = new AbortController();
+    const result = await client.run(sample, visuals, {
+      scoring: args.scoring,
+      ...(args.maxNewTokens !== undefined ? { maxNewTokens: args.maxNewTokens } : {}),
+      ...(args.topLogits !== undefined ? { topLogits: args.topLogits } : {}),
+      ...(args.wording ? { wording: args.wording } : {}),
+      signal: controller.signal,
+      onToken: (text) => {
+        tokens.push(text);
+        if (args.cancelAfter !== undefined && tokens.length >= args.cancelAfter) controller.abort();
+      },
+    });
+    return { ok: true as const, value: { result, pixels, streamed: tokens.length, sample } };
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+const harness = { load, run, fallbacks, ready: true };
+(window as unknown as { modelHarness: typeof harness }).modelHarness = harness;

@@ -1,0 +1,65 @@
+/** The device choice: WebGPU when an adapter exists (with shader-f16 for fp16 variants), else wasm. */
+import type { DeviceRequest, ModelDevice, ModelDtype } from './types';
+import { ModelError } from './types';
+
+interface GpuAdapterLike {
+  features: ReadonlySet<string>;
+  info?: {
+    vendor?: string;
+    architecture?: string;
+    description?: string;
+    isFallbackAdapter?: boolean;
+  };
+}
+interface GpuLike {
+  requestAdapter(options?: { powerPreference?: string }): Promise<GpuAdapterLike | null>;
+}
+/** dtypes whose weights or activations are fp16 and need `shader-f16` on WebGPU. */
+export function needsShaderF16(dtype: ModelDtype): boolean {
+  return dtype === 'fp16' || dtype === 'q4f16';
+}
+
+export interface DeviceChoice {
+  device: ModelDevice;
+  reason: string;
+  adapter: string | null;
+}
+
+/** Decide the execution device and say why. */
+export async function chooseDevice(
+  request: DeviceRequest,
+  dtype: ModelDtype,
+): Promise<DeviceChoice> {
+  if (request === 'wasm') return { device: 'wasm', reason: 'wasm requested', adapter: null };
+  const gpu = (self.navigator as unknown as { gpu?: GpuLike }).gpu;
+  let adapter: GpuAdapterLike | null = null;
+  if (gpu) {
+    try {
+      adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    } catch {
+      adapter = null;
+    }
+  }
+  const name = adapter
+    ? [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.description]
+        .filter(Boolean)
+        .join(' ') || 'unnamed adapter'
+    : null;
+  const fallbackNote = adapter?.info?.isFallbackAdapter ? ' (software fallback adapter)' : '';
+  let problem: string | null = null;
+  if (!gpu) problem = 'this browser exposes no WebGPU (navigator.gpu missing)';
+  else if (!adapter) problem = 'WebGPU is present but no adapter is available';
+  else if (needsShaderF16(dtype) && !adapter.features.has('shader-f16')) {
+    problem = `${dtype} needs the WebGPU feature shader-f16, which this adapter lacks`;
+  }
+  if (problem === null) {
+    return {
+      device: 'webgpu',
+      reason: `WebGPU adapter: ${name ?? ''}${fallbackNote}`,
+      adapter: name,
+    };
+  }
+  if (request === 'webgpu')
+    throw new ModelError('unsupported-device', `WebGPU requested but ${problem}`);
+  return { device: 'wasm', reason: `wasm, because ${problem}`, adapter: name };
+}

@@ -1,0 +1,54 @@
+// The model stage: Qwen2-VL through transformers.js (load, one question, scoring) and the pure
+// pieces it is built from (patch layout, M-RoPE positions, decoding arithmetic).
+// transformers.js and onnxruntime-web are imported lazily, so that importing this entry point (for
+// types, ModelError or the pure helpers) does not pull the runtime into the UI thread's bundle.
+import type { LoadedModel } from './load';
+import type { LoadOptions, ModelSource, ModelVisuals, QuestionResult, RunOptions } from './types';
+import type { Sample } from '../bench/index';
+
+export * from './types';
+export * from './constants';
+export type { LoadedModel, QwenConfig } from './load';
+export { chooseDevice, needsShaderF16, type DeviceChoice } from './device';
+export {
+  patchify,
+  mergedTokens,
+  QWEN2VL_MEAN,
+  QWEN2VL_STD,
+  type Grid,
+  type Patches,
+} from './pixels';
+export { ropeIndex, textPositions, type RopeIndex, type RopeTokens } from './rope';
+export {
+  applyRepetitionPenalty,
+  argmax,
+  logProbs,
+  logSumExp,
+  meanNll,
+  topK,
+  commonPrefix,
+} from './decoding';
+
+/** Load a Qwen2-VL ONNX export (see load.ts). */
+export async function loadModel(source: ModelSource, options: LoadOptions): Promise<LoadedModel> {
+  return (await import('./load')).loadModel(source, options);
+}
+
+export async function disposeModel(model: LoadedModel): Promise<void> {
+  return (await import('./load')).disposeModel(model);
+}
+
+/** Run one question: official generation and the scoring passes asked for (see run.ts). */
+export async function runQuestion(
+  model: LoadedModel,
+  sample: Sample,
+  visuals: ModelVisuals,
+  options: RunOptions,
+): Promise<QuestionResult> {
+  return (await import('./run')).runQuestion(model, sample, visuals, options);
+}
+
+/** Remove every cached model file. */
+export async function clearModelCache(): Promise<boolean> {
+  return (await import('./files')).clearModelCache();
+}

@@ -1,0 +1,208 @@
+/** Loading a Qwen2-VL ONNX export with transformers.js. */
+import {
+  AutoTokenizer,
+  ModelRegistry,
+  Qwen2VLForConditionalGeneration,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+} from '@huggingface/transformers';
+import { activate, checkQuota, serverFor, type FileServer } from './files';
+import { chooseDevice } from './device';
+import { classifyError, configureRuntime, watchDeviceLost, wasmThreads } from './runtime';
+import type { LoadOptions, ModelDevice, ModelDtype, ModelSource } from './types';
+import { ModelError } from './types';
+
+/** Per-file dtype suffixes, as transformers.js names the export's files. */
+const DTYPE_NAMES: Record<ModelDtype, string> = {
+  fp32: 'fp32',
+  fp16: 'fp16',
+  q8: 'q8',
+  q4: 'q4',
+  q4f16: 'q4f16',
+};
+
+export interface QwenConfig {
+  model_type: string;
+  architectures?: string[];
+  image_token_id: number;
+  video_token_id: number;
+  vision_start_token_id: number;
+  vision_end_token_id?: number;
+  vocab_size?: number;
+  vision_config?: {
+    spatial_merge_size?: number;
+    patch_size?: number;
+    temporal_patch_size?: number;
+  };
+}
+
+/** A loaded model: the transformers.js model and tokenizer plus what the runner needs to know. */
+export interface LoadedModel {
+  model: PreTrainedModel;
+  tokenizer: PreTrainedTokenizer;
+  config: QwenConfig;
+  device: ModelDevice;
+  deviceReason: string;
+  dtype: ModelDtype;
+  source: string;
+  files: string[];
+  threads: number;
+  /** Set when the WebGPU device was lost: the model must be reloaded (the worker falls back). */
+  deviceLost: string | null;
+  /** Token ids the runner needs. */
+  ids: { imEnd: number; endOfText: number; letters: [number, number, number, number] };
+  loadMs: number;
+}
+
+const TEXT_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
+
+async function readJson(server: FileServer, path: string): Promise<unknown> {
+  const blob = await server.read(path);
+  if (!blob) throw new ModelError('missing-file', `${server.label} has no ${path}`, { file: path });
+  try {
+    return JSON.parse(await blob.text());
+  } catch (e) {
+    throw new ModelError('bad-config', `${path} in ${server.label} is not valid JSON`, {
+      file: path,
+      cause: e,
+    });
+  }
+}
+
+function checkConfig(raw: unknown, label: string): QwenConfig {
+  const c = raw as Partial<QwenConfig> | null;
+  const arch = c?.architectures?.[0];
+  if (
+    !c ||
+    c.model_type !== 'qwen2_vl' ||
+    (arch !== undefined && arch !== 'Qwen2VLForConditionalGeneration')
+  ) {
+    throw new ModelError(
+      'wrong-architecture',
+      `${label}: config.json describes model_type "${String(c?.model_type)}"${arch ? ` (${arch})` : ''}; this app runs Qwen2-VL (qwen2_vl)`,
+      { file: 'config.json' },
+    );
+  }
+  for (const k of ['image_token_id', 'video_token_id', 'vision_start_token_id'] as const) {
+    if (typeof c[k] !== 'number') {
+      throw new ModelError('bad-config', `${label}: config.json lacks ${k}`, {
+        file: 'config.json',
+      });
+    }
+  }
+  return c as QwenConfig;
+}
+
+function tokenId(tokenizer: PreTrainedTokenizer, text: string, special: boolean): number {
+  const ids = tokenizer.encode(text, { add_special_tokens: false });
+  if (ids.length !== 1 || ids[0] === undefined) {
+    throw new ModelError(
+      'bad-config',
+      `tokenizer: "${text}" is not a single ${special ? 'special ' : ''}token`,
+    );
+  }
+  return ids[0];
+}
+
+export async function loadModel(source: ModelSource, options: LoadOptions): Promise<LoadedModel> {
+  const t0 = performance.now();
+  const emit = options.onProgress;
+  configureRuntime(options.numThreads);
+  const server = serverFor(source);
+  activate(server, emit);
+
+  emit?.({ kind: 'stage', stage: 'config' });
+  const config = checkConfig(await readJson(server, 'config.json'), server.label);
+  const choice = await chooseDevice(options.device, options.dtype);
+  emit?.({ kind: 'device', device: choice.device, reason: choice.reason });
+  const dtype = DTYPE_NAMES[options.dtype];
+
+  // The files this dtype needs (external-data chunks included), checked before anything big moves.
+  let modelFiles: string[];
+  try {
+    modelFiles = await ModelRegistry.get_model_files(server.key, {
+      config: config as never,
+      dtype: dtype as never,
+      device: choice.device as never,
+    });
+  } catch (e) {
+    throw classifyError(e, `${server.label}: listing model files`);
+  }
+  const files = [...new Set([...TEXT_FILES, ...modelFiles])];
+  const sizes = new Map<string, number>();
+  for (const f of files) {
+    const size = await server.size(f);
+    if (size === null) {
+      throw new ModelError(
+        'missing-file',
+        `${server.label} is missing ${f} (needed for ${options.dtype})`,
+        { file: f },
+      );
+    }
+    sizes.set(f, size);
+  }
+  if (server.remote && options.cache !== false) emit?.(await checkQuota(server, sizes));
+  else server.caching = false;
+
+  emit?.({ kind: 'stage', stage: 'tokenizer' });
+  let tokenizer: PreTrainedTokenizer;
+  let model: PreTrainedModel;
+  try {
+    tokenizer = await AutoTokenizer.from_pretrained(server.key);
+    emit?.({ kind: 'stage', stage: 'sessions', detail: `${options.dtype} on ${choice.device}` });
+    model = await Qwen2VLForConditionalGeneration.from_pretrained(server.key, {
+      config: config as never,
+      dtype: dtype as never,
+      device: choice.device,
+    });
+  } catch (e) {
+    const missing = server.missing.find((f) => files.includes(f)) ?? server.missing[0];
+    if (missing && !(e instanceof ModelError)) {
+      throw new ModelError('missing-file', `${server.label} is missing ${missing}`, {
+        file: missing,
+        cause: e,
+      });
+    }
+    throw classifyError(e, `${server.label}: loading ${options.dtype} on ${choice.device}`);
+  }
+  for (const name of ['embed_tokens', 'vision_encoder', 'decoder_model_merged']) {
+    if (!model.sessions[name]) {
+      throw new ModelError('bad-config', `${server.label}: the export has no ${name} session`);
+    }
+  }
+
+  const loaded: LoadedModel = {
+    model,
+    tokenizer,
+    config,
+    device: choice.device,
+    deviceReason: choice.reason,
+    dtype: options.dtype,
+    source: server.label,
+    files,
+    threads: wasmThreads(),
+    deviceLost: null,
+    ids: {
+      imEnd: tokenId(tokenizer, '<|im_end|>', true),
+      endOfText: tokenId(tokenizer, '<|endoftext|>', true),
+      letters: [
+        tokenId(tokenizer, 'A', false),
+        tokenId(tokenizer, 'B', false),
+        tokenId(tokenizer, 'C', false),
+        tokenId(tokenizer, 'D', false),
+      ],
+    },
+    loadMs: performance.now() - t0,
+  };
+  if (choice.device === 'webgpu') {
+    void watchDeviceLost((message) => {
+      loaded.deviceLost = message;
+    });
+  }
+  emit?.({ kind: 'stage', stage: 'ready', detail: `${options.dtype} on ${choice.device}` });
+  return loaded;
+}
+
+export async function disposeModel(m: LoadedModel): Promise<void> {
+  await m.model.dispose();
+}

@@ -1,0 +1,94 @@
+/**
+ * pixel_values exactly as transformers' Qwen2VLImageProcessor / Qwen2VLVideoProcessor lay them out.
+ * Pure: no runtime imports, so Vitest covers it.
+ */
+
+export const QWEN2VL_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
+export const QWEN2VL_STD = [0.26862954, 0.26130258, 0.27577711] as const;
+export const PATCH_SIZE = 14;
+export const TEMPORAL_PATCH = 2;
+export const MERGE_SIZE = 2;
+
+export type Grid = [t: number, h: number, w: number];
+
+export interface Patches {
+  /** Rows of C * TEMPORAL_PATCH * PATCH_SIZE^2 = 1176 values, `t*h*w` rows. */
+  data: Float32Array;
+  grid: Grid;
+  rowLength: number;
+}
+
+/**
+ * Rescale by 1/255 and normalise with the Qwen2-VL mean/std, then flatten into patch rows.
+ *
+ * The processor views the frames as (t, tp, C, h/m, m, p, w/m, m, p) and permutes to
+ * (t, h/m, w/m, m, m, C, tp, p, p): rows ordered by temporal slice, merge block (row-major),
+ * position inside the 2x2 block; each row holds channel, then temporal patch, then the 14x14 pixels.
+ * A frame count that is not a multiple of the temporal patch repeats the last frame (the still,
+ * one frame, becomes two identical frames).
+ */
+export function patchify(frames: readonly Float32Array[], height: number, width: number): Patches {
+  const p = PATCH_SIZE;
+  const m = MERGE_SIZE;
+  const tp = TEMPORAL_PATCH;
+  const unit = p * m;
+  if (frames.length === 0) throw new Error('patchify: no frames');
+  if (height % unit !== 0 || width % unit !== 0) {
+    throw new Error(`patchify: ${width}x${height} is not a multiple of ${unit}`);
+  }
+  const plane = height * width;
+  for (const [i, f] of frames.entries()) {
+    if (f.length !== 3 * plane) {
+      throw new Error(`patchify: frame ${i} has ${f.length} values, expected 3x${height}x${width}`);
+    }
+  }
+  const padded = [...frames];
+  while (padded.length % tp !== 0) padded.push(frames[frames.length - 1] as Float32Array);
+
+  // Normalise each frame once; (x / 255 - mean) / std as float32 (the reference's dtype).
+  const norm = padded.map((f) => {
+    const out = new Float32Array(f.length);
+    for (let c = 0; c < 3; c++) {
+      const mean = QWEN2VL_MEAN[c] as number;
+      const std = QWEN2VL_STD[c] as number;
+      const base = c * plane;
+      for (let i = 0; i < plane; i++) out[base + i] = ((f[base + i] as number) / 255 - mean) / std;
+    }
+    return out;
+  });
+
+  const gt = padded.length / tp;
+  const gh = height / p;
+  const gw = width / p;
+  const rowLength = 3 * tp * p * p;
+  const data = new Float32Array(gt * gh * gw * rowLength);
+  let o = 0;
+  for (let t = 0; t < gt; t++) {
+    for (let bh = 0; bh < gh / m; bh++) {
+      for (let bw = 0; bw < gw / m; bw++) {
+        for (let mh = 0; mh < m; mh++) {
+          for (let mw = 0; mw < m; mw++) {
+            const y0 = (bh * m + mh) * p;
+            const x0 = (bw * m + mw) * p;
+            for (let c = 0; c < 3; c++) {
+              for (let k = 0; k < tp; k++) {
+                const f = norm[t * tp + k] as Float32Array;
+                for (let py = 0; py < p; py++) {
+                  const start = c * plane + (y0 + py) * width + x0;
+                  data.set(f.subarray(start, start + p), o);
+                  o += p;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { data, grid: [gt, gh, gw], rowLength };
+}
+
+/** Tokens one visual of this grid occupies in the prompt after the 2x2 merge. */
+export function mergedTokens(grid: Grid): number {
+  return (grid[0] * grid[1] * grid[2]) / (MERGE_SIZE * MERGE_SIZE);
+}

@@ -1,0 +1,98 @@
+/**
+ * Qwen2-VL multimodal rotary positions (M-RoPE), as transformers' `get_rope_index` computes them
+ * for one unpadded sequence. Pure, so Vitest covers it.
+ */
+import type { Grid } from './pixels';
+
+export interface RopeTokens {
+  imageTokenId: number;
+  videoTokenId: number;
+  visionStartTokenId: number;
+}
+
+export interface RopeIndex {
+  /** [3, 1, L] flattened: temporal row, then height row, then width row. */
+  positions: BigInt64Array;
+  /** max(position) + 1 - L: the offset of every later (text) position. */
+  delta: number;
+}
+
+/**
+ * Text runs get 1-D positions continuing from the previous maximum + 1; each visual run of grid
+ * (t, h, w) gets (offset + t_i, offset + h_i, offset + w_i) over the merged grid (t, h/2, w/2),
+ * with `offset` = the position its first token would have had as text. Qwen2-VL has no time scaling
+ * of t (unlike Qwen2.5-VL). Images and videos draw from their own grid lists in order, as in the
+ * reference; each visual is found from its `<|vision_start|>` token.
+ */
+export function ropeIndex(
+  ids: ArrayLike<number>,
+  grids: { image: readonly Grid[]; video: readonly Grid[] },
+  tokens: RopeTokens,
+  mergeSize = 2,
+): RopeIndex {
+  const L = ids.length;
+  const t = new Array<number>(L);
+  const h = new Array<number>(L);
+  const w = new Array<number>(L);
+  let imageIndex = 0;
+  let videoIndex = 0;
+  let next = 0; // next text position
+  let i = 0;
+  while (i < L) {
+    const id = ids[i] as number;
+    const prev = i > 0 ? (ids[i - 1] as number) : -1;
+    const isVisual = id === tokens.imageTokenId || id === tokens.videoTokenId;
+    if (!isVisual || prev !== tokens.visionStartTokenId) {
+      if (isVisual)
+        throw new Error(`rope: visual token at ${i} without a preceding <|vision_start|>`);
+      t[i] = h[i] = w[i] = next++;
+      i++;
+      continue;
+    }
+    const isImage = id === tokens.imageTokenId;
+    const grid = isImage ? grids.image[imageIndex++] : grids.video[videoIndex++];
+    if (!grid) throw new Error(`rope: more ${isImage ? 'image' : 'video'} runs than grids`);
+    const gt = grid[0];
+    const gh = Math.floor(grid[1] / mergeSize);
+    const gw = Math.floor(grid[2] / mergeSize);
+    const count = gt * gh * gw;
+    for (let k = 0; k < count; k++) {
+      if (ids[i + k] !== id) {
+        throw new Error(
+          `rope: visual run at ${i} is shorter than its grid [${grid.join(', ')}] needs (${count})`,
+        );
+      }
+    }
+    let maxPos = next - 1;
+    for (let k = 0; k < count; k++) {
+      const pt = next + Math.floor(k / (gh * gw));
+      const ph = next + (Math.floor(k / gw) % gh);
+      const pw = next + (k % gw);
+      t[i + k] = pt;
+      h[i + k] = ph;
+      w[i + k] = pw;
+      maxPos = Math.max(maxPos, pt, ph, pw);
+    }
+    next = maxPos + 1;
+    i += count;
+  }
+  if (imageIndex !== grids.image.length || videoIndex !== grids.video.length) {
+    throw new Error(
+      `rope: prompt has ${imageIndex} image / ${videoIndex} video runs but ${grids.image.length} / ${grids.video.length} grids`,
+    );
+  }
+  const positions = new BigInt64Array(3 * L);
+  for (let k = 0; k < L; k++) {
+    positions[k] = BigInt(t[k] as number);
+    positions[L + k] = BigInt(h[k] as number);
+    positions[2 * L + k] = BigInt(w[k] as number);
+  }
+  return { positions, delta: next - L };
+}
+
+/** Positions [3, 1, n] of n text tokens appended at cache position `past`. */
+export function textPositions(past: number, n: number, delta: number): BigInt64Array {
+  const out = new BigInt64Array(3 * n);
+  for (let r = 0; r < 3; r++) for (let k = 0; k < n; k++) out[r * n + k] = BigInt(past + k + delta);
+  return out;
+}

@@ -1,0 +1,88 @@
+/// <reference types="vite/client" />
+/**
+ * transformers.js / onnxruntime-web set-up: local ORT binaries (never a CDN), wasm threads, and
+ * the device choice (WebGPU when an adapter exists, with shader-f16 for fp16 variants, else wasm).
+ */
+import { env, LogLevel } from '@huggingface/transformers';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import { ModelError } from './types';
+
+interface GpuDeviceLike {
+  lost: Promise<{ reason?: string; message?: string }>;
+}
+
+let configured = false;
+
+/** Point ORT at the bundled binaries. Must run AFTER transformers.js is imported (it sets a CDN). */
+export function configureRuntime(numThreads?: number): void {
+  const onnx = env.backends.onnx;
+  const wasm = onnx.wasm;
+  if (!wasm) throw new ModelError('runtime', 'onnxruntime-web has no wasm backend in this build');
+  // Mutate the nested object: transformers.js shares it with ORT's own env.
+  wasm.wasmPaths = {
+    wasm: new URL(ortWasmUrl, self.location.href).href,
+    mjs: new URL(ortMjsUrl, self.location.href).href,
+  };
+  const isolated = (self as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  const cores = self.navigator?.hardwareConcurrency ?? 1;
+  // Threads need SharedArrayBuffer (cross-origin isolation); 4 is where ORT's speed-up flattens.
+  wasm.numThreads = isolated ? Math.max(1, numThreads ?? Math.min(4, cores)) : 1;
+  if (!configured) {
+    env.logLevel = LogLevel.ERROR;
+    // Model files are served and cached by our own layer (files.ts); nothing from the Hub directly.
+    env.allowLocalModels = false;
+    env.allowRemoteModels = true;
+    env.useBrowserCache = false;
+    env.useCustomCache = false;
+    env.useWasmCache = false;
+    configured = true;
+  }
+}
+
+export function wasmThreads(): number {
+  return env.backends.onnx.wasm?.numThreads ?? 1;
+}
+
+/** Resolves when ORT's WebGPU device is lost (after the first WebGPU session exists). */
+export async function watchDeviceLost(onLost: (message: string) => void): Promise<void> {
+  try {
+    const device = (await env.backends.onnx.webgpu?.device) as unknown as GpuDeviceLike | undefined;
+    if (!device) return;
+    void device.lost.then((info) => onLost(`${info.reason ?? 'unknown'}: ${info.message ?? ''}`));
+  } catch {
+    // No WebGPU device: nothing to watch.
+  }
+}
+
+/**
+ * Bytes of the JS heap where the browser exposes it (Chromium's performance.memory). ORT's wasm
+ * heap and WebGPU buffers are not exposed by onnxruntime-web, so they are reported as null.
+ */
+export function memoryUse(): { wasmHeapBytes: number | null; jsHeapBytes: number | null } {
+  const perf = self.performance as unknown as { memory?: { usedJSHeapSize?: number } };
+  return { wasmHeapBytes: null, jsHeapBytes: perf.memory?.usedJSHeapSize ?? null };
+}
+
+/** Classify a runtime failure into a ModelError. */
+export function classifyError(e: unknown, context: string): ModelError {
+  if (e instanceof ModelError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  const lower = message.toLowerCase();
+  if (
+    e instanceof RangeError ||
+    lower.includes('out of memory') ||
+    lower.includes('bad_alloc') ||
+    lower.includes('allocation failed') ||
+    lower.includes('failed to allocate') ||
+    lower.includes('outofmemory')
+  ) {
+    return new ModelError('out-of-memory', `${context}: out of memory (${message})`, { cause: e });
+  }
+  if (lower.includes('device') && lower.includes('lost')) {
+    return new ModelError('device-lost', `${context}: WebGPU device lost (${message})`, {
+      cause: e,
+    });
+  }
+  return new ModelError('runtime', `${context}: ${message}`, { cause: e });
+}

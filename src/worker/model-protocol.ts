@@ -1,0 +1,68 @@
+// Messages between the UI thread and the model worker (src/worker/model.worker.ts).
+import type { QuestionWording, Sample } from '../bench/index';
+import type {
+  DeviceRequest,
+  LoadEvent,
+  ModelDevice,
+  ModelDtype,
+  ModelErrorCode,
+  ModelSource,
+  ModelVisuals,
+  QuestionResult,
+  ScoringOptions,
+} from '../model/index';
+
+export interface ModelLoadRequest {
+  type: 'load';
+  id: number;
+  source: ModelSource;
+  dtype: ModelDtype;
+  device: DeviceRequest;
+  numThreads?: number;
+  cache?: boolean;
+}
+
+export interface ModelRunRequest {
+  type: 'run';
+  id: number;
+  sample: Sample;
+  /** Previews are not needed by the model and are dropped before posting. */
+  visuals: Omit<ModelVisuals, 'previews'>;
+  scoring: ScoringOptions;
+  maxNewTokens?: number;
+  topLogits?: number;
+  wording?: QuestionWording;
+}
+
+export type ModelRequest =
+  | ModelLoadRequest
+  | ModelRunRequest
+  /** Cancel the run with this id (no-op when it already finished). */
+  | { type: 'cancel'; id: number }
+  | { type: 'dispose'; id: number };
+
+export interface ModelInfo {
+  device: ModelDevice;
+  deviceReason: string;
+  dtype: ModelDtype;
+  source: string;
+  files: string[];
+  threads: number;
+  loadMs: number;
+}
+
+export interface ModelErrorData {
+  code: ModelErrorCode;
+  message: string;
+  file?: string;
+}
+
+export type ModelResponse =
+  | { type: 'progress'; id: number; event: LoadEvent }
+  | { type: 'loaded'; id: number; info: ModelInfo }
+  | { type: 'token'; id: number; text: string; tokenId: number }
+  | { type: 'result'; id: number; result: QuestionResult }
+  /** The WebGPU device was lost during request `id`; the model was reloaded on `info.device`. */
+  | { type: 'fallback'; id: number; reason: string; info: ModelInfo }
+  | { type: 'error'; id: number; error: ModelErrorData }
+  | { type: 'disposed'; id: number };

@@ -1,0 +1,127 @@
+// The model worker: owns the transformers.js model, runs one request at a time, streams tokens.
+import {
+  disposeModel,
+  loadModel,
+  ModelError,
+  runQuestion,
+  type LoadedModel,
+  type ModelVisuals,
+} from '../model/index';
+import type {
+  ModelErrorData,
+  ModelInfo,
+  ModelLoadRequest,
+  ModelRequest,
+  ModelResponse,
+} from './model-protocol';
+
+const scope = self as unknown as {
+  postMessage(message: ModelResponse): void;
+  onmessage: ((e: MessageEvent<ModelRequest>) => void) | null;
+};
+
+let model: LoadedModel | null = null;
+let lastLoad: ModelLoadRequest | null = null;
+const runs = new Map<number, AbortController>();
+// Requests other than cancel are handled strictly in order: ORT sessions are not re-entrant.
+let queue: Promise<void> = Promise.resolve();
+
+function post(message: ModelResponse): void {
+  scope.postMessage(message);
+}
+
+function info(m: LoadedModel): ModelInfo {
+  return {
+    device: m.device,
+    deviceReason: m.deviceReason,
+    dtype: m.dtype,
+    source: m.source,
+    files: m.files,
+    threads: m.threads,
+    loadMs: m.loadMs,
+  };
+}
+
+function errorData(e: unknown): ModelErrorData {
+  if (e instanceof ModelError) {
+    return { code: e.code, message: e.message, ...(e.file ? { file: e.file } : {}) };
+  }
+  return { code: 'runtime', message: e instanceof Error ? e.message : String(e) };
+}
+
+async function load(req: ModelLoadRequest): Promise<LoadedModel> {
+  if (model) await disposeModel(model).catch(() => undefined);
+  model = null;
+  model = await loadModel(req.source, {
+    dtype: req.dtype,
+    device: req.device,
+    ...(req.numThreads !== undefined ? { numThreads: req.numThreads } : {}),
+    ...(req.cache !== undefined ? { cache: req.cache } : {}),
+    onProgress: (event) => post({ type: 'progress', id: req.id, event }),
+  });
+  lastLoad = req;
+  return model;
+}
+
+async function handle(req: ModelRequest): Promise<void> {
+  switch (req.type) {
+    case 'load': {
+      try {
+        post({ type: 'loaded', id: req.id, info: info(await load(req)) });
+      } catch (e) {
+        post({ type: 'error', id: req.id, error: errorData(e) });
+      }
+      return;
+    }
+    case 'run': {
+      const controller = runs.get(req.id) ?? new AbortController();
+      runs.set(req.id, controller);
+      const go = (m: LoadedModel) =>
+        runQuestion(m, req.sample, req.visuals as ModelVisuals, {
+          scoring: req.scoring,
+          ...(req.maxNewTokens !== undefined ? { maxNewTokens: req.maxNewTokens } : {}),
+          ...(req.topLogits !== undefined ? { topLogits: req.topLogits } : {}),
+          ...(req.wording !== undefined ? { wording: req.wording } : {}),
+          signal: controller.signal,
+          onToken: (text, tokenId) => post({ type: 'token', id: req.id, text, tokenId }),
+        });
+      try {
+        if (!model) throw new ModelError('runtime', 'no model is loaded');
+        try {
+          post({ type: 'result', id: req.id, result: await go(model) });
+        } catch (e) {
+          // A lost WebGPU device: reload on wasm, say so, and retry this question once.
+          if (!(e instanceof ModelError) || e.code !== 'device-lost' || !lastLoad) throw e;
+          const reloaded = await load({ ...lastLoad, device: 'wasm' });
+          post({ type: 'fallback', id: req.id, reason: e.message, info: info(reloaded) });
+          post({ type: 'result', id: req.id, result: await go(reloaded) });
+        }
+      } catch (e) {
+        post({ type: 'error', id: req.id, error: errorData(e) });
+      } finally {
+        runs.delete(req.id);
+      }
+      return;
+    }
+    case 'dispose': {
+      if (model) await disposeModel(model).catch(() => undefined);
+      model = null;
+      post({ type: 'disposed', id: req.id });
+      return;
+    }
+    case 'cancel':
+      return;
+  }
+}
+
+scope.onmessage = (e) => {
+  const req = e.data;
+  if (req.type === 'cancel') {
+    // Handled at once (not queued), so it reaches a run in progress.
+    const c = runs.get(req.id) ?? new AbortController();
+    c.abort();
+    runs.set(req.id, c);
+    return;
+  }
+  queue = queue.then(() => handle(req));
+};
