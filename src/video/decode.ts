@@ -1,0 +1,352 @@
+// Demux with mediabunny, decode with WebCodecs, only what the sampled frames need.
+// Frame counting follows decord (the official reader): N = number of video packets in the
+// container, frame i = the i-th packet in presentation (timestamp) order, fps = the stream's
+// average frame rate as libavformat's mov demuxer computes it (samples * timescale / sum of
+// sample durations).
+import {
+  ALL_FORMATS,
+  BlobSource,
+  EncodedPacketSink,
+  Input,
+  UnsupportedInputFormatError,
+  type EncodedPacket,
+  type InputVideoTrack,
+} from 'mediabunny';
+import { VideoError } from './errors';
+import { avcNalLengthSize, isDisposableAvcPicture } from './h264';
+import { matrixFromColorSpace, yuv420ToRgbPlanar, yuvTables, type YuvTables } from './yuv';
+
+export interface PacketInfo {
+  /** Presentation time in seconds. */
+  timestamp: number;
+  /** Decode order. */
+  sequenceNumber: number;
+  key: boolean;
+}
+
+export interface OpenedClip {
+  input: Input;
+  track: InputVideoTrack;
+  sink: EncodedPacketSink;
+  config: VideoDecoderConfig;
+  codec: string;
+  /** Packets in presentation order: frame i is frames[i]. */
+  frames: PacketInfo[];
+  fps: number;
+  width: number;
+  height: number;
+  rotation: 0 | 90 | 180 | 270;
+  tables: YuvTables;
+  nalLengthSize: number | null;
+}
+
+async function sniff(blob: Blob): Promise<'mp4' | 'other-media' | 'unknown'> {
+  const head = new Uint8Array(await blob.slice(0, 12).arrayBuffer());
+  const ascii = String.fromCharCode(...head.subarray(4, 8));
+  if (['ftyp', 'moov', 'mdat', 'free', 'wide', 'skip'].includes(ascii)) return 'mp4';
+  if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3)
+    return 'other-media';
+  return 'unknown';
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Opens a clip and indexes its packets (timestamps only: no frame data is read or decoded). */
+export async function openClip(blob: Blob, name: string): Promise<OpenedClip> {
+  if (blob.size === 0) throw new VideoError('not-a-video', name, 'the file is empty');
+  const kind = await sniff(blob);
+  const input = new Input({ source: new BlobSource(blob), formats: ALL_FORMATS });
+  try {
+    let track: InputVideoTrack | null;
+    try {
+      track = await input.getPrimaryVideoTrack();
+    } catch (e) {
+      if (e instanceof UnsupportedInputFormatError && kind === 'unknown') {
+        throw new VideoError('not-a-video', name, 'not a video file (no known container format)', {
+          cause: e,
+        });
+      }
+      throw new VideoError(
+        'corrupt',
+        name,
+        `cannot read the container (truncated or damaged?): ${describe(e)}`,
+        {
+          cause: e,
+        },
+      );
+    }
+    if (!track) throw new VideoError('not-a-video', name, 'the file has no video track');
+    const codecName = (await track.getCodec()) ?? 'unknown';
+    const config = await track.getDecoderConfig();
+    if (!config)
+      throw new VideoError('unsupported-codec', name, `codec ${codecName} cannot be decoded here`);
+    if (typeof VideoDecoder === 'undefined') {
+      throw new VideoError('no-webcodecs', name, 'this browser has no WebCodecs VideoDecoder');
+    }
+    const support = await VideoDecoder.isConfigSupported(config).catch(() => ({
+      supported: false,
+    }));
+    if (!support.supported) {
+      throw new VideoError(
+        'unsupported-codec',
+        name,
+        `codec ${codecName} (${config.codec}) is not supported by this browser's decoder`,
+      );
+    }
+    const sink = new EncodedPacketSink(track);
+    const frames: PacketInfo[] = [];
+    let durationTicks = 0;
+    const timescale = await track.getTimeResolution();
+    try {
+      for await (const p of sink.packets(undefined, undefined, { metadataOnly: true })) {
+        frames.push({
+          timestamp: p.timestamp,
+          sequenceNumber: p.sequenceNumber,
+          key: p.type === 'key',
+        });
+        durationTicks += Math.round(p.duration * timescale);
+      }
+    } catch (e) {
+      throw new VideoError('corrupt', name, `cannot read the packet index: ${describe(e)}`, {
+        cause: e,
+      });
+    }
+    frames.sort((a, b) => a.timestamp - b.timestamp || a.sequenceNumber - b.sequenceNumber);
+    // libavformat: avg_frame_rate = sample_count * timescale / sum(stts durations).
+    const fps = durationTicks > 0 ? (frames.length * timescale) / durationTicks : NaN;
+    const colorSpace = await track.getColorSpace();
+    const rotation = (((await track.getRotation()) % 360) + 360) % 360;
+    return {
+      input,
+      track,
+      sink,
+      config,
+      codec: config.codec,
+      frames,
+      fps,
+      width: await track.getCodedWidth(),
+      height: await track.getCodedHeight(),
+      rotation: rotation as OpenedClip['rotation'],
+      tables: yuvTables(matrixFromColorSpace(colorSpace.matrix), colorSpace.fullRange === true),
+      nalLengthSize: codecName === 'avc' ? avcNalLengthSize(config.description) : null,
+    };
+  } catch (e) {
+    input.dispose();
+    throw e;
+  }
+}
+
+/** A decoded frame, converted to planar RGB bytes (reused buffer: consume it synchronously). */
+export interface RgbFrame {
+  index: number;
+  timestampS: number;
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface DecodeTimings {
+  /** Wall time of the whole decode, conversion and `onFrame` work included. */
+  wallMs: number;
+  convertMs: number;
+  decodedFrames: number;
+  skippedFrames: number;
+}
+
+interface Run {
+  keySeq: number;
+  maxSeq: number;
+  /** Decode-order sequence numbers wanted in this run. */
+  wanted: Set<number>;
+}
+
+/** Frame i of the clip; indices come from sampleFrameIndices(frames.length), so always in range. */
+function frameAt(clip: OpenedClip, i: number): PacketInfo {
+  const p = clip.frames[i];
+  if (!p) throw new RangeError(`frame ${i} is outside the clip (${clip.frames.length} frames)`);
+  return p;
+}
+
+/** Groups the wanted frames by the key frame they depend on (the last key at or before them). */
+function planRuns(clip: OpenedClip, indices: number[]): Run[] {
+  const bySeq = [...clip.frames].sort((a, b) => a.sequenceNumber - b.sequenceNumber);
+  const keyBefore = new Map<number, number>();
+  let lastKey = -1;
+  for (const p of bySeq) {
+    if (p.key) lastKey = p.sequenceNumber;
+    keyBefore.set(p.sequenceNumber, lastKey);
+  }
+  const runs = new Map<number, Run>();
+  for (const i of indices) {
+    const p = frameAt(clip, i);
+    const key = keyBefore.get(p.sequenceNumber) ?? -1;
+    const keySeq = key < 0 ? (bySeq[0]?.sequenceNumber ?? 0) : key;
+    const run = runs.get(keySeq) ?? { keySeq, maxSeq: p.sequenceNumber, wanted: new Set<number>() };
+    run.maxSeq = Math.max(run.maxSeq, p.sequenceNumber);
+    run.wanted.add(p.sequenceNumber);
+    runs.set(keySeq, run);
+  }
+  return [...runs.values()].sort((a, b) => a.keySeq - b.keySeq);
+}
+
+/**
+ * Decodes the frames at the given presentation indices and hands each to `onFrame` (in
+ * presentation order within a GOP, GOP by GOP). Every VideoFrame is closed as soon as it has been
+ * copied out; frames nobody asked for are closed on arrival, disposable ones are never decoded.
+ */
+export async function decodeFrames(
+  clip: OpenedClip,
+  name: string,
+  indices: number[],
+  onFrame: (frame: RgbFrame) => void,
+): Promise<DecodeTimings> {
+  const timings: DecodeTimings = { wallMs: 0, convertMs: 0, decodedFrames: 0, skippedFrames: 0 };
+  const wantedIndex = new Map<number, number>(); // microsecond timestamp -> frame index
+  for (const i of indices) wantedIndex.set(Math.round(frameAt(clip, i).timestamp * 1e6), i);
+  const delivered = new Set<number>();
+  let failure: unknown = null;
+  let copyBuf = new Uint8Array(0);
+  let rgb = new Uint8Array(0);
+  let pending: Promise<void> = Promise.resolve();
+
+  const handle = async (frame: VideoFrame): Promise<void> => {
+    try {
+      const index = wantedIndex.get(frame.timestamp);
+      if (index === undefined || delivered.has(index) || failure) return;
+      const t0 = performance.now();
+      const format = frame.format;
+      if (format !== 'I420' && format !== 'I420A' && format !== 'NV12') {
+        throw new VideoError(
+          'unsupported-codec',
+          name,
+          `decoded pixel format ${format ?? 'opaque'} is not 4:2:0 8-bit`,
+        );
+      }
+      const size = frame.allocationSize();
+      if (copyBuf.length < size) copyBuf = new Uint8Array(size);
+      const layout = await frame.copyTo(copyBuf);
+      const width = frame.visibleRect?.width ?? frame.codedWidth;
+      const height = frame.visibleRect?.height ?? frame.codedHeight;
+      if (rgb.length < 3 * width * height) rgb = new Uint8Array(3 * width * height);
+      yuv420ToRgbPlanar(
+        copyBuf,
+        {
+          format: format === 'NV12' ? 'NV12' : 'I420',
+          width,
+          height,
+          offsets: layout.map((l) => l.offset),
+          strides: layout.map((l) => l.stride),
+        },
+        clip.tables,
+        rgb,
+      );
+      timings.convertMs += performance.now() - t0;
+      delivered.add(index);
+      onFrame({ index, timestampS: frameAt(clip, index).timestamp, rgb, width, height });
+    } finally {
+      frame.close();
+    }
+  };
+
+  const decoder = new VideoDecoder({
+    output: (frame) => {
+      timings.decodedFrames++;
+      if (!wantedIndex.has(frame.timestamp) || failure) {
+        frame.close();
+        return;
+      }
+      pending = pending
+        .then(() => handle(frame))
+        .catch((e: unknown) => {
+          failure ??= e;
+        });
+    },
+    error: (e) => {
+      failure ??= new VideoError('corrupt', name, `the decoder failed: ${e.message}`, { cause: e });
+    },
+  });
+  const t0 = performance.now();
+  try {
+    decoder.configure(clip.config);
+    for (const run of planRuns(clip, indices)) {
+      const keyInfo = clip.frames.find((p) => p.sequenceNumber === run.keySeq);
+      if (!keyInfo)
+        throw new VideoError('corrupt', name, `no packet with sequence number ${run.keySeq}`);
+      let packet: EncodedPacket | null;
+      try {
+        packet = await clip.sink.getPacket(keyInfo.timestamp);
+      } catch (e) {
+        throw new VideoError('corrupt', name, `cannot read frame data: ${describe(e)}`, {
+          cause: e,
+        });
+      }
+      if (!packet || packet.sequenceNumber !== run.keySeq) {
+        throw new VideoError(
+          'corrupt',
+          name,
+          `key frame at ${keyInfo.timestamp.toFixed(3)} s is unreadable`,
+        );
+      }
+      try {
+        for await (const p of clip.sink.packets(packet)) {
+          if (failure) break;
+          if (p.sequenceNumber > run.maxSeq) break;
+          const disposable =
+            clip.nalLengthSize !== null &&
+            p.type !== 'key' &&
+            !run.wanted.has(p.sequenceNumber) &&
+            isDisposableAvcPicture(p.data, clip.nalLengthSize);
+          if (disposable) {
+            timings.skippedFrames++;
+            continue;
+          }
+          if (p.data.byteLength === 0)
+            throw new Error(`empty packet at ${p.timestamp.toFixed(3)} s`);
+          decoder.decode(
+            new EncodedVideoChunk({
+              type: p.type,
+              timestamp: Math.round(p.timestamp * 1e6),
+              duration: Math.round(p.duration * 1e6),
+              data: p.data,
+            }),
+          );
+          if (decoder.decodeQueueSize > 24) {
+            await new Promise((resolve) =>
+              decoder.addEventListener('dequeue', resolve, { once: true }),
+            );
+          }
+        }
+      } catch (e) {
+        if (e instanceof VideoError) throw e;
+        throw new VideoError(
+          'corrupt',
+          name,
+          `cannot read frame data (truncated file?): ${describe(e)}`,
+          { cause: e },
+        );
+      }
+      if (failure) break;
+      await decoder.flush().catch((e: unknown) => {
+        failure ??= new VideoError('corrupt', name, `the decoder failed: ${describe(e)}`, {
+          cause: e,
+        });
+      });
+    }
+    await pending;
+    if (failure) throw failure;
+    const missing = indices.filter((i) => !delivered.has(i));
+    if (missing.length > 0) {
+      throw new VideoError(
+        'corrupt',
+        name,
+        `the decoder produced no picture for frame(s) ${missing.slice(0, 5).join(', ')}`,
+      );
+    }
+  } finally {
+    if (decoder.state !== 'closed') decoder.close();
+    timings.wallMs = performance.now() - t0;
+  }
+  return timings;
+}
