@@ -9,3 +9,13 @@ createRoot(root).render(
     <App />
   </StrictMode>,
 );
+
+// Offline: the service worker keeps the app shell and benchmark sets (production builds only, so
+// the dev server always serves fresh modules).
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  window.addEventListener('load', () => {
+    navigator.serviceWorker.register(`${import.meta.env.BASE_URL}sw.js`).catch((e: unknown) => {
+      console.warn('service worker not registered:', e);
+    });
+  });
+}

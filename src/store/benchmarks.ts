@@ -1,5 +1,11 @@
 import type { StateCreator } from 'zustand';
-import type { BenchmarkManifest, BenchmarkSetFile, Sample } from '../bench/index';
+import {
+  formatRecordError,
+  parseBenchmarkFile,
+  type BenchmarkManifest,
+  type BenchmarkSetFile,
+  type Sample,
+} from '../bench/index';
 
 export type LoadState<T> =
   | { status: 'idle' }
@@ -17,6 +23,10 @@ export interface BenchmarksSlice {
   loadManifest: () => Promise<void>;
   selectSet: (id: string) => Promise<void>;
   selectQuestion: (index: number) => void;
+  /** Messages about a dropped annotation file (invalid records, by file and line). */
+  droppedReport: string[];
+  /** Reads an annotation file the user dropped or picked; its questions become the current set. */
+  loadDroppedFile: (name: string, text: string) => void;
 }
 
 const BENCHMARKS_URL = `${import.meta.env.BASE_URL}benchmarks/`;
@@ -32,6 +42,26 @@ export const createBenchmarksSlice: StateCreator<BenchmarksSlice> = (set, get) =
   setId: null,
   samples: { status: 'idle' },
   questionIndex: 0,
+  droppedReport: [],
+
+  loadDroppedFile(name, text) {
+    try {
+      const parsed = parseBenchmarkFile(name, text);
+      const report = parsed.errors.map(formatRecordError);
+      report.unshift(
+        `${name}: ${parsed.samples.length} of ${parsed.total} questions read as ${parsed.format}` +
+          (parsed.errors.length > 0 ? `, ${parsed.errors.length} skipped:` : ''),
+      );
+      set({
+        setId: `file:${name}`,
+        samples: { status: 'ready', value: parsed.samples },
+        questionIndex: 0,
+        droppedReport: report,
+      });
+    } catch (e) {
+      set({ droppedReport: [(e as Error).message] });
+    }
+  },
 
   async loadManifest() {
     set({ manifest: { status: 'loading' } });

@@ -1,24 +1,35 @@
 import { useEffect } from 'react';
 import { useAppStore } from '../store/index';
 
-export function readUrlState(): { set: string | null; question: string | null } {
+export type View = 'browse' | 'run' | 'results' | 'inspect';
+const VIEWS: View[] = ['browse', 'run', 'results', 'inspect'];
+
+export function readUrlState(): { set: string | null; question: string | null; view: View | null } {
   const p = new URLSearchParams(window.location.search);
-  return { set: p.get('set'), question: p.get('q') };
+  const v = p.get('view');
+  return {
+    set: p.get('set'),
+    question: p.get('q'),
+    view: VIEWS.includes(v as View) ? (v as View) : null,
+  };
 }
 
-/** Mirrors the browsed set and question into the URL, so the address is a shareable link. */
-export function useUrlSync() {
+/** Mirrors the view, set and question into the URL, so the address is a shareable link. */
+export function useUrlSync(view: View) {
   const setId = useAppStore((s) => s.setId);
   const sampleId = useAppStore((s) =>
     s.samples.status === 'ready' ? (s.samples.value[s.questionIndex]?.sampleId ?? null) : null,
   );
   useEffect(() => {
     const p = new URLSearchParams(window.location.search);
-    if (setId) p.set('set', setId);
+    if (setId && !setId.startsWith('file:')) p.set('set', setId);
     if (sampleId) p.set('q', sampleId);
-    const next = `${window.location.pathname}?${p.toString()}`;
-    if (setId && next !== `${window.location.pathname}${window.location.search}`) {
+    if (view !== 'browse') p.set('view', view);
+    else p.delete('view');
+    const query = p.toString();
+    const next = `${window.location.pathname}${query ? `?${query}` : ''}`;
+    if (next !== `${window.location.pathname}${window.location.search}`) {
       window.history.replaceState(null, '', next);
     }
-  }, [setId, sampleId]);
+  }, [setId, sampleId, view]);
 }

@@ -1,0 +1,150 @@
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+
+// The evaluation app end to end, with the real tiny model (wasm), the real decoder and the 12 real
+// EgoPlan-Bench2 example questions and clips from ../shared.
+
+const EXAMPLES = resolve(import.meta.dirname, '../../shared/seedbench/egoplan-bench2-examples');
+const SET = 'egoplan-bench2-examples-L3';
+const SHOTS = 'test-results/screenshots';
+
+interface ExampleLine {
+  sample_id: string;
+  video_basename: string;
+}
+const examples: ExampleLine[] = readFileSync(join(EXAMPLES, 'examples.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l) as ExampleLine);
+
+/** A video folder with 10 good clips, one truncated clip and one clip missing. */
+function brokenFolder(): { dir: string; corrupt: ExampleLine; missing: ExampleLine } {
+  const dir = resolve('test-results/videos-broken');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const corrupt = examples[3]!;
+  const missing = examples[7]!;
+  for (const e of examples) {
+    if (e === missing) continue;
+    const target = join(dir, e.video_basename);
+    if (e === corrupt) {
+      const bytes = readFileSync(join(EXAMPLES, e.video_basename));
+      writeFileSync(target, bytes.subarray(0, Math.floor(bytes.length / 3)));
+    } else copyFileSync(join(EXAMPLES, e.video_basename), target);
+  }
+  return { dir, corrupt, missing };
+}
+
+async function setUp(page: Page, opts: { folder?: string; limit?: number } = {}) {
+  await page.goto('/?view=run');
+  const model = page.getByRole('group', { name: 'Model' });
+  await model.getByLabel('device').selectOption('wasm');
+  await model.getByLabel('dtype').selectOption('fp32');
+  await model.getByRole('button', { name: 'Load model' }).click();
+  await expect(model.getByTestId('model-status')).toContainText('on wasm', { timeout: 120_000 });
+  const bench = page.getByRole('group', { name: 'Benchmark' });
+  await bench.getByLabel('Benchmark set').selectOption(SET);
+  if (opts.limit) {
+    await bench.getByLabel('First N questions').fill(String(opts.limit));
+    await bench.getByLabel('First N questions').click();
+  }
+  const videos = page.getByRole('group', { name: 'Videos' });
+  if (opts.folder) await videos.getByLabel('Video folder').setInputFiles(opts.folder);
+  else await videos.getByRole('button', { name: 'Use the demo clips' }).click();
+}
+
+async function waitForStatus(page: Page, status: string, timeout = 600_000) {
+  await expect(page.getByTestId('run-status')).toHaveText(status, { timeout });
+}
+
+async function storedResults(page: Page): Promise<{ sampleId: string; finishedAt: string }[]> {
+  return page.evaluate(
+    () =>
+      new Promise((resolveAll, reject) => {
+        const req = indexedDB.open('seedbench-web');
+        req.onsuccess = () => {
+          const all = req.result.transaction('results').objectStore('results').getAll();
+          all.onsuccess = () =>
+            resolveAll(
+              (all.result as { sampleId: string; finishedAt: string }[]).map((r) => ({
+                sampleId: r.sampleId,
+                finishedAt: r.finishedAt,
+              })),
+            );
+          all.onerror = () => reject(all.error);
+        };
+        req.onerror = () => reject(req.error);
+      }),
+  );
+}
+
+test.describe.configure({ mode: 'serial' });
+
+test('a full run of the 12 examples, reloaded in the middle and resumed', async ({ page }) => {
+  await setUp(page);
+  await expect(page.getByTestId('media-summary')).toContainText(
+    '12 of 12 questions have their files',
+  );
+  await page.screenshot({ path: `${SHOTS}/run-setup.png`, fullPage: true });
+  await page.getByRole('button', { name: /Start run/ }).click();
+  // Reload once a few questions are stored: nothing finished may be lost or redone.
+  await expect
+    .poll(async () => (await storedResults(page)).length, { timeout: 300_000 })
+    .toBeGreaterThanOrEqual(3);
+  await page.screenshot({ path: `${SHOTS}/run-progress.png`, fullPage: true });
+  await page.reload();
+  const before = await storedResults(page);
+  expect(before.length).toBeGreaterThanOrEqual(3);
+
+  await setUp(page);
+  await page.getByRole('button', { name: /Start run/ }).click();
+  await expect(page.getByRole('list', { name: 'Run messages' })).toContainText(
+    `Resumed: ${before.length} of 12 already done.`,
+  );
+  await waitForStatus(page, 'finished');
+  await expect(page.getByTestId('run-progress')).toContainText('12 / 12');
+  const after = await storedResults(page);
+  expect(after).toHaveLength(12);
+  for (const b of before) {
+    expect(after.find((a) => a.sampleId === b.sampleId)?.finishedAt).toBe(b.finishedAt);
+  }
+  await page.screenshot({ path: `${SHOTS}/run-finished.png`, fullPage: true });
+});
+
+test('a corrupt clip and a missing clip are reported while the others finish', async ({ page }) => {
+  const { dir, corrupt, missing } = brokenFolder();
+  await page.goto('/');
+  await page.evaluate(() => indexedDB.deleteDatabase('seedbench-web'));
+  await setUp(page, { folder: dir });
+  await expect(page.getByTestId('media-summary')).toContainText(
+    '11 of 12 questions have their files',
+  );
+  await expect(page.getByRole('group', { name: 'Videos' })).toContainText(missing.video_basename);
+  await page.getByRole('button', { name: /Start run/ }).click();
+  await waitForStatus(page, 'finished');
+  const messages = page.getByRole('list', { name: 'Run messages' });
+  await expect(messages).toContainText(`${missing.sample_id}: clip`);
+  await expect(messages).toContainText(`${corrupt.sample_id}: clip`);
+  await expect(messages).toContainText(corrupt.video_basename);
+  await expect(page.getByTestId('run-progress')).toContainText('12 / 12 done · 2 with errors');
+  await page.screenshot({ path: `${SHOTS}/run-errors.png`, fullPage: true });
+});
+
+test('the app shell and benchmark sets load offline after a first visit', async ({
+  page,
+  context,
+}) => {
+  await page.goto('/');
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  await page.reload(); // now controlled by the service worker
+  await context.setOffline(true);
+  await page.goto('/?set=egoplan-bench2-examples-L3');
+  await expect(page.getByRole('article').getByTestId('sample-id')).toHaveText(
+    examples[0]!.sample_id,
+  );
+  await page.screenshot({ path: `${SHOTS}/offline.png`, fullPage: true });
+  await context.setOffline(false);
+});

@@ -1,0 +1,81 @@
+import { indexMediaPaths, type MediaIndex } from '../bench/index';
+
+/** A folder of clips and stills the run reads from, whatever way the user gave it. */
+export interface MediaLibrary {
+  /** Shown to the user and stored with the run ("egoplan-bench2-examples (12 files)"). */
+  label: string;
+  kind: 'directory' | 'files' | 'served';
+  keys: string[];
+  index: MediaIndex;
+  open(key: string): Promise<Blob>;
+}
+
+const MEDIA_FILE = /\.(mp4|webm|mkv|mov|avi|png|jpe?g|webp)$/i;
+
+function library(
+  label: string,
+  kind: MediaLibrary['kind'],
+  keys: string[],
+  open: (k: string) => Promise<Blob>,
+): MediaLibrary {
+  const media = keys.filter((k) => MEDIA_FILE.test(k));
+  return {
+    label: `${label} (${media.length} files)`,
+    kind,
+    keys: media,
+    index: indexMediaPaths(media),
+    open,
+  };
+}
+
+/** From `<input webkitdirectory>` or a drop of files: keys are the relative paths. */
+export function libraryFromFiles(files: ArrayLike<File>, label?: string): MediaLibrary {
+  const byKey = new Map<string, File>();
+  for (const f of Array.from(files)) {
+    const rel = (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
+    byKey.set(rel, f);
+  }
+  const first = [...byKey.keys()][0]?.split('/')[0] ?? 'files';
+  return library(label ?? first, 'files', [...byKey.keys()], async (k) => {
+    const f = byKey.get(k);
+    if (!f) throw new Error(`${k}: not in the picked folder`);
+    return f;
+  });
+}
+
+/** From the File System Access API: walks the folder (skipping dot folders) once. */
+export async function libraryFromDirectory(dir: FileSystemDirectoryHandle): Promise<MediaLibrary> {
+  const handles = new Map<string, FileSystemFileHandle>();
+  async function walk(d: FileSystemDirectoryHandle, prefix: string, depth: number) {
+    for await (const [name, h] of (
+      d as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }
+    ).entries()) {
+      if (name.startsWith('.')) continue;
+      if (h.kind === 'directory' && depth < 4) {
+        await walk(h as FileSystemDirectoryHandle, `${prefix}${name}/`, depth + 1);
+      } else if (h.kind === 'file') handles.set(`${prefix}${name}`, h as FileSystemFileHandle);
+    }
+  }
+  await walk(dir, '', 0);
+  return library(dir.name, 'directory', [...handles.keys()], async (k) => {
+    const h = handles.get(k);
+    if (!h) throw new Error(`${k}: not in ${dir.name}`);
+    return h.getFile();
+  });
+}
+
+/** The demo clips the local server offers at /demo-videos/ (see scripts/vite-local-assets.ts). */
+export async function libraryFromServer(base = '/demo-videos/'): Promise<MediaLibrary | null> {
+  try {
+    const res = await fetch(`${base}index.json`);
+    if (!res.ok) return null;
+    const { files } = (await res.json()) as { files: string[] };
+    return library('demo clips (served locally)', 'served', files, async (k) => {
+      const r = await fetch(`${base}${k.split('/').map(encodeURIComponent).join('/')}`);
+      if (!r.ok) throw new Error(`${k}: HTTP ${r.status}`);
+      return r.blob();
+    });
+  } catch {
+    return null;
+  }
+}

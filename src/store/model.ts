@@ -1,0 +1,100 @@
+import type { StateCreator } from 'zustand';
+import type { DeviceRequest, LoadEvent, ModelDtype, ModelSource } from '../model/index';
+import { ModelClient, type ModelInfo } from '../worker/index';
+
+/** The built-in default: the tiny test model the app serves at /models/ (works offline). */
+export const DEFAULT_MODEL_URL = '/models/tiny-random-qwen2-vl';
+export const HUB_MODEL_ID = 'onnx-community/Qwen2-VL-2B-Instruct';
+
+export interface FileProgress {
+  file: string;
+  loaded: number;
+  total: number | null;
+  etaS: number | null;
+  from: 'network' | 'cache' | 'local';
+  done: boolean;
+}
+
+export interface ModelSlice {
+  modelStatus: 'none' | 'loading' | 'ready' | 'error';
+  modelLabel: string | null;
+  modelError: string | null;
+  modelInfo: ModelInfo | null;
+  modelFiles: Record<string, FileProgress>;
+  /** Device notices (which device and why, fallbacks after a lost GPU). */
+  modelNotices: string[];
+  loadModel: (
+    source: ModelSource,
+    label: string,
+    dtype: ModelDtype,
+    device: DeviceRequest,
+  ) => Promise<void>;
+}
+
+let client: ModelClient | null = null;
+
+/** The loaded model's worker client (the runner drives it). */
+export function modelClient(): ModelClient | null {
+  return client;
+}
+
+export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
+  modelStatus: 'none',
+  modelLabel: null,
+  modelError: null,
+  modelInfo: null,
+  modelFiles: {},
+  modelNotices: [],
+
+  async loadModel(source, label, dtype, device) {
+    client?.terminate();
+    client = new ModelClient();
+    const mine = client;
+    client.onFallback = (reason, info) =>
+      set({
+        modelInfo: info,
+        modelNotices: [...get().modelNotices, `Fell back to ${info.device}: ${reason}`],
+      });
+    set({
+      modelStatus: 'loading',
+      modelLabel: label,
+      modelError: null,
+      modelInfo: null,
+      modelFiles: {},
+      modelNotices: [],
+    });
+    const onProgress = (e: LoadEvent) => {
+      if (client !== mine) return;
+      if (e.kind === 'file') {
+        set({
+          modelFiles: {
+            ...get().modelFiles,
+            [e.file]: {
+              file: e.file,
+              loaded: e.loaded,
+              total: e.total,
+              etaS: e.etaS,
+              from: e.from,
+              done: e.done,
+            },
+          },
+        });
+      } else if (e.kind === 'device') {
+        set({ modelNotices: [...get().modelNotices, `Device: ${e.device} (${e.reason})`] });
+      } else if (e.kind === 'quota' && !e.caching) {
+        set({
+          modelNotices: [
+            ...get().modelNotices,
+            `Not caching: needs ${(e.neededBytes / 2 ** 20).toFixed(0)} MiB, ${e.freeBytes === null ? 'unknown' : (e.freeBytes / 2 ** 20).toFixed(0)} MiB free`,
+          ],
+        });
+      }
+    };
+    try {
+      const info = await mine.load(source, { dtype, device, onProgress });
+      if (client === mine) set({ modelStatus: 'ready', modelInfo: info });
+    } catch (e) {
+      if (client === mine) set({ modelStatus: 'error', modelError: (e as Error).message });
+    }
+  },
+});

@@ -1,0 +1,111 @@
+import { useEffect, useMemo, useState } from 'react';
+import {
+  libraryFromDirectory,
+  libraryFromFiles,
+  libraryFromServer,
+  useAppStore,
+  type MediaLibrary,
+} from '../store/index';
+
+/** Step 3: where the clips and stills are; lists what is missing before the run starts. */
+export function VideosStep() {
+  const media = useAppStore((s) => s.media);
+  const setMedia = useAppStore((s) => s.setMedia);
+  const plannedQuestions = useAppStore((s) => s.plannedQuestions);
+  // Re-plan when the set, subset or folder changes.
+  const samples = useAppStore((s) => s.samples);
+  const subset = useAppStore((s) => s.runConfig.subset);
+  const [served, setServed] = useState<MediaLibrary | null>(null);
+  const [dragging, setDragging] = useState(false);
+
+  useEffect(() => {
+    void libraryFromServer().then(setServed);
+  }, []);
+  // The served demo clips are the default when nothing else was picked.
+  useEffect(() => {
+    if (!media && served) setMedia(served);
+  }, [media, served, setMedia]);
+
+  const plan = useMemo(() => plannedQuestions(), [plannedQuestions, samples, media, subset]); // eslint-disable-line react-hooks/exhaustive-deps
+  const report = plan.report;
+  const pickDirectory = async () => {
+    const w = window as unknown as {
+      showDirectoryPicker?: () => Promise<FileSystemDirectoryHandle>;
+    };
+    try {
+      const handle = await w.showDirectoryPicker?.();
+      if (handle) setMedia(await libraryFromDirectory(handle));
+    } catch {
+      /* closed the picker */
+    }
+  };
+
+  return (
+    <fieldset
+      className={dragging ? 'step dragging' : 'step'}
+      aria-label="Videos"
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setDragging(false);
+        if (e.dataTransfer.files.length > 0)
+          setMedia(libraryFromFiles(e.dataTransfer.files, 'dropped files'));
+      }}
+    >
+      <legend>3 · Videos</legend>
+      <div className="choice-row">
+        {served && (
+          <button type="button" onClick={() => setMedia(served)}>
+            Use the demo clips
+          </button>
+        )}
+        {'showDirectoryPicker' in window && (
+          <button type="button" onClick={() => void pickDirectory()}>
+            Pick dataset folder…
+          </button>
+        )}
+        <label className="file-button">
+          Choose folder
+          <input
+            type="file"
+            aria-label="Video folder"
+            // @ts-expect-error: webkitdirectory is a non-standard attribute every browser supports
+            webkitdirectory=""
+            multiple
+            onChange={(e) =>
+              e.target.files &&
+              e.target.files.length > 0 &&
+              setMedia(libraryFromFiles(e.target.files))
+            }
+          />
+        </label>
+        <span className="hint">or drop clips here</span>
+      </div>
+      <p data-testid="media-source">{media ? media.label : 'No folder picked.'}</p>
+      {report && (
+        <div aria-label="Media check">
+          <p data-testid="media-summary">
+            {plan.samples.length - report.incomplete.length} of {plan.samples.length} questions have
+            their files
+            {report.incomplete.length > 0 &&
+              ` · ${report.incomplete.length} missing (they will be recorded as errors)`}
+          </p>
+          {report.incomplete.length > 0 && (
+            <ul className="notices missing">
+              {report.incomplete.slice(0, 12).map((m) => (
+                <li key={m.sampleId}>
+                  {m.sampleId}: {m.missing.join(', ')}
+                </li>
+              ))}
+              {report.incomplete.length > 12 && <li>… and {report.incomplete.length - 12} more</li>}
+            </ul>
+          )}
+        </div>
+      )}
+    </fieldset>
+  );
+}
