@@ -2,7 +2,13 @@ import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { type QuestionResult, type Sample } from '../bench/index';
 import { useAppStore } from '../store/index';
 import { InspectorDetail } from './results-detail';
-import { FILTERS, passesFilter, questionStatus, type InspectorFilter } from './results-inspect';
+import {
+  FILTERS,
+  passesFilter,
+  questionStatus,
+  shortGoal,
+  type InspectorFilter,
+} from './results-inspect';
 import './results.css';
 
 const STATUS_MARK = {
@@ -13,15 +19,15 @@ const STATUS_MARK = {
   'not-run': '·',
 } as const;
 
+// Keys belong to text fields, selects and radio/range inputs (they use the arrows themselves);
+// buttons and checkboxes do not need them.
+const KEY_FREE_INPUTS = new Set(['checkbox', 'button', 'submit', 'reset', 'file', 'color']);
+
 function isTyping(e: KeyboardEvent) {
   const t = e.target as HTMLElement | null;
-  return (
-    !!t &&
-    (t.tagName === 'INPUT' ||
-      t.tagName === 'TEXTAREA' ||
-      t.tagName === 'SELECT' ||
-      t.isContentEditable)
-  );
+  if (!t) return false;
+  if (t instanceof HTMLInputElement) return !KEY_FREE_INPUTS.has(t.type);
+  return t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable;
 }
 
 /**
@@ -58,7 +64,9 @@ export function Inspector({ onRerun }: { onRerun: (sampleId: string) => void }) 
   );
 
   const following = follow && liveId !== null;
-  const shownId = following ? liveId : (selected ?? visible[0]?.sampleId ?? null);
+  // A selection the filter hides gives way to the filter's first question.
+  const selectedVisible = selected !== null && visible.some((s) => s.sampleId === selected);
+  const shownId = following ? liveId : selectedVisible ? selected : (visible[0]?.sampleId ?? null);
   const shown = list.find((s) => s.sampleId === shownId) ?? null;
 
   const choose = (id: string) => {
@@ -179,11 +187,11 @@ const QuestionList = memo(function QuestionList({
                 {status === 'running' ? '▶' : STATUS_MARK[status]}
               </span>
               <span className="sample-id">{s.sampleId}</span>
-              <span className="pred">
+              <span className="pred" title="predicted / gold (official rule)">
                 {letter ?? (r?.official ? '–' : '')}
                 {r ? `/${s.gold}` : ''}
               </span>
-              <span className="goal">{s.taskGoal ?? s.question}</span>
+              <span className="goal">{shortGoal(s)}</span>
             </button>
           </li>
         );

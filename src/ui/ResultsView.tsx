@@ -195,9 +195,7 @@ export function ResultsView() {
                 onChange={(e) => setIntervalKind(e.target.value as IntervalKind)}
               >
                 <option value="wilson">95% Wilson</option>
-                <option value="cluster">
-                  95% cluster-robust (questions of one video together)
-                </option>
+                <option value="cluster">95% cluster-robust (by video)</option>
               </select>
             </label>
             <label className="mode">

@@ -68,7 +68,11 @@ export function InspectorDetail({
       )}
 
       <h3>Frames</h3>
-      <Filmstrip sample={sample} frames={frames} ran={result !== undefined || live !== null} />
+      <Filmstrip
+        sample={sample}
+        frames={frames}
+        state={live ? 'running' : result ? 'ran' : 'not-run'}
+      />
 
       <h3>Prompt</h3>
       <pre className="prompt-text" data-testid="inspector-prompt">
@@ -78,10 +82,10 @@ export function InspectorDetail({
         Pads shown once. The processor expands{' '}
         {sample.hasClip && (
           <>
-            <code>{'<|video_pad|>'}</code> to n/2 × 81 ={' '}
+            <code>{'<|video_pad|>'}</code> to n/2 × 81{' '}
             {tokens.clipTokens === null
-              ? 'n/2 × 81 tokens (n sampled frames, 4–16 even; 648 for 16)'
-              : `${tokens.clipTokens} tokens (n = ${tokens.frames} frames)`}{' '}
+              ? 'tokens (n = frames sampled, 4 to 16, even; 648 for 16)'
+              : `= ${tokens.clipTokens} tokens (n = ${tokens.frames} frames)`}{' '}
             and{' '}
           </>
         )}
@@ -137,18 +141,20 @@ export function InspectorDetail({
 function Filmstrip({
   sample,
   frames,
-  ran,
+  state,
 }: {
   sample: Sample;
   frames: QuestionFrames | undefined;
-  ran: boolean;
+  state: 'running' | 'ran' | 'not-run';
 }) {
   if (!frames) {
     return (
       <p className="hint" data-testid="frames-missing">
-        {ran
-          ? 'Frames not in memory — run again to see them.'
-          : `Not run yet. Clip: ${sample.clipPaths?.[0] ?? 'none'}; still: ${sample.stillPath ?? 'last frame of the clip'}.`}
+        {state === 'running'
+          ? 'Preparing the frames…'
+          : state === 'ran'
+            ? 'Frames not in memory — run again to see them.'
+            : `Not run yet. Clip: ${sample.clipPaths?.[0] ?? 'none'}; still: ${sample.stillPath ?? 'last frame of the clip'}.`}
       </p>
     );
   }

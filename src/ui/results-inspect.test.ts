@@ -6,6 +6,7 @@ import {
   passesFilter,
   questionStatus,
   realTokenCounts,
+  shortGoal,
   splitOutput,
   timingLabel,
 } from './results-inspect';
@@ -125,5 +126,19 @@ describe('numbers', () => {
     expect(timingLabel('videoDecodeMs')).toBe('video decode ms');
     expect(realTokenCounts(sample, 16)).toEqual({ frames: 16, clipTokens: 648, stillTokens: 81 });
     expect(realTokenCounts({ ...sample, hasClip: false }, null).clipTokens).toBeNull();
+  });
+});
+
+describe('shortGoal', () => {
+  it('uses the task goal, else the "in order to" tail of the question', () => {
+    expect(shortGoal({ ...sample, taskGoal: 'make tea' })).toBe('make tea');
+    expect(
+      shortGoal({
+        ...sample,
+        question:
+          'Considering the progress shown in the video and my current observation in the last frame, what action should I take next in order to smooth a metal bar?',
+      }),
+    ).toBe('smooth a metal bar');
+    expect(shortGoal(sample)).toBe('What next?');
   });
 });

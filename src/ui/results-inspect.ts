@@ -161,3 +161,13 @@ export function realTokenCounts(sample: Sample, frameCount: number | null): Toke
 export function secondsText(s: number): string {
   return `${s.toFixed(2)} s`;
 }
+
+/**
+ * The goal of a question for a one-line list: the task goal when the file has one, else the
+ * "... in order to <goal>?" tail every EgoPlan-style question ends with, else the question.
+ */
+export function shortGoal(sample: Sample): string {
+  if (sample.taskGoal) return sample.taskGoal;
+  const m = /in order to (.+?)\??\s*$/.exec(sample.question);
+  return m?.[1] ?? sample.question;
+}
