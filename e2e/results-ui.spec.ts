@@ -139,6 +139,11 @@ test('results: accuracy table, chart, letters, exports and an imported official 
   // One bar per group row with a result (total + 3 levels + L3 domains).
   const groups = 1 + summary.levels.length + summary.domains.length;
   await expect(view.locator('svg.accuracy-chart rect.bar')).toHaveCount(groups);
+  // Lenient and letter log-probs ran for some questions: every mode side by side.
+  const modes = view.getByTestId('modes-table');
+  await expect(modes.locator('tr', { hasText: 'L1' }).locator('td').nth(2)).toHaveText(
+    `${pct(summary.levels[0]!.byMode.letters!.accuracy)} (n ${summary.levels[0]!.byMode.letters!.n})`,
+  );
   await page.screenshot({ path: 'test-results/screenshots/results-view.png', fullPage: true });
 
   // Exports: the official L1 file is byte-identical to the bench export of the same results.

@@ -4,6 +4,7 @@ import {
   summarize,
   type QuestionResult,
   type ScoringMode,
+  type Summary,
 } from '../bench/index';
 import { listRuns, loadResults, useAppStore, type RunRecord } from '../store/index';
 import { AccuracyChart, type ChartRow } from './AccuracyChart';
@@ -220,6 +221,7 @@ export function ResultsView() {
             interval={interval}
             title={`Accuracy, ${SCORING_MODE_LABELS[mode]}`}
           />
+          {modes.length > 1 && <ModesOverview summary={summaryA} modes={modes} />}
           <LettersPanel results={a} summary={summaryA} mode={mode} />
           <ComparePanel
             a={aAll}
@@ -328,5 +330,48 @@ function GroupTableRow({
       <td>{row.a?.errors ?? '—'}</td>
       <td>{row.a ? row.a.unparseable : '—'}</td>
     </tr>
+  );
+}
+
+const MODE_SHORT: Record<ScoringMode, string> = {
+  official: 'Official',
+  lenient: 'Lenient',
+  letters: 'Letter log-probs',
+  likelihood: 'Likelihood',
+};
+
+/** Every scoring mode of run A side by side, per level and L3 domain. */
+function ModesOverview({ summary, modes }: { summary: Summary; modes: ScoringMode[] }) {
+  const groups = [summary.total, ...summary.levels, ...summary.domains];
+  return (
+    <table className="results-table" data-testid="modes-table">
+      <caption>Every scoring mode (only Official is the benchmark’s number)</caption>
+      <thead>
+        <tr>
+          <th scope="col">Group</th>
+          {modes.map((m) => (
+            <th key={m} scope="col" title={SCORING_MODE_LABELS[m]}>
+              {MODE_SHORT[m]}
+              {m === 'official' ? '' : ' (not official)'}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {groups.map((g) => (
+          <tr key={g.key}>
+            <th scope="row">{g.key === 'all' ? 'All questions' : g.key.replace(' / ', ' · ')}</th>
+            {modes.map((m) => {
+              const c = g.byMode[m];
+              return (
+                <td key={m} className="num">
+                  {c ? `${pct(c.accuracy)} (n ${c.n})` : '—'}
+                </td>
+              );
+            })}
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
