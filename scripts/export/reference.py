@@ -190,6 +190,24 @@ def run_onnx(om: OrtModel, inputs: dict, pos: np.ndarray, letter_ids: dict, pt_l
     return res
 
 
+def check_vision_grids(model, model_dir: Path) -> dict:
+    """The fp32 vision graph on grids other than the traced 1x4x6 and the 1x18x18 of the cases,
+    slice by slice, against PyTorch's vision tower on the whole grid."""
+    sess = ort.InferenceSession(str(model_dir / "onnx/vision_encoder.onnx"), providers=["CPUExecutionProvider"])
+    res = {}
+    g = torch.Generator().manual_seed(7)
+    for t, h, w in [(1, 10, 14), (2, 20, 8), (3, 18, 18)]:
+        pv = torch.randn(t * h * w, 1176, generator=g)
+        with torch.no_grad():
+            ref = model.model.visual(pv, grid_thw=torch.tensor([[t, h, w]])).pooler_output.numpy()
+        n = h * w
+        mine = np.concatenate([sess.run(None, {"pixel_values": pv[i * n:(i + 1) * n].numpy(),
+                                               "grid_thw": np.array([[1, h, w]], np.int64)})[0] for i in range(t)])
+        res[f"{t}x{h}x{w}"] = r6(np.abs(mine - ref).max())
+    print(f"  vision graph per slice vs PyTorch whole grid: {res}", flush=True)
+    return res
+
+
 def run_case(case, cases_dir: Path, out_dir: Path, model, tok, proc, model_dir: Path, dims, letter_ids) -> dict:
     import torchvision.transforms.functional as TF
     from torchvision.transforms import InterpolationMode
@@ -219,6 +237,12 @@ def run_case(case, cases_dir: Path, out_dir: Path, model, tok, proc, model_dir: 
         video_u8 = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).contiguous()
         video_f = TF.resize(video_u8.float(), [SIDE, SIDE], interpolation=InterpolationMode.BICUBIC, antialias=True)
         fx["resized_frames"] = [dict(source_index=i, **frame_samples(f)) for i, f in zip(case["indices"], video_f)]
+        # qwen-vl-utils hands torchvision uint8 frames; torchvision then rounds and clamps its output.
+        # protocol.md specifies the float path above; the uint8 path is recorded for comparison.
+        video_r8 = TF.resize(video_u8, [SIDE, SIDE], interpolation=InterpolationMode.BICUBIC, antialias=True)
+        for rec, f8, ff in zip(fx["resized_frames"], video_r8, video_f):
+            rec["uint8_input_path"] = {"max_abs_diff_vs_float_path": r6((f8.float() - ff).abs().max()),
+                                       **frame_samples(f8)}
         kwargs["videos"] = [video_f]
     inputs = proc(**kwargs)
     print(f"  {cid}: processor keys {sorted(inputs.keys())}", flush=True)
@@ -295,6 +319,7 @@ def main() -> None:
              "repetition_penalty": PENALTY, "dtype_files": COMBOS, "cases": []}
     import transformers
     index["model"]["versions"]["transformers"] = transformers.__version__
+    index["vision_any_grid_check"] = check_vision_grids(model, model_dir)
     for case in cases:
         t0 = time.time()
         fx = run_case(case, cases_dir, out_dir, model, tok, proc, model_dir, dims, letter_ids)
