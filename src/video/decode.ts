@@ -13,7 +13,7 @@ import {
   type InputVideoTrack,
 } from 'mediabunny';
 import { VideoError } from './errors';
-import { avcNalLengthSize, isDisposableAvcPicture } from './h264';
+import { avcNalLengthSize, isAvcIdr, isDisposableAvcPicture } from './h264';
 import { matrixFromColorSpace, yuv420ToRgbPlanar, yuvTables, type YuvTables } from './yuv';
 
 export interface PacketInfo {
@@ -192,15 +192,34 @@ function planRuns(clip: OpenedClip, indices: number[]): Run[] {
 }
 
 /**
+ * Spreads runs over `lanes` decoders, longest first onto the least loaded (runs are independent:
+ * each starts at a key frame), keeping each lane in file order.
+ */
+function splitRuns(runs: Run[], lanes: number): Run[][] {
+  const out: Run[][] = Array.from({ length: Math.min(lanes, runs.length) }, () => []);
+  const load = out.map(() => 0);
+  for (const run of [...runs].sort((a, b) => b.maxSeq - b.keySeq - (a.maxSeq - a.keySeq))) {
+    const k = load.indexOf(Math.min(...load));
+    out[k]?.push(run);
+    load[k] = (load[k] ?? 0) + run.maxSeq - run.keySeq + 1;
+  }
+  for (const lane of out) lane.sort((a, b) => a.keySeq - b.keySeq);
+  return out;
+}
+
+/**
  * Decodes the frames at the given presentation indices and hands each to `onFrame` (in
  * presentation order within a GOP, GOP by GOP). Every VideoFrame is closed as soon as it has been
  * copied out; frames nobody asked for are closed on arrival, disposable ones are never decoded.
+ * `decoders` VideoDecoders work on different GOPs at once (the browser decodes each on its own
+ * thread); the conversion of their output stays on this thread.
  */
 export async function decodeFrames(
   clip: OpenedClip,
   name: string,
   indices: number[],
   onFrame: (frame: RgbFrame) => void,
+  decoders = 2,
 ): Promise<DecodeTimings> {
   const timings: DecodeTimings = { wallMs: 0, convertMs: 0, decodedFrames: 0, skippedFrames: 0 };
   const wantedIndex = new Map<number, number>(); // microsecond timestamp -> frame index
@@ -250,90 +269,119 @@ export async function decodeFrames(
     }
   };
 
-  const decoder = new VideoDecoder({
-    output: (frame) => {
-      timings.decodedFrames++;
-      if (!wantedIndex.has(frame.timestamp) || failure) {
-        frame.close();
-        return;
+  let onFailure: () => void = () => undefined;
+  const failed = new Promise<void>((resolve) => (onFailure = resolve));
+  const fail = (e: unknown) => {
+    failure ??= e;
+    onFailure();
+  };
+
+  const makeDecoder = () =>
+    new VideoDecoder({
+      output: (frame) => {
+        timings.decodedFrames++;
+        if (!wantedIndex.has(frame.timestamp) || failure) {
+          frame.close();
+          return;
+        }
+        pending = pending.then(() => handle(frame)).catch(fail);
+      },
+      error: (e) =>
+        fail(new VideoError('corrupt', name, `the decoder failed: ${e.message}`, { cause: e })),
+    });
+
+  const flush = (decoder: VideoDecoder) =>
+    decoder.flush().catch((e: unknown) => {
+      fail(new VideoError('corrupt', name, `the decoder failed: ${describe(e)}`, { cause: e }));
+    });
+
+  /**
+   * Decodes a list of runs with one decoder. Between runs the decoder is flushed, except before
+   * an H.264 IDR picture, which starts a fresh sequence by itself (saves a pipeline drain).
+   */
+  const decodeLane = async (runs: Run[]): Promise<void> => {
+    const decoder = makeDecoder();
+    try {
+      decoder.configure(clip.config);
+      for (const [k, run] of runs.entries()) {
+        if (failure) return;
+        await feedRun(decoder, run, k > 0);
       }
-      pending = pending
-        .then(() => handle(frame))
-        .catch((e: unknown) => {
-          failure ??= e;
-        });
-    },
-    error: (e) => {
-      failure ??= new VideoError('corrupt', name, `the decoder failed: ${e.message}`, { cause: e });
-    },
-  });
+      if (!failure) await flush(decoder);
+    } finally {
+      if (decoder.state !== 'closed') decoder.close();
+    }
+  };
+
+  const feedRun = async (decoder: VideoDecoder, run: Run, afterAnother: boolean): Promise<void> => {
+    const keyInfo = clip.frames.find((p) => p.sequenceNumber === run.keySeq);
+    if (!keyInfo)
+      throw new VideoError('corrupt', name, `no packet with sequence number ${run.keySeq}`);
+    let packet: EncodedPacket | null;
+    try {
+      packet = await clip.sink.getPacket(keyInfo.timestamp);
+    } catch (e) {
+      throw new VideoError('corrupt', name, `cannot read frame data: ${describe(e)}`, { cause: e });
+    }
+    if (!packet || packet.sequenceNumber !== run.keySeq) {
+      throw new VideoError(
+        'corrupt',
+        name,
+        `key frame at ${keyInfo.timestamp.toFixed(3)} s is unreadable`,
+      );
+    }
+    if (
+      afterAnother &&
+      !(clip.nalLengthSize !== null && isAvcIdr(packet.data, clip.nalLengthSize))
+    ) {
+      await flush(decoder);
+    }
+    try {
+      for await (const p of clip.sink.packets(packet)) {
+        if (failure || p.sequenceNumber > run.maxSeq) break;
+        const disposable =
+          clip.nalLengthSize !== null &&
+          p.type !== 'key' &&
+          !run.wanted.has(p.sequenceNumber) &&
+          isDisposableAvcPicture(p.data, clip.nalLengthSize);
+        if (disposable) {
+          timings.skippedFrames++;
+          continue;
+        }
+        if (p.data.byteLength === 0) throw new Error(`empty packet at ${p.timestamp.toFixed(3)} s`);
+        decoder.decode(
+          new EncodedVideoChunk({
+            type: p.type,
+            timestamp: Math.round(p.timestamp * 1e6),
+            duration: Math.round(p.duration * 1e6),
+            data: p.data,
+          }),
+        );
+        if (decoder.decodeQueueSize > 24) {
+          await Promise.race([
+            new Promise((resolve) => decoder.addEventListener('dequeue', resolve, { once: true })),
+            failed,
+          ]);
+        }
+      }
+    } catch (e) {
+      if (e instanceof VideoError) throw e;
+      throw new VideoError(
+        'corrupt',
+        name,
+        `cannot read frame data (truncated file?): ${describe(e)}`,
+        {
+          cause: e,
+        },
+      );
+    }
+  };
+
   const t0 = performance.now();
   try {
-    decoder.configure(clip.config);
-    for (const run of planRuns(clip, indices)) {
-      const keyInfo = clip.frames.find((p) => p.sequenceNumber === run.keySeq);
-      if (!keyInfo)
-        throw new VideoError('corrupt', name, `no packet with sequence number ${run.keySeq}`);
-      let packet: EncodedPacket | null;
-      try {
-        packet = await clip.sink.getPacket(keyInfo.timestamp);
-      } catch (e) {
-        throw new VideoError('corrupt', name, `cannot read frame data: ${describe(e)}`, {
-          cause: e,
-        });
-      }
-      if (!packet || packet.sequenceNumber !== run.keySeq) {
-        throw new VideoError(
-          'corrupt',
-          name,
-          `key frame at ${keyInfo.timestamp.toFixed(3)} s is unreadable`,
-        );
-      }
-      try {
-        for await (const p of clip.sink.packets(packet)) {
-          if (failure) break;
-          if (p.sequenceNumber > run.maxSeq) break;
-          const disposable =
-            clip.nalLengthSize !== null &&
-            p.type !== 'key' &&
-            !run.wanted.has(p.sequenceNumber) &&
-            isDisposableAvcPicture(p.data, clip.nalLengthSize);
-          if (disposable) {
-            timings.skippedFrames++;
-            continue;
-          }
-          if (p.data.byteLength === 0)
-            throw new Error(`empty packet at ${p.timestamp.toFixed(3)} s`);
-          decoder.decode(
-            new EncodedVideoChunk({
-              type: p.type,
-              timestamp: Math.round(p.timestamp * 1e6),
-              duration: Math.round(p.duration * 1e6),
-              data: p.data,
-            }),
-          );
-          if (decoder.decodeQueueSize > 24) {
-            await new Promise((resolve) =>
-              decoder.addEventListener('dequeue', resolve, { once: true }),
-            );
-          }
-        }
-      } catch (e) {
-        if (e instanceof VideoError) throw e;
-        throw new VideoError(
-          'corrupt',
-          name,
-          `cannot read frame data (truncated file?): ${describe(e)}`,
-          { cause: e },
-        );
-      }
-      if (failure) break;
-      await decoder.flush().catch((e: unknown) => {
-        failure ??= new VideoError('corrupt', name, `the decoder failed: ${describe(e)}`, {
-          cause: e,
-        });
-      });
-    }
+    const lanes = splitRuns(planRuns(clip, indices), Math.max(1, Math.floor(decoders)));
+    const results = await Promise.allSettled(lanes.map(decodeLane));
+    for (const r of results) if (r.status === 'rejected') fail(r.reason);
     await pending;
     if (failure) throw failure;
     const missing = indices.filter((i) => !delivered.has(i));
@@ -345,7 +393,6 @@ export async function decodeFrames(
       );
     }
   } finally {
-    if (decoder.state !== 'closed') decoder.close();
     timings.wallMs = performance.now() - t0;
   }
   return timings;

@@ -38,3 +38,19 @@ export function isDisposableAvcPicture(data: Uint8Array, nalLengthSize: number):
   }
   return sawSlice && pos === data.length;
 }
+
+/** True when the access unit holds an IDR slice: decoding can restart there without a flush. */
+export function isAvcIdr(data: Uint8Array, nalLengthSize: number): boolean {
+  let pos = 0;
+  while (pos + nalLengthSize <= data.length) {
+    let len = 0;
+    for (let i = 0; i < nalLengthSize; i++) len = len * 256 + data[pos + i]!;
+    pos += nalLengthSize;
+    if (len === 0 || pos + len > data.length) return false;
+    const type = data[pos]! & 0x1f;
+    if (type === 5) return true;
+    if (type >= 1 && type <= 4) return false;
+    pos += len;
+  }
+  return false;
+}

@@ -62,6 +62,8 @@ export interface PrepareOptions {
    * torchvision does for the uint8 tensors decord returns. 'float': the raw float interpolation.
    */
   clipValues?: 'uint8' | 'float';
+  /** VideoDecoders working on different GOPs at once (default 2). */
+  decoders?: number;
 }
 
 /** Rotates planar RGB clockwise by 90, 180 or 270 degrees (the container's display rotation). */
@@ -151,7 +153,7 @@ export async function prepareVisuals(
         }
         resizeInCallback += performance.now() - t;
       };
-      const d = await decodeFrames(opened, name, indices, onFrame);
+      const d = await decodeFrames(opened, name, indices, onFrame, options.decoders ?? 2);
       timings.convertMs = d.convertMs;
       timings.resizeMs = resizeInCallback;
       timings.decodeMs = d.wallMs - d.convertMs - resizeInCallback;

@@ -115,6 +115,8 @@ export function pillowAxis(inSize: number, outSize: number): Axis {
  * uint8 tensor). `src`: planar RGB bytes; `out`: planar float32, `3 * outH * outW` values.
  * `roundToUint8` then clamps to 0..255 and rounds half to even, as torchvision does for uint8
  * input (the official clip path); without it the raw float32 interpolation is returned.
+ * `fround(acc + v * w)` (exact product, one rounding) is the fused multiply-add of torch's kernels;
+ * the vertical pass keeps its sums in the Float32Array output, where a store is that rounding.
  */
 export function resizeTorchBicubicAA(
   src: Uint8Array,
@@ -125,44 +127,32 @@ export function resizeTorchBicubicAA(
   out: Float32Array,
   roundToUint8: boolean,
 ): void {
-  const plane = width * height;
   const oPlane = outW * outH;
   // Horizontal pass (skipped by torch when the width does not change).
   let tmp: Float32Array;
   if (outW !== width) {
-    const ax = torchAxis(width, outW);
-    tmp = new Float32Array(3 * height * outW);
-    for (let c = 0; c < 3; c++) {
-      for (let y = 0; y < height; y++) {
-        const row = c * plane + y * width;
-        const orow = (c * height + y) * outW;
-        for (let x = 0; x < outW; x++) {
-          const s = ax.starts[x]! + row;
-          const n = ax.sizes[x]!;
-          const wo = x * ax.ksize;
-          let acc = f(src[s]! * ax.weights[wo]!);
-          for (let j = 1; j < n; j++) acc = f(acc + src[s + j]! * ax.weights[wo + j]!);
-          tmp[orow + x] = acc;
-        }
-      }
-    }
+    tmp = scratch(3 * height * outW);
+    horizontalPass(src, width, 3 * height, outW, tmp, axisCached(torchAxis, width, outW));
   } else {
     tmp = Float32Array.from(src);
   }
-  // Vertical pass.
+  // Vertical pass, one output row at a time: the same per-pixel order of operations.
   if (outH !== height) {
-    const ay = torchAxis(height, outH);
+    const { starts, sizes, weights, ksize } = axisCached(torchAxis, height, outH);
     for (let c = 0; c < 3; c++) {
       const base = c * height * outW;
       for (let y = 0; y < outH; y++) {
-        const s0 = base + ay.starts[y]! * outW;
-        const n = ay.sizes[y]!;
-        const wo = y * ay.ksize;
+        const s0 = base + starts[y]! * outW;
+        const n = sizes[y]!;
+        const wo = y * ksize;
         const orow = c * oPlane + y * outW;
-        for (let x = 0; x < outW; x++) {
-          let acc = f(tmp[s0 + x]! * ay.weights[wo]!);
-          for (let j = 1; j < n; j++) acc = f(acc + tmp[s0 + j * outW + x]! * ay.weights[wo + j]!);
-          out[orow + x] = acc;
+        const acc = out.subarray(orow, orow + outW);
+        let w = weights[wo]!;
+        for (let x = 0; x < outW; x++) acc[x] = tmp[s0 + x]! * w;
+        for (let j = 1; j < n; j++) {
+          w = weights[wo + j]!;
+          const sj = s0 + j * outW;
+          for (let x = 0; x < outW; x++) acc[x] = acc[x]! + tmp[sj + x]! * w;
         }
       }
     }
@@ -172,6 +162,92 @@ export function resizeTorchBicubicAA(
   if (roundToUint8) {
     for (let i = 0; i < 3 * oPlane; i++) out[i] = roundByte(out[i]!);
   }
+}
+
+/**
+ * torch's horizontal pass: every row, every output column, taps in order, each step a float32
+ * multiply-add. Column-major with the column's weights in locals (and the usual 4 to 7 taps
+ * unrolled): the same arithmetic, about 1.5x faster than row-major here.
+ */
+function horizontalPass(
+  src: Uint8Array,
+  width: number,
+  rows: number,
+  outW: number,
+  tmp: Float32Array,
+  ax: Axis,
+): void {
+  const { starts, sizes, weights, ksize } = ax;
+  for (let x = 0; x < outW; x++) {
+    const s0 = starts[x]!;
+    const n = sizes[x]!;
+    const wo = x * ksize;
+    const w0 = weights[wo] ?? 0;
+    const w1 = weights[wo + 1] ?? 0;
+    const w2 = weights[wo + 2] ?? 0;
+    const w3 = weights[wo + 3] ?? 0;
+    const w4 = weights[wo + 4] ?? 0;
+    const w5 = weights[wo + 5] ?? 0;
+    const w6 = weights[wo + 6] ?? 0;
+    let s = s0;
+    let o = x;
+    if (n === 7) {
+      for (let r = 0; r < rows; r++, s += width, o += outW) {
+        let a = f(src[s]! * w0);
+        a = f(a + src[s + 1]! * w1);
+        a = f(a + src[s + 2]! * w2);
+        a = f(a + src[s + 3]! * w3);
+        a = f(a + src[s + 4]! * w4);
+        a = f(a + src[s + 5]! * w5);
+        tmp[o] = f(a + src[s + 6]! * w6);
+      }
+    } else if (n === 6) {
+      for (let r = 0; r < rows; r++, s += width, o += outW) {
+        let a = f(src[s]! * w0);
+        a = f(a + src[s + 1]! * w1);
+        a = f(a + src[s + 2]! * w2);
+        a = f(a + src[s + 3]! * w3);
+        a = f(a + src[s + 4]! * w4);
+        tmp[o] = f(a + src[s + 5]! * w5);
+      }
+    } else if (n === 5) {
+      for (let r = 0; r < rows; r++, s += width, o += outW) {
+        let a = f(src[s]! * w0);
+        a = f(a + src[s + 1]! * w1);
+        a = f(a + src[s + 2]! * w2);
+        a = f(a + src[s + 3]! * w3);
+        tmp[o] = f(a + src[s + 4]! * w4);
+      }
+    } else {
+      for (let r = 0; r < rows; r++, s += width, o += outW) {
+        let a = f(src[s]! * w0);
+        for (let j = 1; j < n; j++) a = f(a + src[s + j]! * weights[wo + j]!);
+        tmp[o] = a;
+      }
+    }
+  }
+}
+
+let scratchBuf = new Float32Array(0);
+
+/** The intermediate image, reused across calls (frames of a clip share their sizes). */
+function scratch(length: number): Float32Array {
+  if (scratchBuf.length < length) scratchBuf = new Float32Array(length);
+  return scratchBuf.subarray(0, length);
+}
+
+const axisCache = new Map<string, Axis>();
+
+/** Axes depend only on the sizes: a clip's frames (and most clips) share them. */
+function axisCached(make: (i: number, o: number) => Axis, inSize: number, outSize: number): Axis {
+  const key = `${make.name}:${inSize}:${outSize}`;
+  let axis = axisCache.get(key);
+  if (!axis) {
+    if (axisCache.size > 64) axisCache.clear();
+    axis = make(inSize, outSize);
+    axisCache.set(key, axis);
+  }
+  return axis;
 }
 
 /** torch.round(clamp(v, 0, 255)): half to even. */
@@ -201,8 +277,8 @@ export function resizePillowBicubic(
 ): Uint8Array {
   if (outW === width && outH === height) return src.slice();
   const half = 2 ** (PILLOW_PRECISION_BITS - 1);
-  const ay = pillowAxis(height, outH);
-  const ax = pillowAxis(width, outW);
+  const ay = axisCached(pillowAxis, height, outH);
+  const ax = axisCached(pillowAxis, width, outW);
   // Pillow's horizontal pass only covers the rows the vertical pass will read.
   const needH = outW !== width;
   const needV = outH !== height;
@@ -236,17 +312,20 @@ export function resizePillowBicubic(
   const midRows = needH ? rows : height;
   const shift = needH ? yFirst : 0;
   const out = new Uint8Array(3 * outW * outH);
+  const ss = new Float64Array(midW); // exact: the int32 sums of Pillow fit in a double
   for (let c = 0; c < 3; c++) {
     for (let y = 0; y < outH; y++) {
       const s0 = c * midRows * midW + (ay.starts[y]! - shift) * midW;
       const n = ay.sizes[y]!;
       const wo = y * ay.ksize;
       const orow = (c * outH + y) * outW;
-      for (let x = 0; x < outW; x++) {
-        let ss = half;
-        for (let j = 0; j < n; j++) ss += mid[s0 + j * midW + x]! * ay.weights[wo + j]!;
-        out[orow + x] = clip8(ss);
+      ss.fill(half);
+      for (let j = 0; j < n; j++) {
+        const w = ay.weights[wo + j]!;
+        const sj = s0 + j * midW;
+        for (let x = 0; x < outW; x++) ss[x] = ss[x]! + mid[sj + x]! * w;
       }
+      for (let x = 0; x < outW; x++) out[orow + x] = clip8(ss[x]!);
     }
   }
   return out;
