@@ -212,6 +212,66 @@ test('results: accuracy table, chart, letters, exports and an imported official 
     .screenshot({ path: 'test-results/screenshots/results-compare-chart.png' });
 });
 
+test('results: a stored past run is listed, shown, and compared question by question', async ({
+  page,
+}) => {
+  await page.goto('/e2e/harness/results.html');
+  await page.waitForFunction(() => 'harness' in window);
+  // The past run answered the L2 questions and the L3 examples, always "B".
+  const pastIds = [...l2, ...l3].map((s) => s.sampleId);
+  const pastOutputs = Object.fromEntries(
+    pastIds.map((id) => [id, { response: '<answer>B</answer>' }]),
+  );
+  await page.evaluate(
+    ([f, o]) =>
+      (
+        window as unknown as { harness: { seedRun: (...a: unknown[]) => Promise<void> } }
+      ).harness.seedRun(f, 'past-key', '/models/Qwen2-VL-2B-Instruct', o),
+    [files, pastOutputs] as const,
+  );
+  const stored = await page.evaluate(
+    ([f, ids, o, fr]) =>
+      (window as unknown as { harness: { load: (...a: unknown[]) => number } }).harness.load(
+        f,
+        ids,
+        o,
+        fr,
+      ),
+    [files, run.map((s) => s.sampleId), outputs, frames] as const,
+  );
+  expect(stored).toBe(results.length);
+  const view = page.getByRole('region', { name: 'Results' });
+  const past = [...l2, ...l3].map((s) => makeResult(s, { response: '<answer>B</answer>' }));
+
+  // Compare with it: agreement on the questions both answered, accuracies on shared questions.
+  await view
+    .getByLabel('Run B')
+    .selectOption({ label: 'harness · Qwen2-VL-2B-Instruct · q4 — finished' });
+  const ag = agreement(results, past);
+  const table = view.getByTestId('agreement');
+  const cell = (label: string) => table.locator('tr', { hasText: label }).locator('td').first();
+  await expect(cell('Questions both answered')).toHaveText(String(ag.both));
+  await expect(cell('Only B right')).toHaveText(String(ag.onlyB));
+  await expect(cell('Same letter')).toHaveText(String(ag.sameLetter));
+  const shared = new Set(results.map((r) => r.sampleId));
+  const l2Past = summarize(past.filter((r) => shared.has(r.sampleId))).levels.find(
+    (g) => g.key === 'L2',
+  )!;
+  await expect(
+    view.locator('[data-testid="accuracy-table"] tr[data-group="L2"] td').nth(5),
+  ).toHaveText(`${pct(l2Past.byMode.official!.accuracy)} (n ${l2Past.byMode.official!.n})`);
+
+  // Show the past run itself as A.
+  await view.getByLabel('Run to show').selectOption({ index: 1 });
+  await expect(view.getByTestId('results-progress')).toContainText(
+    `${past.length} of ${past.length} questions finished`,
+  );
+  const all = summarize(past).total.byMode.official!;
+  await expect(
+    view.locator('[data-testid="accuracy-table"] tr[data-group="all"] td').nth(2),
+  ).toHaveText(pct(all.accuracy));
+});
+
 test('inspector: filters, filmstrip, prompt, untrusted output, keyboard, live, run again', async ({
   page,
 }) => {
@@ -321,4 +381,66 @@ test('inspector: filters, filmstrip, prompt, untrusted output, keyboard, live, r
       () => (window as unknown as { harness: { reruns: string[] } }).harness.reruns,
     ),
   ).toEqual([l2[0]!.sampleId]);
+});
+
+test('results and inspector at full size: all 3,355 EgoPlan validation questions', async ({
+  page,
+}) => {
+  await page.goto('/e2e/harness/results.html');
+  await page.waitForFunction(() => 'harness' in window);
+  const big = all.filter((s) => s.format === 'egoplan-json');
+  // Every 3rd right, the rest a fixed wrong letter: a known accuracy per level.
+  const bigOut = Object.fromEntries(
+    big.map((s, i) => [
+      s.sampleId,
+      { response: `<answer>${i % 3 === 0 ? s.gold : wrongOf(s)}</answer>` },
+    ]),
+  );
+  const ms = await page.evaluate(
+    ([f, ids, o]) => {
+      const t0 = performance.now();
+      (window as unknown as { harness: { load: (...a: unknown[]) => number } }).harness.load(
+        f,
+        ids,
+        o,
+        [],
+      );
+      return new Promise<number>((r) =>
+        requestAnimationFrame(() => setTimeout(() => r(performance.now() - t0))),
+      );
+    },
+    [files, big.map((s) => s.sampleId), bigOut] as const,
+  );
+  const s = summarize(big.map((x) => makeResult(x, bigOut[x.sampleId]!)));
+  const view = page.getByRole('region', { name: 'Results' });
+  for (const g of s.levels) {
+    await expect(
+      view.locator(`[data-testid="accuracy-table"] tr[data-group="${g.key}"] td`).nth(2),
+    ).toHaveText(pct(g.byMode.official!.accuracy));
+  }
+  const insp = page.getByRole('region', { name: 'Inspector' });
+  await expect(insp.locator('.inspector-list button')).toHaveCount(big.length);
+  await page.keyboard.press('j');
+  await expect(insp.getByTestId('inspector-sample-id')).toHaveText(big[1]!.sampleId);
+  type Timer = { harness: { timeUpdates: (...a: unknown[]) => Promise<number> } };
+  const perToken = await page.evaluate(
+    (id) => (window as unknown as Timer).harness.timeUpdates('live', id, 100),
+    big[2]!.sampleId,
+  );
+  const perResult = await page.evaluate(
+    (id) => (window as unknown as Timer).harness.timeUpdates('results', id, 20),
+    big[2]!.sampleId,
+  );
+  const idle = await page.evaluate(
+    (id) => (window as unknown as Timer).harness.timeUpdates('none', id, 100),
+    big[2]!.sampleId,
+  );
+  console.log(
+    `results harness, 3,355 questions, ms from update to next frame: live token ${perToken.toFixed(1)}, finished question ${perResult.toFixed(1)}, no update ${idle.toFixed(1)}`,
+  );
+  // Reported, not asserted: how long parsing, scoring and the first render of both views took.
+  test
+    .info()
+    .annotations.push({ type: 'load+render ms (3,355 questions)', description: ms.toFixed(0) });
+  console.log(`results harness: load + first render of 3,355 questions: ${ms.toFixed(0)} ms`);
 });

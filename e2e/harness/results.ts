@@ -10,6 +10,7 @@ import {
   type Sample,
 } from '../../src/bench/index';
 import { useAppStore, type LiveQuestion, type StoredResult } from '../../src/store/index';
+import { saveResult, saveRun } from '../../src/store/db';
 import { Inspector, ResultsView } from '../../src/ui/index';
 
 export interface HarnessFrames {
@@ -79,7 +80,67 @@ function setLive(live: Omit<LiveQuestion, 'startedAt'> | null) {
   });
 }
 
-Object.assign(window, { harness: { load, setLive, reruns } });
+/**
+ * Stores a finished past run in IndexedDB with the store's own functions, as a run would have, so
+ * the Results view can list it and compare with it.
+ */
+async function seedRun(
+  files: { name: string; text: string }[],
+  key: string,
+  model: string,
+  outputs: Record<string, ModelOutputs>,
+): Promise<void> {
+  const all = new Map<string, Sample>();
+  for (const f of files)
+    for (const s of parseBenchmarkFile(f.name, f.text).samples) all.set(s.sampleId, s);
+  const ids = Object.keys(outputs);
+  const now = new Date().toISOString();
+  await saveRun({
+    key,
+    settings: {
+      model,
+      dtype: 'q4',
+      scoring: { official: true, letters: false, likelihood: false },
+      wording: 'seed-bench-r1',
+      maxNewTokens: 256,
+      benchmark: 'harness',
+    },
+    sampleIds: ids,
+    createdAt: now,
+    updatedAt: now,
+    status: 'finished',
+    device: 'webgpu',
+    subset: JSON.stringify({ kind: 'all' }),
+  });
+  for (const id of ids) {
+    const s = all.get(id);
+    const out = outputs[id];
+    if (s && out) await saveResult({ ...makeResult(s, out), runKey: key, device: 'webgpu' });
+  }
+}
+
+/**
+ * Mean milliseconds per store update until the next frame is painted: `live` streams `count`
+ * tokens, or `results` is replaced `count` times (as each finished question does); 'none' gives
+ * the frame wait alone, to subtract.
+ */
+async function timeUpdates(kind: 'live' | 'results' | 'none', sampleId: string, count: number) {
+  const frame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r)));
+  await frame();
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    if (kind === 'live')
+      setLive({ sampleId, stage: 'model', text: 'token '.repeat(i + 1), tokens: i + 1 });
+    else if (kind === 'results')
+      useAppStore.setState({ results: { ...useAppStore.getState().results } });
+    await frame();
+  }
+  const ms = (performance.now() - t0) / count;
+  if (kind === 'live') setLive(null);
+  return ms;
+}
+
+Object.assign(window, { harness: { load, setLive, seedRun, timeUpdates, reruns } });
 
 const root = document.getElementById('root');
 if (!root) throw new Error('results.html has no #root');
