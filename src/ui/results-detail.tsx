@@ -179,7 +179,7 @@ function Filmstrip({
                 <figcaption>
                   #{frames.indices?.[i] ?? '?'}
                   <br />
-                  {frames.timestampsS?.[i] !== undefined ? secondsText(frames.timestampsS[i]) : ''}
+                  {secondsText(frames.timestampsS?.[i])}
                 </figcaption>
               </figure>
             </li>

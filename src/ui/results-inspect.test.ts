@@ -6,6 +6,7 @@ import {
   passesFilter,
   questionStatus,
   realTokenCounts,
+  secondsText,
   shortGoal,
   splitOutput,
   timingLabel,
@@ -124,6 +125,8 @@ describe('numbers', () => {
     expect(formatTiming('decodeTokensPerS', 12.345)).toBe('12.35 /s');
     expect(formatTiming('promptTokens', 850)).toBe('850');
     expect(timingLabel('videoDecodeMs')).toBe('video decode ms');
+    expect(secondsText(2 / 3)).toBe('0.67 s');
+    expect(secondsText(NaN)).toBe('');
     expect(realTokenCounts(sample, 16)).toEqual({ frames: 16, clipTokens: 648, stillTokens: 81 });
     expect(realTokenCounts({ ...sample, hasClip: false }, null).clipTokens).toBeNull();
   });

@@ -158,8 +158,9 @@ export function realTokenCounts(sample: Sample, frameCount: number | null): Toke
 }
 
 /** Seconds as "12.34 s" (frame timestamps under the filmstrip). */
-export function secondsText(s: number): string {
-  return `${s.toFixed(2)} s`;
+export function secondsText(s: number | undefined): string {
+  // The demuxer leaves NaN where a frame had no timestamp.
+  return s === undefined || !Number.isFinite(s) ? '' : `${s.toFixed(2)} s`;
 }
 
 /**
