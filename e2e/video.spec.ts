@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import sampling from '../src/video/fixtures/torch-sampling.json' with { type: 'json' };
@@ -156,4 +157,210 @@ test.describe('real clips', () => {
       );
     });
   }
+});
+
+/** Runs ffmpeg with the given arguments (media made for the error tests). */
+function ff(...argv: string[]): Buffer {
+  return execFileSync('ffmpeg', ['-v', 'error', '-y', ...argv], { maxBuffer: 64 << 20 });
+}
+
+test.describe('bad input gives a clear error naming the file, and the worker goes on', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'video-spec-'));
+  const real = clips.find((c) => c.startsWith('2db7efae')) ?? clips[0]!;
+
+  test.beforeAll(() => {
+    const src = join(CLIPS_DIR, real);
+    served.set(`clip/${real}`, readFileSync(src));
+    const bytes = readFileSync(src);
+    // moov at the end (as in these clips): cutting the file loses the index.
+    served.set('bad/cut-index.mp4', bytes.subarray(0, Math.floor(bytes.length / 2)));
+    // moov first: the index survives, the frame data does not.
+    ff('-i', src, '-c', 'copy', '-movflags', '+faststart', join(dir, 'fast.mp4'));
+    const fast = readFileSync(join(dir, 'fast.mp4'));
+    served.set('bad/cut-data.mp4', fast.subarray(0, Math.floor(fast.length * 0.3)));
+    ff(
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=128x96:rate=30',
+      '-t',
+      '1',
+      '-c:v',
+      'libx265',
+      '-tag:v',
+      'hvc1',
+      '-pix_fmt',
+      'yuv420p',
+      '-x265-params',
+      'log-level=error',
+      join(dir, 'hevc.mp4'),
+    );
+    served.set('bad/hevc.mp4', readFileSync(join(dir, 'hevc.mp4')));
+    ff(
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=128x96:rate=30',
+      '-frames:v',
+      '1',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      join(dir, 'one.mp4'),
+    );
+    served.set('bad/one-frame.mp4', readFileSync(join(dir, 'one.mp4')));
+    ff(
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=128x96:rate=30',
+      '-frames:v',
+      '2',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      join(dir, 'two.mp4'),
+    );
+    served.set('ok/two-frames.mp4', readFileSync(join(dir, 'two.mp4')));
+    served.set(
+      'bad/notes.mp4',
+      Buffer.from('these are not the frames you are looking for\n'.repeat(50)),
+    );
+    ff('-f', 'lavfi', '-i', 'testsrc=size=64x48', '-frames:v', '1', join(dir, 'img.png'));
+    served.set('bad/image.mp4', readFileSync(join(dir, 'img.png')));
+    served.set('bad/empty.mp4', Buffer.alloc(0));
+  });
+
+  test('each failure has its code and names the file; a good clip still works after them', async ({
+    page,
+  }) => {
+    await openHarness(page);
+    const cases: [string, string][] = [
+      ['bad/cut-index.mp4', 'corrupt'],
+      ['bad/cut-data.mp4', 'corrupt'],
+      ['bad/hevc.mp4', 'unsupported-codec'],
+      ['bad/one-frame.mp4', 'too-few-frames'],
+      ['bad/notes.mp4', 'not-a-video'],
+      ['bad/image.mp4', 'not-a-video'],
+      ['bad/empty.mp4', 'not-a-video'],
+    ];
+    for (const [path, code] of cases) {
+      const name = path.split('/')[1]!;
+      const r = await harness(page, 'prepare', { clipUrl: `/test-files/${path}`, clipName: name });
+      expect(r.ok, `${path}: ${JSON.stringify(r)}`).toBe(false);
+      if (r.ok) continue;
+      expect(r.error, path).toMatchObject({ name: 'VideoError', code, file: name });
+      expect(r.error.message, path).toContain(name);
+      console.log(`${code}: ${r.error.message}`);
+    }
+    const missing = await harness(page, 'prepare', {
+      clipUrl: null,
+      clipName: 'videos/Ego4D/gone.mp4',
+    });
+    expect(missing).toMatchObject({
+      ok: false,
+      error: { code: 'missing', file: 'videos/Ego4D/gone.mp4' },
+    });
+    const missingStill = await harness(page, 'prepare', {
+      clipUrl: `/test-files/clip/${real}`,
+      clipName: real,
+      stillUrl: null,
+      stillName: 'images/Ego4D/gone.jpg',
+    });
+    expect(missingStill).toMatchObject({
+      ok: false,
+      error: { code: 'missing', file: 'images/Ego4D/gone.jpg' },
+    });
+    const notImage = await harness(page, 'prepare', {
+      stillUrl: '/test-files/bad/notes.mp4',
+      stillName: 'notes.png',
+    });
+    expect(notImage).toMatchObject({
+      ok: false,
+      error: { code: 'not-an-image', file: 'notes.png' },
+    });
+
+    // The same worker goes on.
+    const ok = await prepareOk(page, { clipUrl: `/test-files/clip/${real}`, clipName: real });
+    expect(ok.indices).toHaveLength(6);
+    const two = await prepareOk(page, {
+      clipUrl: '/test-files/ok/two-frames.mp4',
+      clipName: 'two-frames.mp4',
+    });
+    expect(two.indices).toEqual([0, 1]);
+  });
+});
+
+test.describe('stills go through Pillow bicubic', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'video-still-'));
+
+  test('an RGB PNG still equals Pillow resize of its pixels, beside the clip', async ({ page }) => {
+    const name = clips[0]!;
+    const png = join(dir, 'still.png');
+    ff(
+      '-i',
+      join(CLIPS_DIR, name),
+      '-vf',
+      'select=eq(n\\,10)',
+      '-frames:v',
+      '1',
+      '-pix_fmt',
+      'rgb24',
+      png,
+    );
+    served.set(`clip/${name}`, readFileSync(join(CLIPS_DIR, name)));
+    served.set('still/still.png', readFileSync(png));
+    // PNG is lossless: ffmpeg's decode of it is the exact pixel values Pillow would read.
+    served.set('still/still.rgb', ff('-i', png, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'));
+    const { width, height } = probe(png);
+    await openHarness(page);
+    const r = await prepareOk(page, {
+      clipUrl: `/test-files/clip/${name}`,
+      clipName: name,
+      stillUrl: '/test-files/still/still.png',
+      stillName: 'still.png',
+    });
+    expect(r.stillFrom).toBe('image');
+    expect(r.stats.at(-1)?.integers).toBe(true);
+    const d = await harness(page, 'compareStill', '/test-files/still/still.rgb', width, height);
+    expect(d.max).toBe(0);
+  });
+
+  test('an RGBA PNG is composited on white first (Pillow to_rgb), a still without a clip is fine', async ({
+    page,
+  }) => {
+    const png = join(dir, 'alpha.png');
+    // Alpha 255 on the left half, 0 on the right: the right half must come out white.
+    ff(
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=96x64',
+      '-frames:v',
+      '1',
+      '-vf',
+      "format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,48),255,0)'",
+      '-pix_fmt',
+      'rgba',
+      png,
+    );
+    const rgba = ff('-i', png, '-f', 'rawvideo', '-pix_fmt', 'rgba', '-');
+    const rgb = Buffer.alloc((rgba.length / 4) * 3);
+    for (let i = 0; i < rgba.length / 4; i++) {
+      const a = rgba[4 * i + 3]!;
+      for (let c = 0; c < 3; c++) rgb[3 * i + c] = a === 255 ? rgba[4 * i + c]! : 255;
+    }
+    served.set('still/alpha.png', readFileSync(png));
+    served.set('still/alpha.rgb', rgb);
+    await openHarness(page);
+    const r = await prepareOk(page, {
+      stillUrl: '/test-files/still/alpha.png',
+      stillName: 'alpha.png',
+    });
+    expect(r.indices).toBeNull();
+    const d = await harness(page, 'compareStill', '/test-files/still/alpha.rgb', 96, 64);
+    expect(d.max).toBe(0);
+  });
 });

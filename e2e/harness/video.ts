@@ -186,6 +186,19 @@ async function compareWithReference(url: string, width: number, height: number) 
   return { frames, still, bytes: bytes.length, expectedBytes: 3 * n * v.clip.frames.length };
 }
 
+/**
+ * Compares the last result's still with Pillow's resize of reference pixels: `url` serves one
+ * raw rgb24 image of `width` x `height` (the RGB that Pillow's to_rgb would produce).
+ */
+async function compareStill(url: string, width: number, height: number): Promise<Diff> {
+  const v = last;
+  if (!v) throw new Error('no result to compare');
+  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const src = planar(bytes, width * height);
+  const ref = Float32Array.from(resizePillowBicubic(src, width, height, FRAME_SIZE, FRAME_SIZE));
+  return diff(v.still, ref);
+}
+
 /** Values of the last result's frame k (clip frames, then still) at the given (channel, y, x). */
 function valuesAt(k: number, points: [number, number, number][]): number[] {
   const v = last;
@@ -204,6 +217,7 @@ function dispose(): void {
 const api = {
   prepare,
   compareWithReference,
+  compareStill,
   valuesAt,
   dispose,
   hasWebCodecs: () => typeof VideoDecoder !== 'undefined',

@@ -49,6 +49,29 @@ async function sniff(blob: Blob): Promise<'mp4' | 'other-media' | 'unknown'> {
   return 'unknown';
 }
 
+/** Walks the top-level MP4 boxes: is there an index (moov), and does the last box run past the end? */
+async function scanMp4(blob: Blob): Promise<{ moov: boolean; truncated: boolean }> {
+  let offset = 0;
+  let moov = false;
+  for (let i = 0; i < 1000 && offset + 8 <= blob.size; i++) {
+    const head = new DataView(await blob.slice(offset, offset + 16).arrayBuffer());
+    let size = head.getUint32(0);
+    const type = String.fromCharCode(
+      head.getUint8(4),
+      head.getUint8(5),
+      head.getUint8(6),
+      head.getUint8(7),
+    );
+    if (size === 1 && head.byteLength >= 16) size = Number(head.getBigUint64(8));
+    if (size === 0) size = blob.size - offset;
+    if (size < 8) return { moov, truncated: true };
+    if (type === 'moov') moov = true;
+    if (offset + size > blob.size) return { moov, truncated: true };
+    offset += size;
+  }
+  return { moov, truncated: offset < blob.size && offset + 8 > blob.size };
+}
+
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -77,7 +100,19 @@ export async function openClip(blob: Blob, name: string): Promise<OpenedClip> {
         },
       );
     }
-    if (!track) throw new VideoError('not-a-video', name, 'the file has no video track');
+    if (!track) {
+      const scan = kind === 'mp4' ? await scanMp4(blob) : null;
+      if (scan && (!scan.moov || scan.truncated)) {
+        throw new VideoError(
+          'corrupt',
+          name,
+          scan.moov
+            ? 'the MP4 file is truncated'
+            : 'the MP4 file has no index (moov box): truncated or damaged',
+        );
+      }
+      throw new VideoError('not-a-video', name, 'the file has no video track');
+    }
     const codecName = (await track.getCodec()) ?? 'unknown';
     const config = await track.getDecoderConfig();
     if (!config)
@@ -389,7 +424,7 @@ export async function decodeFrames(
       throw new VideoError(
         'corrupt',
         name,
-        `the decoder produced no picture for frame(s) ${missing.slice(0, 5).join(', ')}`,
+        `the decoder produced no picture for frame(s) ${missing.slice(0, 5).join(', ')} (frame data truncated or damaged)`,
       );
     }
   } finally {
