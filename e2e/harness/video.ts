@@ -199,6 +199,19 @@ async function compareStill(url: string, width: number, height: number): Promise
   return diff(v.still, ref);
 }
 
+/** Per-channel means and the values at `positions` ([y, x]) of every frame of the last result (clip frames, then still). */
+function frameSamples(
+  positions: [number, number][],
+): { meanRgb: number[]; valuesRgb: number[][] }[] {
+  const v = last;
+  if (!v) throw new Error('no result');
+  const plane = FRAME_SIZE * FRAME_SIZE;
+  return [...(v.clip?.frames ?? []), v.still].map((f) => ({
+    meanRgb: frameStats(f).mean,
+    valuesRgb: positions.map(([y, x]) => [0, 1, 2].map((c) => f[c * plane + y * FRAME_SIZE + x]!)),
+  }));
+}
+
 /** Values of the last result's frame k (clip frames, then still) at the given (channel, y, x). */
 function valuesAt(k: number, points: [number, number, number][]): number[] {
   const v = last;
@@ -218,6 +231,7 @@ const api = {
   prepare,
   compareWithReference,
   compareStill,
+  frameSamples,
   valuesAt,
   dispose,
   hasWebCodecs: () => typeof VideoDecoder !== 'undefined',
