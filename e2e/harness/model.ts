@@ -7,8 +7,8 @@ import {
   type ModelVisuals,
   type ScoringOptions,
 } from '../../src/model/index';
-import { resizePillowBicubic, resizeTorchBicubicAA } from '../../src/video/resize';
-import { ModelClient, sourceFromFiles, type ModelInfo } from '../../src/worker/index';
+import { resizePillowBicubic, resizeTorchBicubicAA } from '../../src/video/index';
+import { ModelClient, sourceFromFiles, VideoClient, type ModelInfo } from '../../src/worker/index';
 
 const SIDE = 252;
 let client: ModelClient | null = null;
@@ -23,10 +23,14 @@ export interface LoadArgs {
   cache?: boolean;
 }
 
-type Outcome<T> =
-  { ok: true; value: T } | { ok: false; error: { code: string; message: string; file?: string } };
+interface Failure {
+  ok: false;
+  error: { code: string; message: string; file?: string };
+  events?: LoadEvent[];
+}
+type Outcome<T> = { ok: true; value: T } | Failure;
 
-function fail(e: unknown): Outcome<never> {
+function fail(e: unknown): Failure {
   const err = e as { code?: string; message?: string; file?: string };
   return {
     ok: false,
@@ -58,7 +62,7 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
     });
     return { ok: true, value: { info, events } };
   } catch (e) {
-    return fail(e);
+    return { ...fail(e), events };
   }
 }
 
@@ -95,7 +99,8 @@ async function visualsFromPngs(clipPngs: string[] | null, stillPng: string): Pro
       w = img.width;
       h = img.height;
       const out = new Float32Array(3 * SIDE * SIDE);
-      resizeTorchBicubicAA(img.rgb, img.width, img.height, SIDE, SIDE, out, true);
+      // Float output, not rounded: as the reference fixtures resize (protocol section 2).
+      resizeTorchBicubicAA(img.rgb, img.width, img.height, SIDE, SIDE, out, false);
       frames.push(out);
     }
     clip = {
@@ -117,7 +122,7 @@ async function visualsFromPngs(clipPngs: string[] | null, stillPng: string): Pro
 /** Stats and sample rows of pixel_values per visual, to compare with the reference fixture. */
 function pixelSummary(v: ModelVisuals) {
   const items = [
-    ...(v.clip ? [patchify(v.clip.frames, SIDE, SIDE)] : []),
+    ...(v.clip && v.clip.frames.length > 0 ? [patchify(v.clip.frames, SIDE, SIDE)] : []),
     patchify([v.still], SIDE, SIDE),
   ];
   return items.map((p) => {
@@ -153,11 +158,18 @@ export interface RunArgs {
   file: string;
   record: string;
   wording?: 'as-is' | 'seed-bench-r1';
-  clipPngs: string[] | null;
-  stillPng: string;
+  /** Either decoded frames (PNG URLs, resized here) and a still PNG... */
+  clipPngs?: string[] | null;
+  stillPng?: string;
+  /** ...or a real clip (and optional still) through the video stage's worker. */
+  clipUrl?: string;
+  stillUrl?: string;
+  /** The video stage's clip values: 'float' as the reference fixtures, 'uint8' as decord + torchvision. */
+  clipValues?: 'float' | 'uint8';
   scoring: ScoringOptions;
   maxNewTokens?: number;
   topLogits?: number;
+  logitsAt?: number[];
   /** Cancel after this many streamed tokens (tests cancellation). */
   cancelAfter?: number;
 }
@@ -168,7 +180,26 @@ async function run(args: RunArgs) {
     const parsed = parseBenchmarkFile(args.file, args.record);
     const sample = parsed.samples[0] as Sample | undefined;
     if (!sample) throw new Error(`no sample parsed: ${JSON.stringify(parsed.errors)}`);
-    const visuals = await visualsFromPngs(args.clipPngs, args.stillPng);
+    let visuals: ModelVisuals;
+    let videoTimings: Record<string, number> | null = null;
+    if (args.clipUrl) {
+      const video = new VideoClient();
+      const blob = async (url: string) => (await fetch(url)).blob();
+      const prepared = await video.prepare(
+        {
+          clip: await blob(args.clipUrl),
+          clipName: args.clipUrl.split('/').pop() ?? null,
+          still: args.stillUrl ? await blob(args.stillUrl) : null,
+          stillName: args.stillUrl?.split('/').pop() ?? null,
+        },
+        { clipValues: args.clipValues ?? 'float' },
+      );
+      video.dispose();
+      videoTimings = { ...prepared.timings };
+      visuals = prepared;
+    } else {
+      visuals = await visualsFromPngs(args.clipPngs ?? null, args.stillPng ?? '');
+    }
     const pixels = pixelSummary(visuals);
     const tokens: string[] = [];
     const controller = new AbortController();
@@ -176,6 +207,7 @@ async function run(args: RunArgs) {
       scoring: args.scoring,
       ...(args.maxNewTokens !== undefined ? { maxNewTokens: args.maxNewTokens } : {}),
       ...(args.topLogits !== undefined ? { topLogits: args.topLogits } : {}),
+      ...(args.logitsAt !== undefined ? { logitsAt: args.logitsAt } : {}),
       ...(args.wording ? { wording: args.wording } : {}),
       signal: controller.signal,
       onToken: (text) => {
@@ -183,11 +215,24 @@ async function run(args: RunArgs) {
         if (args.cancelAfter !== undefined && tokens.length >= args.cancelAfter) controller.abort();
       },
     });
-    return { ok: true as const, value: { result, pixels, streamed: tokens.length, sample } };
+    return {
+      ok: true as const,
+      value: {
+        result,
+        pixels,
+        streamed: tokens.length,
+        sample,
+        videoTimings,
+        clipIndices: visuals.clip?.indices ?? null,
+      },
+    };
   } catch (e) {
     return fail(e);
   }
 }
 
 const harness = { load, run, fallbacks, ready: true };
-(window as unknown as { modelHarness: typeof harness }).modelHarness = harness;
+export type ModelHarness = typeof harness;
+export type RunOutcome = Awaited<ReturnType<typeof run>>;
+export type LoadOutcome = Awaited<ReturnType<typeof load>>;
+(window as unknown as { modelHarness: ModelHarness }).modelHarness = harness;

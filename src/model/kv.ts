@@ -12,9 +12,22 @@ export interface StepResult {
   past: Past;
 }
 
+interface SessionLike {
+  inputNames: string[];
+  inputMetadata?: { name: string; type?: string }[];
+}
+
+function decoderSession(m: LoadedModel): SessionLike {
+  return m.model.sessions['decoder_model_merged'] as SessionLike;
+}
+
 function hasInput(m: LoadedModel, name: string): boolean {
-  const session = m.model.sessions['decoder_model_merged'] as { inputNames: string[] };
-  return session.inputNames.includes(name);
+  return decoderSession(m).inputNames.includes(name);
+}
+
+/** The element type the decoder wants for inputs_embeds (fp16 exports may not keep fp32 IO). */
+function embedsType(m: LoadedModel): string | null {
+  return decoderSession(m).inputMetadata?.find((x) => x.name === 'inputs_embeds')?.type ?? null;
 }
 
 /**
@@ -30,8 +43,9 @@ export async function decoderStep(
   keep: number,
 ): Promise<StepResult> {
   const n = embeds.dims[1] as number;
+  const want = embedsType(m);
   const inputs: Record<string, unknown> = {
-    inputs_embeds: embeds,
+    inputs_embeds: want && want !== embeds.type ? embeds.to(want as 'float32') : embeds,
     attention_mask: new Tensor('int64', new BigInt64Array(pastLength + n).fill(1n), [
       1,
       pastLength + n,

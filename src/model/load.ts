@@ -12,14 +12,40 @@ import { classifyError, configureRuntime, watchDeviceLost, wasmThreads } from '.
 import type { LoadOptions, ModelDevice, ModelDtype, ModelSource } from './types';
 import { ModelError } from './types';
 
-/** Per-file dtype suffixes, as transformers.js names the export's files. */
-const DTYPE_NAMES: Record<ModelDtype, string> = {
-  fp32: 'fp32',
-  fp16: 'fp16',
-  q8: 'q8',
-  q4: 'q4',
-  q4f16: 'q4f16',
+/** File-name suffixes of each dtype, as transformers.js names an export's files. */
+const SUFFIX: Record<ModelDtype, string> = {
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  q4: '_q4',
+  q4f16: '_q4f16',
 };
+const GRAPHS = ['embed_tokens', 'vision_encoder', 'decoder_model_merged'] as const;
+type Graph = (typeof GRAPHS)[number];
+
+/**
+ * The dtype of each graph: the one asked for, except that an export may ship embed_tokens only in
+ * fp32 (a Gather has nothing to quantise to 4 bits); the embedding lookup is exact either way.
+ */
+async function graphDtypes(
+  server: FileServer,
+  dtype: ModelDtype,
+): Promise<Record<Graph, ModelDtype>> {
+  const out = {} as Record<Graph, ModelDtype>;
+  for (const g of GRAPHS) {
+    const file = `onnx/${g}${SUFFIX[dtype]}.onnx`;
+    if ((await server.size(file)) !== null) out[g] = dtype;
+    else if (g === 'embed_tokens' && (await server.size(`onnx/${g}.onnx`)) !== null)
+      out[g] = 'fp32';
+    else
+      throw new ModelError(
+        'missing-file',
+        `${server.label} is missing ${file} (needed for ${dtype})`,
+        { file },
+      );
+  }
+  return out;
+}
 
 export interface QwenConfig {
   model_type: string;
@@ -44,6 +70,8 @@ export interface LoadedModel {
   device: ModelDevice;
   deviceReason: string;
   dtype: ModelDtype;
+  /** The dtype each graph actually runs in. */
+  graphDtypes: Record<string, ModelDtype>;
   source: string;
   files: string[];
   threads: number;
@@ -115,7 +143,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
   const config = checkConfig(await readJson(server, 'config.json'), server.label);
   const choice = await chooseDevice(options.device, options.dtype);
   emit?.({ kind: 'device', device: choice.device, reason: choice.reason });
-  const dtype = DTYPE_NAMES[options.dtype];
+  const dtype = await graphDtypes(server, options.dtype);
 
   // The files this dtype needs (external-data chunks included), checked before anything big moves.
   let modelFiles: string[];
@@ -178,6 +206,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     device: choice.device,
     deviceReason: choice.reason,
     dtype: options.dtype,
+    graphDtypes: dtype,
     source: server.label,
     files,
     threads: wasmThreads(),

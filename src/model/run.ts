@@ -29,8 +29,32 @@ interface Visual {
   features: Tensor | null;
 }
 
-function checkCancelled(signal: AbortSignal | undefined, where: string): void {
-  if (signal?.aborted) throw new ModelError('cancelled', `cancelled ${where}`);
+type CancelCheck = () => boolean;
+
+/**
+ * Cancellation: an AbortSignal, and/or a shared Int32Array flag that the UI thread sets with
+ * Atomics (seen at once even while the worker never returns to its event loop).
+ */
+function cancelCheck(options: RunOptions): CancelCheck {
+  const { signal, cancelFlag } = options;
+  return () =>
+    (signal?.aborted ?? false) || (cancelFlag !== undefined && Atomics.load(cancelFlag, 0) !== 0);
+}
+
+/** Let queued messages (a cancel) run: ORT's async runs may resolve without leaving the task. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+function checkCancelled(cancelled: CancelCheck, where: string): void {
+  if (cancelled()) throw new ModelError('cancelled', `cancelled ${where}`);
 }
 
 /** The pixel side of the frames (square, CHW float). */
@@ -61,12 +85,12 @@ function likelihoodPrompt(
 }
 
 /** Encode a visual one temporal slice at a time (exact: Qwen2-VL's vision attention is per slice). */
-async function encodeVisual(m: LoadedModel, v: Visual, signal?: AbortSignal): Promise<Tensor> {
+async function encodeVisual(m: LoadedModel, v: Visual, cancelled: CancelCheck): Promise<Tensor> {
   const [t, h, w] = v.patches.grid;
   const rows = h * w;
   const parts: Tensor[] = [];
   for (let s = 0; s < t; s++) {
-    checkCancelled(signal, 'during vision encoding');
+    checkCancelled(cancelled, 'during vision encoding');
     const slice = v.patches.data.subarray(
       s * rows * v.patches.rowLength,
       (s + 1) * rows * v.patches.rowLength,
@@ -166,7 +190,7 @@ async function runInner(
   visuals: ModelVisuals,
   options: RunOptions,
 ): Promise<QuestionResult> {
-  const { signal } = options;
+  const cancelled = cancelCheck(options);
   const wording = options.wording ?? 'as-is';
   const t0 = performance.now();
   const cfg = m.config;
@@ -247,11 +271,11 @@ async function runInner(
 
   // 3. Vision encoder, one temporal slice per call.
   t = performance.now();
-  for (const item of items) item.features = await encodeVisual(m, item, signal);
+  for (const item of items) item.features = await encodeVisual(m, item, cancelled);
   timings.visionMs = performance.now() - t;
 
   // 4. Prefill: one forward pass over the prompt, keeping only the last position's logits.
-  checkCancelled(signal, 'before prefill');
+  checkCancelled(cancelled, 'before prefill');
   t = performance.now();
   const embeds = await promptEmbeds(m, inputIds, items);
   const prefill = await decoderStep(m, embeds, rope.positions, null, 0, 1);
@@ -268,48 +292,26 @@ async function runInner(
     device: m.device,
     dtype: m.dtype,
   };
-  if (options.topLogits) result.topLogits = topK(firstLogits, options.topLogits);
-
-  // 5. Letter scoring: log-softmax of the raw first-position logits (no penalty).
-  if (options.scoring.letters) {
-    t = performance.now();
-    const lp = logProbs(firstLogits, m.ids.letters);
-    result.letterLogprobs = Object.fromEntries(
-      CHOICE_LETTERS.map((l, i) => [l, lp[i] as number]),
-    ) as Record<ChoiceLetter, number>;
-    timings.letterMs = performance.now() - t;
-  }
-
-  // The likelihood pass reuses the official prompt's cache up to where the two prompts diverge.
-  let likIds: number[] | null = null;
-  let shared = 0;
-  let likPrefix: Past | null = null;
-  if (options.scoring.likelihood) {
-    t = performance.now();
-    likIds = m.tokenizer.encode(
-      likelihoodPrompt(sample, counts.clipTokens, counts.stillTokens, wording),
-      { add_special_tokens: false },
-    );
-    shared = Math.min(commonPrefix(inputIds, likIds), likIds.length - 1);
-    likPrefix = await prefixOfPast(prefill.past, shared);
-    timings.likelihoodMs += performance.now() - t;
-  }
-
-  // 6. Official greedy decoding with the repetition penalty over every id present.
-  let past: Past | null = prefill.past;
+  // 5. Official greedy decoding with the repetition penalty over every id present. The prompt's
+  // cache is kept (not disposed) while decoding when the likelihood pass will reuse it.
+  const keepPrompt = options.scoring.likelihood;
+  let past: Past = prefill.past;
   if (options.scoring.official) {
     const maxNew = options.maxNewTokens ?? OFFICIAL_MAX_NEW_TOKENS;
     const stops = new Set([m.ids.imEnd, m.ids.endOfText]);
     const seen = new Set(inputIds);
     let logits: Float32Array = firstLogits.slice();
     let pastLength = inputIds.length;
-    const decodeStart = performance.now();
+    let decodeStart = performance.now();
     for (;;) {
       applyRepetitionPenalty(logits, seen, OFFICIAL_REPETITION_PENALTY);
       const next = argmax(logits);
       result.outputIds.push(next);
       seen.add(next);
-      if (result.outputIds.length === 1) timings.timeToFirstTokenMs = performance.now() - t0;
+      if (result.outputIds.length === 1) {
+        timings.timeToFirstTokenMs = performance.now() - t0;
+        decodeStart = performance.now();
+      }
       if (stops.has(next)) {
         result.stopReason = 'eos';
         break;
@@ -323,7 +325,11 @@ async function runInner(
         result.stopReason = 'max-tokens';
         break;
       }
-      checkCancelled(signal, 'during decoding');
+      if (!options.cancelFlag) await yieldToEventLoop();
+      if (cancelled()) {
+        result.stopReason = 'cancelled';
+        break;
+      }
       const step = await decoderStep(
         m,
         await embed(m, [next]),
@@ -332,7 +338,7 @@ async function runInner(
         pastLength,
         1,
       );
-      disposePast(past);
+      if (past !== prefill.past || !keepPrompt) disposePast(past);
       past = step.past;
       pastLength += 1;
       logits = step.logits;
@@ -348,11 +354,41 @@ async function runInner(
       clean_up_tokenization_spaces: false,
     });
   }
-  disposePast(past);
+  if (past !== prefill.past || !keepPrompt) disposePast(past);
+
+  // 6. Letter scoring: log-softmax of the raw first-position logits (no penalty).
+  t = performance.now();
+  if (options.topLogits) result.topLogits = topK(firstLogits, options.topLogits);
+  if (options.logitsAt) result.logitsAt = options.logitsAt.map((id) => firstLogits[id] ?? NaN);
+  if (options.scoring.letters) {
+    const lp = logProbs(firstLogits, m.ids.letters);
+    result.letterLogprobs = Object.fromEntries(
+      CHOICE_LETTERS.map((l, i) => [l, lp[i] as number]),
+    ) as Record<ChoiceLetter, number>;
+  }
+  timings.letterMs = performance.now() - t;
+
+  // The likelihood pass reuses the official prompt's cache up to where the two prompts diverge.
+  let likIds: number[] | null = null;
+  let shared = 0;
+  let likPrefix: Past | null = null;
+  if (keepPrompt) {
+    t = performance.now();
+    if (result.stopReason !== 'cancelled') {
+      likIds = m.tokenizer.encode(
+        likelihoodPrompt(sample, counts.clipTokens, counts.stillTokens, wording),
+        { add_special_tokens: false },
+      );
+      shared = Math.min(commonPrefix(inputIds, likIds), likIds.length - 1);
+      likPrefix = await prefixOfPast(prefill.past, shared);
+    }
+    disposePast(prefill.past);
+    timings.likelihoodMs += performance.now() - t;
+  }
 
   // 7. Likelihood ranking: mean NLL of each choice text (plus <|im_end|>) as the reply.
-  if (likIds && likPrefix) {
-    checkCancelled(signal, 'before likelihood scoring');
+  if (likIds && likPrefix && result.stopReason !== 'cancelled') {
+    checkCancelled(cancelled, 'before likelihood scoring');
     t = performance.now();
     const likRope = ropeIndex(
       likIds,
@@ -372,7 +408,7 @@ async function runInner(
     const L = likIds.length;
     const nll = {} as Record<ChoiceLetter, number>;
     for (const [i, letter] of CHOICE_LETTERS.entries()) {
-      checkCancelled(signal, 'during likelihood scoring');
+      checkCancelled(cancelled, 'during likelihood scoring');
       const reply = [
         ...m.tokenizer.encode(sample.choices[i] as string, { add_special_tokens: false }),
         m.ids.imEnd,

@@ -87,10 +87,14 @@ export interface RunOptions {
   /** Called with the text decoded so far (special tokens skipped) and the new token id. */
   onToken?: (textSoFar: string, tokenId: number) => void;
   signal?: AbortSignal;
+  /** A shared (SharedArrayBuffer) flag: non-zero at index 0 cancels, seen without a message. */
+  cancelFlag?: Int32Array;
   /** How the question is worded in the prompt (default 'as-is': the annotation's text). */
   wording?: QuestionWording;
   /** Keep the top-k logits of the first generated position in the result (tests; default 0). */
   topLogits?: number;
+  /** Also return the first generated position's raw logits at these token ids (tests). */
+  logitsAt?: number[];
 }
 
 /** Milliseconds unless named otherwise. */
@@ -125,6 +129,12 @@ export interface QuestionResult {
   choiceNll?: Record<ChoiceLetter, number>;
   /** Top-k (id, logit) of the first generated position, before any penalty (when asked). */
   topLogits?: { id: number; logit: number }[];
+  logitsAt?: number[];
+  /**
+   * 'cancelled': the signal fired during decoding; the partial output is kept and the later scoring
+   * passes are skipped. A cancel before decoding rejects with ModelError('cancelled') instead.
+   * 'not-run': official generation was not asked for.
+   */
   stopReason: 'eos' | 'max-tokens' | 'cancelled' | 'not-run';
   timings: QuestionTimings;
   device: ModelDevice;

@@ -25,6 +25,7 @@ export interface ClientRunOptions {
   scoring: ScoringOptions;
   maxNewTokens?: number;
   topLogits?: number;
+  logitsAt?: number[];
   wording?: QuestionWording;
   onToken?: (textSoFar: string, tokenId: number) => void;
   signal?: AbortSignal;
@@ -61,6 +62,7 @@ export class ModelClient {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private readonly flags = new Map<number, Int32Array>();
   /** Called when the worker fell back to wasm after losing the WebGPU device. */
   onFallback: ((reason: string, info: ModelInfo) => void) | null = null;
   info: ModelInfo | null = null;
@@ -78,6 +80,7 @@ export class ModelClient {
 
   private receive(msg: ModelResponse): void {
     const p = this.pending.get(msg.id);
+    if (msg.type === 'result' || msg.type === 'error') this.flags.delete(msg.id);
     switch (msg.type) {
       case 'progress':
         p?.onProgress?.(msg.event);
@@ -157,13 +160,17 @@ export class ModelClient {
     const unique = [...new Set(buffers)].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
     if (options.signal?.aborted)
       return Promise.reject(new ModelError('cancelled', 'cancelled before start'));
-    options.signal?.addEventListener(
-      'abort',
-      () => this.worker.postMessage({ type: 'cancel', id } satisfies ModelRequest),
-      {
-        once: true,
-      },
-    );
+    // With cross-origin isolation a shared flag reaches the worker at once, even mid-decoding.
+    const flag =
+      globalThis.crossOriginIsolated === true
+        ? new Int32Array(new SharedArrayBuffer(4))
+        : undefined;
+    const cancel = () => {
+      if (flag) Atomics.store(flag, 0, 1);
+      this.worker.postMessage({ type: 'cancel', id } satisfies ModelRequest);
+    };
+    if (flag) this.flags.set(id, flag);
+    options.signal?.addEventListener('abort', cancel, { once: true });
     return this.request<QuestionResult>(
       {
         type: 'run',
@@ -173,7 +180,9 @@ export class ModelClient {
         scoring: options.scoring,
         ...(options.maxNewTokens !== undefined ? { maxNewTokens: options.maxNewTokens } : {}),
         ...(options.topLogits !== undefined ? { topLogits: options.topLogits } : {}),
+        ...(options.logitsAt !== undefined ? { logitsAt: options.logitsAt } : {}),
         ...(options.wording !== undefined ? { wording: options.wording } : {}),
+        ...(flag ? { cancelFlag: flag } : {}),
       },
       { onToken: options.onToken },
       unique,
@@ -182,8 +191,11 @@ export class ModelClient {
 
   /** Cancel every run in flight. */
   cancelAll(): void {
-    for (const id of this.pending.keys())
+    for (const id of this.pending.keys()) {
+      const flag = this.flags.get(id);
+      if (flag) Atomics.store(flag, 0, 1);
       this.worker.postMessage({ type: 'cancel', id } satisfies ModelRequest);
+    }
   }
 
   async dispose(): Promise<void> {

@@ -31,6 +31,7 @@ export interface ModelRunRequest {
   scoring: ScoringOptions;
   maxNewTokens?: number;
   topLogits?: number;
+  logitsAt?: number[];
   wording?: QuestionWording;
 }
 
@@ -45,6 +46,7 @@ export interface ModelInfo {
   device: ModelDevice;
   deviceReason: string;
   dtype: ModelDtype;
+  graphDtypes: Record<string, ModelDtype>;
   source: string;
   files: string[];
   threads: number;
