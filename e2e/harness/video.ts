@@ -2,6 +2,7 @@
 // client (WebCodecs in a worker) and compares them with reference frames handed in by the test.
 import {
   FRAME_SIZE,
+  prepareVisualsWithVideoElement,
   resizePillowBicubic,
   resizeTorchBicubicAA,
   type PreparedVisuals,
@@ -20,6 +21,8 @@ export interface PrepareArgs {
   options?: PrepareOptions;
   /** Runs to time (the result of the last one is kept). */
   repeat?: number;
+  /** 'video-element': the no-WebCodecs fallback on this thread instead of the worker. */
+  via?: 'worker' | 'video-element';
 }
 
 export interface PrepareSummary {
@@ -36,6 +39,7 @@ export interface PrepareSummary {
   timings: PreparedVisuals['timings'];
   /** Wall time of each run on this thread, Blob in hand to frames in hand (worker transfer included). */
   wallMs: number[];
+  decoder: PreparedVisuals['decoder'];
   decodedFrames: number;
   skippedFrames: number;
   /** Per frame (clip frames, then still): per-channel means, min, max, and whether all are integers. */
@@ -82,10 +86,16 @@ async function prepare(args: PrepareArgs): Promise<Outcome> {
     for (let r = 0; r < (args.repeat ?? 1); r++) {
       last = null;
       const t0 = performance.now();
-      last = await client.prepare(
-        { clip, clipName: args.clipName ?? null, still, stillName: args.stillName ?? null },
-        args.options,
-      );
+      const input = {
+        clip,
+        clipName: args.clipName ?? null,
+        still,
+        stillName: args.stillName ?? null,
+      };
+      last =
+        args.via === 'video-element'
+          ? await prepareVisualsWithVideoElement(input, args.options)
+          : await client.prepare(input, args.options);
       wallMs.push(performance.now() - t0);
     }
   } catch (e) {
@@ -114,6 +124,7 @@ async function prepare(args: PrepareArgs): Promise<Outcome> {
     previews: v.previews.map((b) => b.size),
     timings: v.timings,
     wallMs,
+    decoder: v.decoder,
     decodedFrames: v.decodedFrames,
     skippedFrames: v.skippedFrames,
     stats: [...(v.clip?.frames ?? []), v.still].map(frameStats),
@@ -187,6 +198,37 @@ async function compareWithReference(url: string, width: number, height: number) 
 }
 
 /**
+ * MAE of every clip frame of the last result against each of `count` reference frames (raw rgb24
+ * at source size, concatenated): rows = output frames, columns = reference frames.
+ */
+async function maeMatrix(
+  url: string,
+  width: number,
+  height: number,
+  count: number,
+): Promise<number[][]> {
+  const v = last;
+  if (!v?.clip) throw new Error('no clip result to compare');
+  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const n = width * height;
+  const refs: Float32Array[] = [];
+  for (let k = 0; k < count; k++) {
+    const ref = new Float32Array(3 * FRAME_SIZE * FRAME_SIZE);
+    resizeTorchBicubicAA(
+      planar(bytes.subarray(3 * n * k, 3 * n * (k + 1)), n),
+      width,
+      height,
+      FRAME_SIZE,
+      FRAME_SIZE,
+      ref,
+      true,
+    );
+    refs.push(ref);
+  }
+  return v.clip.frames.map((f) => refs.map((r) => diff(f, r).mae));
+}
+
+/**
  * Compares the last result's still with Pillow's resize of reference pixels: `url` serves one
  * raw rgb24 image of `width` x `height` (the RGB that Pillow's to_rgb would produce).
  */
@@ -231,6 +273,7 @@ const api = {
   prepare,
   compareWithReference,
   compareStill,
+  maeMatrix,
   frameSamples,
   valuesAt,
   dispose,

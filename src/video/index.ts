@@ -25,3 +25,4 @@ export {
 export { resizeTorchBicubicAA, resizePillowBicubic } from './resize';
 export { yuvTables, yuv420ToRgbPlanar, matrixFromColorSpace, type YuvMatrix } from './yuv';
 export { PREVIEW_SIZE } from './previews';
+export { prepareVisualsWithVideoElement, needsVideoElementFallback } from './fallback.dom';

@@ -1,5 +1,7 @@
 // Promise-based client of the video worker, used on the UI thread.
 import {
+  needsVideoElementFallback,
+  prepareVisualsWithVideoElement,
   VideoError,
   videoErrorFromData,
   type PreparedVisuals,
@@ -43,10 +45,14 @@ export class VideoClient {
   }
 
   /**
-   * Prepares one question's visuals in the worker. Rejects with a VideoError (code, file) for bad
+   * Prepares one question's visuals in the worker (check `decoder` on the result: only
+   * 'webcodecs' reproduces the reference pixels). Rejects with a VideoError (code, file) for bad
    * input; the caller records it against the question and goes on.
    */
   prepare(input: PrepareInput, options?: PrepareOptions): Promise<PreparedVisuals> {
+    // Without WebCodecs the worker cannot decode: seek a <video> here instead (approximate
+    // pixels, reported as decoder 'video-element').
+    if (needsVideoElementFallback()) return prepareVisualsWithVideoElement(input, options);
     const id = this.nextId++;
     const req: VideoRequest = { type: 'prepare', id, input, ...(options ? { options } : {}) };
     return new Promise<PreparedVisuals>((resolve, reject) => {
