@@ -49,12 +49,41 @@ CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
+CHUNK_BYTES = 2_000_000_000  # browsers cannot hold one ArrayBuffer much over 2 GB
+EXTERNAL_CHUNKS: dict[str, int] = {}  # file name -> number of external data chunks (for config.json)
+
+
 def save_model(model: onnx.ModelProto, path: Path, big: bool) -> None:
-    if big:
-        onnx.save(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                  location=path.name + "_data", size_threshold=1024)
-    else:
+    """Small models: one self-contained file. Large ones: weights in chunks named as transformers.js
+    expects (NAME.onnx_data, NAME.onnx_data_1, ...), each under CHUNK_BYTES."""
+    if not big:
         onnx.save(model, str(path))
+        return
+    from onnx.external_data_helper import set_external_data
+
+    for old in path.parent.glob(path.name + "_data*"):
+        old.unlink()
+    chunk, offset, handles = 0, 0, {}
+    for t in model.graph.initializer:  # initializers only, as onnx's own converter does by default
+        if not t.HasField("raw_data") or len(t.raw_data) < 1024:
+            continue
+        n = len(t.raw_data)
+        if offset > 0 and offset + n > CHUNK_BYTES:
+            chunk, offset = chunk + 1, 0
+        name = path.name + "_data" + ("" if chunk == 0 else f"_{chunk}")
+        fh = handles.get(name) or handles.setdefault(name, open(path.parent / name, "wb"))
+        pad = (-offset) % 64
+        fh.write(b"\0" * pad)
+        offset += pad
+        fh.write(t.raw_data)
+        set_external_data(t, location=name, offset=offset, length=n)
+        t.data_location = onnx.TensorProto.EXTERNAL
+        t.ClearField("raw_data")
+        offset += n
+    for fh in handles.values():
+        fh.close()
+    onnx.save(model, str(path))
+    EXTERNAL_CHUNKS[path.name] = len(handles)
 
 
 def export_graph(module, args, path: Path, ins, outs, dyn, big: bool) -> None:
@@ -64,13 +93,16 @@ def export_graph(module, args, path: Path, ins, outs, dyn, big: bool) -> None:
         with torch.no_grad():
             torch.onnx.export(module, args, str(tmp_path), dynamo=False, opset_version=OPSET, input_names=ins,
                               output_names=outs, dynamic_axes=dyn, do_constant_folding=True)
-        # Re-save so that any external data (models over 2 GB) lands in ONE file beside the graph.
+        # Re-save so that external data (models over 2 GB) lands in chunks beside the graph.
         save_model(onnx.load(str(tmp_path)), path, big)
     print(f"exported {path.name} in {time.time() - t0:.1f}s", flush=True)
 
 
 def quantize_q8(src: Path, dst: Path, ops: list[str], big: bool) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    if big:
+        raise NotImplementedError("q8 of models over 2 GB is not wired to the chunked external data layout")
 
     quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=ops, per_channel=False,
                      reduce_range=False, use_external_data_format=big,
@@ -98,8 +130,8 @@ def to_fp16(src: Path, dst: Path, big: bool) -> None:
 def make_variants(onnx_dir: Path, name: str, dtypes: list[str], big: bool) -> None:
     fp32 = onnx_dir / f"{name}.onnx"
     for dt in dtypes:
-        if dt == "fp32":
-            continue
+        if dt == "fp32" or (name == "embed_tokens" and dt in ("q4", "q4f16")):
+            continue  # 4-bit MatMul quantisation leaves Gather alone: those files would equal fp32/fp16
         dst = onnx_dir / f"{name}{SUFFIX[dt]}.onnx"
         t0 = time.time()
         try:
@@ -187,7 +219,14 @@ def export_all(size: str, seed: int, out: Path, tokenizer_dir: Path, dtypes=None
     export_graph(Decoder(model), args, onnx_dir / "decoder_model_merged.onnx", ins, outs, dyn, big)
 
     for name in GRAPHS:
-        make_variants(onnx_dir, name, dtypes.get(name, ["fp32"]), big)
+        want = dtypes.get(name, ["fp32"])
+        if name == "embed_tokens" and "q4f16" in want and "fp16" not in want:
+            want = want + ["fp16"]  # the half-precision embedding that goes with q4f16
+        make_variants(onnx_dir, name, want, big)
+    if EXTERNAL_CHUNKS:  # tell transformers.js which files have external data, and in how many chunks
+        cfg = json.loads((out / "config.json").read_text())
+        cfg["transformers.js_config"] = {"use_external_data_format": dict(sorted(EXTERNAL_CHUNKS.items()))}
+        (out / "config.json").write_text(json.dumps(cfg, indent=2))
     return model
 
 

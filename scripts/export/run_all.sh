@@ -33,7 +33,8 @@ if [ "$SIZE" = tiny ]; then
 else
   T0=$(date +%s)
   python3 scripts/export/export_onnx.py --size 2b --seed 0 --out /tmp/qwen2-vl-2b-random --tokenizer-dir .device \
-    --dtypes "${DTYPES_2B:-fp32,q4}"
+    --dtypes "${DTYPES_2B:-fp32,fp16,q4,q4f16}"
   echo "2b export total: $(( $(date +%s) - T0 )) s"
+  python3 -c "import json; print(json.dumps(json.load(open('/tmp/qwen2-vl-2b-random/config.json')).get('transformers.js_config'), indent=1))"
   python3 scripts/export/smoke_test.py --model-dir /tmp/qwen2-vl-2b-random --dtype "${SMOKE_DTYPE:-q4}"
 fi
