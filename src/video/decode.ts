@@ -114,15 +114,20 @@ export async function openClip(blob: Blob, name: string): Promise<OpenedClip> {
       throw new VideoError('not-a-video', name, 'the file has no video track');
     }
     const codecName = (await track.getCodec()) ?? 'unknown';
-    const config = await track.getDecoderConfig();
-    if (!config)
+    const trackConfig = await track.getDecoderConfig();
+    if (!trackConfig)
       throw new VideoError('unsupported-codec', name, `codec ${codecName} cannot be decoded here`);
     if (typeof VideoDecoder === 'undefined') {
       throw new VideoError('no-webcodecs', name, 'this browser has no WebCodecs VideoDecoder');
     }
-    const support = await VideoDecoder.isConfigSupported(config).catch(() => ({
-      supported: false,
-    }));
+    // Software decoding first: CPU-side I420 frames, the same decoder on every machine. A
+    // hardware decoder (if that is all there is) is also bit-exact for H.264 by the standard.
+    let config: VideoDecoderConfig = { ...trackConfig, hardwareAcceleration: 'prefer-software' };
+    let support = await VideoDecoder.isConfigSupported(config).catch(() => ({ supported: false }));
+    if (!support.supported) {
+      config = trackConfig;
+      support = await VideoDecoder.isConfigSupported(config).catch(() => ({ supported: false }));
+    }
     if (!support.supported) {
       throw new VideoError(
         'unsupported-codec',

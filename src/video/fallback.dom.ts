@@ -32,6 +32,7 @@ interface VideoLike {
   videoHeight: number;
   error: { code: number; message: string } | null;
   addEventListener(type: string, fn: () => void, opts?: { once?: boolean }): void;
+  requestVideoFrameCallback?(fn: () => void): number;
   removeAttribute(name: string): void;
   load(): void;
 }
@@ -149,9 +150,16 @@ export async function prepareVisualsWithVideoElement(
         // Aim at the middle of the frame's display interval so rounding cannot land on a neighbour.
         const t = (timestamps[i] ?? 0) - first + 0.5 / fps;
         const td = performance.now();
+        // 'seeked' can fire before the new frame is composited (seen under load): also wait for
+        // the frame callback, registered before the seek, or 500 ms where there is none.
+        const presented = new Promise<void>((resolve) => {
+          if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(() => resolve());
+          setTimeout(resolve, 500);
+        });
         const seeked = once(video, 'seeked', name);
         video.currentTime = t;
         await seeked;
+        await presented;
         ctx.drawImage(video as unknown as CanvasImageSource, 0, 0, w, h);
         const rgb = rgbaToPlanarRgb(ctx.getImageData(0, 0, w, h).data, w, h);
         const tr = performance.now();
