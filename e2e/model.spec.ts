@@ -169,8 +169,16 @@ test.describe('tiny Qwen2-VL vs the reference, wasm', () => {
     });
     expect(info.device).toBe('wasm');
     for (const fx of [STILL, SHORT_CLIP]) {
-      const out = await run(page, fixtureRun(fx, { logitsAt: fx.pytorch.top20.map(([id]) => id) }));
+      const out = await run(page, fixtureRun(fx, { checkLikelihood: true }));
       compare(out.result, fx, 'fp32', { greedy: true });
+      // Likelihood scores on the shared prompt cache equal one full pass per choice without it
+      // (same fp32 arithmetic, other matmul shapes: 1e-4 covers the summation-order noise).
+      for (const l of ['A', 'B', 'C', 'D'] as const) {
+        const cached = out.result.choiceNll?.[l] as number;
+        expect(Math.abs(cached - (out.result.choiceNllNoCache?.[l] as number)), l).toBeLessThan(
+          1e-4,
+        );
+      }
       expect(out.result.stopReason).toBe('max-tokens');
       expect(out.streamed).toBe(32);
       console.log(`${fx.case_id} fp32 wasm timings ${JSON.stringify(out.result.timings)}`);
@@ -226,6 +234,30 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
     );
     compare(q4.result, STILL, 'q4', { greedy: false });
     expect(q4.result.outputIds).toEqual(ref.greedy_ids.slice(0, 8));
+  });
+
+  test('a lost GPU device: the worker reloads on wasm, says so, and the question still runs', async ({
+    page,
+  }) => {
+    await openHarness(page);
+    const { info } = await load(page, { from: MODEL_URL, dtype: 'q4', device: 'webgpu' });
+    expect(info.device).toBe('webgpu');
+    const lost = await page.evaluate(() =>
+      (window as unknown as { modelHarness: ModelHarness }).modelHarness.loseDevice(),
+    );
+    expect(lost).toBe(true);
+    const ref = STILL.onnx['q4'] as Reference;
+    const out = await run(
+      page,
+      fixtureRun(STILL, { maxNewTokens: 2, logitsAt: ref.top20.map(([id]) => id) }),
+    );
+    expect(out.result.device).toBe('wasm');
+    compare(out.result, STILL, 'q4', { greedy: false });
+    const fallbacks = await page.evaluate(
+      () => (window as unknown as { modelHarness: ModelHarness }).modelHarness.fallbacks,
+    );
+    expect(fallbacks).toHaveLength(1);
+    expect(fallbacks[0]).toContain('device lost');
   });
 
   test('fp16 variants need shader-f16: auto falls back to wasm and says why', async ({ page }) => {

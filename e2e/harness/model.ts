@@ -170,6 +170,7 @@ export interface RunArgs {
   maxNewTokens?: number;
   topLogits?: number;
   logitsAt?: number[];
+  checkLikelihood?: boolean;
   /** Cancel after this many streamed tokens (tests cancellation). */
   cancelAfter?: number;
 }
@@ -208,6 +209,7 @@ async function run(args: RunArgs) {
       ...(args.maxNewTokens !== undefined ? { maxNewTokens: args.maxNewTokens } : {}),
       ...(args.topLogits !== undefined ? { topLogits: args.topLogits } : {}),
       ...(args.logitsAt !== undefined ? { logitsAt: args.logitsAt } : {}),
+      ...(args.checkLikelihood ? { checkLikelihood: true } : {}),
       ...(args.wording ? { wording: args.wording } : {}),
       signal: controller.signal,
       onToken: (text) => {
@@ -231,7 +233,11 @@ async function run(args: RunArgs) {
   }
 }
 
-const harness = { load, run, fallbacks, ready: true };
+async function loseDevice(): Promise<boolean> {
+  return client ? client.loseDeviceForTesting() : false;
+}
+
+const harness = { load, run, loseDevice, fallbacks, ready: true };
 export type ModelHarness = typeof harness;
 export type RunOutcome = Awaited<ReturnType<typeof run>>;
 export type LoadOutcome = Awaited<ReturnType<typeof load>>;

@@ -48,6 +48,11 @@ export async function runQuestion(
   return (await import('./run')).runQuestion(model, sample, visuals, options);
 }
 
+/** Destroy the WebGPU device under the loaded model (tests of the device-lost fallback). */
+export async function loseGpuDeviceForTesting(): Promise<boolean> {
+  return (await import('./runtime')).destroyGpuDevice();
+}
+
 /** Remove every cached model file. */
 export async function clearModelCache(): Promise<boolean> {
   return (await import('./files')).clearModelCache();

@@ -73,6 +73,17 @@ export async function decoderStep(
   return { logits, rows, vocab, past: nextPast };
 }
 
+const BYTES: Record<string, number> = { float32: 4, float16: 2, int8: 1, uint8: 1 };
+
+/** Bytes a cache occupies (its tensors' sizes; wherever they live). */
+export function pastBytes(past: Past): number {
+  let total = 0;
+  for (const t of Object.values(past)) {
+    total += (t.dims as number[]).reduce((a, b) => a * b, 1) * (BYTES[t.type] ?? 4);
+  }
+  return total;
+}
+
 /** Release GPU buffers of a cache (CPU tensors are left to the garbage collector). */
 export function disposePast(past: Past | null, keep?: Past | null): void {
   if (!past) return;

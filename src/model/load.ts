@@ -74,6 +74,8 @@ export interface LoadedModel {
   graphDtypes: Record<string, ModelDtype>;
   source: string;
   files: string[];
+  /** Bytes of all the files loaded (weights, tokenizer, configs). */
+  modelBytes: number;
   threads: number;
   /** Set when the WebGPU device was lost: the model must be reloaded (the worker falls back). */
   deviceLost: string | null;
@@ -209,6 +211,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     graphDtypes: dtype,
     source: server.label,
     files,
+    modelBytes: [...sizes.values()].reduce((a, b) => a + b, 0),
     threads: wasmThreads(),
     deviceLost: null,
     ids: {

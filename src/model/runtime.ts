@@ -55,13 +55,19 @@ export async function watchDeviceLost(onLost: (message: string) => void): Promis
   }
 }
 
-/**
- * Bytes of the JS heap where the browser exposes it (Chromium's performance.memory). ORT's wasm
- * heap and WebGPU buffers are not exposed by onnxruntime-web, so they are reported as null.
- */
-export function memoryUse(): { wasmHeapBytes: number | null; jsHeapBytes: number | null } {
+/** Destroy ORT's WebGPU device, as a driver reset would (tests of the device-lost path). */
+export async function destroyGpuDevice(): Promise<boolean> {
+  const device = (await env.backends.onnx.webgpu?.device) as unknown as
+    { destroy(): void } | undefined;
+  if (!device) return false;
+  device.destroy();
+  return true;
+}
+
+/** Bytes of the JS heap where the browser exposes it (Chromium's performance.memory). */
+export function memoryUse(): { jsHeapBytes: number | null } {
   const perf = self.performance as unknown as { memory?: { usedJSHeapSize?: number } };
-  return { wasmHeapBytes: null, jsHeapBytes: perf.memory?.usedJSHeapSize ?? null };
+  return { jsHeapBytes: perf.memory?.usedJSHeapSize ?? null };
 }
 
 /** Classify a runtime failure into a ModelError. */

@@ -93,6 +93,8 @@ export interface RunOptions {
   wording?: QuestionWording;
   /** Keep the top-k logits of the first generated position in the result (tests; default 0). */
   topLogits?: number;
+  /** Also score the choices without the shared cache, one full pass each (tests). */
+  checkLikelihood?: boolean;
   /** Also return the first generated position's raw logits at these token ids (tests). */
   logitsAt?: number[];
 }
@@ -114,8 +116,12 @@ export interface QuestionTimings {
   likelihoodMs: number;
   totalMs: number;
   promptTokens: number;
-  /** Bytes; null where the runtime does not expose it. */
-  wasmHeapBytes: number | null;
+  /**
+   * Bytes of the KV cache at its largest (prompt + generated tokens), as the runtime holds it (GPU
+   * buffers on WebGPU, wasm heap on wasm). ORT's total wasm heap and GPU memory are not exposed.
+   */
+  kvCacheBytes: number;
+  /** Bytes of the JS heap (Chromium's performance.memory); null where not exposed. */
   jsHeapBytes: number | null;
 }
 
@@ -127,6 +133,8 @@ export interface QuestionResult {
   letterLogprobs?: Record<ChoiceLetter, number>;
   /** Mean negative log-likelihood per token of each choice text as the reply (lower is better). */
   choiceNll?: Record<ChoiceLetter, number>;
+  /** The same scores computed without the shared cache (when `checkLikelihood`). */
+  choiceNllNoCache?: Record<ChoiceLetter, number>;
   /** Top-k (id, logit) of the first generated position, before any penalty (when asked). */
   topLogits?: { id: number; logit: number }[];
   logitsAt?: number[];

@@ -26,6 +26,7 @@ export interface ClientRunOptions {
   maxNewTokens?: number;
   topLogits?: number;
   logitsAt?: number[];
+  checkLikelihood?: boolean;
   wording?: QuestionWording;
   onToken?: (textSoFar: string, tokenId: number) => void;
   signal?: AbortSignal;
@@ -109,7 +110,15 @@ export class ModelClient {
         break;
     }
     this.pending.delete(msg.id);
-    p?.resolve(msg.type === 'loaded' ? msg.info : msg.type === 'result' ? msg.result : undefined);
+    p?.resolve(
+      msg.type === 'loaded'
+        ? msg.info
+        : msg.type === 'result'
+          ? msg.result
+          : msg.type === 'device-destroyed'
+            ? msg.destroyed
+            : undefined,
+    );
   }
 
   private request<T>(
@@ -181,6 +190,7 @@ export class ModelClient {
         ...(options.maxNewTokens !== undefined ? { maxNewTokens: options.maxNewTokens } : {}),
         ...(options.topLogits !== undefined ? { topLogits: options.topLogits } : {}),
         ...(options.logitsAt !== undefined ? { logitsAt: options.logitsAt } : {}),
+        ...(options.checkLikelihood ? { checkLikelihood: true } : {}),
         ...(options.wording !== undefined ? { wording: options.wording } : {}),
         ...(flag ? { cancelFlag: flag } : {}),
       },
@@ -196,6 +206,11 @@ export class ModelClient {
       if (flag) Atomics.store(flag, 0, 1);
       this.worker.postMessage({ type: 'cancel', id } satisfies ModelRequest);
     }
+  }
+
+  /** Tests only: destroy the worker's WebGPU device; the next run falls back to wasm. */
+  loseDeviceForTesting(): Promise<boolean> {
+    return this.request<boolean>({ type: 'lose-device', id: this.nextId++ });
   }
 
   async dispose(): Promise<void> {

@@ -32,6 +32,7 @@ export interface ModelRunRequest {
   maxNewTokens?: number;
   topLogits?: number;
   logitsAt?: number[];
+  checkLikelihood?: boolean;
   wording?: QuestionWording;
 }
 
@@ -40,7 +41,9 @@ export type ModelRequest =
   | ModelRunRequest
   /** Cancel the run with this id (no-op when it already finished). */
   | { type: 'cancel'; id: number }
-  | { type: 'dispose'; id: number };
+  | { type: 'dispose'; id: number }
+  /** Tests only: destroy the WebGPU device, as a GPU reset would. */
+  | { type: 'lose-device'; id: number };
 
 export interface ModelInfo {
   device: ModelDevice;
@@ -49,6 +52,7 @@ export interface ModelInfo {
   graphDtypes: Record<string, ModelDtype>;
   source: string;
   files: string[];
+  modelBytes: number;
   threads: number;
   loadMs: number;
 }
@@ -67,4 +71,5 @@ export type ModelResponse =
   /** The WebGPU device was lost during request `id`; the model was reloaded on `info.device`. */
   | { type: 'fallback'; id: number; reason: string; info: ModelInfo }
   | { type: 'error'; id: number; error: ModelErrorData }
-  | { type: 'disposed'; id: number };
+  | { type: 'disposed'; id: number }
+  | { type: 'device-destroyed'; id: number; destroyed: boolean };

@@ -2,6 +2,7 @@
 import {
   disposeModel,
   loadModel,
+  loseGpuDeviceForTesting,
   ModelError,
   runQuestion,
   type LoadedModel,
@@ -38,6 +39,7 @@ function info(m: LoadedModel): ModelInfo {
     graphDtypes: m.graphDtypes,
     source: m.source,
     files: m.files,
+    modelBytes: m.modelBytes,
     threads: m.threads,
     loadMs: m.loadMs,
   };
@@ -83,6 +85,7 @@ async function handle(req: ModelRequest): Promise<void> {
           ...(req.maxNewTokens !== undefined ? { maxNewTokens: req.maxNewTokens } : {}),
           ...(req.topLogits !== undefined ? { topLogits: req.topLogits } : {}),
           ...(req.logitsAt !== undefined ? { logitsAt: req.logitsAt } : {}),
+          ...(req.checkLikelihood ? { checkLikelihood: true } : {}),
           ...(req.wording !== undefined ? { wording: req.wording } : {}),
           signal: controller.signal,
           onToken: (text, tokenId) => post({ type: 'token', id: req.id, text, tokenId }),
@@ -100,6 +103,22 @@ async function handle(req: ModelRequest): Promise<void> {
         }
       } catch (e) {
         post({ type: 'error', id: req.id, error: errorData(e) });
+        // Out of memory can leave ORT's wasm instance or sessions unusable: start the next
+        // question from a fresh load (same settings), and say so.
+        if (e instanceof ModelError && e.code === 'out-of-memory' && lastLoad) {
+          try {
+            const reloaded = await load(lastLoad);
+            post({
+              type: 'fallback',
+              id: req.id,
+              reason: `reloaded after: ${e.message}`,
+              info: info(reloaded),
+            });
+          } catch (reloadError) {
+            model = null;
+            post({ type: 'error', id: req.id, error: errorData(reloadError) });
+          }
+        }
       } finally {
         runs.delete(req.id);
       }
@@ -109,6 +128,11 @@ async function handle(req: ModelRequest): Promise<void> {
       if (model) await disposeModel(model).catch(() => undefined);
       model = null;
       post({ type: 'disposed', id: req.id });
+      return;
+    }
+    case 'lose-device': {
+      const destroyed = await loseGpuDeviceForTesting().catch(() => false);
+      post({ type: 'device-destroyed', id: req.id, destroyed });
       return;
     }
     case 'cancel':

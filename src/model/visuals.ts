@@ -1,0 +1,104 @@
+/** Visual inputs of a question: per-slice vision encoding and their place in the prompt embeddings. */
+import { Tensor } from '@huggingface/transformers';
+import { checkCancelled, type CancelCheck } from './cancel';
+import { embed } from './kv';
+import type { LoadedModel } from './load';
+import type { Patches } from './pixels';
+import { ModelError } from './types';
+
+export interface Visual {
+  tokenId: number;
+  patches: Patches;
+  features: Tensor | null;
+}
+
+/** The pixel side of the frames (square, CHW float). */
+export function frameSide(frame: Float32Array, what: string): number {
+  const side = Math.round(Math.sqrt(frame.length / 3));
+  if (side * side * 3 !== frame.length)
+    throw new ModelError('bad-visuals', `${what}: not a square 3-channel frame`);
+  return side;
+}
+
+/** Encode a visual one temporal slice at a time (exact: Qwen2-VL's vision attention is per slice). */
+export async function encodeVisual(
+  m: LoadedModel,
+  v: Visual,
+  cancelled: CancelCheck,
+): Promise<Tensor> {
+  const [t, h, w] = v.patches.grid;
+  const rows = h * w;
+  const parts: Tensor[] = [];
+  for (let s = 0; s < t; s++) {
+    checkCancelled(cancelled, 'during vision encoding');
+    const slice = v.patches.data.subarray(
+      s * rows * v.patches.rowLength,
+      (s + 1) * rows * v.patches.rowLength,
+    );
+    const features = (await m.model.encode_image({
+      pixel_values: new Tensor('float32', slice, [rows, v.patches.rowLength]),
+      image_grid_thw: new Tensor('int64', BigInt64Array.from([1n, BigInt(h), BigInt(w)]), [1, 3]),
+    })) as Tensor;
+    parts.push(features);
+  }
+  if (parts.length === 1) return parts[0] as Tensor;
+  const hidden = parts[0]?.dims[1] as number;
+  const first = parts[0] as Tensor;
+  const Ctor = (first.data as Float32Array).constructor as new (n: number) => Float32Array;
+  const all = new Ctor(parts.reduce((n, p) => n + p.data.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    all.set(p.data as Float32Array, o);
+    o += p.data.length;
+  }
+  return new Tensor(first.type as 'float32', all, [all.length / hidden, hidden]);
+}
+
+/** Token embeddings with each visual's features written over its pad run, in prompt order. */
+export async function promptEmbeds(
+  m: LoadedModel,
+  ids: readonly number[],
+  visuals: Visual[],
+): Promise<Tensor> {
+  const embeds = await embed(m, ids);
+  const hidden = embeds.dims[2] as number;
+  const data = embeds.data as Float32Array;
+  let v = 0;
+  for (let i = 0; i < ids.length;) {
+    const visual = visuals[v];
+    if (!visual || ids[i] !== visual.tokenId) {
+      i++;
+      continue;
+    }
+    const features = visual.features as Tensor;
+    const f = (features.type === embeds.type ? features : features.to(embeds.type))
+      .data as Float32Array;
+    const n = features.dims[0] as number;
+    for (let k = 0; k < n; k++) {
+      if (ids[i + k] !== visual.tokenId)
+        throw new ModelError('prompt-mismatch', `visual ${v}: pad run shorter than ${n} features`);
+    }
+    data.set(f, i * hidden);
+    i += n;
+    v++;
+  }
+  if (v !== visuals.length)
+    throw new ModelError(
+      'prompt-mismatch',
+      `prompt has ${v} visual runs, expected ${visuals.length}`,
+    );
+  return embeds;
+}
+
+export function sliceRows(t: Tensor, from: number): Tensor {
+  const [b, n, hidden] = t.dims as [number, number, number];
+  const data = (t.data as Float32Array).slice(from * hidden, n * hidden);
+  return new Tensor(t.type as 'float32', data, [b, n - from, hidden]);
+}
+
+export function slicePositions(p: BigInt64Array, length: number, from: number): BigInt64Array {
+  const n = length - from;
+  const out = new BigInt64Array(3 * n);
+  for (let r = 0; r < 3; r++) out.set(p.subarray(r * length + from, (r + 1) * length), r * n);
+  return out;
+}
