@@ -241,6 +241,14 @@ async function compareStill(url: string, width: number, height: number): Promise
   return diff(v.still, ref);
 }
 
+/** Compares the last result's still with a 252 x 252 raw rgb24 image (a reference already resized). */
+async function compareStillResized(url: string): Promise<Diff> {
+  const v = last;
+  if (!v) throw new Error('no result to compare');
+  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  return diff(v.still, Float32Array.from(planar(bytes, FRAME_SIZE * FRAME_SIZE)));
+}
+
 /** Per-channel means and the values at `positions` ([y, x]) of every frame of the last result (clip frames, then still). */
 function frameSamples(
   positions: [number, number][],
@@ -273,6 +281,7 @@ const api = {
   prepare,
   compareWithReference,
   compareStill,
+  compareStillResized,
   maeMatrix,
   frameSamples,
   valuesAt,
