@@ -7,8 +7,11 @@
 // - clip frames: torchvision `resize(uint8 video, BICUBIC, antialias=True)`, which runs
 //   torch's `_upsample_bicubic2d_aa` on float32 and then clamps and rounds back to uint8
 //   (checked on torch 2.11 / torchvision 0.26: see resize.test.ts). Arithmetic here is float32
-//   step by step (Math.fround), weights as torch computes them, multiply-adds fused as in torch's
-//   compiled kernels.
+//   step by step (Math.fround), weights as torch computes them (bit-identical, checked), sums
+//   with fused multiply-adds: bit-exact for upscaling; for downscaling within 4 float32 ulps
+//   (6.1e-5 at 256), a difference that also exists between torch's own CPU builds (its DEFAULT
+//   and AVX2 kernels disagree in the last bit on ~70% of values). After the official rounding to
+//   integers only values within that distance of a .5 tie can differ, by 1.
 // - stills: Pillow's `Image.resize` (default BICUBIC) on 8-bit RGB: double-precision weights
 //   turned into 22-bit fixed point, integer accumulation, rounded and clipped to uint8 after
 //   each pass.

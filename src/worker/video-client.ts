@@ -2,7 +2,6 @@
 import {
   needsVideoElementFallback,
   prepareVisualsWithVideoElement,
-  VideoError,
   videoErrorFromData,
   type PreparedVisuals,
   type PrepareInput,
@@ -63,7 +62,7 @@ export class VideoClient {
 
   dispose(): void {
     this.worker.terminate();
-    const err = new VideoError('missing', '(video worker)', 'the video worker was disposed');
+    const err = new Error('the video worker was disposed before it answered');
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
