@@ -282,8 +282,20 @@ test.describe('bad input gives a clear error naming the file, and the worker goe
       error: { code: 'not-an-image', file: 'notes.png' },
     });
 
-    // The same worker goes on.
-    const ok = await prepareOk(page, { clipUrl: `/test-files/clip/${real}`, clipName: real });
+    // A URL that does not answer is a missing file too.
+    const gone = await harness(page, 'prepare', {
+      clipUrl: '/test-files/nothing-here.mp4',
+      clipName: 'nothing-here.mp4',
+      asUrls: true,
+    });
+    expect(gone).toMatchObject({ ok: false, error: { code: 'missing', file: 'nothing-here.mp4' } });
+
+    // The same worker goes on, here with a URL it fetches itself.
+    const ok = await prepareOk(page, {
+      clipUrl: `/test-files/clip/${real}`,
+      clipName: real,
+      asUrls: true,
+    });
     expect(ok.indices).toHaveLength(6);
     const two = await prepareOk(page, {
       clipUrl: '/test-files/ok/two-frames.mp4',

@@ -3,7 +3,7 @@
 // extracting and scaling the same frames on this machine, run alternately. Prints a table, the
 // peak memory of each side, and last: "video ratio vs ffmpeg: X" (browser total / ffmpeg total).
 //
-//   npm run bench:video [-- --repeat 3 --no-build --port 4211 --decoders 2]
+//   npm run bench:video [-- --repeat 3 --no-build --port 4211 --decoders 2 --only NAME-PART]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,8 +24,9 @@ const port = option('port', 4211);
 const decoders = option('decoders', 2);
 const outDir = `dist-${port}`;
 const clipsDir = resolve(root, '../shared/seedbench/egoplan-bench2-examples');
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const clips = readdirSync(clipsDir)
-  .filter((f) => f.endsWith('.mp4'))
+  .filter((f) => f.endsWith('.mp4') && (!only || f.includes(only)))
   .sort();
 
 const median = (v: number[]) => {

@@ -23,6 +23,8 @@ export interface PrepareArgs {
   repeat?: number;
   /** 'video-element': the no-WebCodecs fallback on this thread instead of the worker. */
   via?: 'worker' | 'video-element';
+  /** Hand the worker the (absolute) URLs instead of Blobs: it fetches them itself. */
+  asUrls?: boolean;
 }
 
 export interface PrepareSummary {
@@ -79,8 +81,9 @@ function frameStats(f: Float32Array) {
 
 async function prepare(args: PrepareArgs): Promise<Outcome> {
   client ??= new VideoClient();
-  const clip = await blobFrom(args.clipUrl);
-  const still = await blobFrom(args.stillUrl);
+  const abs = (u: string | null | undefined) => (u ? new URL(u, location.href).href : null);
+  const clip = args.asUrls ? abs(args.clipUrl) : await blobFrom(args.clipUrl);
+  const still = args.asUrls ? abs(args.stillUrl) : await blobFrom(args.stillUrl);
   const wallMs: number[] = [];
   try {
     for (let r = 0; r < (args.repeat ?? 1); r++) {

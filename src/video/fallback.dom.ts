@@ -13,6 +13,7 @@ import {
 import { VideoError } from './errors';
 import {
   FRAME_SIZE,
+  resolveSource,
   type ClipFrames,
   type PreparedVisuals,
   type PrepareInput,
@@ -94,7 +95,8 @@ export async function prepareVisualsWithVideoElement(
   if (input.clip !== null) {
     const name = input.clipName ?? 'clip';
     const t0 = performance.now();
-    const demux = new Input({ source: new BlobSource(input.clip), formats: ALL_FORMATS });
+    const clipBlob = await resolveSource(input.clip, name);
+    const demux = new Input({ source: new BlobSource(clipBlob), formats: ALL_FORMATS });
     let timestamps: number[];
     let fps: number;
     let codec: string;
@@ -131,7 +133,7 @@ export async function prepareVisualsWithVideoElement(
         `the clip has ${frameCount} frame(s); at least 2 are needed`,
       );
     }
-    const url = URL.createObjectURL(input.clip);
+    const url = URL.createObjectURL(clipBlob);
     const video = createVideo();
     try {
       video.muted = true;
@@ -190,7 +192,8 @@ export async function prepareVisualsWithVideoElement(
   }
   if (input.still !== null) {
     const t0 = performance.now();
-    const img = await decodeImage(input.still, input.stillName ?? 'still');
+    const stillName = input.stillName ?? 'still';
+    const img = await decodeImage(await resolveSource(input.still, stillName), stillName);
     const t1 = performance.now();
     still = Float32Array.from(resizePillowBicubic(img.rgb, img.width, img.height, size, size));
     timings.decodeMs += t1 - t0;

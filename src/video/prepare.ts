@@ -49,10 +49,28 @@ export interface PreparedVisuals {
 }
 
 export interface PrepareInput {
-  clip: Blob | null;
+  /** A File or Blob, or a URL to fetch (clips are small: the whole file is read). */
+  clip: Blob | string | null;
   clipName: string | null;
-  still: Blob | null;
+  still: Blob | string | null;
   stillName: string | null;
+}
+
+/** A Blob as is; a URL fetched whole. A URL that cannot be fetched is a missing file. */
+export async function resolveSource(source: Blob | string, name: string): Promise<Blob> {
+  if (typeof source !== 'string') return source;
+  let res: Response;
+  try {
+    res = await fetch(source);
+  } catch (e) {
+    throw new VideoError(
+      'missing',
+      name,
+      `cannot fetch ${source}: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  if (!res.ok) throw new VideoError('missing', name, `cannot fetch ${source}: HTTP ${res.status}`);
+  return res.blob();
 }
 
 export interface PrepareOptions {
@@ -116,7 +134,7 @@ export async function prepareVisuals(
   if (input.clip !== null) {
     const name = input.clipName ?? 'clip';
     const t0 = performance.now();
-    const opened = await openClip(input.clip, name);
+    const opened = await openClip(await resolveSource(input.clip, name), name);
     timings.demuxMs = performance.now() - t0;
     try {
       const frameCount = opened.frames.length;
@@ -178,7 +196,7 @@ export async function prepareVisuals(
   if (input.still !== null) {
     const name = input.stillName ?? 'still';
     const t0 = performance.now();
-    const img = await decodeImage(input.still, name);
+    const img = await decodeImage(await resolveSource(input.still, name), name);
     const t1 = performance.now();
     still = Float32Array.from(resizePillowBicubic(img.rgb, img.width, img.height, size, size));
     timings.decodeMs += t1 - t0;
