@@ -28,7 +28,8 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   reporter: process.env.PLAYWRIGHT_JSON_OUTPUT_NAME ? [['list'], ['json']] : [['list']],
-  outputDir: 'test-results',
+  // Per port, so parallel runs don't wipe each other's output.
+  outputDir: port === 4173 ? 'test-results' : `test-results-${port}`,
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     browserName: 'chromium',
@@ -38,6 +39,7 @@ export default defineConfig({
       ignoreDefaultArgs: ['--enable-features'],
     },
     viewport: { width: 1280, height: 800 },
+    screenshot: 'only-on-failure',
   },
   webServer: {
     command: `npx vite build --outDir ${outDir} && npx vite preview --outDir ${outDir} --port ${port} --strictPort --host 127.0.0.1`,

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
-import { localAssets } from './scripts/vite-local-assets';
+import { localAssets } from './scripts/vite-local-assets.ts';
 
 // Multithreaded wasm (onnxruntime-web) needs SharedArrayBuffer, which needs cross-origin
 // isolation on every response, dev server and preview alike.

@@ -36,8 +36,9 @@ function brokenFolder(): { dir: string; corrupt: ExampleLine; missing: ExampleLi
   return { dir, corrupt, missing };
 }
 
-async function setUp(page: Page, opts: { folder?: string; limit?: number } = {}) {
-  await page.goto('/?view=run');
+async function setUp(page: Page, opts: { folder?: string; limit?: number; goto?: boolean } = {}) {
+  if (opts.goto === false) await page.getByRole('button', { name: 'Run', exact: true }).click();
+  else await page.goto('/?view=run');
   const model = page.getByRole('group', { name: 'Model' });
   await model.getByLabel('device').selectOption('wasm');
   await model.getByLabel('dtype').selectOption('fp32');
@@ -131,20 +132,37 @@ test('a corrupt clip and a missing clip are reported while the others finish', a
   await page.screenshot({ path: `${SHOTS}/run-errors.png`, fullPage: true });
 });
 
-test('the app shell and benchmark sets load offline after a first visit', async ({
+test('offline: the app shell, benchmark sets and cached model work with the network off', async ({
   page,
   context,
 }) => {
-  await page.goto('/');
+  // First visit online: the service worker keeps the shell and sets, the model loader keeps the
+  // model files in Cache Storage.
+  await setUp(page, { limit: 2 });
+  await expect(page.getByTestId('model-status')).toContainText('from network');
   await page.evaluate(async () => {
     await navigator.serviceWorker.ready;
   });
-  await page.reload(); // now controlled by the service worker
+  const cachedModelFiles = await page.evaluate(async () => {
+    const names: string[] = [];
+    for (const n of await caches.keys()) {
+      for (const r of await (await caches.open(n)).keys()) names.push(r.url);
+    }
+    return names.filter((u) => u.includes('/models/')).length;
+  });
+  expect(cachedModelFiles).toBeGreaterThanOrEqual(6);
   await context.setOffline(true);
   await page.goto('/?set=egoplan-bench2-examples-L3');
   await expect(page.getByRole('article').getByTestId('sample-id')).toHaveText(
     examples[0]!.sample_id,
   );
   await page.screenshot({ path: `${SHOTS}/offline.png`, fullPage: true });
+  // Still offline: load the cached model and run two questions from a local folder.
+  const { dir } = brokenFolder();
+  await setUp(page, { folder: dir, limit: 2, goto: false });
+  await expect(page.getByRole('group', { name: 'Model' })).toContainText('(cache)');
+  await page.getByRole('button', { name: /Start run|Run again/ }).click();
+  await waitForStatus(page, 'finished');
+  await expect(page.getByTestId('run-progress')).toContainText('2 / 2');
   await context.setOffline(false);
 });

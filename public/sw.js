@@ -4,13 +4,34 @@
 // - models and videos are not cached here (the model loader has its own cache; clips are local).
 const CACHE = 'seedbench-shell-v1';
 
-self.addEventListener('install', (event) => {
-  event.waitUntil(
-    caches
-      .open(CACHE)
-      .then((c) => c.addAll(['./', './benchmarks/manifest.json']).catch(() => undefined))
-      .then(() => self.skipWaiting()),
+// The benchmark sets listed in the manifest are small (L1 is 2.5 MB): keep them all.
+async function precache() {
+  const cache = await caches.open(CACHE);
+  // The shell and the entry chunks it names (later chunks pass through the fetch handler).
+  const shell = await fetch('./').catch(() => null);
+  if (shell && shell.ok) {
+    const html = await shell.clone().text();
+    await cache.put('./', shell);
+    const entry = [...html.matchAll(/(?:src|href)="([^"]*\/assets\/[^"]+)"/g)].map((m) => m[1]);
+    await Promise.all(entry.map((a) => cache.add(a).catch(() => undefined)));
+  }
+  // Every other emitted chunk: workers, the ORT wasm runtime (written by the build).
+  const list = await fetch('./asset-list.json').catch(() => null);
+  if (list && list.ok) {
+    const files = await list.json();
+    await Promise.all(files.map((f) => cache.add(`./${f}`).catch(() => undefined)));
+  }
+  const res = await fetch('./benchmarks/manifest.json').catch(() => null);
+  if (!res || !res.ok) return;
+  await cache.put('./benchmarks/manifest.json', res.clone());
+  const manifest = await res.json();
+  await Promise.all(
+    manifest.sets.map((s) => cache.add(`./benchmarks/${s.file}`).catch(() => undefined)),
   );
+}
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(precache().then(() => self.skipWaiting()));
 });
 
 self.addEventListener('activate', (event) => {
@@ -29,7 +50,7 @@ async function networkFirst(request, cacheKey) {
     if (response.ok) await cache.put(cacheKey ?? request, response.clone());
     return response;
   } catch (error) {
-    const cached = await cache.match(cacheKey ?? request, { ignoreSearch: true });
+    const cached = await cache.match(cacheKey ?? request, { ignoreSearch: true, ignoreVary: true });
     if (cached) return cached;
     throw error;
   }
@@ -37,7 +58,8 @@ async function networkFirst(request, cacheKey) {
 
 async function cacheFirst(request) {
   const cache = await caches.open(CACHE);
-  const cached = await cache.match(request);
+  // Vite sends "Vary: Origin"; module scripts carry an Origin header the precache request lacked.
+  const cached = await cache.match(request, { ignoreVary: true });
   if (cached) return cached;
   const response = await fetch(request);
   if (response.ok) await cache.put(request, response.clone());

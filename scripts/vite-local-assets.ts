@@ -68,6 +68,14 @@ export function localAssets(options: { models: string; demoVideos: string }): Pl
     configResolved(config) {
       outDir = resolve(config.root, config.build.outDir);
     },
+    // The service worker precaches every emitted asset (workers and the ORT wasm too), so the app
+    // runs offline after one visit, not only the chunks the first page happened to load.
+    generateBundle(_options, bundle) {
+      const files = Object.keys(bundle).filter(
+        (f) => f.startsWith('assets/') && !f.includes('harness-') && !f.endsWith('.map'),
+      );
+      this.emitFile({ type: 'asset', fileName: 'asset-list.json', source: JSON.stringify(files) });
+    },
     configureServer: install,
     configurePreviewServer: install,
     closeBundle() {

@@ -4,6 +4,13 @@ import { DEFAULT_MODEL_URL, HUB_MODEL_ID, useAppStore } from '../store/index';
 import { sourceFromFiles } from '../worker/index';
 import { formatBytes, formatDuration } from './format';
 
+/** "7 files: 7 from cache" / "7 files: 3 from network, 4 from cache". */
+function sourceSummary(files: { from: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const f of files) counts.set(f.from, (counts.get(f.from) ?? 0) + 1);
+  return `${files.length} files: ${[...counts].map(([from, n]) => `${n} from ${from}`).join(', ')}`;
+}
+
 type Choice = 'builtin' | 'hub' | 'url' | 'folder';
 const DTYPES: ModelDtype[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];
 
@@ -178,6 +185,7 @@ export function ModelStep() {
           Loaded {label} · {info.dtype} on <strong>{info.device}</strong> ({info.deviceReason})
           {info.device === 'wasm' ? ` · ${info.threads} threads` : ''} ·{' '}
           {formatDuration(info.loadMs)}
+          {fileList.length > 0 && ` · ${sourceSummary(fileList)}`}
         </p>
       )}
       {status === 'error' && (
