@@ -27,6 +27,9 @@ describe('intervals', () => {
     const a = clusterInterval(independent);
     const b = clusterInterval(clustered);
     expect(b.high - b.low).toBeGreaterThan(1.9 * (a.high - a.low)); // ~sqrt(4) design effect
+    // All equal: not a zero-width interval but Wilson over the 10 clusters.
+    const allRight = Array.from({ length: 40 }, (_, i) => ({ cluster: `v${i % 10}`, reward: 1 }));
+    expect(clusterInterval(allRight)).toEqual(wilsonInterval(10, 10));
     // Singleton clusters: Wald * sqrt(n/(n-1)) = 1.96 * sqrt(.25/40) * sqrt(40/39)
     expect(a.high - 0.5).toBeCloseTo(1.959964 * Math.sqrt(0.25 / 40) * Math.sqrt(40 / 39), 6);
   });

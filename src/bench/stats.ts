@@ -41,6 +41,9 @@ export function clusterInterval(
   if (g < 2) return { low: 0, high: 1 };
   let ss = 0;
   for (const s of sums.values()) ss += s * s;
+  // Every score equal (all right or all wrong): the sandwich variance is 0, which would claim
+  // certainty. Fall back to Wilson with one observation per cluster, the conservative extreme.
+  if (ss === 0) return wilsonInterval(mean * g, g, z);
   const se = Math.sqrt(((g / (g - 1)) * ss) / (n * n));
   return { low: Math.max(0, mean - z * se), high: Math.min(1, mean + z * se) };
 }
