@@ -63,7 +63,13 @@ function pngVisuals(fx: Fixture): Pick<RunArgs, 'clipPngs' | 'stillPng'> {
   return { clipPngs: frames, stillPng: `/test-files/fixtures/${fx.still_252_png}` };
 }
 
+/** Every request of a page (its workers' included). */
+const requests = new WeakMap<Page, string[]>();
+
 async function openHarness(page: Page) {
+  const seen: string[] = [];
+  requests.set(page, seen);
+  page.on('request', (r) => seen.push(r.url()));
   // Test data reaches the page as real bytes read here (nothing under ../shared is served).
   await page.route('**/test-files/**', (route) => {
     const path = decodeURIComponent(
@@ -183,6 +189,10 @@ test.describe('tiny Qwen2-VL vs the reference, wasm', () => {
       expect(out.streamed).toBe(32);
       console.log(`${fx.case_id} fp32 wasm timings ${JSON.stringify(out.result.timings)}`);
     }
+    // Everything, ORT's wasm binary included, came from this origin: nothing from a CDN.
+    const urls = requests.get(page) ?? [];
+    expect(urls.some((u) => /\/ort-wasm-simd-threaded\.asyncify[-\w]*\.wasm$/.test(u))).toBe(true);
+    expect(urls.filter((u) => !/^(https?:\/\/127\.0\.0\.1:|blob:|data:)/.test(u))).toEqual([]);
   });
 
   for (const dtype of ['q4', 'q8'] as const) {
@@ -262,23 +272,32 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
 
   test('fp16 variants need shader-f16: auto falls back to wasm and says why', async ({ page }) => {
     await openHarness(page);
-    const out = await page.evaluate(() =>
-      (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
-        from: '/models/tiny-random-qwen2-vl/',
-        dtype: 'q4f16',
-        device: 'auto',
-      }),
+    // The tiny export has a q4f16 vision encoder (its q4f16 decoder is not committed).
+    const { info, events } = await load(page, {
+      from: MODEL_URL,
+      dtype: 'q4',
+      graphDtypes: { vision_encoder: 'q4f16' },
+      device: 'auto',
+    });
+    // SwiftShader offers an adapter but no shader-f16: wasm, and the reason is given.
+    expect(info.device).toBe('wasm');
+    expect(info.graphDtypes).toEqual({
+      embed_tokens: 'fp32',
+      vision_encoder: 'q4f16',
+      decoder_model_merged: 'q4',
+    });
+    expect(events.find((e) => e.kind === 'device')).toMatchObject({
+      kind: 'device',
+      device: 'wasm',
+      reason: expect.stringContaining('shader-f16'),
+    });
+    // And it runs: the q4f16 encoder's features differ from q4's by fp16 rounding only.
+    const ref = STILL.onnx['q4'] as Reference;
+    const out = await run(
+      page,
+      fixtureRun(STILL, { maxNewTokens: 2, logitsAt: ref.top20.map(([id]) => id) }),
     );
-    // SwiftShader has no shader-f16, so the choice is wasm, with the reason; then the tiny export
-    // turns out to have no q4f16 decoder, which is named.
-    expect(out.ok).toBe(false);
-    if (!out.ok) {
-      const device = out.events?.find((e) => e.kind === 'device');
-      expect(device).toMatchObject({ kind: 'device', device: 'wasm' });
-      expect(device?.kind === 'device' && device.reason).toContain('shader-f16');
-      expect(out.error.code).toBe('missing-file');
-      expect(out.error.file).toBe('onnx/decoder_model_merged_q4f16.onnx');
-    }
+    expect(out.result.inputIds).toEqual(STILL.input_ids);
   });
 });
 
@@ -339,6 +358,56 @@ test.describe('model sources', () => {
       fixtureRun(STILL, { maxNewTokens: 4, logitsAt: ref.top20.map(([id]) => id) }),
     );
     compare(out.result, STILL, 'q4', { greedy: false });
+  });
+
+  test('a directory handle (File System Access API) loads', async ({ page }) => {
+    await openHarness(page);
+    const files = [
+      'config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'generation_config.json',
+      'onnx/embed_tokens.onnx',
+      'onnx/vision_encoder_q4.onnx',
+      'onnx/decoder_model_merged_q4.onnx',
+    ];
+    await page.evaluate(
+      (f) =>
+        (window as unknown as { modelHarness: ModelHarness }).modelHarness.copyToOpfs(
+          '/models/tiny-random-qwen2-vl/',
+          f,
+          'tiny',
+        ),
+      files,
+    );
+    const { info, events } = await load(page, { from: 'opfs:tiny', dtype: 'q4', device: 'wasm' });
+    expect(info.source).toBe('folder "tiny"');
+    expect(
+      events.filter((e) => e.kind === 'file').every((e) => e.kind === 'file' && e.from === 'local'),
+    ).toBe(true);
+    const ref = STILL.onnx['q4'] as Reference;
+    const out = await run(
+      page,
+      fixtureRun(STILL, { maxNewTokens: 2, logitsAt: ref.top20.map(([id]) => id) }),
+    );
+    compare(out.result, STILL, 'q4', { greedy: false });
+    // The same folder without its q4 decoder: the missing file is named.
+    await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const onnx = await (await root.getDirectoryHandle('tiny')).getDirectoryHandle('onnx');
+      await onnx.removeEntry('decoder_model_merged_q4.onnx');
+    });
+    const missing = await page.evaluate(() =>
+      (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
+        from: 'opfs:tiny',
+        dtype: 'q4',
+        device: 'wasm',
+      }),
+    );
+    expect(missing).toMatchObject({
+      ok: false,
+      error: { code: 'missing-file', file: 'onnx/decoder_model_merged_q4.onnx' },
+    });
   });
 
   test('a URL download is cached and then loads offline', async ({ page }) => {

@@ -4,6 +4,8 @@ import { parseBenchmarkFile, type Sample } from '../../src/bench/index';
 import {
   patchify,
   type LoadEvent,
+  type LoadOptions,
+  type ModelSource,
   type ModelVisuals,
   type ScoringOptions,
 } from '../../src/model/index';
@@ -19,6 +21,7 @@ export interface LoadArgs {
   from: string;
   dtype: 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
   device: 'auto' | 'webgpu' | 'wasm';
+  graphDtypes?: LoadOptions['graphDtypes'];
   numThreads?: number;
   cache?: boolean;
 }
@@ -49,12 +52,16 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
   const events: LoadEvent[] = [];
   try {
     const input = document.querySelector<HTMLInputElement>('#model-folder');
-    const source =
-      args.from === 'folder-input'
-        ? sourceFromFiles(input?.files ?? [])
-        : { kind: 'url' as const, url: new URL(args.from, location.href).href };
+    let source: ModelSource;
+    if (args.from === 'folder-input') source = sourceFromFiles(input?.files ?? []);
+    else if (args.from.startsWith('opfs:')) {
+      // A FileSystemDirectoryHandle, as showDirectoryPicker() returns (here from the origin's OPFS).
+      const root = await navigator.storage.getDirectory();
+      source = { kind: 'folder', handle: await root.getDirectoryHandle(args.from.slice(5)) };
+    } else source = { kind: 'url', url: new URL(args.from, location.href).href };
     const info = await client.load(source, {
       dtype: args.dtype,
+      ...(args.graphDtypes ? { graphDtypes: args.graphDtypes } : {}),
       device: args.device,
       ...(args.numThreads !== undefined ? { numThreads: args.numThreads } : {}),
       cache: args.cache ?? false,
@@ -233,11 +240,27 @@ async function run(args: RunArgs) {
   }
 }
 
+/** Copy model files from a URL folder into an OPFS directory (a real FileSystemDirectoryHandle). */
+async function copyToOpfs(base: string, files: string[], name: string): Promise<void> {
+  const root = await navigator.storage.getDirectory();
+  await root.removeEntry(name, { recursive: true }).catch(() => undefined);
+  const dir = await root.getDirectoryHandle(name, { create: true });
+  for (const f of files) {
+    const parts = f.split('/');
+    let d = dir;
+    for (const part of parts.slice(0, -1)) d = await d.getDirectoryHandle(part, { create: true });
+    const handle = await d.getFileHandle(parts.at(-1) as string, { create: true });
+    const writable = await handle.createWritable();
+    await writable.write(await (await fetch(new URL(f, new URL(base, location.href)))).blob());
+    await writable.close();
+  }
+}
+
 async function loseDevice(): Promise<boolean> {
   return client ? client.loseDeviceForTesting() : false;
 }
 
-const harness = { load, run, loseDevice, fallbacks, ready: true };
+const harness = { load, run, loseDevice, copyToOpfs, fallbacks, ready: true };
 export type ModelHarness = typeof harness;
 export type RunOutcome = Awaited<ReturnType<typeof run>>;
 export type LoadOutcome = Awaited<ReturnType<typeof load>>;

@@ -28,8 +28,10 @@ export interface DeviceChoice {
 /** Decide the execution device and say why. */
 export async function chooseDevice(
   request: DeviceRequest,
-  dtype: ModelDtype,
+  dtypes: ModelDtype | readonly ModelDtype[],
 ): Promise<DeviceChoice> {
+  const list: readonly ModelDtype[] = typeof dtypes === 'string' ? [dtypes] : dtypes;
+  const f16 = list.find(needsShaderF16);
   if (request === 'wasm') return { device: 'wasm', reason: 'wasm requested', adapter: null };
   const gpu = (self.navigator as unknown as { gpu?: GpuLike }).gpu;
   let adapter: GpuAdapterLike | null = null;
@@ -49,8 +51,8 @@ export async function chooseDevice(
   let problem: string | null = null;
   if (!gpu) problem = 'this browser exposes no WebGPU (navigator.gpu missing)';
   else if (!adapter) problem = 'WebGPU is present but no adapter is available';
-  else if (needsShaderF16(dtype) && !adapter.features.has('shader-f16')) {
-    problem = `${dtype} needs the WebGPU feature shader-f16, which this adapter lacks`;
+  else if (f16 && !adapter.features.has('shader-f16')) {
+    problem = `${f16} needs the WebGPU feature shader-f16, which this adapter lacks`;
   }
   if (problem === null) {
     return {

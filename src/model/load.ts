@@ -24,18 +24,25 @@ const GRAPHS = ['embed_tokens', 'vision_encoder', 'decoder_model_merged'] as con
 type Graph = (typeof GRAPHS)[number];
 
 /**
- * The dtype of each graph: the one asked for, except that an export may ship embed_tokens only in
- * fp32 (a Gather has nothing to quantise to 4 bits); the embedding lookup is exact either way.
+ * The dtype of each graph: an explicit per-graph choice, else the one asked for, except that an
+ * export may ship embed_tokens only in fp32 (a Gather has nothing to quantise to 4 bits); the
+ * embedding lookup is exact either way.
  */
 async function graphDtypes(
   server: FileServer,
-  dtype: ModelDtype,
+  base: ModelDtype,
+  overrides: Partial<Record<Graph, ModelDtype>> = {},
 ): Promise<Record<Graph, ModelDtype>> {
   const out = {} as Record<Graph, ModelDtype>;
   for (const g of GRAPHS) {
+    const dtype = overrides[g] ?? base;
     const file = `onnx/${g}${SUFFIX[dtype]}.onnx`;
     if ((await server.size(file)) !== null) out[g] = dtype;
-    else if (g === 'embed_tokens' && (await server.size(`onnx/${g}.onnx`)) !== null)
+    else if (
+      g === 'embed_tokens' &&
+      !overrides[g] &&
+      (await server.size(`onnx/${g}.onnx`)) !== null
+    )
       out[g] = 'fp32';
     else
       throw new ModelError(
@@ -143,9 +150,9 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
 
   emit?.({ kind: 'stage', stage: 'config' });
   const config = checkConfig(await readJson(server, 'config.json'), server.label);
-  const choice = await chooseDevice(options.device, options.dtype);
+  const dtype = await graphDtypes(server, options.dtype, options.graphDtypes);
+  const choice = await chooseDevice(options.device, Object.values(dtype));
   emit?.({ kind: 'device', device: choice.device, reason: choice.reason });
-  const dtype = await graphDtypes(server, options.dtype);
 
   // The files this dtype needs (external-data chunks included), checked before anything big moves.
   let modelFiles: string[];

@@ -63,6 +63,10 @@ export type LoadEvent =
 
 export interface LoadOptions {
   dtype: ModelDtype;
+  /** Per-graph dtypes overriding `dtype`, e.g. { vision_encoder: 'fp32' } beside a q4 decoder. */
+  graphDtypes?: Partial<
+    Record<'embed_tokens' | 'vision_encoder' | 'decoder_model_merged', ModelDtype>
+  >;
   device: DeviceRequest;
   /** wasm threads; defaults to min(4, hardwareConcurrency) when cross-origin isolated, else 1. */
   numThreads?: number;

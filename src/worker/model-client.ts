@@ -5,6 +5,7 @@ import {
   ModelError,
   type DeviceRequest,
   type LoadEvent,
+  type LoadOptions,
   type ModelDtype,
   type ModelSource,
   type ModelVisuals,
@@ -15,6 +16,7 @@ import type { ModelInfo, ModelRequest, ModelResponse } from './model-protocol';
 
 export interface ClientLoadOptions {
   dtype: ModelDtype;
+  graphDtypes?: LoadOptions['graphDtypes'];
   device: DeviceRequest;
   numThreads?: number;
   cache?: boolean;
@@ -146,6 +148,7 @@ export class ModelClient {
         id,
         source,
         dtype: options.dtype,
+        ...(options.graphDtypes ? { graphDtypes: options.graphDtypes } : {}),
         device: options.device,
         ...(options.numThreads !== undefined ? { numThreads: options.numThreads } : {}),
         ...(options.cache !== undefined ? { cache: options.cache } : {}),

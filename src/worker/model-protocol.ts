@@ -3,6 +3,7 @@ import type { QuestionWording, Sample } from '../bench/index';
 import type {
   DeviceRequest,
   LoadEvent,
+  LoadOptions,
   ModelDevice,
   ModelDtype,
   ModelErrorCode,
@@ -17,6 +18,7 @@ export interface ModelLoadRequest {
   id: number;
   source: ModelSource;
   dtype: ModelDtype;
+  graphDtypes?: LoadOptions['graphDtypes'];
   device: DeviceRequest;
   numThreads?: number;
   cache?: boolean;

@@ -57,6 +57,7 @@ async function load(req: ModelLoadRequest): Promise<LoadedModel> {
   model = null;
   model = await loadModel(req.source, {
     dtype: req.dtype,
+    ...(req.graphDtypes ? { graphDtypes: req.graphDtypes } : {}),
     device: req.device,
     ...(req.numThreads !== undefined ? { numThreads: req.numThreads } : {}),
     ...(req.cache !== undefined ? { cache: req.cache } : {}),
