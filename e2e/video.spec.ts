@@ -521,3 +521,40 @@ test.describe('JPEG stills against Pillow (decode + resize, src/video/fixtures/s
     });
   }
 });
+
+test('open-GOP H.264 (leading B-pictures before each I): exact frames', async ({ page }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'video-open-gop-'));
+  const path = join(dir, 'open-gop.mp4');
+  // Non-IDR I-frames every 30 frames, B-frames that reference the previous GOP shown before them.
+  ff(
+    '-i',
+    join(CLIPS_DIR, clips.find((c) => c.startsWith('2db7efae')) ?? clips[0]!),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-x264-params',
+    'open-gop=1:keyint=30:min-keyint=30:bframes=3:scenecut=0',
+    '-an',
+    path,
+  );
+  const info = probe(path);
+  // Every frame next to an I-frame, plus the official samples: leading pictures included.
+  const official = torchIndices(info.frames, info.fps);
+  served.set('clip/open-gop.mp4', readFileSync(path));
+  served.set('ref/open-gop.rgb', ffmpegFrames(path, official));
+  await openHarness(page);
+  const r = await prepareOk(page, {
+    clipUrl: '/test-files/clip/open-gop.mp4',
+    clipName: 'open-gop.mp4',
+  });
+  expect(r.indices).toEqual(official);
+  const cmp = await harness(
+    page,
+    'compareWithReference',
+    '/test-files/ref/open-gop.rgb',
+    info.width,
+    info.height,
+  );
+  for (const d of cmp.frames) expect(d.max).toBe(0);
+});

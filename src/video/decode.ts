@@ -21,6 +21,7 @@ export interface PacketInfo {
   timestamp: number;
   /** Decode order. */
   sequenceNumber: number;
+  /** Decoding can start here (for H.264: an IDR picture). */
   key: boolean;
 }
 
@@ -154,6 +155,18 @@ export async function openClip(blob: Blob, name: string): Promise<OpenedClip> {
       });
     }
     frames.sort((a, b) => a.timestamp - b.timestamp || a.sequenceNumber - b.sequenceNumber);
+    const nalLengthSize = codecName === 'avc' ? avcNalLengthSize(trackConfig.description) : null;
+    if (nalLengthSize !== null) {
+      // Open GOPs: a sync sample may be a non-IDR I picture, which Chromium's decoder will not
+      // start from (and whose leading pictures need the previous GOP). Decoding starts at IDRs
+      // only (the first picture always counts as a start).
+      const firstSeq = Math.min(...frames.map((p) => p.sequenceNumber));
+      for (const p of frames) {
+        if (!p.key || p.sequenceNumber === firstSeq) continue;
+        const packet = await sink.getPacket(p.timestamp).catch(() => null);
+        p.key = packet !== null && isAvcIdr(packet.data, nalLengthSize);
+      }
+    }
     // libavformat: avg_frame_rate = sample_count * timescale / sum(stts durations).
     const fps = durationTicks > 0 ? (frames.length * timescale) / durationTicks : NaN;
     const colorSpace = await track.getColorSpace();
@@ -170,7 +183,7 @@ export async function openClip(blob: Blob, name: string): Promise<OpenedClip> {
       height: await track.getCodedHeight(),
       rotation: rotation as OpenedClip['rotation'],
       tables: yuvTables(matrixFromColorSpace(colorSpace.matrix), colorSpace.fullRange === true),
-      nalLengthSize: codecName === 'avc' ? avcNalLengthSize(config.description) : null,
+      nalLengthSize,
     };
   } catch (e) {
     input.dispose();
@@ -212,23 +225,40 @@ function frameAt(clip: OpenedClip, i: number): PacketInfo {
 /** Groups the wanted frames by the key frame they depend on (the last key at or before them). */
 function planRuns(clip: OpenedClip, indices: number[]): Run[] {
   const bySeq = [...clip.frames].sort((a, b) => a.sequenceNumber - b.sequenceNumber);
-  const keyBefore = new Map<number, number>();
+  const keys = bySeq.filter((p) => p.key);
+  const keyBefore = new Map<number, number>(); // sequence number -> index into keys
   let lastKey = -1;
   for (const p of bySeq) {
-    if (p.key) lastKey = p.sequenceNumber;
+    if (p.key) lastKey++;
     keyBefore.set(p.sequenceNumber, lastKey);
   }
   const runs = new Map<number, Run>();
   for (const i of indices) {
     const p = frameAt(clip, i);
-    const key = keyBefore.get(p.sequenceNumber) ?? -1;
-    const keySeq = key < 0 ? (bySeq[0]?.sequenceNumber ?? 0) : key;
+    let k = keyBefore.get(p.sequenceNumber) ?? -1;
+    // A picture shown before the key frame it follows in decode order is a leading picture of an
+    // open GOP: it may reference the previous GOP, so start one key earlier. (Never the case in
+    // closed GOPs, where an IDR resets the picture order.)
+    if (k > 0 && (keys[k]?.timestamp ?? 0) > p.timestamp) k--;
+    const keySeq = k < 0 ? (bySeq[0]?.sequenceNumber ?? 0) : (keys[k]?.sequenceNumber ?? 0);
     const run = runs.get(keySeq) ?? { keySeq, maxSeq: p.sequenceNumber, wanted: new Set<number>() };
     run.maxSeq = Math.max(run.maxSeq, p.sequenceNumber);
     run.wanted.add(p.sequenceNumber);
     runs.set(keySeq, run);
   }
-  return [...runs.values()].sort((a, b) => a.keySeq - b.keySeq);
+  // Runs that overlap (an open-GOP run reaching into the next) are merged into one.
+  const sorted = [...runs.values()].sort((a, b) => a.keySeq - b.keySeq);
+  const merged: Run[] = [];
+  for (const run of sorted) {
+    const prev = merged.at(-1);
+    if (prev && run.keySeq <= prev.maxSeq) {
+      prev.maxSeq = Math.max(prev.maxSeq, run.maxSeq);
+      for (const s of run.wanted) prev.wanted.add(s);
+    } else {
+      merged.push(run);
+    }
+  }
+  return merged;
 }
 
 /**
