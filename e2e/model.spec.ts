@@ -331,8 +331,13 @@ test.describe('end to end', () => {
           `  frames: demux ${v['demuxMs']?.toFixed(0)} ms, decode ${v['decodeMs']?.toFixed(0)} ms, convert ${v['convertMs']?.toFixed(0)} ms, resize ${v['resizeMs']?.toFixed(0)} ms, total ${v['totalMs']?.toFixed(0)} ms`,
           `  model: frame prep ${t.framePrepMs.toFixed(0)} ms, vision ${t.visionMs.toFixed(0)} ms, prefill ${t.prefillMs.toFixed(0)} ms, TTFT ${t.timeToFirstTokenMs?.toFixed(0)} ms, decode ${t.decodeTokensPerS?.toFixed(1)} tok/s, letters ${t.letterMs.toFixed(0)} ms, likelihood ${t.likelihoodMs.toFixed(0)} ms, total ${t.totalMs.toFixed(0)} ms`,
           `  letter log-probs ${JSON.stringify(out.result.letterLogprobs)}; choice NLL ${JSON.stringify(out.result.choiceNll)}`,
+          `  gold ${out.scores.gold}: official reward ${out.scores.official.reward} (answer tag ${JSON.stringify(out.scores.official.answer)}), first-token letter ${out.scores.letter}, likelihood ${out.scores.likelihood}; KV cache ${(t.kvCacheBytes / 1024).toFixed(0)} KiB`,
         ].join('\n'),
       );
+      // Scored by the benchmark's own rules: the random tiny model writes no <answer> tag.
+      expect(out.scores.official.reward).toBe(0);
+      expect(out.scores.letter).toMatch(/^[ABCD]$/);
+      expect(out.scores.likelihood).toMatch(/^[ABCD]$/);
     }
   });
 });

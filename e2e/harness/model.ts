@@ -1,6 +1,13 @@
 // Browser-test harness of the model stage: loads a model through the real worker client, prepares
 // visuals from real PNG frames with the video stage's resizers, runs questions, and reports.
-import { parseBenchmarkFile, type Sample } from '../../src/bench/index';
+import {
+  argmaxLetter,
+  argminLetter,
+  CHOICE_LETTERS,
+  parseBenchmarkFile,
+  scoreOfficial,
+  type Sample,
+} from '../../src/bench/index';
 import {
   patchify,
   type LoadEvent,
@@ -224,6 +231,17 @@ async function run(args: RunArgs) {
         if (args.cancelAfter !== undefined && tokens.length >= args.cancelAfter) controller.abort();
       },
     });
+    // The three scoring rules on this answer (official tag rule, first-token letter, likelihood).
+    const scores = {
+      gold: sample.gold,
+      official: scoreOfficial(result.response, sample.gold),
+      letter: result.letterLogprobs
+        ? argmaxLetter(CHOICE_LETTERS.map((l) => result.letterLogprobs?.[l] ?? -Infinity))
+        : null,
+      likelihood: result.choiceNll
+        ? argminLetter(CHOICE_LETTERS.map((l) => result.choiceNll?.[l] ?? Infinity))
+        : null,
+    };
     return {
       ok: true as const,
       value: {
@@ -231,6 +249,7 @@ async function run(args: RunArgs) {
         pixels,
         streamed: tokens.length,
         sample,
+        scores,
         videoTimings,
         clipIndices: visuals.clip?.indices ?? null,
       },
