@@ -7,10 +7,15 @@ export default tseslint.config(
   {
     ignores: [
       'dist',
+      'dist-*',
       'node_modules',
       'public',
       'models',
       'test-results',
+      'test-results-*',
+      'test-reports',
+      'dummy-non-existing-folder',
+      '.device',
       'playwright-report',
       'out',
       'scripts/export',
