@@ -1,6 +1,7 @@
 // prepareVisuals: one question's clip and still, turned into exactly the frames the official
 // pipeline feeds the model (protocol.md section 2).
-import { decodeFrames, openClip, type RgbFrame } from './decode';
+import { decodeFrames, type RgbFrame } from './decode';
+import { openClip } from './demux';
 import { VideoError } from './errors';
 import { framePreview } from './previews';
 import { resizePillowBicubic, resizeTorchBicubicAA } from './resize';
