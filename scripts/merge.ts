@@ -1,0 +1,117 @@
+// npm run merge — joins the results of `npm run eval -- --shard i/n` runs (or any eval output
+// folders of the same settings) into one folder: results.jsonl (deduplicated by sample id, in shard
+// order), run.json, summary.json, and prints the accuracy table.
+//
+//   npm run merge -- --out <folder> <shard folder> <shard folder> ...
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  accuracyTable,
+  readResults,
+  readRunFile,
+  resultFromLine,
+  settingsConflicts,
+  writeRunFile,
+  writeSummary,
+  type ResultLine,
+} from './results-file';
+
+export function merge(out: string, inputs: string[]): { questions: number; table: string } {
+  if (inputs.length === 0) throw new Error('name at least one eval output folder to merge');
+  const runs = inputs.map((dir) => {
+    const run = readRunFile(dir);
+    if (!run) throw new Error(`${dir}: no run.json (not an npm run eval output folder)`);
+    return { dir, run };
+  });
+  const first = runs[0]!.run;
+  for (const { dir, run } of runs.slice(1)) {
+    const diff = settingsConflicts(first.settings, run.settings);
+    if (diff.length > 0)
+      throw new Error(`${dir}: other settings than ${inputs[0]} (${diff.join(', ')})`);
+    if (run.limit !== first.limit)
+      throw new Error(`${dir}: --limit ${run.limit} vs ${first.limit}`);
+  }
+  const shards = runs.map((r) => r.run.shard);
+  const count = shards[0]?.count;
+  const seenShards = new Set(shards.map((s) => s?.index));
+  const complete =
+    count !== undefined && shards.every((s) => s?.count === count) && seenShards.size === count;
+  if (shards.some((s) => s !== null) && !complete) {
+    console.error(
+      `note: shards given: ${shards.map((s) => (s ? `${s.index}/${s.count}` : 'none')).join(', ')} — not a complete set`,
+    );
+  }
+
+  const byId = new Map<string, ResultLine>();
+  const raw = new Map<string, string>();
+  for (const { dir } of runs) {
+    const { lines, raw: texts, bad } = readResults(join(dir, 'results.jsonl'));
+    for (const b of bad) console.error(`skipped unreadable line ${b}`);
+    for (const [i, l] of lines.entries()) {
+      const id = `${l.level}:${String(l.sample_id)}`;
+      const prev = byId.get(id);
+      // The same question twice (overlapping folders): keep the first, but differing answers
+      // mean the inputs do not describe one run.
+      if (prev && prev.response !== l.response) {
+        throw new Error(
+          `${dir}: question ${String(l.sample_id)} answered differently in two inputs`,
+        );
+      }
+      if (!prev) {
+        byId.set(id, l);
+        raw.set(id, texts[i]!);
+      }
+    }
+  }
+  mkdirSync(out, { recursive: true });
+  const target = join(out, 'results.jsonl');
+  if (existsSync(target) && inputs.some((d) => resolve(d) === resolve(out))) {
+    throw new Error('--out must not be one of the inputs');
+  }
+  // Lines are copied as written (Python's json.dumps spacing), so they still diff against Python.
+  writeFileSync(target, [...raw.values()].map((l) => `${l}\n`).join(''));
+  writeRunFile(out, {
+    settings: first.settings,
+    selected: first.selected,
+    limit: first.limit,
+    shard: null,
+    createdAt: new Date().toISOString(),
+  });
+  const lines = [...byId.values()];
+  const results = lines.map(resultFromLine);
+  writeSummary(
+    out,
+    {
+      model: first.settings.model,
+      dtype: first.settings.dtype,
+      device: [...new Set(lines.map((l) => l.device ?? 'none'))].join('+'),
+      benchmark: first.settings.benchmark,
+      settings: { ...first.settings, limit: first.limit, mergedFrom: inputs },
+      finishedAt: new Date().toISOString(),
+    },
+    results,
+  );
+  if (complete && results.length !== first.selected) {
+    console.error(
+      `note: ${results.length} of ${first.selected} selected questions are in the shards`,
+    );
+  }
+  return { questions: results.length, table: accuracyTable(results) };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  try {
+    const { values, positionals } = parseArgs({
+      options: { out: { type: 'string' } },
+      allowPositionals: true,
+    });
+    if (!values.out) throw new Error('usage: npm run merge -- --out <folder> <shard folder>...');
+    const { questions, table } = merge(resolve(values.out), positionals);
+    console.log(table);
+    console.log(`\n${questions} questions merged into ${resolve(values.out)}`);
+  } catch (e) {
+    console.error(`merge: ${(e as Error).message}`);
+    process.exitCode = 1;
+  }
+}
