@@ -116,11 +116,12 @@ const ALL_SCORING = { official: true, letters: true, likelihood: true };
  *   WebGPU (SwiftShader, different reduction order and exp) within 6e-4.
  * - q4 vs onnxruntime Python on the same q4 graphs: 1e-3. MatMulNBits dequantises the same 4-bit
  *   weights and accumulates in fp32 in both runtimes (measured 5e-5 on wasm).
- * - q8 vs onnxruntime Python on the same q8 graphs: 0.25. q8 quantises activations at run time
- *   (DynamicQuantizeLinear); the two runtimes may put a value in the neighbouring 8-bit step, which
- *   moves logits by a fraction of q8's own error (q8 vs fp32 is up to 0.5 here); measured 0.083.
+ * - q8 vs onnxruntime Python on the same q8 graphs: 0.5. q8 quantises activations at run time
+ *   (DynamicQuantizeLinear); the two runtimes may put a value in the neighbouring 8-bit step, and
+ *   that moves logits by up to q8's own error: q8 vs fp32 differs by 0.50-0.69 on these cases
+ *   (fixtures' max_abs_logit_diff_last). Measured here: 0.24 (top-20 logits), 0.083 (letters).
  */
-const TOLERANCE = { fp32: 1e-3, q4: 1e-3, q8: 0.25 } as const;
+const TOLERANCE = { fp32: 1e-3, q4: 1e-3, q8: 0.5 } as const;
 
 function compare(
   result: Extract<RunOutcome, { ok: true }>['value']['result'],
@@ -132,15 +133,19 @@ function compare(
   const tol = TOLERANCE[dtype];
   expect(result.inputIds).toEqual(fx.input_ids);
   const at = result.logitsAt ?? [];
-  ref.top20.forEach(([id, value], i) => {
-    expect(Math.abs((at[i] as number) - value), `logit of token ${id}`).toBeLessThan(tol);
-  });
-  for (const letter of ['A', 'B', 'C', 'D'] as const) {
-    expect(
-      Math.abs((result.letterLogprobs?.[letter] as number) - ref.letter_logprobs[letter]),
-      letter,
-    ).toBeLessThan(tol);
-  }
+  const logitDiffs = ref.top20.map(([, value], i) => Math.abs((at[i] as number) - value));
+  const letterDiffs = (['A', 'B', 'C', 'D'] as const).map((l) =>
+    Math.abs((result.letterLogprobs?.[l] as number) - ref.letter_logprobs[l]),
+  );
+  const n = Math.min(result.outputIds.length, ref.greedy_ids.length);
+  const greedySame = result.outputIds.slice(0, n).every((id, i) => id === ref.greedy_ids[i]);
+  console.log(
+    `${fx.case_id} ${dtype} on ${result.device}: max |diff| top-20 logits ${Math.max(...logitDiffs).toExponential(2)}, ` +
+      `letter log-probs ${Math.max(...letterDiffs).toExponential(2)} (tolerance ${tol}); ` +
+      `first ${n} greedy ids ${greedySame ? 'equal' : 'DIFFER'} vs ${dtype === 'fp32' ? 'PyTorch' : `onnxruntime ${dtype}`}`,
+  );
+  logitDiffs.forEach((d, i) => expect(d, `logit of token ${ref.top20[i]?.[0]}`).toBeLessThan(tol));
+  letterDiffs.forEach((d, i) => expect(d, `letter ${'ABCD'[i]}`).toBeLessThan(tol));
   if (opts.greedy) expect(result.outputIds).toEqual(ref.greedy_ids);
   // The likelihood ranking ran and gave four finite scores.
   expect(Object.values(result.choiceNll ?? {}).filter(Number.isFinite)).toHaveLength(4);
@@ -179,6 +184,14 @@ test.describe('tiny Qwen2-VL vs the reference, wasm', () => {
       compare(out.result, fx, 'fp32', { greedy: true });
       // Likelihood scores on the shared prompt cache equal one full pass per choice without it
       // (same fp32 arithmetic, other matmul shapes: 1e-4 covers the summation-order noise).
+      const nllDiffs = (['A', 'B', 'C', 'D'] as const).map((l) =>
+        Math.abs(
+          (out.result.choiceNll?.[l] as number) - (out.result.choiceNllNoCache?.[l] as number),
+        ),
+      );
+      console.log(
+        `${fx.case_id} likelihood, shared cache vs none: max |diff| ${Math.max(...nllDiffs).toExponential(2)}`,
+      );
       for (const l of ['A', 'B', 'C', 'D'] as const) {
         const cached = out.result.choiceNll?.[l] as number;
         expect(Math.abs(cached - (out.result.choiceNllNoCache?.[l] as number)), l).toBeLessThan(
