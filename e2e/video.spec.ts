@@ -560,3 +560,50 @@ test('open-GOP H.264 (leading B-pictures before each I): exact frames', async ({
   );
   for (const d of cmp.frames) expect(d.max).toBe(0);
 });
+
+test('a JPEG still with an EXIF orientation is not rotated (Pillow.open ignores it too)', async ({
+  page,
+}) => {
+  const dir = resolve(import.meta.dirname, '../src/video/fixtures/stills');
+  const jpg = readFileSync(join(dir, 'still-420.jpg'));
+  // APP1 Exif with one IFD0 entry: Orientation (0x0112) = 6 ("rotate 90 clockwise to display").
+  const exif = Buffer.from([
+    ...Buffer.from('Exif\0\0', 'binary'),
+    0x4d,
+    0x4d,
+    0x00,
+    0x2a,
+    0,
+    0,
+    0,
+    8,
+    0,
+    1,
+    0x01,
+    0x12,
+    0,
+    3,
+    0,
+    0,
+    0,
+    1,
+    0,
+    6,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
+  const app1 = Buffer.concat([Buffer.from([0xff, 0xe1, 0, exif.length + 2]), exif]);
+  served.set('still/rotated.jpg', Buffer.concat([jpg.subarray(0, 2), app1, jpg.subarray(2)]));
+  served.set(
+    'still/rotated.rgb',
+    ff('-i', join(dir, 'still-420.jpg.pil252.png'), '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'),
+  );
+  await openHarness(page);
+  await prepareOk(page, { stillUrl: '/test-files/still/rotated.jpg', stillName: 'rotated.jpg' });
+  const d = await harness(page, 'compareStillResized', '/test-files/still/rotated.rgb');
+  expect(d.max).toBe(0);
+});
