@@ -1,0 +1,177 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expect, test } from '@playwright/test';
+
+// npm run eval / npm run merge as a user runs them (child processes): the real app in headless
+// Chromium, the tiny model on wasm, the first 3 real example questions and clips from ../shared.
+
+const root = resolve(import.meta.dirname, '..');
+const VIDEOS = resolve(root, '../shared/seedbench/egoplan-bench2-examples');
+const SET = 'egoplan-bench2-examples-L3';
+const OFFICIAL_KEYS = ['sample_id', 'prompt', 'problem', 'solution', 'response', 'reward'];
+
+const firstIds = readFileSync(join(VIDEOS, 'examples.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(0, 3)
+  .map((l) => (JSON.parse(l) as { sample_id: string }).sample_id);
+
+function npm(script: 'eval' | 'merge', args: string[]) {
+  const r = spawnSync('npm', ['run', '--silent', script, '--', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 170_000,
+    env: { ...process.env, CI: '1' },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const evalArgs = (out: string, extra: string[] = []) => [
+  '--benchmark',
+  SET,
+  '--videos',
+  VIDEOS,
+  '--limit',
+  '3',
+  '--device',
+  'wasm',
+  '--out',
+  out,
+  ...extra,
+];
+
+type Line = Record<string, unknown> & {
+  sample_id: string;
+  response: string;
+  frame_indices: number[] | null;
+  timings: Record<string, number>;
+};
+
+const readLines = (dir: string): Line[] =>
+  readFileSync(join(dir, 'results.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
+
+const byId = (lines: Line[]) => new Map(lines.map((l) => [l.sample_id, l]));
+
+test.describe.configure({ mode: 'serial' });
+const tmp = mkdtempSync(join(tmpdir(), 'seedbench-cli-'));
+const whole = join(tmp, 'whole');
+
+test('npm run eval: 3 questions, files parse, frames dumped, a second run resumes with nothing to do', async () => {
+  test.setTimeout(240_000);
+  const first = npm('eval', evalArgs(whole, ['--dump-frames']));
+  expect(first.code, first.err).toBe(0);
+  expect(first.out).toContain('official % [95% CI]');
+
+  const lines = readLines(whole);
+  expect(lines.map((l) => l.sample_id).sort()).toEqual([...firstIds].sort());
+  for (const l of lines) {
+    // The official fields lead each line, in the official order (diffable against Python).
+    expect(Object.keys(l).slice(0, 6)).toEqual(OFFICIAL_KEYS);
+    expect([0, 1]).toContain(l.reward);
+    expect(l.error).toBeNull();
+    // Protocol: 2 frames per second, at least 4, at most 16, even; these clips all exceed 2 s.
+    expect(l.frame_indices!.length % 2).toBe(0);
+    expect(l.frame_indices!.length).toBeGreaterThanOrEqual(4);
+    expect(l.frame_indices!.length).toBeLessThanOrEqual(16);
+    expect(l.timings.totalMs).toBeGreaterThan(0);
+    expect(l.timings.visionMs).toBeGreaterThan(0);
+    expect(l.device).toBe('wasm');
+    // Frames: one PNG per sampled index plus the still, same indices as the run used.
+    const dir = join(whole, 'frames', l.sample_id);
+    const meta = JSON.parse(readFileSync(join(dir, 'frames.json'), 'utf8')) as {
+      indices: number[];
+      files: string[];
+      indices_match_run: boolean;
+    };
+    expect(meta.indices).toEqual(l.frame_indices);
+    expect(meta.indices_match_run).toBe(true);
+    expect(meta.files).toHaveLength(l.frame_indices!.length + 1);
+    const png = readFileSync(join(dir, 'still.png'));
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    // IHDR width and height: 252 x 252 (protocol section 2).
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([252, 252]);
+  }
+  const summary = JSON.parse(readFileSync(join(whole, 'summary.json'), 'utf8')) as {
+    questions: number;
+    summary: { total: { byMode: { official?: { n: number; correct: number } } } };
+  };
+  expect(summary.questions).toBe(3);
+  const official = summary.summary.total.byMode.official!;
+  expect(official.n).toBe(3);
+  expect(official.correct).toBe(lines.filter((l) => l.reward === 1).length);
+
+  const before = readFileSync(join(whole, 'results.jsonl'), 'utf8');
+  const again = npm('eval', evalArgs(whole));
+  expect(again.code, again.err).toBe(0);
+  expect(again.err).toContain('3 already in');
+  expect(again.err).toContain('0 to run');
+  expect(readFileSync(join(whole, 'results.jsonl'), 'utf8')).toBe(before);
+});
+
+test('npm run eval --shard 1/2 and 2/2, a killed shard resumed, then npm run merge equal the whole run', async () => {
+  test.setTimeout(240_000);
+  const s1 = join(tmp, 's1');
+  const s2 = join(tmp, 's2');
+  const merged = join(tmp, 'merged');
+  for (const [dir, shard] of [
+    [s1, '1/2'],
+    [s2, '2/2'],
+  ] as const) {
+    const r = npm('eval', evalArgs(dir, ['--shard', shard]));
+    expect(r.code, r.err).toBe(0);
+  }
+  // Question k goes to shard k mod n: shard 1 has questions 1 and 3, shard 2 question 2.
+  expect(readLines(s1).map((l) => l.sample_id)).toEqual([firstIds[0], firstIds[2]]);
+  expect(readLines(s2).map((l) => l.sample_id)).toEqual([firstIds[1]]);
+
+  // A run killed while writing leaves a partial last line: it is cut and that question redone.
+  const text = readFileSync(join(s1, 'results.jsonl'), 'utf8');
+  const firstLine = text.slice(0, text.indexOf('\n') + 1);
+  const rest = text.slice(firstLine.length);
+  writeFileSync(join(s1, 'results.jsonl'), firstLine + rest.slice(0, rest.length >> 1));
+  const resumed = npm('eval', evalArgs(s1, ['--shard', '1/2']));
+  expect(resumed.code, resumed.err).toBe(0);
+  expect(resumed.err).toContain('1 already in');
+  expect(readLines(s1)).toHaveLength(2);
+
+  const m = npm('merge', ['--out', merged, s1, s2]);
+  expect(m.code, m.err).toBe(0);
+  const all = byId(readLines(whole));
+  const joined = byId(readLines(merged));
+  expect([...joined.keys()].sort()).toEqual([...all.keys()].sort());
+  // Same model, same wasm kernels and thread count, greedy decoding: the same answers exactly.
+  for (const [id, l] of joined) {
+    expect(l.response).toBe(all.get(id)!.response);
+    expect(l.frame_indices).toEqual(all.get(id)!.frame_indices);
+  }
+  type Total = { summary: { total: { questions: number; errors: number; byMode: unknown } } };
+  const total = (dir: string) => {
+    const t = (JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Total).summary.total;
+    const official = (t.byMode as { official: { n: number; correct: number } }).official;
+    return [t.questions, t.errors, official.n, official.correct];
+  };
+  expect(total(merged)).toEqual(total(whole));
+  expect(readdirSync(merged).sort()).toEqual(['results.jsonl', 'run.json', 'summary.json']);
+});
+
+test('npm run eval: bad arguments name what is wrong, exit code 2, nothing started', () => {
+  const r = npm('eval', [
+    '--benchmark',
+    'no-such-set',
+    '--videos',
+    VIDEOS,
+    '--out',
+    join(tmp, 'x'),
+  ]);
+  expect(r.code).toBe(2);
+  expect(r.err).toContain('"no-such-set" is neither a file nor a set id');
+  expect(existsSync(join(tmp, 'x'))).toBe(false);
+  const s = npm('eval', evalArgs(join(tmp, 'y'), ['--shard', '3/2']));
+  expect(s.code).toBe(2);
+  expect(s.err).toContain('--shard must be i/n');
+});
