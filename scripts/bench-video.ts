@@ -49,8 +49,27 @@ function rssOf(marker: string): number {
   return total;
 }
 
+/** CPU time (ms, user + system) used so far by the processes whose command line contains `marker`. */
+function cpuOf(marker: string): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * 10; // USER_HZ = 100 on Linux
+}
+
 /** ffmpeg decoding `indices` of a clip and scaling them to 252 x 252 RGB; wall ms and max RSS (kB). */
-function ffmpeg(path: string, indices: number[]): { ms: number; rssKb: number; bytes: number } {
+function ffmpeg(
+  path: string,
+  indices: number[],
+): { ms: number; cpuMs: number; rssKb: number; bytes: number } {
   const select = `select=${indices.map((i) => `eq(n\\,${i})`).join('+')},scale=252:252:flags=bicubic`;
   const argv = [
     '-v',
@@ -70,12 +89,19 @@ function ffmpeg(path: string, indices: number[]): { ms: number; rssKb: number; b
   const timed = existsSync('/usr/bin/time');
   const t0 = performance.now();
   const r = timed
-    ? spawnSync('/usr/bin/time', ['-f', '%M', 'ffmpeg', ...argv], { maxBuffer: 64 << 20 })
+    ? spawnSync('/usr/bin/time', ['-f', '%M %U %S', 'ffmpeg', ...argv], { maxBuffer: 64 << 20 })
     : spawnSync('ffmpeg', argv, { maxBuffer: 64 << 20 });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`ffmpeg failed on ${path}: ${r.stderr.toString()}`);
-  const rssKb = timed ? Number(r.stderr.toString().trim().split('\n').pop()) : NaN;
-  return { ms, rssKb, bytes: r.stdout.length };
+  const [rss, user, sys] = timed
+    ? (r.stderr.toString().trim().split('\n').pop() ?? '').split(' ').map(Number)
+    : [];
+  return {
+    ms,
+    cpuMs: ((user ?? NaN) + (sys ?? NaN)) * 1000,
+    rssKb: rss ?? NaN,
+    bytes: r.stdout.length,
+  };
 }
 
 async function waitFor(url: string, timeoutMs: number) {
@@ -162,20 +188,27 @@ async function main() {
       frames: number;
       browser: number;
       ffmpeg: number;
+      browserCpu: number;
+      ffmpegCpu: number;
       detail: string;
     }[] = [];
     let ffmpegPeakKb = 0;
     for (const name of clips) {
       const b: number[] = [];
       const f: number[] = [];
+      const bc: number[] = [];
+      const fc: number[] = [];
       let last: PrepareSummary | null = null;
       for (let r = 0; r < repeat; r++) {
+        const c0 = cpuOf(profile);
         last = await prepare(page, name, 1);
+        bc.push(cpuOf(profile) - c0);
         b.push(last.wallMs[0]!);
         const ff = ffmpeg(join(clipsDir, name), last.indices ?? []);
         if (ff.bytes !== 3 * 252 * 252 * (last.indices?.length ?? 0))
           throw new Error(`ffmpeg gave ${ff.bytes} bytes`);
         f.push(ff.ms);
+        fc.push(ff.cpuMs);
         ffmpegPeakKb = Math.max(ffmpegPeakKb, ff.rssKb || 0);
       }
       const t = last!.timings;
@@ -185,6 +218,8 @@ async function main() {
         frames: last!.frameCount ?? 0,
         browser: median(b),
         ffmpeg: median(f),
+        browserCpu: median(bc),
+        ffmpegCpu: median(fc),
         detail: `demux ${t.demuxMs.toFixed(0)} decode ${t.decodeMs.toFixed(0)} convert ${t.convertMs.toFixed(0)} resize ${t.resizeMs.toFixed(0)}; decoded ${last!.decodedFrames}, skipped ${last!.skippedFrames}`,
       });
     }
@@ -207,6 +242,14 @@ async function main() {
     const tf = rows.reduce((s, r) => s + r.ffmpeg, 0);
     console.log(
       `${'total'.padEnd(48)} ${pad('', 5)} ${pad('', 3)} ${pad(tb.toFixed(0), 8)} ${pad(tf.toFixed(0), 8)} ${pad((tb / tf).toFixed(2), 6)}`,
+    );
+    const cb = rows.reduce((s, r) => s + r.browserCpu, 0);
+    const cf = rows.reduce((s, r) => s + r.ffmpegCpu, 0);
+    console.log(
+      `CPU time (user + system, all Chromium processes vs ffmpeg; 10 ms ticks): browser ${cb.toFixed(0)} ms, ffmpeg ${cf.toFixed(0)} ms, ratio ${(cb / cf).toFixed(3)}`,
+    );
+    console.log(
+      `load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
     );
     console.log(
       `peak memory: Chromium (all processes) ${(peak / 1024).toFixed(0)} MiB, ${((peak - baseline) / 1024).toFixed(0)} MiB above its idle ${(baseline / 1024).toFixed(0)} MiB; ffmpeg max RSS ${(ffmpegPeakKb / 1024).toFixed(0)} MiB`,
