@@ -431,15 +431,16 @@ test.describe('model sources', () => {
   test('a URL download is cached and then loads offline', async ({ page }) => {
     await openHarness(page);
     await page.evaluate(() => caches.delete('seedbench-models-v1'));
-    const first = await load(page, { from: MODEL_URL, dtype: 'q8', device: 'wasm', cache: true });
+    const first = await load(page, { from: MODEL_URL, dtype: 'q4', device: 'wasm', cache: true });
     const quota = first.events.find((e) => e.kind === 'quota');
     expect(quota).toMatchObject({ kind: 'quota', caching: true });
-    const decoder = 'onnx/decoder_model_merged_quantized.onnx';
+    const decoder = 'onnx/decoder_model_merged_q4.onnx';
     const net = first.events.filter((e) => e.kind === 'file' && e.file === decoder && e.done);
     expect(net).toMatchObject([{ from: 'network', total: expect.any(Number) }]);
     // Offline: every model request fails, and the cache still serves the model.
     await page.route('**/models/**', (route) => route.abort('internetdisconnected'));
-    const second = await load(page, { from: MODEL_URL, dtype: 'q8', device: 'wasm', cache: true });
+    // q4 also shows that the fp32 embed_tokens is found offline (no embed_tokens_q4 to probe).
+    const second = await load(page, { from: MODEL_URL, dtype: 'q4', device: 'wasm', cache: true });
     const fromCache = second.events.filter((e) => e.kind === 'file' && e.done);
     expect(fromCache.length).toBeGreaterThan(0);
     expect(fromCache.every((e) => e.kind === 'file' && e.from === 'cache')).toBe(true);
@@ -447,10 +448,10 @@ test.describe('model sources', () => {
       page,
       fixtureRun(STILL, {
         maxNewTokens: 2,
-        logitsAt: (STILL.onnx['q8'] as Reference).top20.map(([id]) => id),
+        logitsAt: (STILL.onnx['q4'] as Reference).top20.map(([id]) => id),
       }),
     );
-    compare(out.result, STILL, 'q8', { greedy: false });
+    compare(out.result, STILL, 'q4', { greedy: false });
     await page.evaluate(() => caches.delete('seedbench-models-v1'));
   });
 });
@@ -501,6 +502,24 @@ test.describe('model loading errors', () => {
     expect(out).toMatchObject({
       ok: false,
       error: { code: 'missing-file', file: 'onnx/decoder_model_merged_q4.onnx' },
+    });
+  });
+
+  test('an unreachable model file is a download error naming the file', async ({ page }) => {
+    await page.route('**/models/tiny-random-qwen2-vl/onnx/vision_encoder_q4.onnx', (route) =>
+      route.abort('internetdisconnected'),
+    );
+    await openHarness(page);
+    const out = await page.evaluate(() =>
+      (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
+        from: '/models/tiny-random-qwen2-vl/',
+        dtype: 'q4',
+        device: 'wasm',
+      }),
+    );
+    expect(out).toMatchObject({
+      ok: false,
+      error: { code: 'download-failed', file: 'onnx/vision_encoder_q4.onnx' },
     });
   });
 

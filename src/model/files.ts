@@ -145,7 +145,10 @@ async function download(url: string, path: string): Promise<Blob | null> {
       file: path,
     });
   }
-  const total = Number(response.headers.get('content-length')) || null;
+  // With a content-encoding, content-length counts compressed bytes, not the ones read here.
+  const total = response.headers.get('content-encoding')
+    ? null
+    : Number(response.headers.get('content-length')) || null;
   const reader = response.body.getReader();
   const chunks: Uint8Array<ArrayBuffer>[] = [];
   let loaded = 0;
@@ -166,7 +169,17 @@ async function download(url: string, path: string): Promise<Blob | null> {
     });
   };
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      throw new ModelError(
+        'download-failed',
+        `${path}: download interrupted after ${loaded} of ${total ?? '?'} bytes (${String(e)})`,
+        { file: path, cause: e },
+      );
+    }
+    const { done, value } = chunk;
     if (done) break;
     chunks.push(value as Uint8Array<ArrayBuffer>);
     loaded += value.byteLength;
@@ -174,6 +187,11 @@ async function download(url: string, path: string): Promise<Blob | null> {
       lastReport = performance.now();
       emit(false);
     }
+  }
+  if (total !== null && loaded !== total) {
+    throw new ModelError('download-failed', `${path}: got ${loaded} of ${total} bytes`, {
+      file: path,
+    });
   }
   emit(true);
   return new Blob(chunks, {
@@ -192,8 +210,17 @@ function remoteServer(base: string): FileServer {
       const cache = await openCache();
       const hit = await cache?.match(base + path);
       if (hit) return Number(hit.headers.get('content-length')) || (await hit.clone().blob()).size;
-      const head = await fetch(base + path, { method: 'HEAD' }).catch(() => null);
-      if (!head || head.status === 404) return null;
+      let head: Response;
+      try {
+        head = await fetch(base + path, { method: 'HEAD' });
+      } catch (e) {
+        // Unreachable is not "missing": say which file could not be fetched.
+        throw new ModelError('download-failed', `${path}: network error (${String(e)})`, {
+          file: path,
+          cause: e,
+        });
+      }
+      if (head.status === 404) return null;
       return Number(head.headers.get('x-linked-size') ?? head.headers.get('content-length')) || 0;
     },
     read: async (path) => {

@@ -37,13 +37,14 @@ async function graphDtypes(
   for (const g of GRAPHS) {
     const dtype = overrides[g] ?? base;
     const file = `onnx/${g}${SUFFIX[dtype]}.onnx`;
-    if ((await server.size(file)) !== null) out[g] = dtype;
-    else if (
-      g === 'embed_tokens' &&
-      !overrides[g] &&
-      (await server.size(`onnx/${g}.onnx`)) !== null
-    )
-      out[g] = 'fp32';
+    const embedFallback = g === 'embed_tokens' && !overrides[g] && dtype !== 'fp32';
+    // Offline, an embed_tokens variant that was never cached cannot even be probed: the fp32 one
+    // (cached) serves, the lookup being exact either way.
+    const size = embedFallback
+      ? await server.size(file).catch(() => null)
+      : await server.size(file);
+    if (size !== null) out[g] = dtype;
+    else if (embedFallback && (await server.size(`onnx/${g}.onnx`)) !== null) out[g] = 'fp32';
     else
       throw new ModelError(
         'missing-file',
