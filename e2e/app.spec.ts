@@ -111,6 +111,59 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
     expect(after.find((a) => a.sampleId === b.sampleId)?.finishedAt).toBe(b.finishedAt);
   }
   await page.screenshot({ path: `${SHOTS}/run-finished.png`, fullPage: true });
+
+  // Results: the table, then the three exports, downloaded and parsed.
+  await page.getByRole('button', { name: 'Results', exact: true }).click();
+  const table = page.getByTestId('accuracy-table');
+  await expect(table).toContainText('L3');
+  await expect(table).toContainText('Daily life');
+  await page.screenshot({ path: `${SHOTS}/results.png`, fullPage: true });
+  const exports = page.getByTestId('exports');
+  const download = async (name: RegExp) => {
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      exports.getByRole('button', { name }).click(),
+    ]);
+    return readFileSync((await file.path())!, 'utf8');
+  };
+  const official = (await download(/Official results L3/)).trimEnd().split('\n');
+  expect(official).toHaveLength(12);
+  for (const line of official) {
+    const r = JSON.parse(line) as Record<string, unknown>;
+    expect(Object.keys(r)).toEqual([
+      'sample_id',
+      'prompt',
+      'problem',
+      'solution',
+      'response',
+      'reward',
+    ]);
+    expect(examples.map((e) => e.sample_id)).toContain(r.sample_id);
+    expect(line).toMatch(/"reward": [01]\.0\}$/);
+  }
+  const csv = (await download(/CSV/)).trimEnd().split('\r\n');
+  expect(csv).toHaveLength(13);
+  expect(csv[0]).toMatch(/^sample_id,level,/);
+  const summary = JSON.parse(await download(/Summary/i)) as {
+    questions: number;
+    summary: { total: { questions: number; byMode: { official?: { n: number } } } };
+  };
+  expect(summary.questions).toBe(12);
+  expect(summary.summary.total.byMode.official?.n).toBe(12);
+
+  // Inspector: the frames the model saw and what it said, for the last question run.
+  await page.getByRole('button', { name: 'Inspector', exact: true }).click();
+  const last = examples.at(-1)!;
+  await page
+    .getByRole('button', { name: new RegExp(last.sample_id.slice(0, 8)) })
+    .first()
+    .click();
+  await expect(page.getByTestId('inspector-sample-id')).toHaveText(last.sample_id);
+  const strip = page.getByRole('list', { name: /sampled clip frames/ });
+  await expect(strip.getByRole('img')).not.toHaveCount(0);
+  await expect(page.getByRole('img', { name: 'current observation' })).toBeVisible();
+  await expect(page.getByTestId('inspector-prompt')).toContainText('<|video_pad|>');
+  await page.screenshot({ path: `${SHOTS}/inspector.png`, fullPage: true });
 });
 
 test('a corrupt clip and a missing clip are reported while the others finish', async ({ page }) => {

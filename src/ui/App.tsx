@@ -2,8 +2,10 @@ import { useEffect, useState } from 'react';
 import { useAppStore } from '../store/index';
 import { BenchmarkSets } from './BenchmarkSets';
 import { BenchmarkStep } from './BenchmarkStep';
+import { Inspector } from './Inspector';
 import { ModelStep } from './ModelStep';
 import { QuestionBrowser } from './QuestionBrowser';
+import { ResultsView } from './ResultsView';
 import { RunPanel } from './RunPanel';
 import { readUrlState, useUrlSync, type View } from './url';
 import { VideosStep } from './VideosStep';
@@ -21,6 +23,7 @@ export function App() {
   const loadManifest = useAppStore((s) => s.loadManifest);
   const selectSet = useAppStore((s) => s.selectSet);
   const selectQuestion = useAppStore((s) => s.selectQuestion);
+  const rerunQuestion = useAppStore((s) => s.rerunQuestion);
   const [view, setView] = useState<View>(() => readUrlState().view ?? 'browse');
 
   useEffect(() => {
@@ -94,8 +97,16 @@ export function App() {
           <RunPanel />
         </main>
       )}
-      {view === 'results' && <main className="single">Results</main>}
-      {view === 'inspect' && <main className="single">Inspector</main>}
+      {view === 'results' && (
+        <main className="single">
+          <ResultsView />
+        </main>
+      )}
+      {view === 'inspect' && (
+        <main className="single">
+          <Inspector onRerun={(id) => void rerunQuestion(id)} />
+        </main>
+      )}
     </div>
   );
 }
