@@ -16,6 +16,11 @@ export default tseslint.config(
       'test-reports',
       'dummy-non-existing-folder',
       '.device',
+      // Local, git-ignored tool folders (GPU machine payloads, wheels, debug scripts).
+      '.gpubench',
+      '.gl',
+      '.whl',
+      '.debug-*',
       'playwright-report',
       'out',
       'scripts/export',
