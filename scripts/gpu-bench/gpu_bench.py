@@ -12,6 +12,7 @@ do not depend on the values; the vision features are not merged into the prompt 
 
 import argparse
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -234,6 +235,8 @@ def main() -> None:
 
     import torch
     from export_onnx import export_all
+
+    logging.disable(logging.INFO)  # the q4 quantiser logs every node
 
     t0 = time.time()
     tok = work / "tok"

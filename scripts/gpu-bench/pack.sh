@@ -18,5 +18,6 @@ xz -T0 -9e -c "$(readlink -f "$(command -v node)")" > "$C/node.xz"
 o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
 mkdir -p /tmp/amd64/partial
 apt-get $o update >/dev/null
-(cd "$C" && apt-get $o download libvulkan1 2>/dev/null)
+# The NVIDIA Vulkan ICD (libGLX_nvidia) needs libglvnd beside the loader.
+(cd "$C" && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 2>/dev/null)
 du -sh "$C"
