@@ -41,12 +41,27 @@ export function ResultsView() {
 
   const [runs, setRuns] = useState<RunRecord[]>([]);
   const [runsError, setRunsError] = useState<string | null>(null);
-  const [primary, setPrimary] = useState<Primary>({ kind: 'current' });
+  // Links for talks: ?view=results&run=<run key> opens a stored run directly.
+  const [primary, setPrimary] = useState<Primary>(() => {
+    const linked = new URLSearchParams(window.location.search).get('run');
+    return linked ? { kind: 'past', key: linked, results: null } : { kind: 'current' };
+  });
   const [compare, setCompare] = useState<Comparison | null>(null);
   const [modeChoice, setModeChoice] = useState<ScoringMode>('official');
   const [interval, setIntervalKind] = useState<IntervalKind>('wilson');
   const [scenarios, setScenarios] = useState(false);
   const [sharedOnly, setSharedOnly] = useState(true);
+
+  // A linked run's results load once, on opening.
+  const [linkedKey] = useState(() => (primary.kind === 'past' ? primary.key : null));
+  useEffect(() => {
+    if (!linkedKey) return;
+    loadResults(linkedKey).then(
+      (rs) =>
+        setPrimary((p) => (p.kind === 'past' && p.key === linkedKey ? { ...p, results: rs } : p)),
+      (e: unknown) => setRunsError(`Cannot load run ${linkedKey}: ${(e as Error).message}`),
+    );
+  }, [linkedKey]);
 
   // Past runs, refreshed when a run starts or ends (the list lives in IndexedDB).
   useEffect(() => {
