@@ -35,11 +35,33 @@ export interface RunRecord {
   device: string | null;
   /** How the run was sampled, for the record. */
   subset: string;
+  /** What "Resume" needs to set the run up again after a reload (absent on older records). */
+  resume?: ResumeInfo;
+}
+
+/** Everything structured-clonable that restores a run's setup; folder handles are kept too. */
+export interface ResumeInfo {
+  setId: string | null;
+  config: {
+    scoring: RunSettings['scoring'];
+    wording: RunSettings['wording'];
+    maxNewTokens: number;
+    subset: unknown;
+  };
+  model: {
+    source: unknown;
+    label: string;
+    dtype: string;
+    device: string;
+  } | null;
+  /** 'served' (the demo clips), a directory handle, or null (files must be picked again). */
+  media: 'served' | FileSystemDirectoryHandle | null;
+  mediaLabel: string | null;
 }
 
 export interface StoredResult extends QuestionResult {
   runKey: string;
-  /** Set id of the question (a run key can span sets only through a dropped file). */
+  /** Device the question ran on. */
   device: string | null;
 }
 

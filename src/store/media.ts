@@ -8,6 +8,8 @@ export interface MediaLibrary {
   keys: string[];
   index: MediaIndex;
   open(key: string): Promise<Blob>;
+  /** The picked directory (File System Access API), kept so a stored run can reopen it. */
+  handle?: FileSystemDirectoryHandle;
 }
 
 const MEDIA_FILE = /\.(mp4|webm|mkv|mov|avi|png|jpe?g|webp)$/i;
@@ -57,11 +59,12 @@ export async function libraryFromDirectory(dir: FileSystemDirectoryHandle): Prom
     }
   }
   await walk(dir, '', 0);
-  return library(dir.name, 'directory', [...handles.keys()], async (k) => {
+  const lib = library(dir.name, 'directory', [...handles.keys()], async (k) => {
     const h = handles.get(k);
     if (!h) throw new Error(`${k}: not in ${dir.name}`);
     return h.getFile();
   });
+  return { ...lib, handle: dir };
 }
 
 /** The demo clips the local server offers at /demo-videos/ (see scripts/vite-local-assets.ts). */

@@ -23,6 +23,8 @@ export interface ModelSlice {
   modelFiles: Record<string, FileProgress>;
   /** Device notices (which device and why, fallbacks after a lost GPU). */
   modelNotices: string[];
+  /** What was asked for, so a stored run can be resumed with the same model. */
+  modelRequest: { source: ModelSource; dtype: ModelDtype; device: DeviceRequest } | null;
   loadModel: (
     source: ModelSource,
     label: string,
@@ -45,6 +47,7 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
   modelInfo: null,
   modelFiles: {},
   modelNotices: [],
+  modelRequest: null,
 
   async loadModel(source, label, dtype, device) {
     client?.terminate();
@@ -58,6 +61,7 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
     set({
       modelStatus: 'loading',
       modelLabel: label,
+      modelRequest: { source, dtype, device },
       modelError: null,
       modelInfo: null,
       modelFiles: {},

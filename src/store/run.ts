@@ -8,9 +8,18 @@ import {
   type QuestionWording,
   type Sample,
 } from '../bench/index';
-import type { ScoringOptions } from '../model/index';
-import { getRun, loadResults, runKeyOf, saveResult, saveRun, type StoredResult } from './db';
-import type { MediaLibrary } from './media';
+import type { DeviceRequest, ModelDtype, ModelSource, ScoringOptions } from '../model/index';
+import {
+  getRun,
+  loadResults,
+  runKeyOf,
+  saveResult,
+  saveRun,
+  type ResumeInfo,
+  type RunRecord,
+  type StoredResult,
+} from './db';
+import { libraryFromDirectory, libraryFromServer, type MediaLibrary } from './media';
 import { modelClient, type ModelSlice } from './model';
 import { prepareQuestion, type Prepared } from './prepare';
 
@@ -77,10 +86,16 @@ export interface RunSlice {
   cancelRun: () => void;
   /** Runs one question of the current run again, live (the inspector's "Run again"). */
   rerunQuestion: (sampleId: string) => Promise<void>;
+  /** Sets a stored run up again (set, settings, model, videos) and continues it. */
+  resumeStoredRun: (record: RunRecord) => Promise<void>;
 }
 
 type Deps = RunSlice &
-  ModelSlice & { samples: { status: string; value?: Sample[] }; setId: string | null };
+  ModelSlice & {
+    samples: { status: string; value?: Sample[] };
+    setId: string | null;
+    selectSet: (id: string) => Promise<void>;
+  };
 
 const KEEP_FRAMES = 24;
 let controller: AbortController | null = null;
@@ -280,6 +295,7 @@ export const createRunSlice: StateCreator<Deps, [], [], RunSlice> = (set, get) =
         status: 'running',
         device: s.modelInfo?.device ?? null,
         subset: JSON.stringify(s.runConfig.subset),
+        resume: resumeInfo(s),
       });
       const todo = samples.filter((x) => !results[x.sampleId]);
       controller = new AbortController();
@@ -307,6 +323,48 @@ export const createRunSlice: StateCreator<Deps, [], [], RunSlice> = (set, get) =
       resumeWaiter?.();
       resumeWaiter = null;
     },
+    async resumeStoredRun(record) {
+      const r = record.resume;
+      if (!r) {
+        notice('This run was stored without its setup; set it up again and press Start.');
+        return;
+      }
+      if (!r.setId || r.setId.startsWith('file:')) {
+        notice(
+          `Open the annotation file of this run again (${record.settings.benchmark}), then Start.`,
+        );
+        return;
+      }
+      await get().selectSet(r.setId);
+      set({ runConfig: r.config as RunConfig });
+      if (r.model && (get().modelStatus !== 'ready' || get().modelLabel !== r.model.label)) {
+        await get().loadModel(
+          r.model.source as ModelSource,
+          r.model.label,
+          r.model.dtype as ModelDtype,
+          r.model.device as DeviceRequest,
+        );
+      }
+      if (r.media === 'served') set({ media: await libraryFromServer() });
+      else if (r.media) {
+        const handle = r.media as FileSystemDirectoryHandle & {
+          requestPermission?: (o: { mode: 'read' }) => Promise<PermissionState>;
+        };
+        // Asking needs the user's click, which this call comes from.
+        const ok = (await handle.requestPermission?.({ mode: 'read' })) ?? 'granted';
+        if (ok === 'granted') set({ media: await libraryFromDirectory(handle) });
+      }
+      if (!get().media) {
+        notice(`Pick the video folder again (${r.mediaLabel ?? 'not stored'}), then Start.`);
+        return;
+      }
+      if (get().modelStatus !== 'ready') {
+        notice('Load the model again, then Start.');
+        return;
+      }
+      await get().startRun();
+    },
+
     async rerunQuestion(sampleId) {
       const s = get();
       if (s.runStatus === 'running' || s.runStatus === 'pausing' || !s.runKey) return;
@@ -324,6 +382,24 @@ export const createRunSlice: StateCreator<Deps, [], [], RunSlice> = (set, get) =
     },
   };
 };
+
+/** What "Resume" needs; folder picks without a handle cannot be stored. */
+function resumeInfo(s: Deps): ResumeInfo {
+  const req = s.modelRequest;
+  const source = req?.source;
+  const storable =
+    source && (source.kind === 'url' || source.kind === 'hub' || source.kind === 'folder');
+  return {
+    setId: s.setId,
+    config: s.runConfig,
+    model:
+      req && storable
+        ? { source, label: s.modelLabel ?? '', dtype: req.dtype, device: req.device }
+        : null,
+    media: s.media?.kind === 'served' ? 'served' : (s.media?.handle ?? null),
+    mediaLabel: s.media?.label ?? null,
+  };
+}
 
 function numericTimings(t: object): Record<string, number> {
   const out: Record<string, number> = {};

@@ -1,6 +1,7 @@
 import { accuracyCell } from '../bench/index';
 import { isOfficial, useAppStore } from '../store/index';
 import { formatDuration, percent } from './format';
+import { StoredRuns } from './StoredRuns';
 
 /** Start / pause / resume / cancel, progress with ETA and rate, live accuracy, the live output. */
 export function RunPanel() {
@@ -94,6 +95,7 @@ export function RunPanel() {
           </pre>
         </div>
       )}
+      <StoredRuns />
       {notices.length > 0 && (
         <ul className="notices" aria-label="Run messages">
           {notices.slice(-10).map((n, i) => (
