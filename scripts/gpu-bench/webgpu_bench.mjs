@@ -35,7 +35,14 @@ async function main() {
   globals.GPUQueue.prototype.writeBuffer = function (buffer, offset, data, dataOffset = 0, size) {
     if (ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer) {
       const end = size === undefined ? data.length : dataOffset + size;
-      return writeBuffer.call(this, buffer, offset, data.slice(dataOffset, end), 0, end - dataOffset);
+      return writeBuffer.call(
+        this,
+        buffer,
+        offset,
+        data.slice(dataOffset, end),
+        0,
+        end - dataOffset,
+      );
     }
     return writeBuffer.call(this, buffer, offset, data, dataOffset, size);
   };
@@ -57,7 +64,8 @@ async function main() {
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
   };
   log(`adapter: ${JSON.stringify(result.adapter)}`);
-  const fallback = info.isFallbackAdapter || /swiftshader/i.test(`${info.architecture} ${info.description}`);
+  const fallback =
+    info.isFallbackAdapter || /swiftshader/i.test(`${info.architecture} ${info.description}`);
   if (fallback && !process.env.GB_ALLOW_FALLBACK) {
     throw new Error('only the SwiftShader fallback adapter: no real GPU under Dawn');
   }
@@ -76,11 +84,14 @@ async function main() {
     const externalData = readdirSync(onnxDir)
       .filter((f) => f.startsWith(`${name}.onnx_data`))
       .map((f) => ({ path: f, data: new Uint8Array(readFileSync(join(onnxDir, f))) }));
-    const s = await ort.InferenceSession.create(new Uint8Array(readFileSync(join(onnxDir, `${name}.onnx`))), {
-      executionProviders: ['webgpu'],
-      externalData,
-      ...options,
-    });
+    const s = await ort.InferenceSession.create(
+      new Uint8Array(readFileSync(join(onnxDir, `${name}.onnx`))),
+      {
+        executionProviders: ['webgpu'],
+        externalData,
+        ...options,
+      },
+    );
     const ms = performance.now() - t0;
     log(`${name}: session in ${ms.toFixed(0)} ms (${externalData.length} external data files)`);
     return { s, ms };
@@ -91,7 +102,8 @@ async function main() {
   result.vision_session_ms = vision.ms;
   const pv = f32(join(work, 'pixel_values.f32'));
   const grid = new ort.Tensor('int64', BigInt64Array.from([1n, 18n, 18n]), [1, 3]);
-  const slice = (k) => new ort.Tensor('float32', pv.subarray(k * 324 * 1176, (k + 1) * 324 * 1176), [324, 1176]);
+  const slice = (k) =>
+    new ort.Tensor('float32', pv.subarray(k * 324 * 1176, (k + 1) * 324 * 1176), [324, 1176]);
   let t0 = performance.now();
   const first = await vision.s.run({ pixel_values: slice(0), grid_thw: grid });
   result.vision_first_slice_ms = performance.now() - t0; // includes shader compilation
@@ -108,7 +120,9 @@ async function main() {
   }
   result.vision_16_frames_ms = median(clipRuns);
   result.vision_still_ms = median(stillRuns);
-  log(`vision: 16 frames ${result.vision_16_frames_ms.toFixed(1)} ms, still ${result.vision_still_ms.toFixed(1)} ms`);
+  log(
+    `vision: 16 frames ${result.vision_16_frames_ms.toFixed(1)} ms, still ${result.vision_still_ms.toFixed(1)} ms`,
+  );
   await vision.s.release();
 
   // Decoder: present.* stay on the GPU (gpu-buffer) and go back in as the next past, as in the app.
@@ -131,7 +145,12 @@ async function main() {
     const feed = {};
     for (let i = 0; i < layers; i++) {
       for (const k of ['key', 'value']) {
-        feed[`past_key_values.${i}.${k}`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
+        feed[`past_key_values.${i}.${k}`] = new ort.Tensor('float32', new Float32Array(0), [
+          1,
+          kvHeads,
+          0,
+          headDim,
+        ]);
       }
     }
     return feed;
@@ -145,7 +164,8 @@ async function main() {
   const pasts = (out) => {
     const feed = {};
     for (let i = 0; i < layers; i++) {
-      for (const k of ['key', 'value']) feed[`past_key_values.${i}.${k}`] = out[`present.${i}.${k}`];
+      for (const k of ['key', 'value'])
+        feed[`past_key_values.${i}.${k}`] = out[`present.${i}.${k}`];
     }
     return feed;
   };
@@ -172,7 +192,9 @@ async function main() {
     prefillRuns.push(performance.now() - t0);
   }
   result.prefill_ms = median(prefillRuns);
-  log(`prefill ${PROMPT} tokens: ${result.prefill_ms.toFixed(1)} ms (first ${result.prefill_first_ms.toFixed(0)} ms)`);
+  log(
+    `prefill ${PROMPT} tokens: ${result.prefill_ms.toFixed(1)} ms (first ${result.prefill_first_ms.toFixed(0)} ms)`,
+  );
 
   const step = async (total) => {
     const logits = out.logits.data;
