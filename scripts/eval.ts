@@ -15,6 +15,7 @@ import {
   existsSync,
   mkdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -290,13 +291,52 @@ export async function runEval(o: EvalOptions): Promise<number> {
       );
     }
   }
+  const unlock = lockOut(out);
+  try {
+    return await evalInto(o, bench, model, settings, out, previous?.createdAt);
+  } finally {
+    unlock();
+  }
+}
+
+/**
+ * One writer per output folder: two runs appending to the same results.jsonl would answer the same
+ * questions twice. A lock left by a dead process is taken over.
+ */
+function lockOut(out: string): () => void {
+  const path = join(out, '.eval.lock');
+  if (existsSync(path)) {
+    const pid = Number(readFileSync(path, 'utf8'));
+    let alive: boolean;
+    try {
+      process.kill(pid, 0);
+      alive = pid !== process.pid;
+    } catch {
+      alive = false;
+    }
+    if (alive) throw new UsageError(`${out} is being written by another npm run eval (pid ${pid})`);
+  }
+  writeFileSync(path, String(process.pid));
+  const unlock = () => rmSync(path, { force: true });
+  process.once('exit', unlock);
+  return unlock;
+}
+
+async function evalInto(
+  o: EvalOptions,
+  bench: LoadedBenchmark,
+  model: ModelSpec,
+  settings: RunSettings,
+  out: string,
+  createdAt: string | undefined,
+): Promise<number> {
   const { selected, mine } = selectQuestions(bench.samples, o);
   writeRunFile(out, {
     settings,
     selected,
     limit: o.limit,
     shard: o.shard,
-    createdAt: previous?.createdAt ?? new Date().toISOString(),
+    createdAt: createdAt ?? new Date().toISOString(),
   });
   const resultsPath = join(out, 'results.jsonl');
   const before = readResults(resultsPath, true);
@@ -321,7 +361,14 @@ export async function runEval(o: EvalOptions): Promise<number> {
     );
 
   const mineIds = new Set(mine.map((s) => s.sampleId));
-  const lines = readResults(resultsPath).lines.filter((l) => mineIds.has(String(l.sample_id)));
+  // One line per question (the first), whatever an interrupted or concurrent run left behind.
+  const seen = new Set<string>();
+  const lines = readResults(resultsPath).lines.filter((l) => {
+    const id = String(l.sample_id);
+    if (!mineIds.has(id) || seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
   const results = lines.map(resultFromLine);
   writeSummary(
     out,

@@ -190,7 +190,11 @@ export async function serve(opts: ServeOptions): Promise<Served> {
       return {
         server,
         origin: `http://127.0.0.1:${bound}`,
-        close: () => new Promise<void>((r) => server.close(() => r())),
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            server.closeAllConnections(); // keep-alive sockets would hold close() open
+          }),
       };
     }
   }
