@@ -7,10 +7,10 @@
 //
 // Prints progress on stderr and one JSON line (the numbers, or {error}) last on stdout.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const [modelDir, work] = process.argv.slice(2);
-const lib = process.env.GB_LIB ?? join(import.meta.dirname, '../../.gpubench/lib');
+const lib = resolve(process.env.GB_LIB ?? join(import.meta.dirname, '../../.gpubench/lib'));
 const PROMPT = 850;
 const SLICES = 8;
 const DECODE_STEPS = 64;
