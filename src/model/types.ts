@@ -1,27 +1,14 @@
 /** Types of the model stage. Plain data (structured-clonable) unless noted. */
 import type { ChoiceLetter, QuestionWording } from '../bench/index';
+import type { PreparedVisuals } from '../video/index';
 
 /**
- * The visuals of one question, as the video stage prepares them. Every frame is PLANAR CHW RGB,
- * 3 x height x width, on the 0..255 scale (clip frames unclamped floats; the still integers).
- * Structurally identical to the video stage's `PreparedVisuals`.
+ * The visuals of one question, as the video stage prepares them (its `PreparedVisuals`; previews
+ * and timings are optional here, the worker message drops the previews). Every frame is PLANAR CHW
+ * RGB, 3 x height x width, on the 0..255 scale.
  */
-export interface ModelVisuals {
-  clip: {
-    frames: Float32Array[];
-    indices: number[];
-    timestampsS: number[];
-    frameCount: number;
-    fps: number;
-    width: number;
-    height: number;
-    codec: string;
-  } | null;
-  still: Float32Array;
-  stillFrom: 'image' | 'last-frame';
-  previews?: Blob[];
-  timings?: Record<string, number>;
-}
+export type ModelVisuals = Pick<PreparedVisuals, 'clip' | 'still' | 'stillFrom'> &
+  Partial<Pick<PreparedVisuals, 'previews' | 'timings'>>;
 
 export type ModelDtype = 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
 export const MODEL_DTYPES: readonly ModelDtype[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];

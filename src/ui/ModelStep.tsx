@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { DeviceRequest, ModelDtype, ModelSource } from '../model/index';
 import { DEFAULT_MODEL_URL, HUB_MODEL_ID, useAppStore } from '../store/index';
 import { sourceFromFiles } from '../worker/index';
+import { FolderPicker } from './FolderPicker';
 import { formatBytes, formatDuration } from './format';
 
 /** "7 files: 7 from cache" / "7 files: 3 from network, 4 from cache". */
@@ -41,18 +42,6 @@ export function ModelStep() {
     if (choice === 'url')
       return url.trim() ? { source: { kind: 'url', url: url.trim() }, label: url.trim() } : null;
     return folder;
-  };
-  const pickDirectory = async () => {
-    const w = window as unknown as {
-      showDirectoryPicker?: () => Promise<FileSystemDirectoryHandle>;
-    };
-    if (!w.showDirectoryPicker) return;
-    try {
-      const handle = await w.showDirectoryPicker();
-      setFolder({ source: { kind: 'folder', handle }, label: handle.name });
-    } catch {
-      /* the user closed the picker */
-    }
   };
   const chosen = source();
   const fileList = Object.values(files);
@@ -100,28 +89,17 @@ export function ModelStep() {
       )}
       {choice === 'folder' && (
         <div className="choice-row">
-          {'showDirectoryPicker' in window && (
-            <button type="button" onClick={() => void pickDirectory()}>
-              Pick model folder…
-            </button>
-          )}
-          <label className="file-button">
-            Choose folder
-            <input
-              type="file"
-              aria-label="Model folder"
-              // @ts-expect-error: webkitdirectory is a non-standard attribute every browser supports
-              webkitdirectory=""
-              multiple
-              onChange={(e) => {
-                const list = e.target.files;
-                if (list && list.length > 0) {
-                  const src = sourceFromFiles(list);
-                  setFolder({ source: src, label: src.kind === 'files' ? src.name : 'folder' });
-                }
-              }}
-            />
-          </label>
+          <FolderPicker
+            what="Model folder"
+            pickText="Pick model folder…"
+            onHandle={(handle) =>
+              setFolder({ source: { kind: 'folder', handle }, label: handle.name })
+            }
+            onFiles={(list) => {
+              const src = sourceFromFiles(list);
+              setFolder({ source: src, label: src.kind === 'files' ? src.name : 'folder' });
+            }}
+          />
           {folder && <span className="hint">{folder.label}</span>}
         </div>
       )}

@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
+import { FolderPicker } from './FolderPicker';
 import {
   libraryFromDirectory,
   libraryFromFiles,
@@ -28,18 +29,6 @@ export function VideosStep() {
 
   const plan = useMemo(() => plannedQuestions(), [plannedQuestions, samples, media, subset]); // eslint-disable-line react-hooks/exhaustive-deps
   const report = plan.report;
-  const pickDirectory = async () => {
-    const w = window as unknown as {
-      showDirectoryPicker?: () => Promise<FileSystemDirectoryHandle>;
-    };
-    try {
-      const handle = await w.showDirectoryPicker?.();
-      if (handle) setMedia(await libraryFromDirectory(handle));
-    } catch {
-      /* closed the picker */
-    }
-  };
-
   return (
     <fieldset
       className={dragging ? 'step dragging' : 'step'}
@@ -63,26 +52,12 @@ export function VideosStep() {
             Use the demo clips
           </button>
         )}
-        {'showDirectoryPicker' in window && (
-          <button type="button" onClick={() => void pickDirectory()}>
-            Pick dataset folder…
-          </button>
-        )}
-        <label className="file-button">
-          Choose folder
-          <input
-            type="file"
-            aria-label="Video folder"
-            // @ts-expect-error: webkitdirectory is a non-standard attribute every browser supports
-            webkitdirectory=""
-            multiple
-            onChange={(e) =>
-              e.target.files &&
-              e.target.files.length > 0 &&
-              setMedia(libraryFromFiles(e.target.files))
-            }
-          />
-        </label>
+        <FolderPicker
+          what="Video folder"
+          pickText="Pick dataset folder…"
+          onHandle={(handle) => void libraryFromDirectory(handle).then(setMedia)}
+          onFiles={(list) => setMedia(libraryFromFiles(list))}
+        />
         <span className="hint">or drop clips here</span>
       </div>
       <p data-testid="media-source">{media ? media.label : 'No folder picked.'}</p>

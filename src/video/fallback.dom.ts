@@ -13,16 +13,17 @@ import {
 import { VideoError } from './errors';
 import {
   FRAME_SIZE,
+  prepareStill,
+  previewsOf,
   resolveSource,
   type ClipFrames,
   type PreparedVisuals,
   type PrepareInput,
   type PrepareOptions,
 } from './prepare';
-import { framePreview } from './previews';
 import { resizePillowBicubic, resizeTorchBicubicAA } from './resize';
 import { sampleFrameIndices } from './sampling';
-import { decodeImage, rgbaToPlanarRgb } from './still';
+import { rgbaToPlanarRgb } from './still';
 
 interface VideoLike {
   src: string;
@@ -190,20 +191,10 @@ export async function prepareVisualsWithVideoElement(
       URL.revokeObjectURL(url);
     }
   }
-  if (input.still !== null) {
-    const t0 = performance.now();
-    const stillName = input.stillName ?? 'still';
-    const img = await decodeImage(await resolveSource(input.still, stillName), stillName);
-    const t1 = performance.now();
-    still = Float32Array.from(resizePillowBicubic(img.rgb, img.width, img.height, size, size));
-    timings.decodeMs += t1 - t0;
-    timings.resizeMs += performance.now() - t1;
-  }
+  if (input.still !== null) still = await prepareStill(input.still, input.stillName, size, timings);
   if (still === null)
     throw new VideoError('corrupt', input.clipName ?? 'clip', 'the last frame was not decoded');
-  const previews: Blob[] = [];
-  if (options.previews)
-    for (const f of [...(clip?.frames ?? []), still]) previews.push(await framePreview(f, size));
+  const previews = options.previews ? await previewsOf(clip, still, size) : [];
   timings.totalMs = performance.now() - tStart;
   return {
     clip,

@@ -105,6 +105,36 @@ function rotatePlanar(src: Uint8Array, w: number, h: number, rotation: 90 | 180 
   return out;
 }
 
+/** A still image file: decoded like Pillow opens it, resized with Pillow's bicubic. */
+export async function prepareStill(
+  source: Blob | string,
+  stillName: string | null,
+  size: number,
+  timings: { decodeMs: number; resizeMs: number },
+): Promise<VisualFrame> {
+  const name = stillName ?? 'still';
+  const t0 = performance.now();
+  const img = await decodeImage(await resolveSource(source, name), name);
+  const t1 = performance.now();
+  const still = Float32Array.from(resizePillowBicubic(img.rgb, img.width, img.height, size, size));
+  timings.decodeMs += t1 - t0;
+  timings.resizeMs += performance.now() - t1;
+  return still;
+}
+
+/** JPEG thumbnails of the clip frames, then the still. */
+export async function previewsOf(
+  clip: ClipFrames | null,
+  still: VisualFrame,
+  size: number,
+): Promise<Blob[]> {
+  const previews: Blob[] = [];
+  for (const frame of [...(clip?.frames ?? []), still]) {
+    previews.push(await framePreview(frame, size));
+  }
+  return previews;
+}
+
 export async function prepareVisuals(
   input: PrepareInput,
   options: PrepareOptions = {},
@@ -194,23 +224,10 @@ export async function prepareVisuals(
     }
   }
 
-  if (input.still !== null) {
-    const name = input.stillName ?? 'still';
-    const t0 = performance.now();
-    const img = await decodeImage(await resolveSource(input.still, name), name);
-    const t1 = performance.now();
-    still = Float32Array.from(resizePillowBicubic(img.rgb, img.width, img.height, size, size));
-    timings.decodeMs += t1 - t0;
-    timings.resizeMs += performance.now() - t1;
-  }
+  if (input.still !== null) still = await prepareStill(input.still, input.stillName, size, timings);
   if (still === null)
     throw new VideoError('corrupt', input.clipName ?? 'clip', 'the last frame was not decoded');
-
-  const previews: Blob[] = [];
-  if (options.previews) {
-    for (const frame of [...(clip?.frames ?? []), still])
-      previews.push(await framePreview(frame, size));
-  }
+  const previews = options.previews ? await previewsOf(clip, still, size) : [];
   timings.totalMs = performance.now() - tStart;
   return {
     clip,
