@@ -19,6 +19,8 @@ export interface RunSettings {
   scoring: { official: boolean; letters: boolean; likelihood: boolean };
   wording: 'as-is' | 'seed-bench-r1';
   maxNewTokens: number;
+  /** Clip frame values after the resize (absent on older records: 'uint8'). */
+  clipValues?: 'uint8' | 'float';
   /** Benchmark set id (or the dropped file's name). */
   benchmark: string;
 }
@@ -43,6 +45,7 @@ export interface RunRecord {
 export interface ResumeInfo {
   setId: string | null;
   config: {
+    clipValues?: 'uint8' | 'float';
     scoring: RunSettings['scoring'];
     wording: RunSettings['wording'];
     maxNewTokens: number;
@@ -68,9 +71,17 @@ export interface StoredResult extends QuestionResult {
 /** The run key: the same settings resume the same results. */
 export function runKeyOf(s: RunSettings): string {
   const scoring = (['official', 'letters', 'likelihood'] as const).filter((k) => s.scoring[k]);
-  return [s.benchmark, s.model, s.dtype, scoring.join('+'), s.wording, `max${s.maxNewTokens}`].join(
-    ' | ',
-  );
+  const parts = [
+    s.benchmark,
+    s.model,
+    s.dtype,
+    scoring.join('+'),
+    s.wording,
+    `max${s.maxNewTokens}`,
+  ];
+  // 'uint8' is the default and older keys lack it, so only the non-default value is named.
+  if (s.clipValues === 'float') parts.push('float-frames');
+  return parts.join(' | ');
 }
 
 let opening: Promise<IDBDatabase> | null = null;

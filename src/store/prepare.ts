@@ -27,6 +27,7 @@ function videoClient(): VideoClient {
 export async function prepareQuestion(
   sample: Sample,
   media: MediaLibrary | null,
+  clipValues: 'uint8' | 'float' = 'uint8',
 ): Promise<Prepared> {
   if (!media) return { ok: false, stage: 'clip', message: 'no video folder picked' };
   const match = matchSampleMedia(media.index, sample);
@@ -53,7 +54,7 @@ export async function prepareQuestion(
   try {
     const v = await videoClient().prepare(
       { clip, clipName: match.clip, still, stillName: match.still },
-      { previews: true },
+      { previews: true, clipValues },
     );
     return {
       ok: true,

@@ -29,6 +29,11 @@ export type Subset =
   | { kind: 'random'; count: number; seed: number };
 
 export interface RunConfig {
+  /**
+   * Clip frames after the resize: 'uint8' rounds and clamps as SEED-Bench-R1's code does (decord
+   * hands torchvision uint8 frames); 'float' keeps protocol.md's unrounded values.
+   */
+  clipValues: 'uint8' | 'float';
   scoring: ScoringOptions;
   wording: QuestionWording;
   maxNewTokens: number;
@@ -37,6 +42,7 @@ export interface RunConfig {
 
 /** The official preset (protocol sections 3 to 5). */
 export const OFFICIAL_CONFIG: RunConfig = {
+  clipValues: 'uint8',
   scoring: { official: true, letters: false, likelihood: false },
   wording: 'seed-bench-r1',
   maxNewTokens: 256,
@@ -44,7 +50,12 @@ export const OFFICIAL_CONFIG: RunConfig = {
 };
 
 export function isOfficial(c: RunConfig): boolean {
-  return c.wording === 'seed-bench-r1' && c.maxNewTokens === 256 && c.scoring.official;
+  return (
+    c.wording === 'seed-bench-r1' &&
+    c.maxNewTokens === 256 &&
+    c.scoring.official &&
+    c.clipValues === 'uint8'
+  );
 }
 
 export interface LiveQuestion {
@@ -205,7 +216,9 @@ export const createRunSlice: StateCreator<Deps, [], [], RunSlice> = (set, get) =
 
   async function loop(key: string, todo: Sample[]) {
     const media = get().media;
-    let next: Promise<Prepared> | null = todo[0] ? prepareQuestion(todo[0], media) : null;
+    let next: Promise<Prepared> | null = todo[0]
+      ? prepareQuestion(todo[0], media, get().runConfig.clipValues)
+      : null;
     let sameErrors = 0;
     let lastError = '';
     for (let i = 0; i < todo.length; i++) {
@@ -218,7 +231,7 @@ export const createRunSlice: StateCreator<Deps, [], [], RunSlice> = (set, get) =
       const current = next as Promise<Prepared>;
       // Prefetch the next clip while the model works on this one.
       const following = todo[i + 1];
-      next = following ? prepareQuestion(following, media) : null;
+      next = following ? prepareQuestion(following, media, get().runConfig.clipValues) : null;
       const stored = await runOne(key, sample, current);
       if (!stored) break;
       if (stored.error) {
@@ -278,6 +291,7 @@ export const createRunSlice: StateCreator<Deps, [], [], RunSlice> = (set, get) =
         scoring: s.runConfig.scoring,
         wording: s.runConfig.wording,
         maxNewTokens: s.runConfig.maxNewTokens,
+        clipValues: s.runConfig.clipValues,
         benchmark: s.setId ?? 'dropped file',
       };
       const key = runKeyOf(settings);
@@ -336,7 +350,7 @@ export const createRunSlice: StateCreator<Deps, [], [], RunSlice> = (set, get) =
         return;
       }
       await get().selectSet(r.setId);
-      set({ runConfig: r.config as RunConfig });
+      set({ runConfig: { ...OFFICIAL_CONFIG, ...(r.config as Partial<RunConfig>) } });
       if (r.model && (get().modelStatus !== 'ready' || get().modelLabel !== r.model.label)) {
         await get().loadModel(
           r.model.source as ModelSource,
@@ -371,7 +385,7 @@ export const createRunSlice: StateCreator<Deps, [], [], RunSlice> = (set, get) =
       const sample = s.runSamples.find((x) => x.sampleId === sampleId);
       if (!sample) return;
       controller = new AbortController();
-      await runOne(s.runKey, sample, prepareQuestion(sample, s.media));
+      await runOne(s.runKey, sample, prepareQuestion(sample, s.media, s.runConfig.clipValues));
       set({ live: null });
     },
 

@@ -146,6 +146,17 @@ export function BenchmarkStep() {
           </select>
         </label>
         <label>
+          Clip frames{' '}
+          <select
+            aria-label="Clip frame values"
+            value={config.clipValues}
+            onChange={(e) => setRunConfig({ clipValues: e.target.value as 'uint8' | 'float' })}
+          >
+            <option value="uint8">rounded to 0..255 as the official code · official preset</option>
+            <option value="float">unrounded floats (protocol.md wording)</option>
+          </select>
+        </label>
+        <label>
           max new tokens{' '}
           <input
             type="number"
