@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import sampling from '../src/video/fixtures/torch-sampling.json' with { type: 'json' };
+import { ffmpegFrameArgs } from '../scripts/ffmpeg-frames';
 import type { PrepareArgs, PrepareSummary, VideoHarness } from './harness/video';
 
 // The video stage in real Chromium (WebCodecs in the real worker) on the 12 real EgoPlan-Bench2
@@ -49,26 +50,7 @@ function torchIndices(n: number, fps: number): number[] {
 
 /** ffmpeg's rgb24 frames (swscale default path, as decord gets them) at the given indices. */
 function ffmpegFrames(path: string, indices: number[]): Buffer {
-  const select = `select=${indices.map((i) => `eq(n\\,${i})`).join('+')}`;
-  return execFileSync(
-    'ffmpeg',
-    [
-      '-v',
-      'error',
-      '-i',
-      path,
-      '-vf',
-      select,
-      '-vsync',
-      '0',
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      '-',
-    ],
-    { maxBuffer: 256 << 20 },
-  );
+  return execFileSync('ffmpeg', ffmpegFrameArgs(path, indices), { maxBuffer: 256 << 20 });
 }
 
 async function openHarness(page: Page) {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
+import { ffmpegFrameArgs } from './ffmpeg-frames';
 import type { Outcome, PrepareSummary } from '../e2e/harness/video';
 
 const root = resolve(import.meta.dirname, '..');
@@ -75,22 +76,7 @@ function ffmpeg(
   path: string,
   indices: number[],
 ): { ms: number; cpuMs: number; rssKb: number; bytes: number } {
-  const select = `select=${indices.map((i) => `eq(n\\,${i})`).join('+')},scale=252:252:flags=bicubic`;
-  const argv = [
-    '-v',
-    'error',
-    '-i',
-    path,
-    '-vf',
-    select,
-    '-vsync',
-    '0',
-    '-f',
-    'rawvideo',
-    '-pix_fmt',
-    'rgb24',
-    '-',
-  ];
+  const argv = ffmpegFrameArgs(path, indices, 252);
   const timed = existsSync('/usr/bin/time');
   const t0 = performance.now();
   const r = timed

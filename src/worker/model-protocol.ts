@@ -1,10 +1,10 @@
 // Messages between the UI thread and the model worker (src/worker/model.worker.ts).
 import type { QuestionWording, Sample } from '../bench/index';
 import type {
+  LoadedModel,
   DeviceRequest,
   LoadEvent,
   LoadOptions,
-  ModelDevice,
   ModelDtype,
   ModelErrorCode,
   ModelSource,
@@ -47,17 +47,19 @@ export type ModelRequest =
   /** Tests only: destroy the WebGPU device, as a GPU reset would. */
   | { type: 'lose-device'; id: number };
 
-export interface ModelInfo {
-  device: ModelDevice;
-  deviceReason: string;
-  dtype: ModelDtype;
-  graphDtypes: Record<string, ModelDtype>;
-  source: string;
-  files: string[];
-  modelBytes: number;
-  threads: number;
-  loadMs: number;
-}
+/** What the UI learns about a loaded model: the plain-data part of the model stage's LoadedModel. */
+export type ModelInfo = Pick<
+  LoadedModel,
+  | 'device'
+  | 'deviceReason'
+  | 'dtype'
+  | 'graphDtypes'
+  | 'source'
+  | 'files'
+  | 'modelBytes'
+  | 'threads'
+  | 'loadMs'
+>;
 
 export interface ModelErrorData {
   code: ModelErrorCode;
