@@ -46,7 +46,7 @@ import { Progress } from './progress';
 
 class UsageError extends Error {}
 
-const DTYPES = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'] as const;
+const DTYPES = ['fp32', 'fp16', 'q8', 'q4', 'q4f16', 'auto'] as const;
 const DEVICES = ['auto', 'webgpu', 'wasm'] as const;
 const SCORINGS = ['official', 'letters', 'likelihood', 'all'] as const;
 

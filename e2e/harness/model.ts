@@ -26,11 +26,14 @@ const fallbacks: string[] = [];
 export interface LoadArgs {
   /** Base URL of the model folder; or 'folder-input' to use the files set on #model-folder. */
   from: string;
-  dtype: 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
-  device: 'auto' | 'webgpu' | 'wasm';
+  /** Default 'auto', as the app's model step. */
+  dtype?: 'auto' | 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
+  /** Default 'auto', as the app's model step. */
+  device?: 'auto' | 'webgpu' | 'wasm';
   graphDtypes?: LoadOptions['graphDtypes'];
   numThreads?: number;
   cache?: boolean;
+  enforceLimits?: boolean;
 }
 
 interface Failure {
@@ -67,9 +70,10 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
       source = { kind: 'folder', handle: await root.getDirectoryHandle(args.from.slice(5)) };
     } else source = { kind: 'url', url: new URL(args.from, location.href).href };
     const info = await client.load(source, {
-      dtype: args.dtype,
+      dtype: args.dtype ?? 'auto',
       ...(args.graphDtypes ? { graphDtypes: args.graphDtypes } : {}),
-      device: args.device,
+      device: args.device ?? 'auto',
+      ...(args.enforceLimits !== undefined ? { enforceLimits: args.enforceLimits } : {}),
       ...(args.numThreads !== undefined ? { numThreads: args.numThreads } : {}),
       cache: args.cache ?? false,
       onProgress: (e) => events.push(e),

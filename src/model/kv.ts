@@ -1,5 +1,8 @@
 /** One decoder step over transformers.js's merged decoder, with explicit KV-cache ownership. */
 import { Tensor } from '@huggingface/transformers';
+import { prefillChunks } from './chunks';
+import { float16Data } from './float16';
+import type { FloatType } from './interface';
 import type { LoadedModel } from './load';
 
 export type Past = Record<string, Tensor>;
@@ -12,22 +15,19 @@ export interface StepResult {
   past: Past;
 }
 
-interface SessionLike {
-  inputNames: string[];
-  inputMetadata?: { name: string; type?: string }[];
-}
-
-function decoderSession(m: LoadedModel): SessionLike {
-  return m.model.sessions['decoder_model_merged'] as SessionLike;
-}
-
-function hasInput(m: LoadedModel, name: string): boolean {
-  return decoderSession(m).inputNames.includes(name);
-}
-
-/** The element type the decoder wants for inputs_embeds (fp16 exports may not keep fp32 IO). */
-function embedsType(m: LoadedModel): string | null {
-  return decoderSession(m).inputMetadata?.find((x) => x.name === 'inputs_embeds')?.type ?? null;
+/**
+ * `t` as the float type a graph declares. float32 -> float16 goes through float16Data (correctly
+ * rounded with or without Float16Array; transformers.js's own `.to('float16')` truncates values
+ * to integers where Float16Array is missing); float16 -> float32 is exact either way.
+ */
+export function asFloatType(t: Tensor, type: FloatType): Tensor {
+  if (t.type === type) return t;
+  if (type === 'float16') {
+    const f32 =
+      t.type === 'float32' ? (t.data as Float32Array) : (t.to('float32').data as Float32Array);
+    return new Tensor('float16', float16Data(f32) as Uint16Array, t.dims);
+  }
+  return t.to('float32');
 }
 
 /**
@@ -43,9 +43,8 @@ export async function decoderStep(
   keep: number,
 ): Promise<StepResult> {
   const n = embeds.dims[1] as number;
-  const want = embedsType(m);
   const inputs: Record<string, unknown> = {
-    inputs_embeds: want && want !== embeds.type ? embeds.to(want as 'float32') : embeds,
+    inputs_embeds: asFloatType(embeds, m.graphs.embedsType),
     attention_mask: new Tensor('int64', new BigInt64Array(pastLength + n).fill(1n), [
       1,
       pastLength + n,
@@ -53,8 +52,8 @@ export async function decoderStep(
     position_ids: new Tensor('int64', positions, [3, 1, n]),
     past_key_values: past,
   };
-  if (hasInput(m, 'num_logits_to_keep'))
-    inputs['num_logits_to_keep'] = new Tensor('int64', [BigInt(keep)], []);
+  // Without num_logits_to_keep every position's logits come back (prefill() keeps that small).
+  if (m.graphs.logitsToKeep) inputs['num_logits_to_keep'] = new Tensor('int64', [BigInt(keep)], []);
   const out = (await m.model.forward(inputs)) as Record<string, Tensor>;
   const nextPast: Past = {};
   let logitsTensor: Tensor | null = null;
@@ -64,13 +63,66 @@ export async function decoderStep(
     else if (t.location === 'gpu-buffer') t.dispose();
   }
   if (!logitsTensor) throw new Error('decoder returned no logits');
-  const f32 = logitsTensor.to('float32');
   const [, total, vocab] = logitsTensor.dims as [number, number, number];
   const rows = Math.min(keep, total);
-  const data = f32.data as Float32Array;
-  // Copy out the kept rows: the output buffer may be reused by the runtime.
-  const logits = data.slice((total - rows) * vocab, total * vocab);
+  // Copy out the kept rows only (the output buffer may be reused by the runtime); a float16
+  // graph's rows are widened here, never the whole [total, vocab] block.
+  const kept = logitsTensor.data.subarray((total - rows) * vocab, total * vocab);
+  const logits =
+    logitsTensor.type === 'float32'
+      ? (kept as Float32Array).slice()
+      : (new Tensor(logitsTensor.type as 'float16', kept as Uint16Array, [rows * vocab]).to(
+          'float32',
+        ).data as Float32Array);
   return { logits, rows, vocab, past: nextPast };
+}
+
+/**
+ * Prefill `embeds` ([1, n, hidden]) after `past`, keeping the last `keep` positions' logits. A
+ * decoder with num_logits_to_keep runs it in one step; one without (the public hub export) runs
+ * it in chunks of PREFILL_CHUNK tokens through the cache, so that no step returns more than a
+ * chunk of logits. `past` is not disposed; the intermediate caches are.
+ */
+export async function prefill(
+  m: LoadedModel,
+  embeds: Tensor,
+  positions: BigInt64Array,
+  past: Past | null,
+  pastLength: number,
+  keep: number,
+): Promise<StepResult> {
+  const n = embeds.dims[1] as number;
+  if (m.graphs.logitsToKeep) return decoderStep(m, embeds, positions, past, pastLength, keep);
+  const chunks = prefillChunks(n, keep);
+  if (chunks.length === 1) return decoderStep(m, embeds, positions, past, pastLength, keep);
+  const [, , hidden] = embeds.dims as [number, number, number];
+  const src = embeds.data as Float32Array;
+  const parts: Float32Array[] = [];
+  let cur = past;
+  let vocab = 0;
+  for (const c of chunks) {
+    const piece = new Tensor(
+      embeds.type as 'float32',
+      src.slice(c.start * hidden, (c.start + c.length) * hidden),
+      [1, c.length, hidden],
+    );
+    const pos = new BigInt64Array(3 * c.length);
+    for (let r = 0; r < 3; r++) {
+      pos.set(positions.subarray(r * n + c.start, r * n + c.start + c.length), r * c.length);
+    }
+    const step = await decoderStep(m, piece, pos, cur, pastLength + c.start, c.keep);
+    if (cur !== past) disposePast(cur);
+    cur = step.past;
+    vocab = step.vocab;
+    if (step.rows > 0) parts.push(step.logits);
+  }
+  const logits = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    logits.set(p, o);
+    o += p.length;
+  }
+  return { logits, rows: logits.length / vocab, vocab, past: cur as Past };
 }
 
 const BYTES: Record<string, number> = { float32: 4, float16: 2, int8: 1, uint8: 1 };
@@ -110,12 +162,12 @@ export async function prefixOfPast(past: Past, length: number): Promise<Past> {
   return out;
 }
 
-/** Embeddings of `ids` as [1, n, hidden]. */
+/** Embeddings of `ids` as float32 [1, n, hidden] (a float16 embed_tokens' output widened). */
 export async function embed(m: LoadedModel, ids: readonly number[]): Promise<Tensor> {
   const input = new Tensor(
     'int64',
     BigInt64Array.from(ids, (x) => BigInt(x)),
     [1, ids.length],
   );
-  return (await m.model.encode_text({ input_ids: input })) as Tensor;
+  return asFloatType((await m.model.encode_text({ input_ids: input })) as Tensor, 'float32');
 }

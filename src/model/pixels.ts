@@ -19,7 +19,8 @@ export interface Patches {
 }
 
 /**
- * Rescale by 1/255 and normalise with the Qwen2-VL mean/std, then flatten into patch rows.
+ * Rescale by 1/255 and normalise with the Qwen2-VL mean/std (the export's preprocessor_config.json
+ * values, checked equal to the protocol's at load), then flatten into patch rows.
  *
  * The processor views the frames as (t, tp, C, h/m, m, p, w/m, m, p) and permutes to
  * (t, h/m, w/m, m, m, C, tp, p, p): rows ordered by temporal slice, merge block (row-major),
@@ -27,7 +28,15 @@ export interface Patches {
  * A frame count that is not a multiple of the temporal patch repeats the last frame (the still,
  * one frame, becomes two identical frames).
  */
-export function patchify(frames: readonly Float32Array[], height: number, width: number): Patches {
+export function patchify(
+  frames: readonly Float32Array[],
+  height: number,
+  width: number,
+  stats: { mean: readonly number[]; std: readonly number[] } = {
+    mean: QWEN2VL_MEAN,
+    std: QWEN2VL_STD,
+  },
+): Patches {
   const p = PATCH_SIZE;
   const m = MERGE_SIZE;
   const tp = TEMPORAL_PATCH;
@@ -49,8 +58,8 @@ export function patchify(frames: readonly Float32Array[], height: number, width:
   const norm = padded.map((f) => {
     const out = new Float32Array(f.length);
     for (let c = 0; c < 3; c++) {
-      const mean = QWEN2VL_MEAN[c] as number;
-      const std = QWEN2VL_STD[c] as number;
+      const mean = stats.mean[c] as number;
+      const std = stats.std[c] as number;
       const base = c * plane;
       for (let i = 0; i < plane; i++) out[base + i] = ((f[base + i] as number) / 255 - mean) / std;
     }

@@ -64,10 +64,38 @@ export async function destroyGpuDevice(): Promise<boolean> {
   return true;
 }
 
-/** Bytes of the JS heap where the browser exposes it (Chromium's performance.memory). */
-export function memoryUse(): { jsHeapBytes: number | null } {
+/** onnxruntime-web's wasm memories, caught as they are created (see watchWasmMemory). */
+const wasmMemories: WebAssembly.Memory[] = [];
+
+/**
+ * Wrap WebAssembly.Memory so the memory onnxruntime-web creates (its threaded build imports one)
+ * is seen: a wasm memory only grows, so its size is the peak of the heap that holds every wasm
+ * session's weights, activations and outputs. Must run before the first session is created.
+ */
+function watchWasmMemory(): void {
+  const wasm = (globalThis as { WebAssembly?: { Memory: typeof WebAssembly.Memory } }).WebAssembly;
+  const Original = wasm?.Memory as (typeof WebAssembly.Memory & { watched?: boolean }) | undefined;
+  if (!wasm || !Original || Original.watched) return;
+  const Watched = function (descriptor: WebAssembly.MemoryDescriptor) {
+    const memory = new Original(descriptor);
+    wasmMemories.push(memory);
+    return memory;
+  } as unknown as typeof WebAssembly.Memory & { watched?: boolean };
+  Watched.prototype = Original.prototype;
+  Watched.watched = true;
+  wasm.Memory = Watched;
+}
+watchWasmMemory();
+
+/**
+ * Bytes of the JS heap (Chromium's performance.memory) and of onnxruntime-web's wasm heap (its
+ * size so far, which is its peak); null where not exposed.
+ */
+export function memoryUse(): { jsHeapBytes: number | null; wasmHeapBytes: number | null } {
   const perf = self.performance as unknown as { memory?: { usedJSHeapSize?: number } };
-  return { jsHeapBytes: perf.memory?.usedJSHeapSize ?? null };
+  const wasm =
+    wasmMemories.length > 0 ? Math.max(...wasmMemories.map((m) => m.buffer.byteLength)) : null;
+  return { jsHeapBytes: perf.memory?.usedJSHeapSize ?? null, wasmHeapBytes: wasm };
 }
 
 /** Classify a runtime failure into a ModelError. */

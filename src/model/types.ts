@@ -12,6 +12,8 @@ export type ModelVisuals = Pick<PreparedVisuals, 'clip' | 'still' | 'stillFrom'>
 
 export type ModelDtype = 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
 export const MODEL_DTYPES: readonly ModelDtype[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];
+/** A dtype, or 'auto': the device's default among the files that exist and fit (dtype-choice.ts). */
+export type DtypeRequest = ModelDtype | 'auto';
 export type DeviceRequest = 'auto' | 'webgpu' | 'wasm';
 export type ModelDevice = 'webgpu' | 'wasm';
 
@@ -49,7 +51,7 @@ export type LoadEvent =
   | { kind: 'stage'; stage: 'config' | 'tokenizer' | 'sessions' | 'ready'; detail?: string };
 
 export interface LoadOptions {
-  dtype: ModelDtype;
+  dtype: DtypeRequest;
   /** Per-graph dtypes overriding `dtype`, e.g. { vision_encoder: 'fp32' } beside a q4 decoder. */
   graphDtypes?: Partial<
     Record<'embed_tokens' | 'vision_encoder' | 'decoder_model_merged', ModelDtype>
@@ -60,6 +62,11 @@ export interface LoadOptions {
   /** Cache remote downloads in Cache Storage (default true). */
   cache?: boolean;
   onProgress?: (event: LoadEvent) => void;
+  /**
+   * Refuse a dtype whose files cannot load here (default true). False only for experiments that
+   * probe the real limits: the problem is then reported in `sizeProblem` and the load goes ahead.
+   */
+  enforceLimits?: boolean;
 }
 
 export interface ScoringOptions {
@@ -114,6 +121,11 @@ export interface QuestionTimings {
   kvCacheBytes: number;
   /** Bytes of the JS heap (Chromium's performance.memory); null where not exposed. */
   jsHeapBytes: number | null;
+  /**
+   * Bytes of onnxruntime-web's wasm heap after the question: its peak so far (a wasm memory never
+   * shrinks), which holds the weights and every activation on wasm; null where not seen.
+   */
+  wasmHeapBytes: number | null;
 }
 
 export interface QuestionResult {
@@ -144,6 +156,10 @@ export type ModelErrorCode =
   | 'missing-file'
   | 'wrong-architecture'
   | 'bad-config'
+  /** A graph whose inputs or outputs do not fit the Qwen2-VL interface. */
+  | 'bad-interface'
+  /** A dtype whose files are over what this browser or device can hold. */
+  | 'too-large'
   | 'download-failed'
   | 'out-of-memory'
   | 'device-lost'

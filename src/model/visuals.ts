@@ -1,7 +1,7 @@
 /** Visual inputs of a question: per-slice vision encoding and their place in the prompt embeddings. */
 import { Tensor } from '@huggingface/transformers';
 import { checkCancelled, type CancelCheck } from './cancel';
-import { embed } from './kv';
+import { asFloatType, embed } from './kv';
 import type { LoadedModel } from './load';
 import type { Patches } from './pixels';
 import { ModelError } from './types';
@@ -35,11 +35,13 @@ export async function encodeVisual(
       s * rows * v.patches.rowLength,
       (s + 1) * rows * v.patches.rowLength,
     );
+    const pixels = new Tensor('float32', slice, [rows, v.patches.rowLength]);
     const features = (await m.model.encode_image({
-      pixel_values: new Tensor('float32', slice, [rows, v.patches.rowLength]),
+      // As the graph declares it: a float16 vision encoder gets correctly rounded halves.
+      pixel_values: asFloatType(pixels, m.graphs.pixelType),
       image_grid_thw: new Tensor('int64', BigInt64Array.from([1n, BigInt(h), BigInt(w)]), [1, 3]),
     })) as Tensor;
-    parts.push(features);
+    parts.push(asFloatType(features, 'float32'));
   }
   if (parts.length === 1) return parts[0] as Tensor;
   const hidden = parts[0]?.dims[1] as number;

@@ -1,5 +1,5 @@
 import type { StateCreator } from 'zustand';
-import type { DeviceRequest, LoadEvent, ModelDtype, ModelSource } from '../model/index';
+import type { DeviceRequest, DtypeRequest, LoadEvent, ModelSource } from '../model/index';
 import { ModelClient, type ModelInfo } from '../worker/index';
 
 /** The built-in default: the tiny test model the app serves at /models/ (works offline). */
@@ -24,11 +24,11 @@ export interface ModelSlice {
   /** Device notices (which device and why, fallbacks after a lost GPU). */
   modelNotices: string[];
   /** What was asked for, so a stored run can be resumed with the same model. */
-  modelRequest: { source: ModelSource; dtype: ModelDtype; device: DeviceRequest } | null;
+  modelRequest: { source: ModelSource; dtype: DtypeRequest; device: DeviceRequest } | null;
   loadModel: (
     source: ModelSource,
     label: string,
-    dtype: ModelDtype,
+    dtype: DtypeRequest,
     device: DeviceRequest,
   ) => Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { DeviceRequest, ModelDtype, ModelSource } from '../model/index';
+import type { DeviceRequest, DtypeRequest, ModelSource } from '../model/index';
 import { DEFAULT_MODEL_URL, HUB_MODEL_ID, useAppStore } from '../store/index';
 import { sourceFromFiles } from '../worker/index';
 import { FolderPicker } from './FolderPicker';
@@ -13,7 +13,7 @@ function sourceSummary(files: { from: string }[]): string {
 }
 
 type Choice = 'builtin' | 'hub' | 'url' | 'folder';
-const DTYPES: ModelDtype[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];
+const DTYPES: DtypeRequest[] = ['auto', 'fp32', 'fp16', 'q8', 'q4', 'q4f16'];
 
 /** Step 1: which model, in which precision, on which device. */
 export function ModelStep() {
@@ -28,7 +28,8 @@ export function ModelStep() {
   const [hubId, setHubId] = useState(HUB_MODEL_ID);
   const [url, setUrl] = useState('');
   const [folder, setFolder] = useState<{ source: ModelSource; label: string } | null>(null);
-  const [dtype, setDtype] = useState<ModelDtype>('fp32');
+  // auto: q4f16 on WebGPU with shader-f16, q4 without and on wasm, among the files that fit here.
+  const [dtype, setDtype] = useState<DtypeRequest>('auto');
   const [device, setDevice] = useState<DeviceRequest>('auto');
 
   const source = (): { source: ModelSource; label: string } | null => {
@@ -109,10 +110,12 @@ export function ModelStep() {
           <select
             aria-label="dtype"
             value={dtype}
-            onChange={(e) => setDtype(e.target.value as ModelDtype)}
+            onChange={(e) => setDtype(e.target.value as DtypeRequest)}
           >
             {DTYPES.map((d) => (
-              <option key={d}>{d}</option>
+              <option key={d} value={d}>
+                {d === 'auto' ? 'auto (per device)' : d}
+              </option>
             ))}
           </select>
         </label>
@@ -138,8 +141,9 @@ export function ModelStep() {
         </button>
       </div>
       <p className="hint">
-        The reference runs bf16 weights; fp32 is the closest here, q4/q8 are smaller and faster but
-        change answers. fp16 needs WebGPU with shader-f16.
+        auto picks q4f16 on WebGPU with shader-f16, else q4, among the files that load here. The
+        reference runs bf16 weights; fp32 is the closest, q4/q8 are smaller and faster but change
+        answers (the 2B in fp32 is too large for a browser). fp16 needs WebGPU with shader-f16.
       </p>
       {status === 'loading' && fileList.length > 0 && (
         <div className="model-progress" aria-label="Model download">
@@ -160,8 +164,8 @@ export function ModelStep() {
       )}
       {status === 'ready' && info && (
         <p className="ok" data-testid="model-status">
-          Loaded {label} · {info.dtype} on <strong>{info.device}</strong> ({info.deviceReason})
-          {info.device === 'wasm' ? ` · ${info.threads} threads` : ''} ·{' '}
+          Loaded {label} · {info.dtype} ({info.dtypeReason}) on <strong>{info.device}</strong> (
+          {info.deviceReason}){info.device === 'wasm' ? ` · ${info.threads} threads` : ''} ·{' '}
           {formatDuration(info.loadMs)}
           {fileList.length > 0 && ` · ${sourceSummary(fileList)}`}
         </p>

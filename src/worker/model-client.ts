@@ -6,7 +6,7 @@ import {
   type DeviceRequest,
   type LoadEvent,
   type LoadOptions,
-  type ModelDtype,
+  type DtypeRequest,
   type ModelSource,
   type ModelVisuals,
   type QuestionResult,
@@ -15,11 +15,13 @@ import {
 import type { ModelInfo, ModelRequest, ModelResponse } from './model-protocol';
 
 export interface ClientLoadOptions {
-  dtype: ModelDtype;
+  dtype: DtypeRequest;
   graphDtypes?: LoadOptions['graphDtypes'];
   device: DeviceRequest;
   numThreads?: number;
   cache?: boolean;
+  /** False: load even a dtype over this device's limits, reporting the problem (experiments). */
+  enforceLimits?: boolean;
   onProgress?: (event: LoadEvent) => void;
 }
 
@@ -152,6 +154,7 @@ export class ModelClient {
         device: options.device,
         ...(options.numThreads !== undefined ? { numThreads: options.numThreads } : {}),
         ...(options.cache !== undefined ? { cache: options.cache } : {}),
+        ...(options.enforceLimits !== undefined ? { enforceLimits: options.enforceLimits } : {}),
       },
       { onProgress: options.onProgress },
     );

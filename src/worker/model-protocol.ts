@@ -5,7 +5,7 @@ import type {
   DeviceRequest,
   LoadEvent,
   LoadOptions,
-  ModelDtype,
+  DtypeRequest,
   ModelErrorCode,
   ModelSource,
   ModelVisuals,
@@ -17,11 +17,12 @@ export interface ModelLoadRequest {
   type: 'load';
   id: number;
   source: ModelSource;
-  dtype: ModelDtype;
+  dtype: DtypeRequest;
   graphDtypes?: LoadOptions['graphDtypes'];
   device: DeviceRequest;
   numThreads?: number;
   cache?: boolean;
+  enforceLimits?: boolean;
 }
 
 export interface ModelRunRequest {
@@ -53,7 +54,10 @@ export type ModelInfo = Pick<
   | 'device'
   | 'deviceReason'
   | 'dtype'
+  | 'dtypeReason'
   | 'graphDtypes'
+  | 'generation'
+  | 'sizeProblem'
   | 'source'
   | 'files'
   | 'modelBytes'

@@ -36,7 +36,10 @@ function info(m: LoadedModel): ModelInfo {
     device: m.device,
     deviceReason: m.deviceReason,
     dtype: m.dtype,
+    dtypeReason: m.dtypeReason,
     graphDtypes: m.graphDtypes,
+    generation: m.generation,
+    sizeProblem: m.sizeProblem,
     source: m.source,
     files: m.files,
     modelBytes: m.modelBytes,
@@ -61,6 +64,7 @@ async function load(req: ModelLoadRequest): Promise<LoadedModel> {
     device: req.device,
     ...(req.numThreads !== undefined ? { numThreads: req.numThreads } : {}),
     ...(req.cache !== undefined ? { cache: req.cache } : {}),
+    ...(req.enforceLimits !== undefined ? { enforceLimits: req.enforceLimits } : {}),
     onProgress: (event) => post({ type: 'progress', id: req.id, event }),
   });
   lastLoad = req;
