@@ -56,6 +56,7 @@ export type ModelInfo = Pick<
   | 'dtype'
   | 'dtypeReason'
   | 'graphDtypes'
+  | 'graphs'
   | 'generation'
   | 'sizeProblem'
   | 'source'

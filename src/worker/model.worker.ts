@@ -38,6 +38,7 @@ function info(m: LoadedModel): ModelInfo {
     dtype: m.dtype,
     dtypeReason: m.dtypeReason,
     graphDtypes: m.graphDtypes,
+    graphs: m.graphs,
     generation: m.generation,
     sizeProblem: m.sizeProblem,
     source: m.source,
