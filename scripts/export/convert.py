@@ -110,7 +110,7 @@ def fast_graphs(cfg: dict, weights, out: Path, dtypes: list[str]) -> bool:
 
 
 def convert(src: Path, out: Path, dtypes: list[str], io: str, external: str, weights=None, cfg=None,
-            tokenizer_dir: Path | None = None) -> dict:
+            tokenizer_dir: Path | None = None, also: list[tuple[str, str]] = ()) -> dict:
     t0 = time.time()
     cfg = cfg if cfg is not None else json.loads((src / "config.json").read_text())
     s = shapes_from_config(cfg)
@@ -119,22 +119,23 @@ def convert(src: Path, out: Path, dtypes: list[str], io: str, external: str, wei
     (out / "onnx").mkdir(parents=True, exist_ok=True)
     chunks: dict[str, int] = {}
     report = {}
-    for graph, build in BUILDERS.items():
-        for dt in dtypes:
-            name = f"{graph}{SUFFIX[dt]}.onnx"
-            if external == "public":
-                ext = name in PUBLIC_EXTERNAL
-            elif external in ("always", "never"):
-                ext = external == "always"
-            else:  # auto: what protobuf's 2 GB forces
-                ext = estimate_bytes(s, graph, dt) > 1.8e9
-            t = time.time()
-            files = build(s, weights, dt, io, out / "onnx" / name, ext)
-            chunks[name] = len(files)
-            size = file_bytes(out / "onnx" / name)
-            report[name] = size
-            print(f"  {name}: {size:,} bytes{f' ({len(files)} data file(s))' if files else ''} in {time.time() - t:.1f}s",
-                  flush=True)
+    # Every graph at every dtype, then single extra graphs (e.g. an fp16 embed_tokens beside q4).
+    jobs = dict.fromkeys([(g, dt) for g in BUILDERS for dt in dtypes] + list(also))
+    for graph, dt in jobs:
+        name = f"{graph}{SUFFIX[dt]}.onnx"
+        if external == "public":
+            ext = name in PUBLIC_EXTERNAL
+        elif external in ("always", "never"):
+            ext = external == "always"
+        else:  # auto: what protobuf's 2 GB forces
+            ext = estimate_bytes(s, graph, dt) > 1.8e9
+        t = time.time()
+        files = BUILDERS[graph](s, weights, dt, io, out / "onnx" / name, ext)
+        chunks[name] = len(files)
+        size = file_bytes(out / "onnx" / name)
+        report[name] = size
+        data = f" ({len(files)} data file(s))" if files else ""
+        print(f"  {name}: {size:,} bytes{data} in {time.time() - t:.1f}s", flush=True)
     write_configs(src, out, cfg, chunks, tokenizer_dir or src)
     fast = fast_graphs(cfg, weights, out, dtypes)
     print(f"fast decoder graphs: {'written' if fast else 'not available (scripts/export/fast/ not present)'}")
@@ -151,14 +152,19 @@ def main() -> None:
                     help="declared type of float inputs/outputs of fp16 graphs (float32 as the public export)")
     ap.add_argument("--external", choices=["auto", "public", "always", "never"], default="auto",
                     help="external data: auto = graphs over protobuf's 2 GB; public = where the public 2B has it")
+    ap.add_argument("--also", default="", help="extra GRAPH:DTYPE pairs, e.g. embed_tokens:fp16 beside --dtypes q4")
     ap.add_argument("--check", action="store_true", help="then run selfcheck.py (needs torch, transformers, onnxruntime)")
     args = ap.parse_args()
     dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
     bad = [d for d in dtypes if d not in DTYPES]
     if bad:
         raise SystemExit(f"--dtypes: {', '.join(bad)} not one of {', '.join(DTYPES)}")
+    also = [tuple(x.split(":", 1)) for x in args.also.split(",") if x.strip()]
+    for g, d in also:
+        if g not in BUILDERS or d not in DTYPES:
+            raise SystemExit(f"--also {g}:{d}: graph of {', '.join(BUILDERS)}, dtype of {', '.join(DTYPES)}")
     src, out = Path(args.src), Path(args.out)
-    convert(src, out, dtypes, args.io, args.external)
+    convert(src, out, dtypes, args.io, args.external, also=also)
     if args.check:
         import selfcheck
 
