@@ -54,16 +54,14 @@ interface Field {
 
 const FLOAT = ['float32', 'float16'] as const;
 
-/** The file each graph was loaded from, for error messages (set per check). */
-let fileOf: Record<string, string> = {};
-
-function fail(graph: string, message: string): never {
-  const file = fileOf[graph] ?? `onnx/${graph}.onnx`;
+/** A failure naming the graph, the file it was loaded from, and the field. */
+function fail(graph: string, file: string, message: string): never {
   throw new ModelError('bad-interface', `${graph} (${file}): ${message}`, { file });
 }
 
 function checkFields(
   graph: string,
+  file: string,
   kind: 'input' | 'output',
   declared: readonly ValueInfo[],
   wanted: readonly Field[],
@@ -76,12 +74,14 @@ function checkFields(
       if (f.optional) continue;
       fail(
         graph,
+        file,
         `has no ${kind} "${f.name}" (declares ${[...byName.keys()].join(', ') || 'none'})`,
       );
     }
     if (v.type === undefined || !f.types.includes(v.type)) {
       fail(
         graph,
+        file,
         `${kind} "${f.name}" is ${v.type ?? 'not a tensor'}, expected ${f.types.join(' or ')}`,
       );
     }
@@ -90,13 +90,18 @@ function checkFields(
     if (shape.length > 0 && shape.length !== f.rank) {
       fail(
         graph,
+        file,
         `${kind} "${f.name}" has rank ${shape.length} [${shape.join(', ')}], expected ${f.rank}`,
       );
     }
     for (const [i, size] of Object.entries(f.dims ?? {})) {
       const got = shape[Number(i)];
       if (size !== undefined && typeof got === 'number' && got !== size) {
-        fail(graph, `${kind} "${f.name}" has size ${got} at dimension ${i}, expected ${size}`);
+        fail(
+          graph,
+          file,
+          `${kind} "${f.name}" has size ${got} at dimension ${i}, expected ${size}`,
+        );
       }
     }
   }
@@ -106,6 +111,7 @@ function checkFields(
     if (extra.length > 0) {
       fail(
         graph,
+        file,
         `${kind} "${extra[0]?.name}" is not part of the Qwen2-VL interface, so the app cannot feed it`,
       );
     }
@@ -123,16 +129,17 @@ export function checkQwenInterface(
   want: InterfaceExpectation,
   files: Record<string, string> = {},
 ): QwenInterface {
-  fileOf = files;
+  const fileOf = (g: string) => files[g] ?? `onnx/${g}.onnx`;
   const embed = graphs['embed_tokens'];
   const vision = graphs['vision_encoder'];
   const decoder = graphs['decoder_model_merged'];
-  if (!embed) fail('embed_tokens', 'no such session');
-  if (!vision) fail('vision_encoder', 'no such session');
-  if (!decoder) fail('decoder_model_merged', 'no such session');
+  if (!embed) fail('embed_tokens', fileOf('embed_tokens'), 'no such session');
+  if (!vision) fail('vision_encoder', fileOf('vision_encoder'), 'no such session');
+  if (!decoder) fail('decoder_model_merged', fileOf('decoder_model_merged'), 'no such session');
 
   checkFields(
     'embed_tokens',
+    fileOf('embed_tokens'),
     'input',
     embed.inputs,
     [{ name: 'input_ids', types: ['int64'], rank: 2 }],
@@ -140,6 +147,7 @@ export function checkQwenInterface(
   );
   checkFields(
     'embed_tokens',
+    fileOf('embed_tokens'),
     'output',
     embed.outputs,
     [{ name: 'inputs_embeds', types: FLOAT, rank: 3, dims: { 2: want.hidden } }],
@@ -147,6 +155,7 @@ export function checkQwenInterface(
   );
   checkFields(
     'vision_encoder',
+    fileOf('vision_encoder'),
     'input',
     vision.inputs,
     [
@@ -157,6 +166,7 @@ export function checkQwenInterface(
   );
   checkFields(
     'vision_encoder',
+    fileOf('vision_encoder'),
     'output',
     vision.outputs,
     [{ name: 'image_features', types: FLOAT, rank: 2, dims: { 1: want.hidden } }],
@@ -177,8 +187,22 @@ export function checkQwenInterface(
       outputs.push({ name: `present.${i}.${kind}`, types: FLOAT, rank: 4, dims: cache });
     }
   }
-  checkFields('decoder_model_merged', 'input', decoder.inputs, inputs, false);
-  checkFields('decoder_model_merged', 'output', decoder.outputs, outputs, true);
+  checkFields(
+    'decoder_model_merged',
+    fileOf('decoder_model_merged'),
+    'input',
+    decoder.inputs,
+    inputs,
+    false,
+  );
+  checkFields(
+    'decoder_model_merged',
+    fileOf('decoder_model_merged'),
+    'output',
+    decoder.outputs,
+    outputs,
+    true,
+  );
   const cacheType = typeOf(decoder, 'past_key_values.0.key');
   for (let i = 0; i < want.layers; i++) {
     for (const kind of ['key', 'value']) {
@@ -186,6 +210,7 @@ export function checkQwenInterface(
         if (typeOf(decoder, name) !== cacheType) {
           fail(
             'decoder_model_merged',
+            fileOf('decoder_model_merged'),
             `"${name}" is ${typeOf(decoder, name)}, unlike past_key_values.0.key (${cacheType}): the cache is fed back as is`,
           );
         }
