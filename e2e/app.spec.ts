@@ -217,7 +217,8 @@ test('offline: the app shell, benchmark sets and cached model work with the netw
   // Still offline: load the cached model and run two questions from a local folder.
   const { dir } = brokenFolder();
   await setUp(page, { folder: dir, limit: 2, goto: false });
-  await expect(page.getByTestId('model-status')).toContainText('7 from cache');
+  // configs (config, generation, preprocessor), tokenizer (2), three graphs: all from the cache.
+  await expect(page.getByTestId('model-status')).toContainText('8 files: 8 from cache');
   await page.getByRole('button', { name: /Start run|Run again/ }).click();
   await waitForStatus(page, 'finished');
   await expect(page.getByTestId('run-progress')).toContainText('2 / 2');
