@@ -73,9 +73,9 @@ async function storedResults(page: Page): Promise<{ sampleId: string; finishedAt
                 finishedAt: r.finishedAt,
               })),
             );
-          all.onerror = () => reject(all.error);
+          all.onerror = () => reject(all.error ?? new Error('IndexedDB getAll failed'));
         };
-        req.onerror = () => reject(req.error);
+        req.onerror = () => reject(req.error ?? new Error('IndexedDB open failed'));
       }),
   );
 }
@@ -128,7 +128,7 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
       page.waitForEvent('download'),
       exports.getByRole('button', { name }).click(),
     ]);
-    return readFileSync((await file.path())!, 'utf8');
+    return readFileSync(await file.path(), 'utf8');
   };
   const official = (await download(/Official results L3/)).trimEnd().split('\n');
   expect(official).toHaveLength(12);

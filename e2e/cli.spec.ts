@@ -61,7 +61,7 @@ test.describe.configure({ mode: 'serial' });
 const tmp = mkdtempSync(join(tmpdir(), 'seedbench-cli-'));
 const whole = join(tmp, 'whole');
 
-test('npm run eval: 3 questions, files parse, frames dumped, a second run resumes with nothing to do', async () => {
+test('npm run eval: 3 questions, files parse, frames dumped, a second run resumes with nothing to do', () => {
   test.setTimeout(240_000);
   const first = npm('eval', evalArgs(whole, ['--dump-frames']));
   expect(first.code, first.err).toBe(0);
@@ -113,7 +113,7 @@ test('npm run eval: 3 questions, files parse, frames dumped, a second run resume
   expect(readFileSync(join(whole, 'results.jsonl'), 'utf8')).toBe(before);
 });
 
-test('npm run eval --shard 1/2 and 2/2, a killed shard resumed, then npm run merge equal the whole run', async () => {
+test('npm run eval --shard 1/2 and 2/2, a killed shard resumed, then npm run merge equal the whole run', () => {
   test.setTimeout(240_000);
   const s1 = join(tmp, 's1');
   const s2 = join(tmp, 's2');

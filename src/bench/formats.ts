@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { errorMessage } from './assert';
 import {
   describeIssue,
   egoPlanBench2ExampleRecord,
@@ -67,10 +68,10 @@ function parseJsonArray(file: string, body: string): ParsedBenchmark {
   try {
     data = JSON.parse(body);
   } catch (e) {
-    throw new BenchmarkFormatError(file, `not valid JSON (${(e as Error).message})`);
+    throw new BenchmarkFormatError(file, `not valid JSON (${errorMessage(e)})`);
   }
   if (!Array.isArray(data)) throw new BenchmarkFormatError(file, 'expected a JSON array');
-  const items: RawItem[] = data.map((value, index) => ({ value, index }));
+  const items: RawItem[] = data.map((value: unknown, index) => ({ value, index }));
   return convertAll(file, items, [], detectFormat(file, items, 'array'));
 }
 

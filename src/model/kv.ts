@@ -79,7 +79,7 @@ const BYTES: Record<string, number> = { float32: 4, float16: 2, int8: 1, uint8: 
 export function pastBytes(past: Past): number {
   let total = 0;
   for (const t of Object.values(past)) {
-    total += (t.dims as number[]).reduce((a, b) => a * b, 1) * (BYTES[t.type] ?? 4);
+    total += t.dims.reduce((a, b) => a * b, 1) * (BYTES[t.type] ?? 4);
   }
   return total;
 }
@@ -105,7 +105,7 @@ export async function prefixOfPast(past: Past, length: number): Promise<Past> {
     for (let i = 0; i < b * h; i++) {
       dst.set(src.subarray(i * seq * d, i * seq * d + length * d), i * length * d);
     }
-    out[name] = new Tensor(t.type as 'float32', dst, [b, h, length, d]);
+    out[name] = new Tensor(t.type, dst, [b, h, length, d]);
   }
   return out;
 }

@@ -8,6 +8,7 @@ import {
 } from '@huggingface/transformers';
 import { activate, checkQuota, serverFor, type FileServer } from './files';
 import { chooseDevice } from './device';
+import { digestingServer, type ModelContent } from './digest';
 import { classifyError, configureRuntime, watchDeviceLost, wasmThreads } from './runtime';
 import type { LoadOptions, ModelDevice, ModelDtype, ModelSource } from './types';
 import { ModelError } from './types';
@@ -82,6 +83,8 @@ export interface LoadedModel {
   graphDtypes: Record<string, ModelDtype>;
   source: string;
   files: string[];
+  /** Digest of the bytes of every file loaded: the model's identity in run keys. */
+  content: ModelContent;
   /** Bytes of all the files loaded (weights, tokenizer, configs). */
   modelBytes: number;
   threads: number;
@@ -146,7 +149,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
   const t0 = performance.now();
   const emit = options.onProgress;
   configureRuntime(options.numThreads);
-  const server = serverFor(source);
+  const server = digestingServer(serverFor(source));
   activate(server, emit);
 
   emit?.({ kind: 'stage', stage: 'config' });
@@ -209,6 +212,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     }
   }
 
+  const content = await server.content(files);
   const loaded: LoadedModel = {
     model,
     tokenizer,
@@ -219,6 +223,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     graphDtypes: dtype,
     source: server.label,
     files,
+    content,
     modelBytes: [...sizes.values()].reduce((a, b) => a + b, 0),
     threads: wasmThreads(),
     deviceLost: null,

@@ -3,9 +3,16 @@
  * temporal slice, the official prompt with expanded pads, M-RoPE positions, greedy decoding with
  * the official repetition penalty, and the scoring passes.
  */
-import { CHOICE_LETTERS, renderChatPrompt, type ChoiceLetter, type Sample } from '../bench/index';
+import {
+  CHOICE_LETTERS,
+  renderChatPrompt,
+  sha256Hex,
+  type ChoiceLetter,
+  type QuestionOptions,
+  type Sample,
+} from '../bench/index';
 import { cancelCheck, checkCancelled, yieldToEventLoop } from './cancel';
-import { OFFICIAL_MAX_NEW_TOKENS, OFFICIAL_REPETITION_PENALTY } from './constants';
+import { OFFICIAL_REPETITION_PENALTY } from './constants';
 import { applyRepetitionPenalty, argmax, commonPrefix, logProbs, topK } from './decoding';
 import { decoderStep, disposePast, embed, pastBytes, prefixOfPast, type Past } from './kv';
 import { likelihoodPrompt, scoreChoices, scoreChoicesNoCache } from './likelihood';
@@ -13,7 +20,7 @@ import type { LoadedModel } from './load';
 import { mergedTokens, patchify, type Grid } from './pixels';
 import { ropeIndex, textPositions } from './rope';
 import { classifyError, memoryUse } from './runtime';
-import type { ModelVisuals, QuestionResult, QuestionTimings, RunOptions } from './types';
+import type { ModelAnswer, ModelVisuals, QuestionTimings, RunHooks } from './types';
 import { ModelError } from './types';
 import { encodeVisual, frameSide, promptEmbeds, type Visual } from './visuals';
 
@@ -21,11 +28,12 @@ export async function runQuestion(
   m: LoadedModel,
   sample: Sample,
   visuals: ModelVisuals,
-  options: RunOptions,
-): Promise<QuestionResult> {
+  options: QuestionOptions,
+  hooks: RunHooks,
+): Promise<ModelAnswer> {
   const where = `question ${sample.sampleId}`;
   try {
-    return await runInner(m, sample, visuals, options);
+    return await runInner(m, sample, visuals, options, hooks);
   } catch (e) {
     const err = classifyError(e, where);
     // A lost device is announced asynchronously; give the announcement a moment to land.
@@ -44,10 +52,11 @@ async function runInner(
   m: LoadedModel,
   sample: Sample,
   visuals: ModelVisuals,
-  options: RunOptions,
-): Promise<QuestionResult> {
-  const cancelled = cancelCheck(options);
-  const wording = options.wording ?? 'as-is';
+  options: QuestionOptions,
+  hooks: RunHooks,
+): Promise<ModelAnswer> {
+  const cancelled = cancelCheck(hooks);
+  const { wording, probes } = options;
   const t0 = performance.now();
   const cfg = m.config;
   const timings: QuestionTimings = {
@@ -107,9 +116,16 @@ async function runInner(
     clipTokens: clipGrid ? mergedTokens(clipGrid) : null,
     stillTokens: mergedTokens(stillGrid),
   };
-  const inputIds = m.tokenizer.encode(renderChatPrompt(sample, counts, wording), {
-    add_special_tokens: false,
-  });
+  // What the model gets is recorded here, from the very text handed to the tokenizer.
+  const promptText = renderChatPrompt(sample, counts, wording);
+  const inputIds = m.tokenizer.encode(promptText, { add_special_tokens: false });
+  const prompt = {
+    wording,
+    tokens: inputIds.length,
+    sha256: sha256Hex(promptText),
+    clipTokens: counts.clipTokens,
+    stillTokens: counts.stillTokens,
+  };
   timings.tokenizeMs = performance.now() - t;
   timings.promptTokens = inputIds.length;
   const grids = { image: [stillGrid], video: clipGrid ? [clipGrid] : [] };
@@ -138,8 +154,9 @@ async function runInner(
   timings.prefillMs = performance.now() - t;
   const firstLogits = prefill.logits.slice(0, prefill.vocab);
 
-  const result: QuestionResult = {
+  const result: ModelAnswer = {
     response: '',
+    prompt,
     outputIds: [],
     inputIds,
     stopReason: 'not-run',
@@ -152,7 +169,7 @@ async function runInner(
   const keepPrompt = options.scoring.likelihood;
   let past: Past = prefill.past;
   if (options.scoring.official) {
-    const maxNew = options.maxNewTokens ?? OFFICIAL_MAX_NEW_TOKENS;
+    const maxNew = options.maxNewTokens;
     const stops = new Set([m.ids.imEnd, m.ids.endOfText]);
     const seen = new Set(inputIds);
     let logits: Float32Array = firstLogits.slice();
@@ -175,12 +192,13 @@ async function runInner(
         skip_special_tokens: true,
         clean_up_tokenization_spaces: false,
       });
-      options.onToken?.(result.response, next);
+      hooks.onToken?.(result.response, next);
       if (result.outputIds.length >= maxNew) {
         result.stopReason = 'max-tokens';
         break;
       }
-      if (!options.cancelFlag) await yieldToEventLoop();
+      // A shared flag is seen without a message; otherwise let a queued 'cancel' message run.
+      if (!hooks.cancelFlag) await yieldToEventLoop();
       if (cancelled()) {
         result.stopReason = 'cancelled';
         break;
@@ -214,8 +232,9 @@ async function runInner(
 
   // 6. Letter scoring: log-softmax of the raw first-position logits (no penalty).
   t = performance.now();
-  if (options.topLogits) result.topLogits = topK(firstLogits, options.topLogits);
-  if (options.logitsAt) result.logitsAt = options.logitsAt.map((id) => firstLogits[id] ?? NaN);
+  if (probes.topLogits > 0) result.topLogits = topK(firstLogits, probes.topLogits);
+  if (probes.logitsAt.length > 0)
+    result.logitsAt = probes.logitsAt.map((id) => firstLogits[id] ?? NaN);
   if (options.scoring.letters) {
     const lp = logProbs(firstLogits, m.ids.letters);
     result.letterLogprobs = Object.fromEntries(
@@ -249,7 +268,7 @@ async function runInner(
     const input = { m, sample, ids: likIds, visuals: items, grids, ropeTokens, cancelled };
     result.choiceNll = await scoreChoices(input, likPrefix, shared);
     timings.likelihoodMs += performance.now() - t;
-    if (options.checkLikelihood) result.choiceNllNoCache = await scoreChoicesNoCache(input);
+    if (probes.checkLikelihood) result.choiceNllNoCache = await scoreChoicesNoCache(input);
   }
 
   const mem = memoryUse();

@@ -45,13 +45,13 @@ export async function encodeVisual(
   const hidden = parts[0]?.dims[1] as number;
   const first = parts[0] as Tensor;
   const Ctor = (first.data as Float32Array).constructor as new (n: number) => Float32Array;
-  const all = new Ctor(parts.reduce((n, p) => n + p.data.length, 0));
+  const all = new Ctor(parts.reduce((n, p) => n + p.size, 0));
   let o = 0;
   for (const p of parts) {
     all.set(p.data as Float32Array, o);
-    o += p.data.length;
+    o += p.size;
   }
-  return new Tensor(first.type as 'float32', all, [all.length / hidden, hidden]);
+  return new Tensor(first.type, all, [all.length / hidden, hidden]);
 }
 
 /** Token embeddings with each visual's features written over its pad run, in prompt order. */
@@ -93,7 +93,7 @@ export async function promptEmbeds(
 export function sliceRows(t: Tensor, from: number): Tensor {
   const [b, n, hidden] = t.dims as [number, number, number];
   const data = (t.data as Float32Array).slice(from * hidden, n * hidden);
-  return new Tensor(t.type as 'float32', data, [b, n - from, hidden]);
+  return new Tensor(t.type, data, [b, n - from, hidden]);
 }
 
 export function slicePositions(p: BigInt64Array, length: number, from: number): BigInt64Array {
