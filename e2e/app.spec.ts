@@ -1,6 +1,8 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { parseBenchmarkFile, problemText } from '../src/bench/index';
+import { protocolPrompt, sha256 } from './protocol-prompt';
 
 // The evaluation app end to end, with the real tiny model (wasm), the real decoder and the 12 real
 // EgoPlan-Bench2 example questions and clips from ../shared.
@@ -80,6 +82,29 @@ async function storedResults(page: Page): Promise<{ sampleId: string; finishedAt
   );
 }
 
+/** Every stored result, as the runner wrote it to IndexedDB. */
+interface StoredRecord {
+  runKey: string;
+  sampleId: string;
+  response: string | null;
+  frameIndices: number[] | null;
+  modelPrompt: { wording: string; tokens: number; sha256: string } | null;
+}
+async function storedRecords(page: Page): Promise<StoredRecord[]> {
+  return page.evaluate(
+    () =>
+      new Promise<StoredRecord[]>((done, fail) => {
+        const req = indexedDB.open('seedbench-web');
+        req.onsuccess = () => {
+          const all = req.result.transaction('results').objectStore('results').getAll();
+          all.onsuccess = () => done(all.result as StoredRecord[]);
+          all.onerror = () => fail(all.error ?? new Error('IndexedDB getAll failed'));
+        };
+        req.onerror = () => fail(req.error ?? new Error('IndexedDB open failed'));
+      }),
+  );
+}
+
 test.describe.configure({ mode: 'serial' });
 
 test('a full run of the 12 examples, reloaded in the middle and resumed', async ({ page }) => {
@@ -111,6 +136,20 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   await expect(page.getByTestId('run-progress')).toContainText('12 / 12');
   const after = await storedResults(page);
   expect(after).toHaveLength(12);
+  // What the model got, as the worker recorded it where it tokenized: the official wording, and
+  // the hash of the official template rendered here for that wording and frame count.
+  const samples = parseBenchmarkFile(
+    'examples.jsonl',
+    readFileSync(join(EXAMPLES, 'examples.jsonl'), 'utf8'),
+  ).samples;
+  for (const r of await storedRecords(page)) {
+    const sample = samples.find((x) => x.sampleId === r.sampleId)!;
+    const frames = r.frameIndices?.length ?? 0;
+    expect(r.modelPrompt?.wording).toBe('seed-bench-r1');
+    expect(r.modelPrompt?.sha256).toBe(
+      sha256(protocolPrompt(problemText(sample, 'seed-bench-r1'), frames)),
+    );
+  }
   for (const b of before) {
     expect(after.find((a) => a.sampleId === b.sampleId)?.finishedAt).toBe(b.finishedAt);
   }
@@ -222,4 +261,80 @@ test('offline: the app shell, benchmark sets and cached model work with the netw
   await waitForStatus(page, 'finished');
   await expect(page.getByTestId('run-progress')).toContainText('2 / 2');
   await context.setOffline(false);
+});
+
+test('each wording reaches the model through the app; sample 5 in SEED-Bench-R1 wording equals PyTorch', async ({
+  page,
+}) => {
+  // EgoPlan-Bench sample 5 (still only) as a picked annotation file, its still in a picked folder.
+  const fixture = JSON.parse(
+    readFileSync('e2e/fixtures/reference/still-sample5.json', 'utf8'),
+  ) as { prompt_text: string; prompt_tokens: number; pytorch: { greedy_text: string } };
+  const all = JSON.parse(
+    readFileSync(resolve(EXAMPLES, '../EgoPlan_validation.json'), 'utf8'),
+  ) as { sample_id: number }[];
+  const record = JSON.stringify(all.filter((r) => r.sample_id === 5));
+  const dir = resolve('test-results/stills-sample5');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'images/EpicKitchens'), { recursive: true });
+  copyFileSync('e2e/fixtures/reference/still-sample5.png', join(dir, 'images/EpicKitchens/5.png'));
+  const [sample] = parseBenchmarkFile('EgoPlan_validation.json', record).samples;
+
+  await page.goto('/');
+  await page.evaluate(() => indexedDB.deleteDatabase('seedbench-web'));
+  await page.goto('/?view=run');
+  const model = page.getByRole('group', { name: 'Model' });
+  await model.getByLabel('device').selectOption('wasm');
+  await model.getByLabel('dtype').selectOption('fp32');
+  await model.getByRole('button', { name: 'Load model' }).click();
+  await expect(model.getByTestId('model-status')).toContainText('on wasm', { timeout: 120_000 });
+  const bench = page.getByRole('group', { name: 'Benchmark' });
+  await bench.getByLabel('Annotation file').setInputFiles({
+    name: 'EgoPlan_validation.json',
+    mimeType: 'application/json',
+    buffer: Buffer.from(record),
+  });
+  await bench.getByLabel('Max new tokens').fill('32');
+  await page.getByRole('group', { name: 'Videos' }).getByLabel('Video folder').setInputFiles(dir);
+  await expect(page.getByTestId('media-summary')).toContainText('1 of 1 questions have their files');
+
+  // The official wording (the default): the prompt PyTorch got, and its greedy tokens.
+  await page.getByRole('button', { name: /Start run/ }).click();
+  await waitForStatus(page, 'finished', 120_000);
+  const [seed] = await storedRecords(page);
+  const reference = fixture.prompt_text.replace('<|image_pad|>', '<|image_pad|>'.repeat(81));
+  expect(seed?.modelPrompt).toEqual({
+    wording: 'seed-bench-r1',
+    tokens: fixture.prompt_tokens,
+    sha256: sha256(reference),
+    clipTokens: null,
+    stillTokens: 81,
+  });
+  expect(seed?.response).toBe(fixture.pytorch.greedy_text);
+
+  // The file's own wording: another run (another key), and the model gets that text.
+  await bench.getByLabel('Question wording').selectOption('as-is');
+  await page.getByRole('button', { name: /Run again/ }).click();
+  await waitForStatus(page, 'finished', 120_000);
+  const asIs = (await storedRecords(page)).find((r) => r.runKey !== seed?.runKey);
+  expect(asIs?.modelPrompt?.wording).toBe('as-is');
+  expect(asIs?.modelPrompt?.sha256).toBe(
+    sha256(protocolPrompt(problemText(sample!, 'as-is'), null)),
+  );
+  expect(asIs?.modelPrompt?.sha256).not.toBe(seed?.modelPrompt?.sha256);
+
+  // The Inspector and the official export say what the model got, for this run.
+  await page.getByRole('button', { name: 'Inspector', exact: true }).click();
+  await expect(page.getByTestId('inspector-prompt-record')).toContainText(
+    `wording as-is, ${asIs?.modelPrompt?.tokens} tokens, sha256 ${asIs?.modelPrompt?.sha256.slice(0, 16)}`,
+  );
+  await expect(page.getByTestId('inspector-prompt-record')).toContainText('equals this text');
+  await expect(page.getByTestId('inspector-prompt')).toContainText('in the last frame');
+  await page.getByRole('button', { name: 'Results', exact: true }).click();
+  const [file] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('exports').getByRole('button', { name: /Official results L1/ }).click(),
+  ]);
+  const line = JSON.parse(readFileSync(await file.path(), 'utf8')) as { problem: string };
+  expect(line.problem).toBe(problemText(sample!, 'as-is'));
 });

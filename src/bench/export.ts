@@ -17,9 +17,7 @@ export function pythonJsonDumps(value: unknown): string {
   if (value instanceof PyFloat) return pythonFloat(value.value);
   if (Array.isArray(value)) return `[${value.map(pythonJsonDumps).join(', ')}]`;
   if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(
-      ([, v]) => v !== undefined,
-    );
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
     return `{${entries.map(([k, v]) => `${pythonString(k)}: ${pythonJsonDumps(v)}`).join(', ')}}`;
   }
   throw new TypeError(`cannot serialise ${typeof value}`);

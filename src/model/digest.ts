@@ -29,7 +29,9 @@ export function digestingServer(server: FileServer): FileServer & {
   content(files: readonly string[]): Promise<ModelContent>;
 } {
   const seen = new Map<string, Promise<FileDigest>>();
-  const original = (path: string) => server.read(path);
+  // Taken before read is replaced below (the server object itself is kept: load.ts sets fields
+  // such as `caching` that its own read consults).
+  const original = server.read.bind(server);
   const read = async (path: string) => {
     const blob = await original(path);
     if (blob) seen.set(path, blobDigest(path, blob));

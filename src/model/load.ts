@@ -34,7 +34,11 @@ async function graphDtypes(
   base: ModelDtype,
   overrides: Partial<Record<Graph, ModelDtype>> = {},
 ): Promise<Record<Graph, ModelDtype>> {
-  const out = {} as Record<Graph, ModelDtype>;
+  const out: Record<Graph, ModelDtype> = {
+    embed_tokens: base,
+    vision_encoder: base,
+    decoder_model_merged: base,
+  };
   for (const g of GRAPHS) {
     const dtype = overrides[g] ?? base;
     const file = `onnx/${g}${SUFFIX[dtype]}.onnx`;

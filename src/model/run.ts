@@ -4,10 +4,9 @@
  * the official repetition penalty, and the scoring passes.
  */
 import {
-  CHOICE_LETTERS,
+  errorMessage,
   renderChatPrompt,
   sha256Hex,
-  type ChoiceLetter,
   type QuestionOptions,
   type Sample,
 } from '../bench/index';
@@ -83,35 +82,36 @@ async function runInner(
 
   // 1. pixel_values: the clip (when the question has one) then the still, as two visual items.
   let t = performance.now();
-  const useClip = sample.hasClip;
-  if (useClip && (!visuals.clip || visuals.clip.frames.length < 2)) {
+  const frames = sample.hasClip ? (visuals.clip?.frames ?? []) : null;
+  const firstFrame = frames?.[0];
+  if (frames && (!firstFrame || frames.length < 2)) {
     throw new ModelError(
       'bad-visuals',
       'the question has a progress clip but fewer than 2 clip frames were prepared',
     );
   }
-  const items: Visual[] = [];
-  if (useClip && visuals.clip) {
-    const frames = visuals.clip.frames;
-    const side = frameSide(frames[0] as Float32Array, 'clip frame 0');
-    items.push({
+  let clipItem: Visual | null = null;
+  if (frames && firstFrame) {
+    const side = frameSide(firstFrame, 'clip frame 0');
+    clipItem = {
       tokenId: cfg.video_token_id,
       patches: patchify(frames, side, side),
       features: null,
-    });
+    };
   }
   const stillSide = frameSide(visuals.still, 'still');
-  items.push({
+  const stillItem: Visual = {
     tokenId: cfg.image_token_id,
     patches: patchify([visuals.still], stillSide, stillSide),
     features: null,
-  });
+  };
+  const items: Visual[] = clipItem ? [clipItem, stillItem] : [stillItem];
   timings.framePrepMs = performance.now() - t;
 
   // 2. The official prompt, pads expanded per grid.
   t = performance.now();
-  const clipGrid: Grid | null = useClip ? (items[0] as Visual).patches.grid : null;
-  const stillGrid = (items[items.length - 1] as Visual).patches.grid;
+  const clipGrid: Grid | null = clipItem ? clipItem.patches.grid : null;
+  const stillGrid = stillItem.patches.grid;
   const counts = {
     clipTokens: clipGrid ? mergedTokens(clipGrid) : null,
     stillTokens: mergedTokens(stillGrid),
@@ -138,7 +138,7 @@ async function runInner(
   try {
     rope = ropeIndex(inputIds, grids, ropeTokens, cfg.vision_config?.spatial_merge_size ?? 2);
   } catch (e) {
-    throw new ModelError('prompt-mismatch', (e as Error).message, { cause: e });
+    throw new ModelError('prompt-mismatch', errorMessage(e), { cause: e });
   }
 
   // 3. Vision encoder, one temporal slice per call.
@@ -236,10 +236,8 @@ async function runInner(
   if (probes.logitsAt.length > 0)
     result.logitsAt = probes.logitsAt.map((id) => firstLogits[id] ?? NaN);
   if (options.scoring.letters) {
-    const lp = logProbs(firstLogits, m.ids.letters);
-    result.letterLogprobs = Object.fromEntries(
-      CHOICE_LETTERS.map((l, i) => [l, lp[i] as number]),
-    ) as Record<ChoiceLetter, number>;
+    const [a, b, c, d] = logProbs(firstLogits, m.ids.letters);
+    result.letterLogprobs = { A: a ?? NaN, B: b ?? NaN, C: c ?? NaN, D: d ?? NaN };
   }
   timings.letterMs = performance.now() - t;
 

@@ -24,7 +24,7 @@ export function configureRuntime(numThreads?: number): void {
     wasm: new URL(ortWasmUrl, self.location.href).href,
     mjs: new URL(ortMjsUrl, self.location.href).href,
   };
-  const isolated = (self as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  const isolated = self.crossOriginIsolated;
   const cores = self.navigator.hardwareConcurrency;
   // Threads need SharedArrayBuffer (cross-origin isolation); 4 is where ORT's speed-up flattens.
   wasm.numThreads = isolated ? Math.max(1, numThreads ?? Math.min(4, cores)) : 1;
@@ -65,8 +65,7 @@ export async function destroyGpuDevice(): Promise<boolean> {
 
 /** Bytes of the JS heap where the browser exposes it (Chromium's performance.memory). */
 export function memoryUse(): { jsHeapBytes: number | null } {
-  const perf = self.performance as unknown as { memory?: { usedJSHeapSize?: number } };
-  return { jsHeapBytes: perf.memory?.usedJSHeapSize ?? null };
+  return { jsHeapBytes: self.performance.memory?.usedJSHeapSize ?? null };
 }
 
 /** Classify a runtime failure into a ModelError. */

@@ -31,9 +31,9 @@ export function resumeInfo(s: AppState): ResumeInfo {
 
 async function reopenFolder(handle: FileSystemDirectoryHandle): Promise<boolean> {
   // Asking needs the user's click, which this call comes from.
-  const ask = (handle as { requestPermission?: (o: { mode: 'read' }) => Promise<PermissionState> })
-    .requestPermission;
-  const state = ask ? await ask.call(handle, { mode: 'read' }) : 'granted';
+  const state = handle.requestPermission
+    ? await handle.requestPermission({ mode: 'read' })
+    : 'granted';
   return state === 'granted';
 }
 

@@ -40,16 +40,15 @@ interface Pending {
 /** A model source from the files of an <input webkitdirectory> pick (paths relative to its folder). */
 export function sourceFromFiles(list: ArrayLike<File>): ModelSource {
   const files = Array.from(list);
-  const rel = files.map(
-    (f) => (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name,
-  );
-  const first = rel[0]?.split('/')[0] ?? 'model';
-  const sameTop = rel.every((p) => p.includes('/') && p.split('/')[0] === first);
+  // webkitRelativePath is set by <input webkitdirectory> (empty for files picked one by one).
+  const picked = files.map((file) => ({ file, rel: file.webkitRelativePath || file.name }));
+  const first = picked[0]?.rel.split('/')[0] ?? 'model';
+  const sameTop = picked.every(({ rel }) => rel.includes('/') && rel.split('/')[0] === first);
   return {
     kind: 'files',
     name: sameTop ? first : 'picked files',
-    files: files.map((file, i) => ({
-      path: sameTop ? (rel[i] as string).slice(first.length + 1) : (rel[i] as string),
+    files: picked.map(({ file, rel }) => ({
+      path: sameTop ? rel.slice(first.length + 1) : rel,
       file,
     })),
   };

@@ -15,11 +15,6 @@ import type {
   ModelResponse,
 } from './model-protocol';
 
-const scope = self as unknown as {
-  postMessage(message: ModelResponse): void;
-  onmessage: ((e: MessageEvent<ModelRequest>) => void) | null;
-};
-
 let model: LoadedModel | null = null;
 let lastLoad: ModelLoadRequest | null = null;
 const runs = new Map<number, AbortController>();
@@ -27,7 +22,8 @@ const runs = new Map<number, AbortController>();
 let queue: Promise<void> = Promise.resolve();
 
 function post(message: ModelResponse): void {
-  scope.postMessage(message);
+  // The worker global scope's own postMessage (tsconfig.worker.json: the WebWorker lib).
+  postMessage(message);
 }
 
 function info(m: LoadedModel): ModelInfo {
@@ -137,7 +133,7 @@ async function handle(req: ModelRequest): Promise<void> {
   }
 }
 
-scope.onmessage = (e) => {
+onmessage = (e: MessageEvent<ModelRequest>) => {
   const req = e.data;
   if (req.type === 'cancel') {
     // Handled at once (not queued), so it reaches a run in progress.
