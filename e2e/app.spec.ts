@@ -267,12 +267,14 @@ test('each wording reaches the model through the app; sample 5 in SEED-Bench-R1 
   page,
 }) => {
   // EgoPlan-Bench sample 5 (still only) as a picked annotation file, its still in a picked folder.
-  const fixture = JSON.parse(
-    readFileSync('e2e/fixtures/reference/still-sample5.json', 'utf8'),
-  ) as { prompt_text: string; prompt_tokens: number; pytorch: { greedy_text: string } };
-  const all = JSON.parse(
-    readFileSync(resolve(EXAMPLES, '../EgoPlan_validation.json'), 'utf8'),
-  ) as { sample_id: number }[];
+  const fixture = JSON.parse(readFileSync('e2e/fixtures/reference/still-sample5.json', 'utf8')) as {
+    prompt_text: string;
+    prompt_tokens: number;
+    pytorch: { greedy_text: string };
+  };
+  const all = JSON.parse(readFileSync(resolve(EXAMPLES, '../EgoPlan_validation.json'), 'utf8')) as {
+    sample_id: number;
+  }[];
   const record = JSON.stringify(all.filter((r) => r.sample_id === 5));
   const dir = resolve('test-results/stills-sample5');
   rmSync(dir, { recursive: true, force: true });
@@ -296,7 +298,9 @@ test('each wording reaches the model through the app; sample 5 in SEED-Bench-R1 
   });
   await bench.getByLabel('Max new tokens').fill('32');
   await page.getByRole('group', { name: 'Videos' }).getByLabel('Video folder').setInputFiles(dir);
-  await expect(page.getByTestId('media-summary')).toContainText('1 of 1 questions have their files');
+  await expect(page.getByTestId('media-summary')).toContainText(
+    '1 of 1 questions have their files',
+  );
 
   // The official wording (the default): the prompt PyTorch got, and its greedy tokens.
   await page.getByRole('button', { name: /Start run/ }).click();
@@ -333,7 +337,10 @@ test('each wording reaches the model through the app; sample 5 in SEED-Bench-R1 
   await page.getByRole('button', { name: 'Results', exact: true }).click();
   const [file] = await Promise.all([
     page.waitForEvent('download'),
-    page.getByTestId('exports').getByRole('button', { name: /Official results L1/ }).click(),
+    page
+      .getByTestId('exports')
+      .getByRole('button', { name: /Official results L1/ })
+      .click(),
   ]);
   const line = JSON.parse(readFileSync(await file.path(), 'utf8')) as { problem: string };
   expect(line.problem).toBe(problemText(sample!, 'as-is'));
