@@ -319,6 +319,8 @@ test('each wording reaches the model through the app; sample 5 in SEED-Bench-R1 
   // The file's own wording: another run (another key), and the model gets that text.
   await bench.getByLabel('Question wording').selectOption('as-is');
   await page.getByRole('button', { name: /Run again/ }).click();
+  // The status reads 'finished' from the first run until this one starts: wait for its record.
+  await expect.poll(async () => (await storedRecords(page)).length, { timeout: 120_000 }).toBe(2);
   await waitForStatus(page, 'finished', 120_000);
   const asIs = (await storedRecords(page)).find((r) => r.runKey !== seed?.runKey);
   expect(asIs?.modelPrompt?.wording).toBe('as-is');
