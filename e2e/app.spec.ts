@@ -105,6 +105,62 @@ async function storedRecords(page: Page): Promise<StoredRecord[]> {
   );
 }
 
+const FIXTURE_5 = JSON.parse(readFileSync('e2e/fixtures/reference/still-sample5.json', 'utf8')) as {
+  prompt_text: string;
+  prompt_tokens: number;
+  pytorch: { greedy_text: string };
+};
+const RECORD_5 = JSON.stringify(
+  (
+    JSON.parse(readFileSync(resolve(EXAMPLES, '../EgoPlan_validation.json'), 'utf8')) as {
+      sample_id: number;
+    }[]
+  ).filter((r) => r.sample_id === 5),
+);
+
+async function loadTinyModel(page: Page) {
+  const model = page.getByRole('group', { name: 'Model' });
+  await model.getByLabel('device').selectOption('wasm');
+  await model.getByLabel('dtype').selectOption('fp32');
+  await model.getByRole('button', { name: 'Load model' }).click();
+  await expect(model.getByTestId('model-status')).toContainText('on wasm', { timeout: 120_000 });
+}
+
+async function pickAnnotationFile(page: Page, text: string) {
+  await page
+    .getByRole('group', { name: 'Benchmark' })
+    .getByLabel('Annotation file')
+    .setInputFiles({
+      name: 'EgoPlan_validation.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(text),
+    });
+}
+
+/**
+ * EgoPlan-Bench sample 5 (still only) as a picked annotation file, its still in a picked folder
+ * (the protocol's images/<source>/ path), the tiny model on wasm, a fresh IndexedDB.
+ */
+async function openSample5(page: Page, maxNewTokens: number) {
+  const dir = resolve('test-results/stills-sample5');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'images/EpicKitchens'), { recursive: true });
+  copyFileSync('e2e/fixtures/reference/still-sample5.png', join(dir, 'images/EpicKitchens/5.png'));
+  const [sample] = parseBenchmarkFile('EgoPlan_validation.json', RECORD_5).samples;
+  await page.goto('/');
+  await page.evaluate(() => indexedDB.deleteDatabase('seedbench-web'));
+  await page.goto('/?view=run');
+  await loadTinyModel(page);
+  await pickAnnotationFile(page, RECORD_5);
+  const bench = page.getByRole('group', { name: 'Benchmark' });
+  await bench.getByLabel('Max new tokens').fill(String(maxNewTokens));
+  await page.getByRole('group', { name: 'Videos' }).getByLabel('Video folder').setInputFiles(dir);
+  await expect(page.getByTestId('media-summary')).toContainText(
+    '1 of 1 questions have their files',
+  );
+  return { bench, sample: sample!, fixture: FIXTURE_5 };
+}
+
 test.describe.configure({ mode: 'serial' });
 
 test('a full run of the 12 examples, reloaded in the middle and resumed', async ({ page }) => {
@@ -266,41 +322,7 @@ test('offline: the app shell, benchmark sets and cached model work with the netw
 test('each wording reaches the model through the app; sample 5 in SEED-Bench-R1 wording equals PyTorch', async ({
   page,
 }) => {
-  // EgoPlan-Bench sample 5 (still only) as a picked annotation file, its still in a picked folder.
-  const fixture = JSON.parse(readFileSync('e2e/fixtures/reference/still-sample5.json', 'utf8')) as {
-    prompt_text: string;
-    prompt_tokens: number;
-    pytorch: { greedy_text: string };
-  };
-  const all = JSON.parse(readFileSync(resolve(EXAMPLES, '../EgoPlan_validation.json'), 'utf8')) as {
-    sample_id: number;
-  }[];
-  const record = JSON.stringify(all.filter((r) => r.sample_id === 5));
-  const dir = resolve('test-results/stills-sample5');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, 'images/EpicKitchens'), { recursive: true });
-  copyFileSync('e2e/fixtures/reference/still-sample5.png', join(dir, 'images/EpicKitchens/5.png'));
-  const [sample] = parseBenchmarkFile('EgoPlan_validation.json', record).samples;
-
-  await page.goto('/');
-  await page.evaluate(() => indexedDB.deleteDatabase('seedbench-web'));
-  await page.goto('/?view=run');
-  const model = page.getByRole('group', { name: 'Model' });
-  await model.getByLabel('device').selectOption('wasm');
-  await model.getByLabel('dtype').selectOption('fp32');
-  await model.getByRole('button', { name: 'Load model' }).click();
-  await expect(model.getByTestId('model-status')).toContainText('on wasm', { timeout: 120_000 });
-  const bench = page.getByRole('group', { name: 'Benchmark' });
-  await bench.getByLabel('Annotation file').setInputFiles({
-    name: 'EgoPlan_validation.json',
-    mimeType: 'application/json',
-    buffer: Buffer.from(record),
-  });
-  await bench.getByLabel('Max new tokens').fill('32');
-  await page.getByRole('group', { name: 'Videos' }).getByLabel('Video folder').setInputFiles(dir);
-  await expect(page.getByTestId('media-summary')).toContainText(
-    '1 of 1 questions have their files',
-  );
+  const { bench, sample, fixture } = await openSample5(page, 32);
 
   // The official wording (the default): the prompt PyTorch got, and its greedy tokens.
   await page.getByRole('button', { name: /Start run/ }).click();
@@ -325,7 +347,7 @@ test('each wording reaches the model through the app; sample 5 in SEED-Bench-R1 
   const asIs = (await storedRecords(page)).find((r) => r.runKey !== seed?.runKey);
   expect(asIs?.modelPrompt?.wording).toBe('as-is');
   expect(asIs?.modelPrompt?.sha256).toBe(
-    sha256(protocolPrompt(problemText(sample!, 'as-is'), null)),
+    sha256(protocolPrompt(problemText(sample, 'as-is'), null)),
   );
   expect(asIs?.modelPrompt?.sha256).not.toBe(seed?.modelPrompt?.sha256);
 
@@ -345,5 +367,44 @@ test('each wording reaches the model through the app; sample 5 in SEED-Bench-R1 
       .click(),
   ]);
   const line = JSON.parse(readFileSync(await file.path(), 'utf8')) as { problem: string };
-  expect(line.problem).toBe(problemText(sample!, 'as-is'));
+  expect(line.problem).toBe(problemText(sample, 'as-is'));
+});
+
+test.describe('run identity by content', () => {
+  // Model files must come from the server here (the test changes one), not a service worker.
+  test.use({ serviceWorkers: 'block' });
+
+  test('the same names with other model bytes or other annotation records start a new run, and say why', async ({
+    page,
+  }) => {
+    await openSample5(page, 2);
+    const messages = page.getByRole('list', { name: 'Run messages' });
+    await page.getByRole('button', { name: /Start run/ }).click();
+    await expect.poll(async () => (await storedRecords(page)).length, { timeout: 60_000 }).toBe(1);
+    await waitForStatus(page, 'finished', 60_000);
+
+    // Same folder name, one file changed (config.json with one more key): another run.
+    await page.evaluate(() => caches.delete('seedbench-models-v1'));
+    await page.route('**/models/tiny-random-qwen2-vl/config.json', async (route) => {
+      const original = (await (await route.fetch()).json()) as Record<string, unknown>;
+      await route.fulfill({ json: { ...original, note: 'edited' } });
+    });
+    await loadTinyModel(page);
+    await page.getByRole('button', { name: /Run again/ }).click();
+    await expect(messages).toContainText("the model's files differ from the run's (config.json;");
+    await expect(messages).toContainText('Starting a new run.');
+    await expect(messages).not.toContainText('Resumed');
+    await expect.poll(async () => (await storedRecords(page)).length, { timeout: 60_000 }).toBe(2);
+    await waitForStatus(page, 'finished', 60_000);
+
+    // Same file name, one choice edited: another run again.
+    await pickAnnotationFile(page, RECORD_5.replace('"open tap"', '"open the tap"'));
+    await page.getByRole('button', { name: /Run again|Start run/ }).click();
+    await expect(messages).toContainText(
+      'the annotation records of EgoPlan_validation.json differ',
+    );
+    await expect.poll(async () => (await storedRecords(page)).length, { timeout: 60_000 }).toBe(3);
+    const keys = new Set((await storedRecords(page)).map((r) => r.runKey));
+    expect(keys.size).toBe(3);
+  });
 });

@@ -12,6 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
+import { readSummaryFile } from '../src/bench/index';
 import { expectedHash, protocolPrompt, sha256, type PromptLine } from './protocol-prompt';
 
 // npm run eval / npm run merge as a user runs them (child processes): the real app in headless
@@ -119,10 +120,11 @@ test('npm run eval: 3 questions, files parse, frames dumped, a second run resume
     // IHDR width and height: 252 x 252 (protocol section 2).
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([252, 252]);
   }
-  const summary = JSON.parse(readFileSync(join(whole, 'summary.json'), 'utf8')) as {
-    questions: number;
-    summary: { total: { byMode: { official?: { n: number; correct: number } } } };
-  };
+  // Read back through its schema (bench/export.ts): every field of the file is checked.
+  const summaryPath = join(whole, 'summary.json');
+  const summary = readSummaryFile(summaryPath, readFileSync(summaryPath, 'utf8'));
+  expect(summary.run.settings.wording).toBe('seed-bench-r1');
+  expect(summary.run.settings.official).toBe(true);
   expect(summary.questions).toBe(3);
   const official = summary.summary.total.byMode.official!;
   expect(official.n).toBe(3);

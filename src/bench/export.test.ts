@@ -10,7 +10,7 @@ import {
   toCsv,
   toOfficialJsonl,
   toSummaryJson,
-  type SummaryFile,
+  readSummaryFile,
   modelDigest,
   OFFICIAL_CONFIG,
   runIdentity,
@@ -92,7 +92,8 @@ describe('exports', () => {
       { subset: { kind: 'all' }, device: 'wasm' },
     );
     const run = { settings, devices: ['wasm'], selection: {}, startedAt: null, finishedAt: null };
-    const summary = JSON.parse(toSummaryJson(run, results)) as SummaryFile;
+    const summary = readSummaryFile('summary.json', toSummaryJson(run, results));
+    expect(() => readSummaryFile('bad.json', '{"questions": -1}')).toThrow(/^bad\.json run: /);
     expect(summary.run.settings.key).toBe(settings.key);
     expect(summary.summary.total.byMode.official).toMatchObject({ n: 2, correct: 1 });
     expect(summary.summary.total.errors).toBe(1);

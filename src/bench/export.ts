@@ -1,6 +1,8 @@
+import { z } from 'zod';
+import { readJsonFile } from './manifest';
 import { chatMessages, problemText } from './prompt';
 import { promptMismatch, type QuestionResult } from './results';
-import type { RunSettings } from './run-settings';
+import { runSettingsSchema, type RunSettings } from './run-settings';
 import { summarize, type Summary } from './stats';
 import type { ChoiceLetter, Sample } from './types';
 
@@ -202,4 +204,49 @@ export interface SummaryFile {
 export function toSummaryJson(run: SummaryRun, results: readonly QuestionResult[]): string {
   const file: SummaryFile = { run, summary: summarize(results), questions: results.length };
   return `${JSON.stringify(file, null, 2)}\n`;
+}
+
+// summary.json read back (merge inputs, tests, other tools): refused with the field that is wrong.
+const interval = z.object({ low: z.number(), high: z.number() });
+const cell = z.object({
+  n: z.number().int().nonnegative(),
+  correct: z.number().int().nonnegative(),
+  accuracy: z.number(),
+  wilson: interval,
+  cluster: interval,
+  clusters: z.number().int().nonnegative(),
+});
+const group = z.object({
+  key: z.string(),
+  level: z.enum(['L1', 'L2', 'L3']).nullable(),
+  domain: z.string().nullable(),
+  scenario: z.string().nullable(),
+  questions: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  byMode: z.partialRecord(z.enum(['official', 'lenient', 'letters', 'likelihood']), cell),
+  letters: z.record(z.enum(['A', 'B', 'C', 'D', 'none']), z.number().int()),
+  unparseable: z.number().int().nonnegative(),
+  lenientNeeded: z.number().int().nonnegative(),
+});
+
+export const summaryFileSchema = z.object({
+  run: z.object({
+    settings: runSettingsSchema,
+    devices: z.array(z.string()),
+    selection: z.record(z.string(), z.unknown()),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+  }),
+  summary: z.object({
+    total: group,
+    levels: z.array(group),
+    domains: z.array(group),
+    scenarios: z.array(group),
+  }),
+  questions: z.number().int().nonnegative(),
+});
+
+/** Reads a summary.json; an Error names the file and the first wrong field. */
+export function readSummaryFile(file: string, text: string): SummaryFile {
+  return readJsonFile(file, text, summaryFileSchema);
 }
