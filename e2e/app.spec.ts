@@ -129,7 +129,7 @@ async function loadTinyModel(page: Page) {
 async function pickAnnotationFile(page: Page, text: string) {
   await page
     .getByRole('group', { name: 'Benchmark' })
-    .getByLabel('Annotation file')
+    .getByLabel('Annotation file', { exact: true })
     .setInputFiles({
       name: 'EgoPlan_validation.json',
       mimeType: 'application/json',
