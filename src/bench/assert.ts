@@ -5,12 +5,6 @@ export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-/** The value, or an Error naming what was missing. */
-export function defined<T>(value: T | null | undefined, what: string): T {
-  if (value === null || value === undefined) throw new Error(`${what} is missing`);
-  return value;
-}
-
 /** The message of anything thrown (an Error's message, else its string form). */
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -1,5 +1,6 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { assert } from './assert';
 import type { Sample } from './types';
 
 /**
@@ -33,6 +34,10 @@ export function fileDigest(
   head: Uint8Array,
   tail: Uint8Array,
 ): FileDigest {
+  assert(
+    head.length + tail.length <= size && head.length <= DIGEST_EDGE_BYTES,
+    `${path}: the digest's edges (${head.length} + ${tail.length} bytes) do not fit a ${size}-byte file`,
+  );
   const bytes = new Uint8Array(head.length + tail.length);
   bytes.set(head, 0);
   bytes.set(tail, head.length);
