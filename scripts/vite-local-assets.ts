@@ -35,7 +35,10 @@ function serveFolder(urlPrefix: string, dir: string, listing: boolean): Connect.
   const root = resolve(dir);
   return (req, res, next) => {
     const url = decodeURIComponent((req.url ?? '').split('?')[0] ?? '');
-    if (!url.startsWith(urlPrefix) || !existsSync(root)) return next();
+    if (!url.startsWith(urlPrefix) || !existsSync(root)) {
+      next();
+      return;
+    }
     const rel = url.slice(urlPrefix.length);
     if (listing && rel === 'index.json') {
       res.setHeader('Content-Type', 'application/json');

@@ -5,7 +5,8 @@ import { App } from './ui/index';
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 // Headless runs (npm run eval / bench) drive the store through window.seedbenchAutomation.
-if (new URLSearchParams(window.location.search).has('automation')) void import('./ui/automation');
+if (new URLSearchParams(window.location.search).has('automation'))
+  void import('./store/automation');
 createRoot(root).render(
   <StrictMode>
     <App />

@@ -1,4 +1,5 @@
 import type { StateCreator } from 'zustand';
+import { errorMessage } from '../bench/index';
 import type { DeviceRequest, LoadEvent, ModelDtype, ModelSource } from '../model/index';
 import { ModelClient, type ModelInfo } from '../worker/index';
 
@@ -98,7 +99,7 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
       const info = await mine.load(source, { dtype, device, onProgress });
       if (client === mine) set({ modelStatus: 'ready', modelInfo: info });
     } catch (e) {
-      if (client === mine) set({ modelStatus: 'error', modelError: (e as Error).message });
+      if (client === mine) set({ modelStatus: 'error', modelError: errorMessage(e) });
     }
   },
 });
