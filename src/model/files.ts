@@ -7,9 +7,9 @@
 import { env } from '@huggingface/transformers';
 import type { LoadEvent, ModelSource } from './types';
 import { ModelError } from './types';
+import { MODEL_CACHE_NAME as CACHE_NAME } from './cache';
 
 const HOST = 'https://seedbench.invalid/';
-const CACHE_NAME = 'seedbench-models-v1';
 const PROGRESS_INTERVAL_MS = 100;
 
 export interface FileServer {

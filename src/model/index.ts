@@ -9,6 +9,13 @@ import type { QuestionOptions, Sample } from '../bench/index';
 export * from './types';
 export * from './constants';
 export type { LoadedModel, QwenConfig } from './load';
+export {
+  listCachedModels,
+  removeCachedModel,
+  modelBaseOf,
+  MODEL_CACHE_NAME,
+  type CachedModel,
+} from './cache';
 export { chooseDevice, needsShaderF16, type DeviceChoice } from './device';
 export {
   patchify,

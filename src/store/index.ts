@@ -2,6 +2,7 @@
 // never open IndexedDB: ESLint bans zustand and store/db outside src/store).
 import { create } from 'zustand';
 import { createBenchmarksSlice, type BenchmarksSlice } from './benchmarks';
+import { createHostSlice, type HostSlice } from './host';
 import { createModelSlice, type ModelSlice } from './model';
 import { createRunSlice, type RunSlice } from './run';
 import { createRunsSlice, type RunsSlice } from './runs';
@@ -14,8 +15,9 @@ export type { QuestionFrames } from './frames';
 export type { MediaLibrary } from './media';
 export { libraryFromDirectory, libraryFromFiles, libraryFromServer } from './media';
 export type { RunRecord, StoredResult } from './db';
+export type { HostInfo, OfflineReport, CachedFile } from './host';
 
-export type AppState = BenchmarksSlice & ModelSlice & RunSlice & RunsSlice;
+export type AppState = BenchmarksSlice & ModelSlice & RunSlice & RunsSlice & HostSlice;
 export type AppGet = () => AppState;
 export type AppSet = (partial: Partial<AppState>) => void;
 
@@ -24,4 +26,5 @@ export const useAppStore = create<AppState>()((...a) => ({
   ...createModelSlice(...a),
   ...createRunSlice(...a),
   ...createRunsSlice(...a),
+  ...createHostSlice(...a),
 }));

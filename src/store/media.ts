@@ -68,13 +68,16 @@ export async function libraryFromDirectory(dir: FileSystemDirectoryHandle): Prom
 
 const listing = z.object({ files: z.array(z.string()) });
 
-/** The demo clips the local server offers at /demo-videos/ (see scripts/vite-local-assets.ts). */
-export async function libraryFromServer(base = '/demo-videos/'): Promise<MediaLibrary | null> {
+/**
+ * The demo clips served beside the page in demo-videos/, listed by its index.json (the local
+ * servers make both, scripts/vite-local-assets.ts; a static host gets them from scripts/add-clips.ts).
+ */
+export async function libraryFromServer(base = 'demo-videos/'): Promise<MediaLibrary | null> {
   try {
     const res = await fetch(`${base}index.json`);
     if (!res.ok) return null;
     const { files } = readJsonFile(`${base}index.json`, await res.text(), listing);
-    return library('demo clips (served locally)', 'served', files, async (k) => {
+    return library('demo clips (served with the app)', 'served', files, async (k) => {
       const r = await fetch(`${base}${k.split('/').map(encodeURIComponent).join('/')}`);
       if (!r.ok) throw new Error(`${k}: HTTP ${r.status}`);
       return r.blob();
