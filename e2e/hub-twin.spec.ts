@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { folderFileDigest } from '../scripts/model-folder';
 import type { ModelHarness } from './harness/model';
 import {
   FIXTURES,
@@ -87,6 +88,14 @@ test.describe('hub-interface twin', () => {
     });
     expect(info.files).toContain('onnx/decoder_model_merged.onnx_data');
     expect(info.files).toContain('onnx/vision_encoder.onnx_data');
+    // The run identity's content digest covers every file loaded, the external data included: the
+    // worker's digests (of the bytes transformers.js fetched) equal Node's of the files on disk.
+    expect(info.content.files.map((f) => f.path).sort()).toEqual([...info.files].sort());
+    for (const data of ['onnx/decoder_model_merged.onnx_data', 'onnx/vision_encoder.onnx_data']) {
+      const onDisk = folderFileDigest(`${MODELS}/tiny-random-qwen2-vl-hub`, data);
+      expect(onDisk?.size, data).toBeGreaterThan(0);
+      expect(info.content.files.find((f) => f.path === data)).toEqual(onDisk);
+    }
     for (const fx of [STILL, SHORT_CLIP]) {
       const out = await run(page, fixtureRun(fx, { checkLikelihood: true }));
       compareWith(out.result, fx, fx.pytorch, TOLERANCE, 'PyTorch', { greedy: true });
@@ -134,7 +143,7 @@ test.describe('hub-interface twin', () => {
     expect([folder.info.device, folder.info.dtype]).toEqual(['webgpu', 'q4']);
     const files = folder.events.filter((e) => e.kind === 'file');
     expect(files.length).toBeGreaterThan(0);
-    expect(files.every((e) => e.kind === 'file' && e.from === 'local')).toBe(true);
+    expect(files.every((e) => e.from === 'local')).toBe(true);
     const local = await run(page, fixtureRun(STILL, { ...quick, maxNewTokens: 1 }));
     compareWith(local.result, STILL, ref, TOLERANCE, 'onnxruntime CPU, twin q4', opts);
     expect(local.result.outputIds).toEqual(ref.greedy_ids.slice(0, 1));

@@ -152,7 +152,7 @@ export function fixtureRun(fx: Fixture, extra: Partial<RunArgs> = {}): RunArgs {
     ...pngVisuals(fx),
     scoring: ALL_SCORING,
     maxNewTokens: 32, // the fixtures' greedy length
-    logitsAt: (fx.pytorch.top20 as [number, number][]).map(([id]) => id),
+    logitsAt: fx.pytorch.top20.map(([id]) => id),
     ...extra,
   };
 }

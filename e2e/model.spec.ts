@@ -154,8 +154,9 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
     page,
   }) => {
     await openHarness(page);
-    const { info } = await load(page, { from: MODEL_URL, dtype: 'q4', device: 'webgpu' });
-    expect(info.device).toBe('webgpu');
+    // dtype auto: q4 on SwiftShader (no shader-f16); the reload keeps the dtype that ran.
+    const { info } = await load(page, { from: MODEL_URL, device: 'webgpu' });
+    expect([info.device, info.dtype]).toEqual(['webgpu', 'q4']);
     const lost = await page.evaluate(() =>
       (window as unknown as { modelHarness: ModelHarness }).modelHarness.loseDevice(),
     );
@@ -165,7 +166,7 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
       page,
       fixtureRun(STILL, { maxNewTokens: 2, logitsAt: ref.top20.map(([id]) => id) }),
     );
-    expect(out.result.device).toBe('wasm');
+    expect([out.result.device, out.result.dtype]).toEqual(['wasm', 'q4']);
     compare(out.result, STILL, 'q4', { greedy: false });
     const fallbacks = await page.evaluate(
       () => (window as unknown as { modelHarness: ModelHarness }).modelHarness.fallbacks,
@@ -260,7 +261,7 @@ test.describe('model sources', () => {
     expect(info.source).toContain('tiny-random-qwen2-vl');
     const files = events.filter((e) => e.kind === 'file');
     expect(files.length).toBeGreaterThan(0);
-    expect(files.every((e) => e.kind === 'file' && e.from === 'local')).toBe(true);
+    expect(files.every((e) => e.from === 'local')).toBe(true);
     const ref = STILL.onnx['q4'] as Reference;
     const out = await run(
       page,
@@ -292,9 +293,7 @@ test.describe('model sources', () => {
     );
     const { info, events } = await load(page, { from: 'opfs:tiny', dtype: 'q4', device: 'wasm' });
     expect(info.source).toBe('folder "tiny"');
-    expect(
-      events.filter((e) => e.kind === 'file').every((e) => e.kind === 'file' && e.from === 'local'),
-    ).toBe(true);
+    expect(events.filter((e) => e.kind === 'file').every((e) => e.from === 'local')).toBe(true);
     const ref = STILL.onnx['q4'] as Reference;
     const out = await run(
       page,

@@ -9,49 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
-
-/** The page side (src/ui/automation.ts, compiled for the browser), typed for page.evaluate. */
-export interface Automation {
-  loadModel(
-    source: unknown,
-    label: string,
-    dtype: string,
-    device: string,
-  ): Promise<{
-    ok: boolean;
-    error: string | null;
-    info: {
-      device: string;
-      deviceReason: string;
-      dtype: string;
-      threads: number;
-      loadMs: number;
-      modelBytes: number;
-    } | null;
-    notices: string[];
-  }>;
-  loadBenchmarkText(name: string, text: string): { count: number; report: string[] };
-  selectSet(id: string): Promise<{ count: number }>;
-  keepSamples(ids: string[]): number;
-  setMediaFromServer(base: string): Promise<{
-    label: string;
-    files: number;
-    incomplete: { sampleId: string; missing: string[] }[];
-  }>;
-  setConfig(c: unknown): unknown;
-  start(): Promise<{ runStatus: string; notices: string[] }>;
-  cancel(): void;
-  frames(id: string): Promise<{
-    indices: number[] | null;
-    timestampsS: number[] | null;
-    stillFrom: string;
-    clipPngs: string[];
-    stillPng: string;
-  }>;
-}
+import type { Automation } from '../src/store/automation';
 
 declare global {
   interface Window {
+    /** The page side (src/store/automation.ts), registered with ?automation=1. */
     seedbenchAutomation: Automation;
   }
 }
@@ -224,7 +186,7 @@ export async function openApp(origin: string, log?: (m: string) => void): Promis
     page.on('pageerror', (e) => log(`[page error] ${e.message}`));
   }
   await page.goto(`${origin}/?automation=1&view=run`);
-  await page.waitForFunction(() => window.seedbenchAutomation !== undefined, null, {
+  await page.waitForFunction(() => 'seedbenchAutomation' in window, null, {
     timeout: 60_000,
   });
   return { browser, page, close: () => browser.close() };

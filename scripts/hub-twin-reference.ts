@@ -194,8 +194,7 @@ async function runCase(folder: string, dtype: string, fx: Fixture) {
     });
     past = {};
     for (const [name, t] of Object.entries(out)) {
-      if (name.startsWith('present.'))
-        past[name.replace('present.', 'past_key_values.')] = t as ort.Tensor;
+      if (name.startsWith('present.')) past[name.replace('present.', 'past_key_values.')] = t;
     }
     const logits = floats(out['logits'] as ort.Tensor);
     const vocab = (out['logits'] as ort.Tensor).dims[2] as number;
@@ -267,7 +266,7 @@ async function main() {
     out.cases[id] = {};
     for (const [folder, dtype] of RUNS) {
       const r = await runCase(folder, dtype, fx);
-      (out.cases[id] as Record<string, unknown>)[`${folder}:${dtype}`] = r.result;
+      out.cases[id][`${folder}:${dtype}`] = r.result;
       for (const f of r.files) out.graphs[f.slice(join(root, 'models').length + 1)] = sha256(f);
       if (dtype === 'fp32') {
         const diff = Math.max(

@@ -60,8 +60,7 @@ async function child(path: string, n: number, chunked: boolean) {
     );
     past = {};
     for (const [k, v] of Object.entries(out))
-      if (k.startsWith('present.'))
-        past[k.replace('present.', 'past_key_values.')] = v as ort.Tensor;
+      if (k.startsWith('present.')) past[k.replace('present.', 'past_key_values.')] = v;
   }
   const ms = performance.now() - t0;
   const peak = process.resourceUsage().maxRSS * 1024;

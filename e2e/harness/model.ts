@@ -4,17 +4,21 @@ import {
   argmaxLetter,
   argminLetter,
   CHOICE_LETTERS,
+  OFFICIAL_CONFIG,
   parseBenchmarkFile,
+  questionOptions,
   scoreOfficial,
   type Sample,
+  type ScoringModes,
 } from '../../src/bench/index';
 import {
+  DEFAULT_LOAD_SETTINGS,
   patchify,
+  type DtypeRequest,
   type LoadEvent,
-  type LoadOptions,
+  type LoadSettings,
   type ModelSource,
   type ModelVisuals,
-  type ScoringOptions,
 } from '../../src/model/index';
 import { resizePillowBicubic, resizeTorchBicubicAA } from '../../src/video/index';
 import { ModelClient, sourceFromFiles, VideoClient, type ModelInfo } from '../../src/worker/index';
@@ -27,11 +31,12 @@ export interface LoadArgs {
   /** Base URL of the model folder; or 'folder-input' to use the files set on #model-folder. */
   from: string;
   /** Default 'auto', as the app's model step. */
-  dtype?: 'auto' | 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
+  dtype?: DtypeRequest;
   /** Default 'auto', as the app's model step. */
-  device?: 'auto' | 'webgpu' | 'wasm';
-  graphDtypes?: LoadOptions['graphDtypes'];
+  device?: LoadSettings['device'];
+  graphDtypes?: LoadSettings['graphDtypes'];
   numThreads?: number;
+  /** Default false here (the app caches). */
   cache?: boolean;
   enforceLimits?: boolean;
 }
@@ -69,15 +74,16 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
       const root = await navigator.storage.getDirectory();
       source = { kind: 'folder', handle: await root.getDirectoryHandle(args.from.slice(5)) };
     } else source = { kind: 'url', url: new URL(args.from, location.href).href };
-    const info = await client.load(source, {
-      dtype: args.dtype ?? 'auto',
-      ...(args.graphDtypes ? { graphDtypes: args.graphDtypes } : {}),
-      device: args.device ?? 'auto',
-      ...(args.enforceLimits !== undefined ? { enforceLimits: args.enforceLimits } : {}),
-      ...(args.numThreads !== undefined ? { numThreads: args.numThreads } : {}),
+    // The settings the app's model step builds, with this test's choices over them.
+    const settings: LoadSettings = {
+      dtype: args.dtype ?? DEFAULT_LOAD_SETTINGS.dtype,
+      graphDtypes: args.graphDtypes ?? DEFAULT_LOAD_SETTINGS.graphDtypes,
+      device: args.device ?? DEFAULT_LOAD_SETTINGS.device,
+      numThreads: args.numThreads ?? DEFAULT_LOAD_SETTINGS.numThreads,
       cache: args.cache ?? false,
-      onProgress: (e) => events.push(e),
-    });
+      enforceLimits: args.enforceLimits ?? DEFAULT_LOAD_SETTINGS.enforceLimits,
+    };
+    const info = await client.load(source, settings, (e) => events.push(e));
     return { ok: true, value: { info, events } };
   } catch (e) {
     return { ...fail(e), events };
@@ -184,7 +190,7 @@ export interface RunArgs {
   stillUrl?: string;
   /** The video stage's clip values: 'float' as the reference fixtures, 'uint8' as decord + torchvision. */
   clipValues?: 'float' | 'uint8';
-  scoring: ScoringOptions;
+  scoring: ScoringModes;
   maxNewTokens?: number;
   topLogits?: number;
   logitsAt?: number[];
@@ -197,7 +203,7 @@ async function run(args: RunArgs) {
   if (!client) return fail(new Error('no model loaded'));
   try {
     const parsed = parseBenchmarkFile(args.file, args.record);
-    const sample = parsed.samples[0] as Sample | undefined;
+    const sample: Sample | undefined = parsed.samples[0];
     if (!sample) throw new Error(`no sample parsed: ${JSON.stringify(parsed.errors)}`);
     let visuals: ModelVisuals;
     let videoTimings: Record<string, number> | null = null;
@@ -222,14 +228,23 @@ async function run(args: RunArgs) {
     const pixels = pixelSummary(visuals);
     const tokens: string[] = [];
     const controller = new AbortController();
-    const result = await client.run(sample, visuals, {
-      scoring: args.scoring,
-      ...(args.maxNewTokens !== undefined ? { maxNewTokens: args.maxNewTokens } : {}),
-      ...(args.topLogits !== undefined ? { topLogits: args.topLogits } : {}),
-      ...(args.logitsAt !== undefined ? { logitsAt: args.logitsAt } : {}),
-      ...(args.checkLikelihood ? { checkLikelihood: true } : {}),
-      ...(args.wording ? { wording: args.wording } : {}),
+    // The options object a run builds, from these settings (official where not given).
+    const options = questionOptions(
+      {
+        ...OFFICIAL_CONFIG,
+        wording: args.wording ?? 'as-is',
+        scoring: args.scoring,
+        maxNewTokens: args.maxNewTokens ?? OFFICIAL_CONFIG.maxNewTokens,
+      },
+      {
+        topLogits: args.topLogits ?? 0,
+        logitsAt: args.logitsAt ?? [],
+        checkLikelihood: args.checkLikelihood ?? false,
+      },
+    );
+    const result = await client.run(sample, visuals, options, {
       signal: controller.signal,
+      transfer: true,
       onToken: (text) => {
         tokens.push(text);
         if (args.cancelAfter !== undefined && tokens.length >= args.cancelAfter) controller.abort();

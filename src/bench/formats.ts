@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { errorMessage } from './assert';
 import {
   describeIssue,
   egoPlanBench2ExampleRecord,
@@ -6,7 +7,14 @@ import {
   egoPlanRecord,
   seedBenchR1Record,
 } from './records';
-import type { BenchmarkFormat, ChoiceLetter, Level, Sample, VideoSource } from './types';
+import {
+  LEVELS,
+  type BenchmarkFormat,
+  type ChoiceLetter,
+  type Level,
+  type Sample,
+  type VideoSource,
+} from './types';
 
 /** A record that could not be read; the rest of the file still loads. */
 export interface RecordError {
@@ -67,10 +75,10 @@ function parseJsonArray(file: string, body: string): ParsedBenchmark {
   try {
     data = JSON.parse(body);
   } catch (e) {
-    throw new BenchmarkFormatError(file, `not valid JSON (${(e as Error).message})`);
+    throw new BenchmarkFormatError(file, `not valid JSON (${errorMessage(e)})`);
   }
   if (!Array.isArray(data)) throw new BenchmarkFormatError(file, 'expected a JSON array');
-  const items: RawItem[] = data.map((value, index) => ({ value, index }));
+  const items: RawItem[] = data.map((value: unknown, index) => ({ value, index }));
   return convertAll(file, items, [], detectFormat(file, items, 'array'));
 }
 
@@ -87,7 +95,7 @@ function parseJsonLines(file: string, body: string): ParsedBenchmark {
         file,
         line,
         field: '(line)',
-        message: `not valid JSON: ${(e as Error).message}`,
+        message: `not valid JSON: ${errorMessage(e)}`,
       });
     }
   });
@@ -136,7 +144,8 @@ function convertAll(
 ): ParsedBenchmark {
   const samples: Sample[] = [];
   const seen = new Set<string>();
-  const levelFromName = /validation_(L[123])\b/.exec(file)?.[1] as Level | undefined;
+  const named = /validation_(L[123])\b/.exec(file)?.[1];
+  const levelFromName = LEVELS.find((l) => l === named);
   for (const { value, line, index } of items) {
     const where = line !== undefined ? { line } : { index };
     const checked = schemas[format].safeParse(value);
@@ -171,7 +180,7 @@ function countLineErrors(errors: RecordError[]): number {
 }
 
 export function letterIndex(letter: ChoiceLetter): 0 | 1 | 2 | 3 {
-  return (['A', 'B', 'C', 'D'] as const).indexOf(letter) as 0 | 1 | 2 | 3;
+  return letter === 'A' ? 0 : letter === 'B' ? 1 : letter === 'C' ? 2 : 3;
 }
 
 interface CommonFields {

@@ -9,6 +9,7 @@ export {
   type ParsedBenchmark,
   type RecordError,
 } from './formats';
+export { describeIssue } from './records';
 export * from './prompt';
 export * from './scoring';
 export * from './results';
@@ -17,3 +18,8 @@ export * from './export';
 export * from './subset';
 export * from './manifest';
 export * from './media';
+export * from './digest';
+export * from './run-settings';
+export * from './compare';
+export * from './import';
+export * from './assert';

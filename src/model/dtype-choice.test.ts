@@ -39,14 +39,14 @@ const SUFFIX: Record<ModelDtype, string> = {
 };
 
 function filesOf(sizes: Record<string, number>) {
-  return async (graph: Graph, dtype: ModelDtype): Promise<FileSize[] | null> => {
+  return (graph: Graph, dtype: ModelDtype): Promise<FileSize[] | null> => {
     const path = `onnx/${graph}${SUFFIX[dtype]}.onnx`;
     const bytes = sizes[path];
-    if (bytes === undefined) return null;
+    if (bytes === undefined) return Promise.resolve(null);
     const out = [{ path, bytes }];
     const data = sizes[`${path}_data`];
     if (data !== undefined) out.push({ path: `${path}_data`, bytes: data });
-    return out;
+    return Promise.resolve(out);
   };
 }
 

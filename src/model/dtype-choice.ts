@@ -12,11 +12,21 @@
  * - WebGPU: every weight becomes one GPU buffer bound as storage, so the largest weight must fit
  *   the adapter's maxBufferSize and maxStorageBufferBindingSize.
  */
-import type { DtypeRequest, ModelDevice, ModelDtype } from './types';
+import { assert } from '../bench/index';
+import type { DtypeRequest, GraphName, ModelDevice, ModelDtype } from './types';
 import { ModelError } from './types';
 
-export const GRAPHS = ['embed_tokens', 'vision_encoder', 'decoder_model_merged'] as const;
-export type Graph = (typeof GRAPHS)[number];
+export type Graph = GraphName;
+export const GRAPHS: readonly Graph[] = ['embed_tokens', 'vision_encoder', 'decoder_model_merged'];
+
+/** A record over the three graphs, each value from `f`. */
+export function byGraph<T>(f: (graph: Graph) => T): Record<Graph, T> {
+  return {
+    embed_tokens: f('embed_tokens'),
+    vision_encoder: f('vision_encoder'),
+    decoder_model_merged: f('decoder_model_merged'),
+  };
+}
 
 /** File-name suffixes of each dtype, as transformers.js names an export's files. */
 export const SUFFIX: Record<ModelDtype, string> = {
@@ -165,8 +175,8 @@ export interface ChoiceInput {
   /** Explicit per-graph dtypes, kept whatever the request. */
   overrides?: Partial<Record<Graph, ModelDtype>>;
   /** The files of a graph at a dtype with their sizes, or null when its .onnx does not exist. */
-  files(graph: Graph, dtype: ModelDtype): Promise<FileSize[] | null>;
-  largestWeight(graph: Graph, dtype: ModelDtype): number;
+  files: (graph: Graph, dtype: ModelDtype) => Promise<FileSize[] | null>;
+  largestWeight: (graph: Graph, dtype: ModelDtype) => number;
   /** Report problems instead of refusing (experiments that probe the real limits). */
   enforceLimits?: boolean;
   label: string;
@@ -182,21 +192,24 @@ export interface Choice {
 
 /** The files of `dtype` (null when a graph has no file for it). */
 async function planFor(input: ChoiceInput, dtype: ModelDtype): Promise<Plan | { missing: string }> {
-  const graphs = {} as Record<Graph, GraphFiles>;
+  const found = new Map<Graph, GraphFiles>();
   for (const g of GRAPHS) {
     const wanted = input.overrides?.[g];
     const options = wanted ? [wanted] : graphCandidates(g, dtype);
-    let found: GraphFiles | null = null;
     for (const d of options) {
       const files = await input.files(g, d);
       if (files) {
-        found = { dtype: d, files };
+        found.set(g, { dtype: d, files });
         break;
       }
     }
-    if (!found) return { missing: `onnx/${g}${SUFFIX[options[0] ?? dtype]}.onnx` };
-    graphs[g] = found;
+    if (!found.has(g)) return { missing: `onnx/${g}${SUFFIX[options[0] ?? dtype]}.onnx` };
   }
+  const graphs = byGraph((g) => {
+    const files = found.get(g);
+    assert(files, `planFor: no files for ${g}`);
+    return files;
+  });
   const totalBytes = GRAPHS.reduce(
     (s, g) => s + graphs[g].files.reduce((a, f) => a + f.bytes, 0),
     0,
@@ -234,9 +247,7 @@ export async function chooseDtype(input: ChoiceInput): Promise<Choice> {
       throw new ModelError(
         'missing-file',
         `${input.label} is missing ${r.missing} (needed for ${dtype})`,
-        {
-          file: r.missing ?? undefined,
-        },
+        { file: r.missing },
       );
     }
     if (r.problem && enforce) {

@@ -11,7 +11,7 @@ const u32 = new Uint32Array(f32.buffer);
 /** The float16 bit pattern nearest to `x` (ties to even; overflow to infinity; NaN stays NaN). */
 export function toFloat16Bits(x: number): number {
   f32[0] = x;
-  const bits = u32[0] as number;
+  const bits = u32[0] ?? 0;
   const sign = (bits >>> 16) & 0x8000;
   const exp = (bits >>> 23) & 0xff;
   const mant = bits & 0x7fffff;
@@ -48,28 +48,20 @@ export function fromFloat16Bits(h: number): number {
 
 export function float32ToFloat16Bits(src: ArrayLike<number>): Uint16Array {
   const out = new Uint16Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = toFloat16Bits(src[i] as number);
+  for (let i = 0; i < src.length; i++) out[i] = toFloat16Bits(src[i] ?? NaN);
   return out;
 }
 
 export function float16BitsToFloat32(src: ArrayLike<number>): Float32Array {
   const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = fromFloat16Bits(src[i] as number);
+  for (let i = 0; i < src.length; i++) out[i] = fromFloat16Bits(src[i] ?? 0);
   return out;
 }
 
-interface Float16ArrayLike {
-  from(values: ArrayLike<number>): ArrayLike<number>;
-}
-
 /**
- * float16 data for `values` in the form onnxruntime-web takes: a `Float16Array` where the runtime
- * has one (its conversion is correctly rounded), else the bit patterns in a `Uint16Array`.
+ * Whether the runtime has `Float16Array`: transformers.js's `.to('float16')` then converts with
+ * its (correctly rounded) `from`; without it, float16 data is the bit patterns in a Uint16Array.
  */
-export function float16Data(
-  values: ArrayLike<number>,
-  native: Float16ArrayLike | null = (globalThis as { Float16Array?: Float16ArrayLike })
-    .Float16Array ?? null,
-): ArrayLike<number> {
-  return native ? native.from(values) : float32ToFloat16Bits(values);
+export function hasNativeFloat16(): boolean {
+  return typeof Reflect.get(globalThis, 'Float16Array') === 'function';
 }

@@ -4,6 +4,7 @@
  * that a graph from another export fails at load with one message naming the graph and the field,
  * instead of deep inside a run. Pure: the sessions' metadata come in as plain data.
  */
+import { z } from 'zod';
 import { ModelError } from './types';
 
 /** One input or output as onnxruntime declares it (InferenceSession.ValueMetadata). */
@@ -18,6 +19,39 @@ export interface ValueInfo {
 export interface GraphInterface {
   inputs: ValueInfo[];
   outputs: ValueInfo[];
+}
+
+const valueInfo = z.looseObject({
+  name: z.string(),
+  type: z.string().optional(),
+  shape: z.array(z.union([z.number(), z.string()])).optional(),
+});
+const names = z.array(z.string());
+// onnxruntime-web's InferenceSession: names always, metadata (types, shapes) from 1.21 on.
+const session = z.looseObject({
+  inputNames: names,
+  outputNames: names,
+  inputMetadata: z.array(valueInfo).optional(),
+  outputMetadata: z.array(valueInfo).optional(),
+});
+
+/** A loaded session's declared inputs and outputs, as plain data (read through its getters). */
+export function sessionInterface(value: unknown, graph: string, file: string): GraphInterface {
+  const parsed = session.safeParse(value);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    fail(graph, file, `the session's metadata is not readable (${first?.path.join('.') ?? ''})`);
+  }
+  const s = parsed.data;
+  const plain = (v: z.infer<typeof valueInfo>): ValueInfo => ({
+    name: v.name,
+    ...(v.type !== undefined ? { type: v.type } : {}),
+    ...(v.shape !== undefined ? { shape: [...v.shape] } : {}),
+  });
+  return {
+    inputs: s.inputMetadata?.map(plain) ?? s.inputNames.map((name) => ({ name })),
+    outputs: s.outputMetadata?.map(plain) ?? s.outputNames.map((name) => ({ name })),
+  };
 }
 
 export type FloatType = 'float32' | 'float16';

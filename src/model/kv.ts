@@ -1,9 +1,11 @@
 /** One decoder step over transformers.js's merged decoder, with explicit KV-cache ownership. */
 import { Tensor } from '@huggingface/transformers';
+import { assert } from '../bench/index';
 import { prefillChunks } from './chunks';
-import { float16Data } from './float16';
+import { float32ToFloat16Bits, hasNativeFloat16 } from './float16';
 import type { FloatType } from './interface';
 import type { LoadedModel } from './load';
+import { dims3, dims4, float32, tensor } from './tensor';
 
 export type Past = Record<string, Tensor>;
 
@@ -16,18 +18,18 @@ export interface StepResult {
 }
 
 /**
- * `t` as the float type a graph declares. float32 -> float16 goes through float16Data (correctly
- * rounded with or without Float16Array; transformers.js's own `.to('float16')` truncates values
- * to integers where Float16Array is missing); float16 -> float32 is exact either way.
+ * `t` as the float type a graph declares. float32 -> float16 is correctly rounded: transformers.js's
+ * `.to('float16')` uses Float16Array.from where the runtime has it, but without it truncates each
+ * value to an integer, so there the bits are encoded here. float16 -> float32 is exact either way.
  */
 export function asFloatType(t: Tensor, type: FloatType): Tensor {
   if (t.type === type) return t;
-  if (type === 'float16') {
-    const f32 =
-      t.type === 'float32' ? (t.data as Float32Array) : (t.to('float32').data as Float32Array);
-    return new Tensor('float16', float16Data(f32) as Uint16Array, t.dims);
-  }
-  return t.to('float32');
+  if (type === 'float32' || hasNativeFloat16()) return t.to(type);
+  return new Tensor(
+    'float16',
+    float32ToFloat16Bits(float32(t.to('float32'), 'float16 input')),
+    t.dims,
+  );
 }
 
 /**
@@ -42,7 +44,7 @@ export async function decoderStep(
   pastLength: number,
   keep: number,
 ): Promise<StepResult> {
-  const n = embeds.dims[1] as number;
+  const [, n] = dims3(embeds, 'inputs_embeds');
   const inputs: Record<string, unknown> = {
     inputs_embeds: asFloatType(embeds, m.graphs.embedsType),
     attention_mask: new Tensor('int64', new BigInt64Array(pastLength + n).fill(1n), [
@@ -54,26 +56,23 @@ export async function decoderStep(
   };
   // Without num_logits_to_keep every position's logits come back (prefill() keeps that small).
   if (m.graphs.logitsToKeep) inputs['num_logits_to_keep'] = new Tensor('int64', [BigInt(keep)], []);
-  const out = (await m.model.forward(inputs)) as Record<string, Tensor>;
+  const out: unknown = await m.model.forward(inputs);
+  if (typeof out !== 'object' || out === null) throw new Error('decoder returned no outputs');
   const nextPast: Past = {};
   let logitsTensor: Tensor | null = null;
-  for (const [name, t] of Object.entries(out)) {
+  for (const [name, value] of Object.entries(out)) {
+    const t = tensor(value, `decoder output ${name}`);
     if (name.startsWith('present')) nextPast[name.replace('present', 'past_key_values')] = t;
     else if (name === 'logits') logitsTensor = t;
     else if (t.location === 'gpu-buffer') t.dispose();
   }
   if (!logitsTensor) throw new Error('decoder returned no logits');
-  const [, total, vocab] = logitsTensor.dims as [number, number, number];
+  const [, total, vocab] = dims3(logitsTensor, 'logits');
   const rows = Math.min(keep, total);
   // Copy out the kept rows only (the output buffer may be reused by the runtime); a float16
   // graph's rows are widened here, never the whole [total, vocab] block.
-  const kept = logitsTensor.data.subarray((total - rows) * vocab, total * vocab);
-  const logits =
-    logitsTensor.type === 'float32'
-      ? (kept as Float32Array).slice()
-      : (new Tensor(logitsTensor.type as 'float16', kept as Uint16Array, [rows * vocab]).to(
-          'float32',
-        ).data as Float32Array);
+  const kept = logitsTensor.view(total, vocab).slice([total - rows, total], null);
+  const logits = float32(kept.to('float32'), 'logits');
   return { logits, rows, vocab, past: nextPast };
 }
 
@@ -91,21 +90,16 @@ export async function prefill(
   pastLength: number,
   keep: number,
 ): Promise<StepResult> {
-  const n = embeds.dims[1] as number;
+  const [, n, hidden] = dims3(embeds, 'inputs_embeds');
   if (m.graphs.logitsToKeep) return decoderStep(m, embeds, positions, past, pastLength, keep);
   const chunks = prefillChunks(n, keep);
   if (chunks.length === 1) return decoderStep(m, embeds, positions, past, pastLength, keep);
-  const [, , hidden] = embeds.dims as [number, number, number];
-  const src = embeds.data as Float32Array;
+  const rowsOf = embeds.view(n, hidden);
   const parts: Float32Array[] = [];
   let cur = past;
   let vocab = 0;
   for (const c of chunks) {
-    const piece = new Tensor(
-      embeds.type as 'float32',
-      src.slice(c.start * hidden, (c.start + c.length) * hidden),
-      [1, c.length, hidden],
-    );
+    const piece = rowsOf.slice([c.start, c.start + c.length], null).view(1, c.length, hidden);
     const pos = new BigInt64Array(3 * c.length);
     for (let r = 0; r < 3; r++) {
       pos.set(positions.subarray(r * n + c.start, r * n + c.start + c.length), r * c.length);
@@ -122,7 +116,8 @@ export async function prefill(
     logits.set(p, o);
     o += p.length;
   }
-  return { logits, rows: logits.length / vocab, vocab, past: cur as Past };
+  assert(cur, 'prefill: no chunk ran');
+  return { logits, rows: logits.length / vocab, vocab, past: cur };
 }
 
 const BYTES: Record<string, number> = { float32: 4, float16: 2, int8: 1, uint8: 1 };
@@ -131,7 +126,7 @@ const BYTES: Record<string, number> = { float32: 4, float16: 2, int8: 1, uint8: 
 export function pastBytes(past: Past): number {
   let total = 0;
   for (const t of Object.values(past)) {
-    total += (t.dims as number[]).reduce((a, b) => a * b, 1) * (BYTES[t.type] ?? 4);
+    total += t.dims.reduce((a, b) => a * b, 1) * (BYTES[t.type] ?? 4);
   }
   return total;
 }
@@ -147,7 +142,7 @@ export function disposePast(past: Past | null, keep?: Past | null): void {
 export async function prefixOfPast(past: Past, length: number): Promise<Past> {
   const out: Past = {};
   for (const [name, t] of Object.entries(past)) {
-    const [b, h, seq, d] = t.dims as [number, number, number, number];
+    const [b, h, seq, d] = dims4(t, name);
     const ort = t.ort_tensor as unknown as {
       getData(release?: boolean): Promise<ArrayLike<number>>;
     };
@@ -157,7 +152,7 @@ export async function prefixOfPast(past: Past, length: number): Promise<Past> {
     for (let i = 0; i < b * h; i++) {
       dst.set(src.subarray(i * seq * d, i * seq * d + length * d), i * length * d);
     }
-    out[name] = new Tensor(t.type as 'float32', dst, [b, h, length, d]);
+    out[name] = new Tensor(t.type, dst, [b, h, length, d]);
   }
   return out;
 }
@@ -169,5 +164,8 @@ export async function embed(m: LoadedModel, ids: readonly number[]): Promise<Ten
     BigInt64Array.from(ids, (x) => BigInt(x)),
     [1, ids.length],
   );
-  return asFloatType((await m.model.encode_text({ input_ids: input })) as Tensor, 'float32');
+  return asFloatType(
+    tensor(await m.model.encode_text({ input_ids: input }), 'embed_tokens output'),
+    'float32',
+  );
 }

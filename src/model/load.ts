@@ -8,6 +8,7 @@ import {
 import { activate, checkQuota, serverFor, type FileServer } from './files';
 import { chooseDevice } from './device';
 import {
+  byGraph,
   chooseDtype,
   GRAPHS,
   qwenLargestWeight,
@@ -15,8 +16,9 @@ import {
   type FileSize,
   type Graph,
 } from './dtype-choice';
-import { checkQwenInterface, type GraphInterface, type QwenInterface } from './interface';
+import { checkQwenInterface, sessionInterface, type QwenInterface } from './interface';
 import {
+  externalDataChunks,
   parseGeneration,
   parsePreprocessor,
   parseQwenConfig,
@@ -25,8 +27,9 @@ import {
   type Preprocess,
   type QwenConfig,
 } from './model-config';
+import { digestingServer, type ModelContent } from './digest';
 import { classifyError, configureRuntime, watchDeviceLost, wasmThreads } from './runtime';
-import type { LoadOptions, ModelDevice, ModelDtype, ModelSource } from './types';
+import type { LoadProgress, LoadSettings, ModelDevice, ModelDtype, ModelSource } from './types';
 import { ModelError } from './types';
 
 export type { QwenConfig } from './model-config';
@@ -53,6 +56,8 @@ export interface LoadedModel {
   sizeProblem: string | null;
   source: string;
   files: string[];
+  /** Digest of the bytes of every file loaded: the model's identity in run keys. */
+  content: ModelContent;
   /** Bytes of all the files loaded (weights, tokenizer, configs). */
   modelBytes: number;
   threads: number;
@@ -98,20 +103,6 @@ function tokenId(tokenizer: PreTrainedTokenizer, text: string, special: boolean)
   return ids[0];
 }
 
-/** transformers.js's reading of `use_external_data_format` for one file: its chunk count. */
-function configuredChunks(config: QwenConfig, file: string): number | null {
-  const js = (config as { 'transformers.js_config'?: { use_external_data_format?: unknown } })[
-    'transformers.js_config'
-  ];
-  const v = js?.use_external_data_format;
-  if (v === undefined || v === null) return null;
-  if (typeof v === 'object') {
-    const entry = (v as Record<string, unknown>)[file];
-    return entry === undefined ? null : Number(entry);
-  }
-  return Number(v);
-}
-
 /**
  * The files of one graph at one dtype with their sizes (null when its .onnx does not exist): the
  * .onnx, then its external data as config.json lists it (transformers.js's `NAME.onnx_data`,
@@ -134,7 +125,7 @@ function graphFiles(server: FileServer, config: QwenConfig, chunks: Map<string, 
     const bytes = fallback ? await size(path).catch(() => null) : await size(path);
     if (bytes === null) return null;
     const files = [{ path, bytes }];
-    let n = configuredChunks(config, name);
+    let n = externalDataChunks(config, name);
     if (n === null) n = (await size(`${path}_data`).catch(() => null)) === null ? 0 : 1;
     for (let i = 0; i < n; i++) {
       const data = `${path}_data${i === 0 ? '' : `_${i}`}`;
@@ -153,32 +144,15 @@ function graphFiles(server: FileServer, config: QwenConfig, chunks: Map<string, 
   };
 }
 
-type Meta = { name: string; type?: string; shape?: readonly (number | string)[] };
-
-/** A session's declared inputs and outputs, as plain data. */
-function sessionInterface(session: unknown): GraphInterface {
-  const s = session as {
-    inputMetadata?: readonly Meta[];
-    outputMetadata?: readonly Meta[];
-    inputNames: readonly string[];
-    outputNames: readonly string[];
-  };
-  const plain = (v: Meta): Meta => ({
-    name: v.name,
-    ...(v.type !== undefined ? { type: v.type } : {}),
-    ...(v.shape !== undefined ? { shape: [...v.shape] } : {}),
-  });
-  return {
-    inputs: s.inputMetadata?.map(plain) ?? s.inputNames.map((name) => ({ name })),
-    outputs: s.outputMetadata?.map(plain) ?? s.outputNames.map((name) => ({ name })),
-  };
-}
-
-export async function loadModel(source: ModelSource, options: LoadOptions): Promise<LoadedModel> {
+export async function loadModel(
+  source: ModelSource,
+  settings: LoadSettings,
+  onProgress: LoadProgress,
+): Promise<LoadedModel> {
   const t0 = performance.now();
-  const emit = options.onProgress;
-  configureRuntime(options.numThreads);
-  const server = serverFor(source);
+  const emit = onProgress ?? undefined;
+  configureRuntime(settings.numThreads);
+  const server = digestingServer(serverFor(source));
   activate(server, emit);
 
   emit?.({ kind: 'stage', stage: 'config' });
@@ -190,10 +164,10 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
   const generationRaw = await readJson(server, 'generation_config.json', true);
   // An explicit fp16 variant needs shader-f16 (else wasm); 'auto' adapts to the device instead.
   const asked = [
-    ...(options.dtype === 'auto' ? [] : [options.dtype]),
-    ...Object.values(options.graphDtypes ?? {}),
+    ...(settings.dtype === 'auto' ? [] : [settings.dtype]),
+    ...Object.values(settings.graphDtypes),
   ];
-  const choice = await chooseDevice(options.device, asked);
+  const choice = await chooseDevice(settings.device, asked);
   emit?.({ kind: 'device', device: choice.device, reason: choice.reason });
 
   // The files of the dtype with their sizes, checked against this device before anything big moves.
@@ -201,16 +175,16 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
   const vocab = textField(config, 'vocab_size') ?? 151936;
   const hidden = textField(config, 'hidden_size') ?? 0;
   const picked = await chooseDtype({
-    request: options.dtype,
+    request: settings.dtype,
     caps: choice,
-    ...(options.graphDtypes ? { overrides: options.graphDtypes } : {}),
+    overrides: settings.graphDtypes,
     files: graphFiles(server, config, chunks),
     largestWeight: qwenLargestWeight(vocab, hidden, config.vision_config?.embed_dim ?? 0),
-    enforceLimits: options.enforceLimits !== false,
+    enforceLimits: settings.enforceLimits,
     label: server.label,
   });
   const dtypeLabel = picked.plan.dtype;
-  const dtype = {} as Record<Graph, ModelDtype>;
+  const dtype = byGraph((g) => picked.plan.graphs[g].dtype);
   const sizes = new Map<string, number>();
   for (const f of TEXT_FILES) {
     const size = await server.size(f);
@@ -222,10 +196,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
   if (generationRaw !== null) {
     sizes.set('generation_config.json', (await server.size('generation_config.json')) ?? 0);
   }
-  for (const g of GRAPHS) {
-    dtype[g] = picked.plan.graphs[g].dtype;
-    for (const f of picked.plan.graphs[g].files) sizes.set(f.path, f.bytes);
-  }
+  for (const g of GRAPHS) for (const f of picked.plan.graphs[g].files) sizes.set(f.path, f.bytes);
   const files = [...sizes.keys()];
   const external = Object.fromEntries(
     GRAPHS.map((g) => {
@@ -233,7 +204,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
       return [name, chunks.get(name) ?? 0];
     }),
   );
-  if (server.remote && options.cache !== false) emit?.(await checkQuota(server, sizes));
+  if (server.remote && settings.cache) emit?.(await checkQuota(server, sizes));
   else server.caching = false;
 
   emit?.({ kind: 'stage', stage: 'tokenizer' });
@@ -247,12 +218,13 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
       detail: `${dtypeLabel} on ${choice.device} (${picked.reason})`,
     });
     model = await Qwen2VLForConditionalGeneration.from_pretrained(server.key, {
+      // Our zod-checked config: transformers.js's PretrainedConfig is a class of its own.
       config: config as never,
-      dtype: dtype as never,
+      dtype,
       device: choice.device,
       // Our reading of the external data (config.json, else a NAME.onnx_data beside the graph).
       use_external_data_format: external,
-    } as never);
+    });
   } catch (e) {
     // transformers.js also asks for optional files (generation_config.json): only ours count.
     const missing = server.missing.find((f) => files.includes(f));
@@ -269,7 +241,11 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     const heads = textField(config, 'num_attention_heads');
     graphs = checkQwenInterface(
       Object.fromEntries(
-        GRAPHS.map((g) => [g, model.sessions[g] ? sessionInterface(model.sessions[g]) : undefined]),
+        GRAPHS.map((g) => {
+          const session: unknown = model.sessions[g];
+          const file = `onnx/${g}${SUFFIX[dtype[g]]}.onnx`;
+          return [g, session === undefined ? undefined : sessionInterface(session, g, file)];
+        }),
       ),
       {
         layers: textField(config, 'num_hidden_layers') ?? 0,
@@ -287,6 +263,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
   const imEnd = tokenId(tokenizer, '<|im_end|>', true);
   const endOfText = tokenId(tokenizer, '<|endoftext|>', true);
 
+  const content = await server.content(files);
   const loaded: LoadedModel = {
     model,
     tokenizer,
@@ -302,6 +279,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     sizeProblem: picked.problem?.message ?? null,
     source: server.label,
     files,
+    content,
     modelBytes: [...sizes.values()].reduce((a, b) => a + b, 0),
     threads: wasmThreads(),
     deviceLost: null,

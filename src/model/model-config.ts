@@ -26,6 +26,14 @@ const qwenConfig = z.looseObject({
   head_dim: count.optional(),
   tie_word_embeddings: z.boolean().optional(),
   text_config: z.looseObject({}).optional(),
+  // transformers.js's external-data setting: true / a chunk count, for all files or per file.
+  'transformers.js_config': z
+    .looseObject({
+      use_external_data_format: z
+        .union([z.boolean(), z.number(), z.record(z.string(), z.union([z.boolean(), z.number()]))])
+        .nullish(),
+    })
+    .optional(),
   vision_config: z
     .looseObject({
       spatial_merge_size: count.optional(),
@@ -45,9 +53,15 @@ function issue(e: z.ZodError): string {
 }
 
 /** config.json of a Qwen2-VL export; other architectures are refused by name. */
+const architecture = z.looseObject({
+  model_type: z.unknown(),
+  architectures: z.array(z.unknown()).optional().catch(undefined),
+});
+
 export function parseQwenConfig(raw: unknown, label: string): QwenConfig {
-  const c = raw as { model_type?: unknown; architectures?: unknown[] } | null;
-  const arch = Array.isArray(c?.architectures) ? String(c.architectures[0]) : undefined;
+  const head = architecture.safeParse(raw);
+  const c = head.success ? head.data : null;
+  const arch = c?.architectures?.length ? String(c.architectures[0]) : undefined;
   if (
     !c ||
     c.model_type !== 'qwen2_vl' ||
@@ -86,15 +100,29 @@ export function parseQwenConfig(raw: unknown, label: string): QwenConfig {
 
 /** A text-model field: top level (transformers.js's layout) or in text_config (transformers 5's). */
 export function textField(c: QwenConfig, key: string): number | undefined {
-  const top = (c as Record<string, unknown>)[key];
+  const top = c[key];
   if (typeof top === 'number') return top;
-  const nested = (c.text_config as Record<string, unknown> | undefined)?.[key];
+  const nested = c.text_config?.[key];
   return typeof nested === 'number' ? nested : undefined;
 }
 
+/**
+ * transformers.js's reading of `use_external_data_format` for one graph file: its chunk count, or
+ * null when config.json says nothing (the loader then looks for a NAME.onnx_data beside it).
+ */
+export function externalDataChunks(c: QwenConfig, file: string): number | null {
+  const v = c['transformers.js_config']?.use_external_data_format;
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'object') {
+    const entry = v[file];
+    return entry === undefined ? null : Number(entry);
+  }
+  return Number(v);
+}
+
 const preprocessorConfig = z.looseObject({
-  image_mean: z.array(z.number()).length(3).optional(),
-  image_std: z.array(z.number()).length(3).optional(),
+  image_mean: z.tuple([z.number(), z.number(), z.number()]).optional(),
+  image_std: z.tuple([z.number(), z.number(), z.number()]).optional(),
   rescale_factor: z.number().optional(),
   do_rescale: z.boolean().optional(),
   do_normalize: z.boolean().optional(),
@@ -143,9 +171,9 @@ export function parsePreprocessor(raw: unknown, label: string): Preprocess {
       { file },
     );
   const close = (a: readonly number[], b: readonly number[], tol: number) =>
-    a.length === b.length && a.every((x, i) => Math.abs(x - (b[i] as number)) <= tol);
-  const mean = p.image_mean ?? [...QWEN2VL_MEAN];
-  const std = p.image_std ?? [...QWEN2VL_STD];
+    a.length === b.length && a.every((x, i) => Math.abs(x - (b[i] ?? NaN)) <= tol);
+  const mean: Preprocess['mean'] = p.image_mean ?? QWEN2VL_MEAN;
+  const std: Preprocess['std'] = p.image_std ?? QWEN2VL_STD;
   // The JSON holds the same 8-digit decimals as the protocol; 1e-7 is float32 rounding of them.
   if (!close(mean, QWEN2VL_MEAN, 1e-7)) throw bad('image_mean', mean, QWEN2VL_MEAN);
   if (!close(std, QWEN2VL_STD, 1e-7)) throw bad('image_std', std, QWEN2VL_STD);
@@ -166,8 +194,8 @@ export function parsePreprocessor(raw: unknown, label: string): Preprocess {
   if (frame < minPixels) throw bad('min_pixels', minPixels, `at most ${frame} (252 x 252)`);
   if (frame > maxPixels) throw bad('max_pixels', maxPixels, `at least ${frame} (252 x 252)`);
   return {
-    mean: mean as unknown as Preprocess['mean'],
-    std: std as unknown as Preprocess['std'],
+    mean,
+    std,
     rescale,
     patchSize,
     temporalPatch,
@@ -203,7 +231,7 @@ export interface GenerationSettings {
  * greedy. A file that would really sample is noted: this app decodes greedily.
  */
 export function parseGeneration(
-  raw: unknown | null,
+  raw: unknown,
   label: string,
   official: { imEnd: number; endOfText: number },
 ): GenerationSettings {

@@ -1,9 +1,16 @@
 import type { StateCreator } from 'zustand';
-import type { DeviceRequest, DtypeRequest, LoadEvent, ModelSource } from '../model/index';
+import { errorMessage } from '../bench/index';
+import {
+  DEFAULT_LOAD_SETTINGS,
+  type DeviceRequest,
+  type DtypeRequest,
+  type LoadEvent,
+  type ModelSource,
+} from '../model/index';
 import { ModelClient, type ModelInfo } from '../worker/index';
 
-/** The built-in default: the tiny test model the app serves at /models/ (works offline). */
-export const DEFAULT_MODEL_URL = '/models/tiny-random-qwen2-vl';
+/** The built-in default: the tiny test model the app carries in models/ (works offline). */
+export const DEFAULT_MODEL_URL = 'models/tiny-random-qwen2-vl';
 export const HUB_MODEL_ID = 'onnx-community/Qwen2-VL-2B-Instruct';
 
 export interface FileProgress {
@@ -34,6 +41,13 @@ export interface ModelSlice {
 }
 
 let client: ModelClient | null = null;
+
+/** A relative model URL means "beside this page": the worker would resolve it against its script. */
+function besidePage(source: ModelSource): ModelSource {
+  return source.kind === 'url'
+    ? { ...source, url: new URL(source.url, document.baseURI).href }
+    : source;
+}
 
 /** The loaded model's worker client (the runner drives it). */
 export function modelClient(): ModelClient | null {
@@ -95,10 +109,11 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
       }
     };
     try {
-      const info = await mine.load(source, { dtype, device, onProgress });
+      const settings = { ...DEFAULT_LOAD_SETTINGS, dtype, device };
+      const info = await mine.load(besidePage(source), settings, onProgress);
       if (client === mine) set({ modelStatus: 'ready', modelInfo: info });
     } catch (e) {
-      if (client === mine) set({ modelStatus: 'error', modelError: (e as Error).message });
+      if (client === mine) set({ modelStatus: 'error', modelError: errorMessage(e) });
     }
   },
 });

@@ -1,5 +1,10 @@
 import { useState } from 'react';
-import type { DeviceRequest, DtypeRequest, ModelSource } from '../model/index';
+import {
+  DTYPE_REQUESTS,
+  type DeviceRequest,
+  type DtypeRequest,
+  type ModelSource,
+} from '../model/index';
 import { DEFAULT_MODEL_URL, HUB_MODEL_ID, useAppStore } from '../store/index';
 import { sourceFromFiles } from '../worker/index';
 import { FolderPicker } from './FolderPicker';
@@ -13,7 +18,7 @@ function sourceSummary(files: { from: string }[]): string {
 }
 
 type Choice = 'builtin' | 'hub' | 'url' | 'folder';
-const DTYPES: DtypeRequest[] = ['auto', 'fp32', 'fp16', 'q8', 'q4', 'q4f16'];
+const DEVICES: readonly DeviceRequest[] = ['auto', 'webgpu', 'wasm'];
 
 /** Step 1: which model, in which precision, on which device. */
 export function ModelStep() {
@@ -110,9 +115,9 @@ export function ModelStep() {
           <select
             aria-label="dtype"
             value={dtype}
-            onChange={(e) => setDtype(e.target.value as DtypeRequest)}
+            onChange={(e) => setDtype(DTYPE_REQUESTS.find((d) => d === e.target.value) ?? 'auto')}
           >
-            {DTYPES.map((d) => (
+            {DTYPE_REQUESTS.map((d) => (
               <option key={d} value={d}>
                 {d === 'auto' ? 'auto (per device)' : d}
               </option>
@@ -124,7 +129,7 @@ export function ModelStep() {
           <select
             aria-label="device"
             value={device}
-            onChange={(e) => setDevice(e.target.value as DeviceRequest)}
+            onChange={(e) => setDevice(DEVICES.find((d) => d === e.target.value) ?? 'auto')}
           >
             <option value="auto">auto (WebGPU if available, else wasm)</option>
             <option value="webgpu">WebGPU</option>
