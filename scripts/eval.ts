@@ -10,27 +10,18 @@
 // Resumes from an existing <out>: questions already in results.jsonl are skipped. Exit code 0
 // when the run completed (questions with errors are counted, not fatal), 1 when it could not run
 // or stopped early, 2 for bad arguments.
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from '@playwright/test';
 import {
-  parseBenchmarkFile,
   type BenchmarkManifest,
   type BenchmarkSetFile,
   type Level,
   type Sample,
 } from '../src/bench/index';
 import type { StoredResult } from '../src/store/index';
-import { ensureBuild, openApp, repoRoot, serve } from './headless-app';
+import { ensureBuild, modelHosts, openApp, repoRoot, serve } from './headless-app';
 import {
   accuracyTable,
   readResults,
@@ -43,6 +34,9 @@ import {
   type RunSettings,
 } from './results-file';
 import { Progress } from './progress';
+import { readAnnotationFile } from './annotation-file';
+import { ResultsWriter, writing } from './results-writer';
+import { termSafe } from './term-safe';
 
 class UsageError extends Error {}
 
@@ -152,15 +146,8 @@ interface LoadedBenchmark {
 /** The same parse the page does, here in Node, so both sides agree on ids and order. */
 export function loadBenchmark(spec: string): LoadedBenchmark {
   if (existsSync(spec) && statSync(spec).isFile()) {
-    const text = readFileSync(spec, 'utf8');
-    const name = basename(spec);
-    const parsed = parseBenchmarkFile(name, text);
-    if (parsed.errors.length > 0) {
-      console.error(
-        `${name}: ${parsed.errors.length} of ${parsed.total} records skipped (invalid)`,
-      );
-    }
-    return { kind: 'file', id: name, name, text, samples: parsed.samples };
+    const { name, text, samples } = readAnnotationFile(spec);
+    return { kind: 'file', id: name, name, text, samples };
   }
   const dir = resolve(repoRoot, 'public/benchmarks');
   const manifestPath = join(dir, 'manifest.json');
@@ -316,7 +303,7 @@ function lockOut(out: string): () => void {
     }
     if (alive) throw new UsageError(`${out} is being written by another npm run eval (pid ${pid})`);
   }
-  writeFileSync(path, String(process.pid));
+  writing(path, () => writeFileSync(path, String(process.pid)));
   const unlock = () => rmSync(path, { force: true });
   process.once('exit', unlock);
   return unlock;
@@ -331,20 +318,22 @@ async function evalInto(
   createdAt: string | undefined,
 ): Promise<number> {
   const { selected, mine } = selectQuestions(bench.samples, o);
-  writeRunFile(out, {
-    settings,
-    selected,
-    limit: o.limit,
-    shard: o.shard,
-    createdAt: createdAt ?? new Date().toISOString(),
-  });
+  writing(join(out, 'run.json'), () =>
+    writeRunFile(out, {
+      settings,
+      selected,
+      limit: o.limit,
+      shard: o.shard,
+      createdAt: createdAt ?? new Date().toISOString(),
+    }),
+  );
   const resultsPath = join(out, 'results.jsonl');
   const before = readResults(resultsPath, true);
-  for (const b of before.bad) console.error(`skipped unreadable line ${b}`);
+  for (const b of before.bad) console.error(`skipped unreadable line ${termSafe(b, true)}`);
   const done = new Set(before.lines.map((l) => String(l.sample_id)));
   const todo = mine.filter((s) => !done.has(s.sampleId));
   console.error(
-    `${bench.name}: ${mine.length} questions${o.shard ? ` (shard ${o.shard.index}/${o.shard.count} of ${selected})` : ''}; ${mine.length - todo.length} already in ${resultsPath}; ${todo.length} to run`,
+    `${termSafe(bench.name, true)}: ${mine.length} questions${o.shard ? ` (shard ${o.shard.index}/${o.shard.count} of ${selected})` : ''}; ${mine.length - todo.length} already in ${resultsPath}; ${todo.length} to run`,
   );
 
   let status = 'finished';
@@ -370,27 +359,35 @@ async function evalInto(
     return true;
   });
   const results = lines.map(resultFromLine);
-  writeSummary(
-    out,
-    {
-      model: model.label,
-      dtype: o.dtype,
-      device: [...new Set(lines.map((l) => l.device ?? 'none'))].join('+') || o.device,
-      benchmark: bench.id,
-      settings: { ...settings, limit: o.limit, shard: o.shard },
-      finishedAt: new Date().toISOString(),
-    },
-    results,
-  );
-  console.log(`\n${accuracyTable(results)}`);
+  let summaryFailed: string | null = null;
+  try {
+    writing(join(out, 'summary.json'), () =>
+      writeSummary(
+        out,
+        {
+          model: model.label,
+          dtype: o.dtype,
+          device: [...new Set(lines.map((l) => l.device ?? 'none'))].join('+') || o.device,
+          benchmark: bench.id,
+          settings: { ...settings, limit: o.limit, shard: o.shard },
+          finishedAt: new Date().toISOString(),
+        },
+        results,
+      ),
+    );
+  } catch (e) {
+    summaryFailed = (e as Error).message;
+  }
+  console.log(`\n${termSafe(accuracyTable(results))}`);
   console.log(
     `\n${results.length} of ${mine.length} questions in ${resultsPath}; summary in ${join(out, 'summary.json')}`,
   );
+  if (summaryFailed) console.error(summaryFailed);
   if (status !== 'finished') {
     console.error(`the run stopped early (${status}); run the same command again to resume`);
     return 1;
   }
-  return 0;
+  return summaryFailed ? 1 : 0;
 }
 
 async function runInBrowser(
@@ -406,8 +403,14 @@ async function runInBrowser(
   const log = (m: string) => progress.log(m);
   const progress = new Progress(total, already);
   const dist = ensureBuild('dist-cli', console.error);
-  const served = await serve({ dist, modelDir: model.dir, videosDir: o.videos });
-  const app = await openApp(served.origin, o.verbose ? (m) => log(m) : undefined);
+  const served = await serve({ dist, modelDir: model.dir, videosDir: o.videos, log });
+  const app = await openApp(served.origin, {
+    log: o.verbose ? log : undefined,
+    allowHosts: modelHosts(model.source),
+  }).catch(async (e: unknown) => {
+    await served.close();
+    throw e;
+  });
   const page = app.page;
   const stop = async () => {
     progress.log('interrupted: finished questions are in results.jsonl; run again to resume');
@@ -424,8 +427,11 @@ async function runInBrowser(
         window.seedbenchAutomation.loadModel(src, label, dtype, device),
       [model.source, model.label, o.dtype, o.device] as const,
     );
-    if (!loaded.ok || !loaded.info)
-      throw new Error(`model did not load: ${loaded.error ?? 'unknown error'}`);
+    if (!loaded.ok || !loaded.info) {
+      // The page knows the folder as /cli-model/: name the user's.
+      const why = (loaded.error ?? 'unknown error').replaceAll('/cli-model/', `${model.dir}/`);
+      throw new Error(`model did not load: ${why}`);
+    }
     console.error(
       `model on ${loaded.info.device} (${loaded.info.deviceReason})${loaded.info.device === 'wasm' ? `, ${loaded.info.threads} threads` : ''}, loaded in ${(loaded.info.loadMs / 1000).toFixed(1)} s`,
     );
@@ -440,8 +446,9 @@ async function runInBrowser(
       (ids) => window.seedbenchAutomation.keepSamples(ids),
       todo.map((s) => s.sampleId),
     );
-    const media = await page.evaluate(() =>
-      window.seedbenchAutomation.setMediaFromServer('/cli-videos/'),
+    const media = await page.evaluate(
+      (label) => window.seedbenchAutomation.setMediaFromServer('/cli-videos/', label),
+      o.videos,
     );
     console.error(
       `videos: ${o.videos} (${media.files} files); ${media.incomplete.length} of ${todo.length} questions lack a file (recorded as errors)`,
@@ -454,22 +461,31 @@ async function runInBrowser(
     });
 
     const byId = new Map(todo.map((s) => [s.sampleId, s]));
-    const resultsPath = join(out, 'results.jsonl');
+    const writer = new ResultsWriter(join(out, 'results.jsonl'), (m) => {
+      progress.log(m);
+      return page.evaluate(() => window.seedbenchAutomation.cancel());
+    });
     await page.exposeFunction('seedbenchEmit', async (r: StoredResult) => {
       const sample = byId.get(r.sampleId);
-      if (!sample) return;
-      appendFileSync(
-        resultsPath,
-        `${resultLine(sample, r, { wording: settings.wording, device: r.device, dtype: loaded.info?.dtype ?? o.dtype, model: model.label })}\n`,
-      );
-      if (r.error) progress.log(`${r.sampleId}: ${r.error.stage} error: ${r.error.message}`);
-      if (o.dumpFrames && (!r.error || r.error.stage === 'model')) await dumpFrames(page, out, r);
+      if (!sample || writer.stopped) return;
+      const line = resultLine(sample, r, {
+        wording: settings.wording,
+        device: r.device,
+        dtype: loaded.info?.dtype ?? o.dtype,
+        model: model.label,
+      });
+      if (!(await writer.append(`${line}\n`))) return;
+      if (r.error)
+        progress.log(`${termSafe(r.sampleId, true)}: ${r.error.stage} error: ${r.error.message}`);
+      if (o.dumpFrames && (!r.error || r.error.stage === 'model'))
+        if (!(await writer.guard(join(out, 'frames'), () => dumpFrames(page, out, r)))) return;
       progress.add(r);
     });
     const end = await page.evaluate(() => window.seedbenchAutomation.start());
     progress.finish();
+    if (writer.stopped) return writer.stopped;
     if (end.runStatus !== 'finished')
-      for (const n of end.notices.slice(-5)) console.error(`  ${n}`);
+      for (const n of end.notices.slice(-5)) console.error(`  ${termSafe(n)}`);
     return end.runStatus;
   } finally {
     await app.close().catch(() => undefined);
@@ -481,7 +497,7 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
   try {
     process.exitCode = await runEval(parseEvalArgs(process.argv.slice(2)));
   } catch (e) {
-    console.error(`eval: ${(e as Error).message}`);
+    console.error(`eval: ${termSafe((e as Error).message)}`);
     process.exitCode = e instanceof UsageError ? 2 : 1;
   }
 }

@@ -123,9 +123,16 @@ const CSV_COLUMNS = [
   'response',
 ] as const;
 
+/**
+ * One CSV cell. Text (model output, ids, messages) starting with = + - @ tab or CR would run as a
+ * formula in a spreadsheet (`=HYPERLINK(...)`): per OWASP's CSV-injection advice it gets a
+ * leading ' and quotes. Numbers are written as numbers (a log-prob of -1.5 stays one).
+ */
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return String(v);
   const s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) return `"'${s.replace(/"/g, '""')}"`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

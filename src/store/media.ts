@@ -67,13 +67,19 @@ export async function libraryFromDirectory(dir: FileSystemDirectoryHandle): Prom
   return { ...lib, handle: dir };
 }
 
-/** The demo clips the local server offers at /demo-videos/ (see scripts/vite-local-assets.ts). */
-export async function libraryFromServer(base = '/demo-videos/'): Promise<MediaLibrary | null> {
+/**
+ * The demo clips the local server offers at /demo-videos/ (see scripts/vite-local-assets.ts), or
+ * another served folder, named `label` in messages ("missing file x (not in <label>)").
+ */
+export async function libraryFromServer(
+  base = '/demo-videos/',
+  label = 'demo clips (served locally)',
+): Promise<MediaLibrary | null> {
   try {
     const res = await fetch(`${base}index.json`);
     if (!res.ok) return null;
     const { files } = (await res.json()) as { files: string[] };
-    return library('demo clips (served locally)', 'served', files, async (k) => {
+    return library(label, 'served', files, async (k) => {
       const r = await fetch(`${base}${k.split('/').map(encodeURIComponent).join('/')}`);
       if (!r.ok) throw new Error(`${k}: HTTP ${r.status}`);
       return r.blob();

@@ -108,8 +108,9 @@ const automation = {
   },
 
   /** A video folder served over HTTP with an index.json listing. */
-  async setMediaFromServer(base: string) {
-    const media = await libraryFromServer(base);
+  /** `label` names the folder in messages (the CLI passes its --videos path). */
+  async setMediaFromServer(base: string, label?: string) {
+    const media = await libraryFromServer(base, label);
     if (!media) throw new Error(`no video listing at ${base}index.json`);
     state().setMedia(media);
     const { report } = state().plannedQuestions();
