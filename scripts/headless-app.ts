@@ -251,6 +251,15 @@ export function modelHosts(source: { kind: 'url'; url: string } | { kind: 'hub';
   return /^https?:/.test(source.url) ? [new URL(source.url).hostname] : [];
 }
 
+/** Playwright's launch error in a few words: its first line, the browser's stderr, its exit. */
+function launchFailure(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const first = (message.split('\n')[0] ?? '').replace(/^browserType\.launch: /, '');
+  const stderr = [...new Set([...message.matchAll(/\[pid=\d+\]\[err\] (.*)/g)].map((m) => m[1]))];
+  const exit = /<process did exit: (exitCode=\S+, signal=\S+)>/.exec(message)?.[1];
+  return [first, ...stderr.slice(0, 3), ...(exit ? [`(${exit})`] : [])].join('; ');
+}
+
 export interface HeadlessApp {
   browser: Browser;
   page: Page;
@@ -278,9 +287,8 @@ export async function openApp(origin: string, o: OpenAppOptions = {}): Promise<H
       ignoreDefaultArgs: ['--enable-features'],
     });
   } catch (e) {
-    const first = (e as Error).message.split('\n').find((l) => l.trim() !== '') ?? String(e);
     throw new Error(
-      `Chromium did not start (${executablePath}; set CHROMIUM_PATH to another): ${first}`,
+      `Chromium did not start (${executablePath}; set CHROMIUM_PATH to another): ${launchFailure(e)}`,
       { cause: e },
     );
   }

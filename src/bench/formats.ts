@@ -258,6 +258,8 @@ function convertAll(
     seen.add(sample.sampleId);
     samples.push(sample);
   }
+  // In file order (line errors are found before record errors).
+  errors.sort((a, b) => (a.line ?? a.index ?? 0) - (b.line ?? b.index ?? 0));
   return { file, format, samples, errors, total: items.length + countLineErrors(errors) };
 }
 
