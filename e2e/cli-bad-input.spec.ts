@@ -265,7 +265,7 @@ test('npm run eval on a full disk: stops at the first failed write, names the fi
     'tmpfs',
     mnt,
   ]);
-  test.skip(probe.status !== 0, `cannot mount a tmpfs here (${probe.stderr?.toString().trim()})`);
+  test.skip(probe.status !== 0, `cannot mount a tmpfs here (${probe.stderr.toString().trim()})`);
   const args = [
     ...['--benchmark', SET, '--videos', VIDEOS, '--limit', '2', '--device', 'wasm'],
     ...['--max-new-tokens', '8', '--out', join(mnt, 'run')],

@@ -157,7 +157,7 @@ function fixtureRun(fx: Fixture, extra: Partial<RunArgs> = {}): RunArgs {
     ...pngVisuals(fx),
     scoring: ALL_SCORING,
     maxNewTokens: 32, // the fixtures' greedy length
-    logitsAt: (fx.pytorch.top20 as [number, number][]).map(([id]) => id),
+    logitsAt: fx.pytorch.top20.map(([id]) => id),
     ...extra,
   };
 }
@@ -369,7 +369,7 @@ test.describe('model sources', () => {
     expect(info.source).toContain('tiny-random-qwen2-vl');
     const files = events.filter((e) => e.kind === 'file');
     expect(files.length).toBeGreaterThan(0);
-    expect(files.every((e) => e.kind === 'file' && e.from === 'local')).toBe(true);
+    expect(files.every((e) => e.from === 'local')).toBe(true);
     const ref = STILL.onnx['q4'] as Reference;
     const out = await run(
       page,
@@ -400,9 +400,7 @@ test.describe('model sources', () => {
     );
     const { info, events } = await load(page, { from: 'opfs:tiny', dtype: 'q4', device: 'wasm' });
     expect(info.source).toBe('folder "tiny"');
-    expect(
-      events.filter((e) => e.kind === 'file').every((e) => e.kind === 'file' && e.from === 'local'),
-    ).toBe(true);
+    expect(events.filter((e) => e.kind === 'file').every((e) => e.from === 'local')).toBe(true);
     const ref = STILL.onnx['q4'] as Reference;
     const out = await run(
       page,

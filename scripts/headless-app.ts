@@ -9,53 +9,13 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
+import { errorMessage } from '../src/bench/index';
+import type { Automation } from '../src/store/automation';
 import { listFiles } from './list-files';
-
-/** The page side (src/ui/automation.ts, compiled for the browser), typed for page.evaluate. */
-export interface Automation {
-  loadModel(
-    source: unknown,
-    label: string,
-    dtype: string,
-    device: string,
-  ): Promise<{
-    ok: boolean;
-    error: string | null;
-    info: {
-      device: string;
-      deviceReason: string;
-      dtype: string;
-      threads: number;
-      loadMs: number;
-      modelBytes: number;
-    } | null;
-    notices: string[];
-  }>;
-  loadBenchmarkText(name: string, text: string): { count: number; report: string[] };
-  selectSet(id: string): Promise<{ count: number }>;
-  keepSamples(ids: string[]): number;
-  setMediaFromServer(
-    base: string,
-    label?: string,
-  ): Promise<{
-    label: string;
-    files: number;
-    incomplete: { sampleId: string; missing: string[] }[];
-  }>;
-  setConfig(c: unknown): unknown;
-  start(): Promise<{ runStatus: string; notices: string[] }>;
-  cancel(): void;
-  frames(id: string): Promise<{
-    indices: number[] | null;
-    timestampsS: number[] | null;
-    stillFrom: string;
-    clipPngs: string[];
-    stillPng: string;
-  }>;
-}
 
 declare global {
   interface Window {
+    /** The page side (src/store/automation.ts), registered with ?automation=1. */
     seedbenchAutomation: Automation;
   }
 }
@@ -143,7 +103,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
     res.setHeader('Cache-Control', 'no-cache');
     // DNS rebinding: a page of another site whose name now points at 127.0.0.1 would send its
     // own Host; only this server's names are answered (as vite preview does for npm start).
-    const { port } = server.address() as AddressInfo;
+    const port = req.socket.localPort;
     if (req.headers.host !== `127.0.0.1:${port}` && req.headers.host !== `localhost:${port}`) {
       res.statusCode = 403;
       res.end('forbidden: unknown Host');
@@ -194,9 +154,9 @@ export async function serve(opts: ServeOptions): Promise<Served> {
     } catch (e) {
       // A file that vanished or turned unreadable between the checks: this request fails, the
       // server (and the run) go on.
-      log(`${url}: ${(e as Error).message}`);
+      log(`${url}: ${errorMessage(e)}`);
       res.statusCode = 500;
-      res.end((e as Error).message);
+      res.end(errorMessage(e));
     }
   });
   const first = opts.port ?? 4300;
@@ -253,7 +213,7 @@ export function modelHosts(source: { kind: 'url'; url: string } | { kind: 'hub';
 
 /** Playwright's launch error in a few words: its first line, the browser's stderr, its exit. */
 function launchFailure(e: unknown): string {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   const first = (message.split('\n')[0] ?? '').replace(/^browserType\.launch: /, '');
   const stderr = [...new Set([...message.matchAll(/\[pid=\d+\]\[err\] (.*)/g)].map((m) => m[1]))];
   const exit = /<process did exit: (exitCode=\S+, signal=\S+)>/.exec(message)?.[1];
@@ -306,12 +266,12 @@ export async function openApp(origin: string, o: OpenAppOptions = {}): Promise<H
     const url = `${origin}/?automation=1&view=run`;
     const res = await page.goto(url);
     if (!res?.ok()) throw new Error(`HTTP ${res?.status() ?? '(no response)'} for ${url}`);
-    await page.waitForFunction(() => window.seedbenchAutomation !== undefined, null, {
+    await page.waitForFunction(() => 'seedbenchAutomation' in window, null, {
       timeout: 60_000,
     });
     return { browser, page, close: () => browser.close() };
   } catch (e) {
     await browser.close().catch(() => undefined);
-    throw new Error(`the app did not open in Chromium: ${(e as Error).message}`, { cause: e });
+    throw new Error(`the app did not open in Chromium: ${errorMessage(e)}`, { cause: e });
   }
 }

@@ -1,6 +1,7 @@
 // The listing of a served folder (the CLI's --videos, the dev server's demo clips).
 import { readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { errorMessage } from '../src/bench/index';
 
 /** An entry of a served folder that could not be listed (a dangling link, a link loop, no access). */
 export interface SkippedEntry {
@@ -20,7 +21,7 @@ export function listFiles(dir: string, onSkip?: (s: SkippedEntry) => void): stri
     try {
       names = readdirSync(abs).sort();
     } catch (e) {
-      onSkip?.({ path: abs, reason: `cannot list (${(e as NodeJS.ErrnoException).code ?? e})` });
+      onSkip?.({ path: abs, reason: `cannot list (${errnoCode(e) ?? errorMessage(e)})` });
       return;
     }
     for (const name of names) {
@@ -49,8 +50,13 @@ export function listFiles(dir: string, onSkip?: (s: SkippedEntry) => void): stri
   return out;
 }
 
+/** A Node file system error's code (ENOENT, ELOOP, ...), if it is one. */
+function errnoCode(e: unknown): string | undefined {
+  return e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
+}
+
 function entryProblem(path: string, e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
+  const code = errnoCode(e);
   let target = '';
   try {
     target = ` -> ${readlinkSync(path)}`;
@@ -59,5 +65,5 @@ function entryProblem(path: string, e: unknown): string {
   }
   if (code === 'ENOENT' && target) return `dangling symbolic link${target}`;
   if (code === 'ELOOP') return `symbolic link loop${target}`;
-  return `cannot read (${code ?? String(e)})`;
+  return `cannot read (${code ?? errorMessage(e)})`;
 }

@@ -18,7 +18,7 @@ export class Progress {
   private correct = 0;
   private scored = 0;
   private errors = 0;
-  private readonly tty = Boolean(process.stderr.isTTY);
+  private readonly tty = process.stderr.isTTY;
   private readonly every: number;
   private shown = false;
 

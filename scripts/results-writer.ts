@@ -3,6 +3,7 @@
 // the first failed write stops the run, naming the file; what was written stays (a cut-off last
 // line is dropped when the run resumes).
 import { appendFileSync } from 'node:fs';
+import { errorMessage } from '../src/bench/index';
 
 /** A failed write, naming the file. */
 export class WriteError extends Error {
@@ -10,9 +11,7 @@ export class WriteError extends Error {
     readonly path: string,
     cause: unknown,
   ) {
-    super(`cannot write ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      cause,
-    });
+    super(`cannot write ${path}: ${errorMessage(cause)}`, { cause });
     this.name = 'WriteError';
   }
 }

@@ -9,7 +9,8 @@ import { listFiles } from './list-files.ts';
  * - `/models/...` from `models/` (the committed tiny test model and any model you export there);
  *   the build also copies the tiny model into the output, so a deployed app carries it.
  * - `/demo-videos/...` from `../shared/seedbench/egoplan-bench2-examples` when it exists (the 12
- *   real example clips), plus `/demo-videos/index.json` listing its files. Never copied into builds.
+ *   real example clips), plus `/demo-videos/index.json` listing its files. Never copied into builds
+ *   (a static host gets them from `npm run add-clips`, scripts/add-clips.ts).
  */
 const TYPES: Record<string, string> = {
   '.json': 'application/json',
@@ -34,7 +35,10 @@ function serveFolder(urlPrefix: string, dir: string, listing: boolean): Connect.
       res.end('bad URL');
       return;
     }
-    if (!url.startsWith(urlPrefix) || !existsSync(root)) return next();
+    if (!url.startsWith(urlPrefix) || !existsSync(root)) {
+      next();
+      return;
+    }
     const rel = url.slice(urlPrefix.length);
     if (listing && rel === 'index.json') {
       res.setHeader('Content-Type', 'application/json');
@@ -67,14 +71,6 @@ export function localAssets(options: { models: string; demoVideos: string }): Pl
     name: 'seedbench-local-assets',
     configResolved(config) {
       outDir = resolve(config.root, config.build.outDir);
-    },
-    // The service worker precaches every emitted asset (workers and the ORT wasm too), so the app
-    // runs offline after one visit, not only the chunks the first page happened to load.
-    generateBundle(_options, bundle) {
-      const files = Object.keys(bundle).filter(
-        (f) => f.startsWith('assets/') && !f.includes('harness-') && !f.endsWith('.map'),
-      );
-      this.emitFile({ type: 'asset', fileName: 'asset-list.json', source: JSON.stringify(files) });
     },
     configureServer: install,
     configurePreviewServer: install,

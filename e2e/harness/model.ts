@@ -4,9 +4,12 @@ import {
   argmaxLetter,
   argminLetter,
   CHOICE_LETTERS,
+  OFFICIAL_CONFIG,
   parseBenchmarkFile,
+  questionOptions,
   scoreOfficial,
   type Sample,
+  type ScoringModes,
 } from '../../src/bench/index';
 import {
   patchify,
@@ -14,7 +17,6 @@ import {
   type LoadOptions,
   type ModelSource,
   type ModelVisuals,
-  type ScoringOptions,
 } from '../../src/model/index';
 import { resizePillowBicubic, resizeTorchBicubicAA } from '../../src/video/index';
 import { ModelClient, sourceFromFiles, VideoClient, type ModelInfo } from '../../src/worker/index';
@@ -180,7 +182,7 @@ export interface RunArgs {
   stillUrl?: string;
   /** The video stage's clip values: 'float' as the reference fixtures, 'uint8' as decord + torchvision. */
   clipValues?: 'float' | 'uint8';
-  scoring: ScoringOptions;
+  scoring: ScoringModes;
   maxNewTokens?: number;
   topLogits?: number;
   logitsAt?: number[];
@@ -193,7 +195,7 @@ async function run(args: RunArgs) {
   if (!client) return fail(new Error('no model loaded'));
   try {
     const parsed = parseBenchmarkFile(args.file, args.record);
-    const sample = parsed.samples[0] as Sample | undefined;
+    const sample: Sample | undefined = parsed.samples[0];
     if (!sample) throw new Error(`no sample parsed: ${JSON.stringify(parsed.errors)}`);
     let visuals: ModelVisuals;
     let videoTimings: Record<string, number> | null = null;
@@ -218,14 +220,23 @@ async function run(args: RunArgs) {
     const pixels = pixelSummary(visuals);
     const tokens: string[] = [];
     const controller = new AbortController();
-    const result = await client.run(sample, visuals, {
-      scoring: args.scoring,
-      ...(args.maxNewTokens !== undefined ? { maxNewTokens: args.maxNewTokens } : {}),
-      ...(args.topLogits !== undefined ? { topLogits: args.topLogits } : {}),
-      ...(args.logitsAt !== undefined ? { logitsAt: args.logitsAt } : {}),
-      ...(args.checkLikelihood ? { checkLikelihood: true } : {}),
-      ...(args.wording ? { wording: args.wording } : {}),
+    // The options object a run builds, from these settings (official where not given).
+    const options = questionOptions(
+      {
+        ...OFFICIAL_CONFIG,
+        wording: args.wording ?? 'as-is',
+        scoring: args.scoring,
+        maxNewTokens: args.maxNewTokens ?? OFFICIAL_CONFIG.maxNewTokens,
+      },
+      {
+        topLogits: args.topLogits ?? 0,
+        logitsAt: args.logitsAt ?? [],
+        checkLikelihood: args.checkLikelihood ?? false,
+      },
+    );
+    const result = await client.run(sample, visuals, options, {
       signal: controller.signal,
+      transfer: true,
       onToken: (text) => {
         tokens.push(text);
         if (args.cancelAfter !== undefined && tokens.length >= args.cancelAfter) controller.abort();

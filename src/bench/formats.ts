@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { errorMessage } from './assert';
 import {
   describeIssue,
   egoPlanBench2ExampleRecord,
@@ -6,7 +7,14 @@ import {
   egoPlanRecord,
   seedBenchR1Record,
 } from './records';
-import type { BenchmarkFormat, ChoiceLetter, Level, Sample, VideoSource } from './types';
+import {
+  LEVELS,
+  type BenchmarkFormat,
+  type ChoiceLetter,
+  type Level,
+  type Sample,
+  type VideoSource,
+} from './types';
 
 /** A record that could not be read; the rest of the file still loads. */
 export interface RecordError {
@@ -62,13 +70,11 @@ const describeInvalid = (b: InvalidUtf8Line) =>
   `invalid UTF-8 (byte 0x${b.value.toString(16).padStart(2, '0')} at byte ${b.byte} of line ${b.line})`;
 
 // TextDecoder exists wherever this runs (browser, worker, Node) but src/bench is typed without
-// DOM or Node globals: the little of it used here, typed here.
+// DOM or Node globals: the little of it used here, declared here (no cast).
 interface Utf8Decoder {
   decode(bytes: Uint8Array, options?: { stream?: boolean }): string;
 }
-const { TextDecoder } = globalThis as unknown as {
-  TextDecoder: new (label: 'utf-8', options?: { fatal?: boolean }) => Utf8Decoder;
-};
+declare const TextDecoder: new (label: 'utf-8', options?: { fatal?: boolean }) => Utf8Decoder;
 
 /**
  * Annotation bytes as text, checked line by line (a UTF-8 sequence never holds a newline byte),
@@ -137,10 +143,10 @@ function parseJsonArray(file: string, body: string, invalid: InvalidUtf8Line[]):
     data = JSON.parse(body);
   } catch (e) {
     const utf8 = invalid.length > 0 ? `; ${invalid.map(describeInvalid).join(', ')}` : '';
-    throw new BenchmarkFormatError(file, `not valid JSON (${(e as Error).message}${utf8})`);
+    throw new BenchmarkFormatError(file, `not valid JSON (${errorMessage(e)}${utf8})`);
   }
   if (!Array.isArray(data)) throw new BenchmarkFormatError(file, 'expected a JSON array');
-  const items: RawItem[] = data.map((value, index) => ({ value, index }));
+  const items: RawItem[] = data.map((value: unknown, index) => ({ value, index }));
   return convertAll(file, items, [], detectFormat(file, items, 'array'), invalid);
 }
 
@@ -163,7 +169,7 @@ function parseJsonLines(file: string, body: string, invalid: InvalidUtf8Line[]):
         file,
         line,
         field: '(line)',
-        message: `not valid JSON: ${(e as Error).message}`,
+        message: `not valid JSON: ${errorMessage(e)}`,
       });
     }
   });
@@ -220,7 +226,8 @@ function convertAll(
 ): ParsedBenchmark {
   const samples: Sample[] = [];
   const seen = new Set<string>();
-  const levelFromName = /validation_(L[123])\b/.exec(file)?.[1] as Level | undefined;
+  const named = /validation_(L[123])\b/.exec(file)?.[1];
+  const levelFromName = LEVELS.find((l) => l === named);
   for (const { value, line, index } of items) {
     const where = line !== undefined ? { line } : { index };
     if (holdsLoneSurrogate(value)) {
@@ -268,7 +275,7 @@ function countLineErrors(errors: RecordError[]): number {
 }
 
 export function letterIndex(letter: ChoiceLetter): 0 | 1 | 2 | 3 {
-  return (['A', 'B', 'C', 'D'] as const).indexOf(letter) as 0 | 1 | 2 | 3;
+  return letter === 'A' ? 0 : letter === 'B' ? 1 : letter === 'C' ? 2 : 3;
 }
 
 interface CommonFields {

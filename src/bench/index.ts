@@ -11,6 +11,7 @@ export {
   type ParsedBenchmark,
   type RecordError,
 } from './formats';
+export { describeIssue } from './records';
 export * from './prompt';
 export * from './scoring';
 export * from './results';
@@ -19,3 +20,8 @@ export * from './export';
 export * from './subset';
 export * from './manifest';
 export * from './media';
+export * from './digest';
+export * from './run-settings';
+export * from './compare';
+export * from './import';
+export * from './assert';

@@ -1,4 +1,4 @@
-import type { ChoiceLetter } from './types';
+import { CHOICE_LETTERS, type ChoiceLetter } from './types';
 
 /**
  * Scoring (protocol section 5). The official rule mirrors the Python evaluation: first
@@ -12,6 +12,11 @@ const PY_SPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u
 
 // Model output is untrusted text: every function below reads it in linear time (no regex that
 // can backtrack over a long run of spaces or unclosed tags).
+
+/** `s` as a choice letter; null when it is not one of A-D (checked, not cast). */
+function asLetter(s: string | null | undefined): ChoiceLetter | null {
+  return CHOICE_LETTERS.find((l) => l === s) ?? null;
+}
 
 export function pythonStrip(s: string): string {
   let start = 0;
@@ -57,8 +62,7 @@ export function scoreOfficial(response: string, gold: ChoiceLetter): OfficialSco
   const answer = extractAnswerTag(response);
   const first = answer?.codePointAt(0);
   const firstChar = first === undefined ? null : String.fromCodePoint(first);
-  const letter =
-    firstChar !== null && /^[ABCD]$/.test(firstChar) ? (firstChar as ChoiceLetter) : null;
+  const letter = asLetter(firstChar);
   return { reward: firstChar === gold ? 1 : 0, answer, letter };
 }
 
@@ -105,7 +109,7 @@ function phraseLetter(text: string): ChoiceLetter | null {
     if (at(OPTION, text, i)) i = skipSpace(text, i + 'option'.length);
     if (text.charAt(i) === '(') i = skipSpace(text, i + 1);
     if (at(LETTER, text, i) && !WORD.test(text.charAt(i + 1)))
-      return text.charAt(i).toUpperCase() as ChoiceLetter;
+      return asLetter(text.charAt(i).toUpperCase());
   }
   return null;
 }
@@ -137,18 +141,18 @@ export function scoreLenient(response: string, gold: ChoiceLetter): LenientScore
   });
   if (official.letter) return done(official.letter, 'official');
   if (official.answer) {
-    const inTag = /(?:^|[^A-Za-z])([ABCD])(?![A-Za-z])/.exec(official.answer);
-    if (inTag?.[1]) return done(inTag[1] as ChoiceLetter, 'tag-letter');
+    const inTag = asLetter(/(?:^|[^A-Za-z])([ABCD])(?![A-Za-z])/.exec(official.answer)?.[1]);
+    if (inTag) return done(inTag, 'tag-letter');
   }
   // Outside the reasoning: the text after </think> when there is one.
   const tail = pythonStrip(withoutThink(response));
   const phrase = phraseLetter(tail);
   if (phrase) return done(phrase, 'phrase');
-  const leading = /^\(?([ABCD])(?:[).:]|$)/.exec(tail);
-  if (leading?.[1]) return done(leading[1] as ChoiceLetter, 'leading-letter');
+  const leading = asLetter(/^\(?([ABCD])(?:[).:]|$)/.exec(tail)?.[1]);
+  if (leading) return done(leading, 'leading-letter');
   const lone = [...tail.matchAll(/(?:^|[^A-Za-z])([ABCD])(?![A-Za-z])/g)].map((m) => m[1]);
-  if (lone.length > 0 && new Set(lone).size === 1)
-    return done(lone[0] as ChoiceLetter, 'lone-letter');
+  const only = new Set(lone).size === 1 ? asLetter(lone[0]) : null;
+  if (only) return done(only, 'lone-letter');
   return { reward: 0, letter: null, method: null };
 }
 

@@ -1,6 +1,7 @@
 /** One decoder step over transformers.js's merged decoder, with explicit KV-cache ownership. */
 import { Tensor } from '@huggingface/transformers';
 import type { LoadedModel } from './load';
+import { dims3, dims4, float32, tensor } from './tensor';
 
 export type Past = Record<string, Tensor>;
 
@@ -42,7 +43,7 @@ export async function decoderStep(
   pastLength: number,
   keep: number,
 ): Promise<StepResult> {
-  const n = embeds.dims[1] as number;
+  const [, n] = dims3(embeds, 'inputs_embeds');
   const want = embedsType(m);
   const inputs: Record<string, unknown> = {
     inputs_embeds: want && want !== embeds.type ? embeds.to(want as 'float32') : embeds,
@@ -55,19 +56,21 @@ export async function decoderStep(
   };
   if (hasInput(m, 'num_logits_to_keep'))
     inputs['num_logits_to_keep'] = new Tensor('int64', [BigInt(keep)], []);
-  const out = (await m.model.forward(inputs)) as Record<string, Tensor>;
+  const out: unknown = await m.model.forward(inputs);
+  if (typeof out !== 'object' || out === null) throw new Error('decoder returned no outputs');
   const nextPast: Past = {};
   let logitsTensor: Tensor | null = null;
-  for (const [name, t] of Object.entries(out)) {
+  for (const [name, value] of Object.entries(out)) {
+    const t = tensor(value, `decoder output ${name}`);
     if (name.startsWith('present')) nextPast[name.replace('present', 'past_key_values')] = t;
     else if (name === 'logits') logitsTensor = t;
     else if (t.location === 'gpu-buffer') t.dispose();
   }
   if (!logitsTensor) throw new Error('decoder returned no logits');
   const f32 = logitsTensor.to('float32');
-  const [, total, vocab] = logitsTensor.dims as [number, number, number];
+  const [, total, vocab] = dims3(logitsTensor, 'logits');
   const rows = Math.min(keep, total);
-  const data = f32.data as Float32Array;
+  const data = float32(f32, 'logits');
   // Copy out the kept rows: the output buffer may be reused by the runtime.
   const logits = data.slice((total - rows) * vocab, total * vocab);
   return { logits, rows, vocab, past: nextPast };
@@ -79,7 +82,7 @@ const BYTES: Record<string, number> = { float32: 4, float16: 2, int8: 1, uint8: 
 export function pastBytes(past: Past): number {
   let total = 0;
   for (const t of Object.values(past)) {
-    total += (t.dims as number[]).reduce((a, b) => a * b, 1) * (BYTES[t.type] ?? 4);
+    total += t.dims.reduce((a, b) => a * b, 1) * (BYTES[t.type] ?? 4);
   }
   return total;
 }
@@ -95,7 +98,7 @@ export function disposePast(past: Past | null, keep?: Past | null): void {
 export async function prefixOfPast(past: Past, length: number): Promise<Past> {
   const out: Past = {};
   for (const [name, t] of Object.entries(past)) {
-    const [b, h, seq, d] = t.dims as [number, number, number, number];
+    const [b, h, seq, d] = dims4(t, name);
     const ort = t.ort_tensor as unknown as {
       getData(release?: boolean): Promise<ArrayLike<number>>;
     };
@@ -105,7 +108,7 @@ export async function prefixOfPast(past: Past, length: number): Promise<Past> {
     for (let i = 0; i < b * h; i++) {
       dst.set(src.subarray(i * seq * d, i * seq * d + length * d), i * length * d);
     }
-    out[name] = new Tensor(t.type as 'float32', dst, [b, h, length, d]);
+    out[name] = new Tensor(t.type, dst, [b, h, length, d]);
   }
   return out;
 }
@@ -117,5 +120,5 @@ export async function embed(m: LoadedModel, ids: readonly number[]): Promise<Ten
     BigInt64Array.from(ids, (x) => BigInt(x)),
     [1, ids.length],
   );
-  return (await m.model.encode_text({ input_ids: input })) as Tensor;
+  return tensor(await m.model.encode_text({ input_ids: input }), 'embed_tokens output');
 }

@@ -50,7 +50,7 @@ export interface LikelihoodInput {
 }
 
 function replyIds(input: LikelihoodInput, i: number): number[] {
-  const text = input.sample.choices[i] as string;
+  const text = input.sample.choices[i] ?? '';
   return [...input.m.tokenizer.encode(text, { add_special_tokens: false }), input.m.ids.imEnd];
 }
 
@@ -75,7 +75,7 @@ export async function scoreChoices(
   const head = await decoderStep(m, rest, positions, prefix, shared, 1);
   const vocab = head.vocab;
   const L = ids.length;
-  const nll = {} as Record<ChoiceLetter, number>;
+  const nll: Record<ChoiceLetter, number> = { A: NaN, B: NaN, C: NaN, D: NaN };
   try {
     for (const [i, letter] of CHOICE_LETTERS.entries()) {
       checkCancelled(input.cancelled, 'during likelihood scoring');
@@ -108,7 +108,7 @@ export async function scoreChoicesNoCache(
   input: LikelihoodInput,
 ): Promise<Record<ChoiceLetter, number>> {
   const { m } = input;
-  const nll = {} as Record<ChoiceLetter, number>;
+  const nll: Record<ChoiceLetter, number> = { A: NaN, B: NaN, C: NaN, D: NaN };
   for (const [i, letter] of CHOICE_LETTERS.entries()) {
     checkCancelled(input.cancelled, 'during likelihood scoring');
     const reply = replyIds(input, i);

@@ -8,6 +8,7 @@ import {
 } from '@huggingface/transformers';
 import { activate, checkQuota, serverFor, type FileServer } from './files';
 import { chooseDevice } from './device';
+import { digestingServer, type ModelContent } from './digest';
 import { brokenGraphError } from './graph-check';
 import { classifyError, configureRuntime, watchDeviceLost, wasmThreads } from './runtime';
 import type { LoadOptions, ModelDevice, ModelDtype, ModelSource } from './types';
@@ -34,7 +35,11 @@ async function graphDtypes(
   base: ModelDtype,
   overrides: Partial<Record<Graph, ModelDtype>> = {},
 ): Promise<Record<Graph, ModelDtype>> {
-  const out = {} as Record<Graph, ModelDtype>;
+  const out: Record<Graph, ModelDtype> = {
+    embed_tokens: base,
+    vision_encoder: base,
+    decoder_model_merged: base,
+  };
   for (const g of GRAPHS) {
     const dtype = overrides[g] ?? base;
     const file = `onnx/${g}${SUFFIX[dtype]}.onnx`;
@@ -83,6 +88,8 @@ export interface LoadedModel {
   graphDtypes: Record<string, ModelDtype>;
   source: string;
   files: string[];
+  /** Digest of the bytes of every file loaded: the model's identity in run keys. */
+  content: ModelContent;
   /** Bytes of all the files loaded (weights, tokenizer, configs). */
   modelBytes: number;
   threads: number;
@@ -147,7 +154,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
   const t0 = performance.now();
   const emit = options.onProgress;
   configureRuntime(options.numThreads);
-  const server = serverFor(source);
+  const server = digestingServer(serverFor(source));
   activate(server, emit);
 
   emit?.({ kind: 'stage', stage: 'config' });
@@ -213,6 +220,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     }
   }
 
+  const content = await server.content(files);
   const loaded: LoadedModel = {
     model,
     tokenizer,
@@ -223,6 +231,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     graphDtypes: dtype,
     source: server.label,
     files,
+    content,
     modelBytes: [...sizes.values()].reduce((a, b) => a + b, 0),
     threads: wasmThreads(),
     deviceLost: null,

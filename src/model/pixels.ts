@@ -43,16 +43,16 @@ export function patchify(frames: readonly Float32Array[], height: number, width:
     }
   }
   const padded = [...frames];
-  while (padded.length % tp !== 0) padded.push(frames[frames.length - 1] as Float32Array);
+  const last = frames.at(-1);
+  while (last && padded.length % tp !== 0) padded.push(last);
 
   // Normalise each frame once; (x / 255 - mean) / std as float32 (the reference's dtype).
   const norm = padded.map((f) => {
     const out = new Float32Array(f.length);
-    for (let c = 0; c < 3; c++) {
-      const mean = QWEN2VL_MEAN[c] as number;
-      const std = QWEN2VL_STD[c] as number;
+    for (const [c, mean] of QWEN2VL_MEAN.entries()) {
+      const std = QWEN2VL_STD[c] ?? 1;
       const base = c * plane;
-      for (let i = 0; i < plane; i++) out[base + i] = ((f[base + i] as number) / 255 - mean) / std;
+      for (let i = 0; i < plane; i++) out[base + i] = ((f[base + i] ?? 0) / 255 - mean) / std;
     }
     return out;
   });
@@ -72,7 +72,8 @@ export function patchify(frames: readonly Float32Array[], height: number, width:
             const x0 = (bw * m + mw) * p;
             for (let c = 0; c < 3; c++) {
               for (let k = 0; k < tp; k++) {
-                const f = norm[t * tp + k] as Float32Array;
+                const f = norm[t * tp + k];
+                if (!f) throw new Error(`patchify: no frame ${t * tp + k}`);
                 for (let py = 0; py < p; py++) {
                   const start = c * plane + (y0 + py) * width + x0;
                   data.set(f.subarray(start, start + p), o);

@@ -3,9 +3,15 @@
  * temporal slice, the official prompt with expanded pads, M-RoPE positions, greedy decoding with
  * the official repetition penalty, and the scoring passes.
  */
-import { CHOICE_LETTERS, renderChatPrompt, type ChoiceLetter, type Sample } from '../bench/index';
+import {
+  errorMessage,
+  renderChatPrompt,
+  sha256Hex,
+  type QuestionOptions,
+  type Sample,
+} from '../bench/index';
 import { cancelCheck, checkCancelled, yieldToEventLoop } from './cancel';
-import { OFFICIAL_MAX_NEW_TOKENS, OFFICIAL_REPETITION_PENALTY } from './constants';
+import { OFFICIAL_REPETITION_PENALTY } from './constants';
 import { applyRepetitionPenalty, argmax, commonPrefix, logProbs, topK } from './decoding';
 import { decoderStep, disposePast, embed, pastBytes, prefixOfPast, type Past } from './kv';
 import { likelihoodPrompt, scoreChoices, scoreChoicesNoCache } from './likelihood';
@@ -13,7 +19,7 @@ import type { LoadedModel } from './load';
 import { mergedTokens, patchify, type Grid } from './pixels';
 import { ropeIndex, textPositions } from './rope';
 import { classifyError, memoryUse } from './runtime';
-import type { ModelVisuals, QuestionResult, QuestionTimings, RunOptions } from './types';
+import type { ModelAnswer, ModelVisuals, QuestionTimings, RunHooks } from './types';
 import { ModelError } from './types';
 import { encodeVisual, frameSide, promptEmbeds, type Visual } from './visuals';
 
@@ -21,11 +27,12 @@ export async function runQuestion(
   m: LoadedModel,
   sample: Sample,
   visuals: ModelVisuals,
-  options: RunOptions,
-): Promise<QuestionResult> {
+  options: QuestionOptions,
+  hooks: RunHooks,
+): Promise<ModelAnswer> {
   const where = `question ${sample.sampleId}`;
   try {
-    return await runInner(m, sample, visuals, options);
+    return await runInner(m, sample, visuals, options, hooks);
   } catch (e) {
     const err = classifyError(e, where);
     // A lost device is announced asynchronously; give the announcement a moment to land.
@@ -44,10 +51,11 @@ async function runInner(
   m: LoadedModel,
   sample: Sample,
   visuals: ModelVisuals,
-  options: RunOptions,
-): Promise<QuestionResult> {
-  const cancelled = cancelCheck(options);
-  const wording = options.wording ?? 'as-is';
+  options: QuestionOptions,
+  hooks: RunHooks,
+): Promise<ModelAnswer> {
+  const cancelled = cancelCheck(hooks);
+  const { wording, probes } = options;
   const t0 = performance.now();
   const cfg = m.config;
   const timings: QuestionTimings = {
@@ -74,42 +82,50 @@ async function runInner(
 
   // 1. pixel_values: the clip (when the question has one) then the still, as two visual items.
   let t = performance.now();
-  const useClip = sample.hasClip;
-  if (useClip && (!visuals.clip || visuals.clip.frames.length < 2)) {
+  const frames = sample.hasClip ? (visuals.clip?.frames ?? []) : null;
+  const firstFrame = frames?.[0];
+  if (frames && (!firstFrame || frames.length < 2)) {
     throw new ModelError(
       'bad-visuals',
       'the question has a progress clip but fewer than 2 clip frames were prepared',
     );
   }
-  const items: Visual[] = [];
-  if (useClip && visuals.clip) {
-    const frames = visuals.clip.frames;
-    const side = frameSide(frames[0] as Float32Array, 'clip frame 0');
-    items.push({
+  let clipItem: Visual | null = null;
+  if (frames && firstFrame) {
+    const side = frameSide(firstFrame, 'clip frame 0');
+    clipItem = {
       tokenId: cfg.video_token_id,
       patches: patchify(frames, side, side),
       features: null,
-    });
+    };
   }
   const stillSide = frameSide(visuals.still, 'still');
-  items.push({
+  const stillItem: Visual = {
     tokenId: cfg.image_token_id,
     patches: patchify([visuals.still], stillSide, stillSide),
     features: null,
-  });
+  };
+  const items: Visual[] = clipItem ? [clipItem, stillItem] : [stillItem];
   timings.framePrepMs = performance.now() - t;
 
   // 2. The official prompt, pads expanded per grid.
   t = performance.now();
-  const clipGrid: Grid | null = useClip ? (items[0] as Visual).patches.grid : null;
-  const stillGrid = (items[items.length - 1] as Visual).patches.grid;
+  const clipGrid: Grid | null = clipItem ? clipItem.patches.grid : null;
+  const stillGrid = stillItem.patches.grid;
   const counts = {
     clipTokens: clipGrid ? mergedTokens(clipGrid) : null,
     stillTokens: mergedTokens(stillGrid),
   };
-  const inputIds = m.tokenizer.encode(renderChatPrompt(sample, counts, wording), {
-    add_special_tokens: false,
-  });
+  // What the model gets is recorded here, from the very text handed to the tokenizer.
+  const promptText = renderChatPrompt(sample, counts, wording);
+  const inputIds = m.tokenizer.encode(promptText, { add_special_tokens: false });
+  const prompt = {
+    wording,
+    tokens: inputIds.length,
+    sha256: sha256Hex(promptText),
+    clipTokens: counts.clipTokens,
+    stillTokens: counts.stillTokens,
+  };
   timings.tokenizeMs = performance.now() - t;
   timings.promptTokens = inputIds.length;
   const grids = { image: [stillGrid], video: clipGrid ? [clipGrid] : [] };
@@ -122,7 +138,7 @@ async function runInner(
   try {
     rope = ropeIndex(inputIds, grids, ropeTokens, cfg.vision_config?.spatial_merge_size ?? 2);
   } catch (e) {
-    throw new ModelError('prompt-mismatch', (e as Error).message, { cause: e });
+    throw new ModelError('prompt-mismatch', errorMessage(e), { cause: e });
   }
 
   // 3. Vision encoder, one temporal slice per call.
@@ -138,8 +154,9 @@ async function runInner(
   timings.prefillMs = performance.now() - t;
   const firstLogits = prefill.logits.slice(0, prefill.vocab);
 
-  const result: QuestionResult = {
+  const result: ModelAnswer = {
     response: '',
+    prompt,
     outputIds: [],
     inputIds,
     stopReason: 'not-run',
@@ -152,7 +169,7 @@ async function runInner(
   const keepPrompt = options.scoring.likelihood;
   let past: Past = prefill.past;
   if (options.scoring.official) {
-    const maxNew = options.maxNewTokens ?? OFFICIAL_MAX_NEW_TOKENS;
+    const maxNew = options.maxNewTokens;
     const stops = new Set([m.ids.imEnd, m.ids.endOfText]);
     const seen = new Set(inputIds);
     let logits: Float32Array = firstLogits.slice();
@@ -175,12 +192,13 @@ async function runInner(
         skip_special_tokens: true,
         clean_up_tokenization_spaces: false,
       });
-      options.onToken?.(result.response, next);
+      hooks.onToken?.(result.response, next);
       if (result.outputIds.length >= maxNew) {
         result.stopReason = 'max-tokens';
         break;
       }
-      if (!options.cancelFlag) await yieldToEventLoop();
+      // A shared flag is seen without a message; otherwise let a queued 'cancel' message run.
+      if (!hooks.cancelFlag) await yieldToEventLoop();
       if (cancelled()) {
         result.stopReason = 'cancelled';
         break;
@@ -214,13 +232,12 @@ async function runInner(
 
   // 6. Letter scoring: log-softmax of the raw first-position logits (no penalty).
   t = performance.now();
-  if (options.topLogits) result.topLogits = topK(firstLogits, options.topLogits);
-  if (options.logitsAt) result.logitsAt = options.logitsAt.map((id) => firstLogits[id] ?? NaN);
+  if (probes.topLogits > 0) result.topLogits = topK(firstLogits, probes.topLogits);
+  if (probes.logitsAt.length > 0)
+    result.logitsAt = probes.logitsAt.map((id) => firstLogits[id] ?? NaN);
   if (options.scoring.letters) {
-    const lp = logProbs(firstLogits, m.ids.letters);
-    result.letterLogprobs = Object.fromEntries(
-      CHOICE_LETTERS.map((l, i) => [l, lp[i] as number]),
-    ) as Record<ChoiceLetter, number>;
+    const [a, b, c, d] = logProbs(firstLogits, m.ids.letters);
+    result.letterLogprobs = { A: a ?? NaN, B: b ?? NaN, C: c ?? NaN, D: d ?? NaN };
   }
   timings.letterMs = performance.now() - t;
 
@@ -249,7 +266,7 @@ async function runInner(
     const input = { m, sample, ids: likIds, visuals: items, grids, ropeTokens, cancelled };
     result.choiceNll = await scoreChoices(input, likPrefix, shared);
     timings.likelihoodMs += performance.now() - t;
-    if (options.checkLikelihood) result.choiceNllNoCache = await scoreChoicesNoCache(input);
+    if (probes.checkLikelihood) result.choiceNllNoCache = await scoreChoicesNoCache(input);
   }
 
   const mem = memoryUse();

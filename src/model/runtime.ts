@@ -24,8 +24,8 @@ export function configureRuntime(numThreads?: number): void {
     wasm: new URL(ortWasmUrl, self.location.href).href,
     mjs: new URL(ortMjsUrl, self.location.href).href,
   };
-  const isolated = (self as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  const cores = self.navigator?.hardwareConcurrency ?? 1;
+  const isolated = self.crossOriginIsolated;
+  const cores = self.navigator.hardwareConcurrency;
   // Threads need SharedArrayBuffer (cross-origin isolation); 4 is where ORT's speed-up flattens.
   wasm.numThreads = isolated ? Math.max(1, numThreads ?? Math.min(4, cores)) : 1;
   if (!configured) {
@@ -47,7 +47,7 @@ export function wasmThreads(): number {
 /** Resolves when ORT's WebGPU device is lost (after the first WebGPU session exists). */
 export async function watchDeviceLost(onLost: (message: string) => void): Promise<void> {
   try {
-    const device = (await env.backends.onnx.webgpu?.device) as unknown as GpuDeviceLike | undefined;
+    const device = (await env.backends.onnx.webgpu?.device) as GpuDeviceLike | undefined;
     if (!device) return;
     void device.lost.then((info) => onLost(`${info.reason ?? 'unknown'}: ${info.message ?? ''}`));
   } catch {
@@ -57,8 +57,7 @@ export async function watchDeviceLost(onLost: (message: string) => void): Promis
 
 /** Destroy ORT's WebGPU device, as a driver reset would (tests of the device-lost path). */
 export async function destroyGpuDevice(): Promise<boolean> {
-  const device = (await env.backends.onnx.webgpu?.device) as unknown as
-    { destroy(): void } | undefined;
+  const device = (await env.backends.onnx.webgpu?.device) as { destroy(): void } | undefined;
   if (!device) return false;
   device.destroy();
   return true;
@@ -66,8 +65,7 @@ export async function destroyGpuDevice(): Promise<boolean> {
 
 /** Bytes of the JS heap where the browser exposes it (Chromium's performance.memory). */
 export function memoryUse(): { jsHeapBytes: number | null } {
-  const perf = self.performance as unknown as { memory?: { usedJSHeapSize?: number } };
-  return { jsHeapBytes: perf.memory?.usedJSHeapSize ?? null };
+  return { jsHeapBytes: self.performance.memory?.usedJSHeapSize ?? null };
 }
 
 /** Classify a runtime failure into a ModelError. */

@@ -1,5 +1,5 @@
 /** Types of the model stage. Plain data (structured-clonable) unless noted. */
-import type { ChoiceLetter, QuestionWording } from '../bench/index';
+import type { ChoiceLetter, ModelPrompt } from '../bench/index';
 import type { PreparedVisuals } from '../video/index';
 
 /**
@@ -62,32 +62,16 @@ export interface LoadOptions {
   onProgress?: (event: LoadEvent) => void;
 }
 
-export interface ScoringOptions {
-  /** The official greedy generation (protocol section 4). */
-  official: boolean;
-  /** Next-token log-probs of A/B/C/D after the official prompt. */
-  letters: boolean;
-  /** EgoPlan-style likelihood ranking of the four choice texts. */
-  likelihood: boolean;
-}
+/** The per-question options (built once from the run settings, passed whole) are bench's. */
+export type { QuestionOptions, ScoringModes } from '../bench/index';
 
-export interface RunOptions {
-  scoring: ScoringOptions;
-  /** Default 256 (protocol). */
-  maxNewTokens?: number;
+/** What the worker adds to a question's options: streaming and the two ways to cancel. */
+export interface RunHooks {
   /** Called with the text decoded so far (special tokens skipped) and the new token id. */
-  onToken?: (textSoFar: string, tokenId: number) => void;
-  signal?: AbortSignal;
+  onToken: ((textSoFar: string, tokenId: number) => void) | null;
+  signal: AbortSignal | null;
   /** A shared (SharedArrayBuffer) flag: non-zero at index 0 cancels, seen without a message. */
-  cancelFlag?: Int32Array;
-  /** How the question is worded in the prompt (default 'as-is': the annotation's text). */
-  wording?: QuestionWording;
-  /** Keep the top-k logits of the first generated position in the result (tests; default 0). */
-  topLogits?: number;
-  /** Also score the choices without the shared cache, one full pass each (tests). */
-  checkLikelihood?: boolean;
-  /** Also return the first generated position's raw logits at these token ids (tests). */
-  logitsAt?: number[];
+  cancelFlag: Int32Array | null;
 }
 
 /** Milliseconds unless named otherwise. */
@@ -116,15 +100,18 @@ export interface QuestionTimings {
   jsHeapBytes: number | null;
 }
 
-export interface QuestionResult {
+/** What the model made of one question (the benchmark's record of it is bench's QuestionResult). */
+export interface ModelAnswer {
   response: string;
+  /** What the model was given: wording, tokens, SHA-256 of the exact text tokenized. */
+  prompt: ModelPrompt;
   outputIds: number[];
   inputIds: number[];
   /** Natural-log probabilities of the tokens "A".."D" as the first generated token. */
   letterLogprobs?: Record<ChoiceLetter, number>;
   /** Mean negative log-likelihood per token of each choice text as the reply (lower is better). */
   choiceNll?: Record<ChoiceLetter, number>;
-  /** The same scores computed without the shared cache (when `checkLikelihood`). */
+  /** The same scores computed without the shared cache (probe `checkLikelihood`). */
   choiceNllNoCache?: Record<ChoiceLetter, number>;
   /** Top-k (id, logit) of the first generated position, before any penalty (when asked). */
   topLogits?: { id: number; logit: number }[];

@@ -4,6 +4,7 @@ import { checkCancelled, type CancelCheck } from './cancel';
 import { embed } from './kv';
 import type { LoadedModel } from './load';
 import type { Patches } from './pixels';
+import { dims3, tensor } from './tensor';
 import { ModelError } from './types';
 
 export interface Visual {
@@ -35,23 +36,24 @@ export async function encodeVisual(
       s * rows * v.patches.rowLength,
       (s + 1) * rows * v.patches.rowLength,
     );
-    const features = (await m.model.encode_image({
+    const features: unknown = await m.model.encode_image({
       pixel_values: new Tensor('float32', slice, [rows, v.patches.rowLength]),
       image_grid_thw: new Tensor('int64', BigInt64Array.from([1n, BigInt(h), BigInt(w)]), [1, 3]),
-    })) as Tensor;
-    parts.push(features);
+    });
+    parts.push(tensor(features, 'vision encoder output'));
   }
-  if (parts.length === 1) return parts[0] as Tensor;
-  const hidden = parts[0]?.dims[1] as number;
-  const first = parts[0] as Tensor;
+  const [first] = parts;
+  if (!first) throw new ModelError('bad-visuals', 'a visual with no temporal slice');
+  if (parts.length === 1) return first;
+  const hidden = first.dims[1] ?? 0;
   const Ctor = (first.data as Float32Array).constructor as new (n: number) => Float32Array;
-  const all = new Ctor(parts.reduce((n, p) => n + p.data.length, 0));
+  const all = new Ctor(parts.reduce((n, p) => n + p.size, 0));
   let o = 0;
   for (const p of parts) {
     all.set(p.data as Float32Array, o);
-    o += p.data.length;
+    o += p.size;
   }
-  return new Tensor(first.type as 'float32', all, [all.length / hidden, hidden]);
+  return new Tensor(first.type, all, [all.length / hidden, hidden]);
 }
 
 /** Token embeddings with each visual's features written over its pad run, in prompt order. */
@@ -61,7 +63,7 @@ export async function promptEmbeds(
   visuals: Visual[],
 ): Promise<Tensor> {
   const embeds = await embed(m, ids);
-  const hidden = embeds.dims[2] as number;
+  const [, , hidden] = dims3(embeds, 'embeddings');
   const data = embeds.data as Float32Array;
   let v = 0;
   for (let i = 0; i < ids.length;) {
@@ -70,10 +72,11 @@ export async function promptEmbeds(
       i++;
       continue;
     }
-    const features = visual.features as Tensor;
+    const features = visual.features;
+    if (!features) throw new ModelError('prompt-mismatch', `visual ${v} was not encoded`);
     const f = (features.type === embeds.type ? features : features.to(embeds.type))
       .data as Float32Array;
-    const n = features.dims[0] as number;
+    const n = features.dims[0] ?? 0;
     for (let k = 0; k < n; k++) {
       if (ids[i + k] !== visual.tokenId)
         throw new ModelError('prompt-mismatch', `visual ${v}: pad run shorter than ${n} features`);
@@ -91,9 +94,9 @@ export async function promptEmbeds(
 }
 
 export function sliceRows(t: Tensor, from: number): Tensor {
-  const [b, n, hidden] = t.dims as [number, number, number];
+  const [b, n, hidden] = dims3(t, 'embeddings');
   const data = (t.data as Float32Array).slice(from * hidden, n * hidden);
-  return new Tensor(t.type as 'float32', data, [b, n - from, hidden]);
+  return new Tensor(t.type, data, [b, n - from, hidden]);
 }
 
 export function slicePositions(p: BigInt64Array, length: number, from: number): BigInt64Array {

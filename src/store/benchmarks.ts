@@ -1,9 +1,15 @@
 import type { StateCreator } from 'zustand';
+import type { z } from 'zod';
 import {
+  benchmarkManifestSchema,
+  benchmarkSetFileSchema,
+  errorMessage,
   formatRecordError,
   parseBenchmarkFile,
+  readJsonFile,
+  samplesDigest,
+  type BenchmarkIdentity,
   type BenchmarkManifest,
-  type BenchmarkSetFile,
   type Sample,
 } from '../bench/index';
 
@@ -18,6 +24,8 @@ export interface BenchmarksSlice {
   /** The set being browsed and its questions. */
   setId: string | null;
   samples: LoadState<Sample[]>;
+  /** The loaded set or file by content (all its questions): part of a run's identity. */
+  benchmarkIdentity: BenchmarkIdentity | null;
   /** The question shown in the browser (index into samples). */
   questionIndex: number;
   loadManifest: () => Promise<void>;
@@ -34,16 +42,21 @@ export interface BenchmarksSlice {
 
 const BENCHMARKS_URL = `${import.meta.env.BASE_URL}benchmarks/`;
 
-async function fetchJson<T>(url: string): Promise<T> {
+async function fetchJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return (await res.json()) as T;
+  return readJsonFile(url, await res.text(), schema);
+}
+
+function identityOf(id: string, samples: readonly Sample[]): BenchmarkIdentity {
+  return { id, questions: samples.length, digest: samplesDigest(samples) };
 }
 
 export const createBenchmarksSlice: StateCreator<BenchmarksSlice> = (set, get) => ({
   manifest: { status: 'idle' },
   setId: null,
   samples: { status: 'idle' },
+  benchmarkIdentity: null,
   questionIndex: 0,
   droppedReport: [],
 
@@ -58,24 +71,25 @@ export const createBenchmarksSlice: StateCreator<BenchmarksSlice> = (set, get) =
       set({
         setId: `file:${name}`,
         samples: { status: 'ready', value: parsed.samples },
+        benchmarkIdentity: identityOf(name, parsed.samples),
         questionIndex: 0,
         droppedReport: report,
       });
     } catch (e) {
-      set({ droppedReport: [(e as Error).message] });
+      set({ droppedReport: [errorMessage(e)] });
     }
   },
 
   async loadManifest() {
     set({ manifest: { status: 'loading' } });
     try {
-      const value = await fetchJson<BenchmarkManifest>(`${BENCHMARKS_URL}manifest.json`);
+      const value = await fetchJson(`${BENCHMARKS_URL}manifest.json`, benchmarkManifestSchema);
       set({ manifest: { status: 'ready', value } });
     } catch (e) {
       set({
         manifest: {
           status: 'error',
-          message: `No benchmark sets found (${(e as Error).message}). Run "npm run fetch-benchmarks -- --from ../shared/seedbench" (or without --from when online), then reload.`,
+          message: `No benchmark sets found (${errorMessage(e)}). Run "npm run fetch-benchmarks -- --from ../shared/seedbench" (or without --from when online), then reload.`,
         },
       });
     }
@@ -85,17 +99,23 @@ export const createBenchmarksSlice: StateCreator<BenchmarksSlice> = (set, get) =
     const manifest = get().manifest;
     const info = manifest.status === 'ready' ? manifest.value.sets.find((s) => s.id === id) : null;
     if (!info) {
-      set({ setId: id, samples: { status: 'error', message: `Unknown benchmark set "${id}".` } });
+      set({
+        setId: id,
+        samples: { status: 'error', message: `Unknown benchmark set "${id}".` },
+        benchmarkIdentity: null,
+      });
       return;
     }
-    set({ setId: id, samples: { status: 'loading' }, questionIndex: 0 });
+    set({ setId: id, samples: { status: 'loading' }, benchmarkIdentity: null, questionIndex: 0 });
     try {
-      const file = await fetchJson<BenchmarkSetFile>(`${BENCHMARKS_URL}${info.file}`);
-      if (get().setId === id) set({ samples: { status: 'ready', value: file.samples } });
+      const file = await fetchJson(`${BENCHMARKS_URL}${info.file}`, benchmarkSetFileSchema);
+      if (get().setId === id)
+        set({
+          samples: { status: 'ready', value: file.samples },
+          benchmarkIdentity: identityOf(id, file.samples),
+        });
     } catch (e) {
-      if (get().setId === id) {
-        set({ samples: { status: 'error', message: (e as Error).message } });
-      }
+      if (get().setId === id) set({ samples: { status: 'error', message: errorMessage(e) } });
     }
   },
 

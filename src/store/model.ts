@@ -1,9 +1,10 @@
 import type { StateCreator } from 'zustand';
+import { errorMessage } from '../bench/index';
 import type { DeviceRequest, LoadEvent, ModelDtype, ModelSource } from '../model/index';
 import { ModelClient, type ModelInfo } from '../worker/index';
 
-/** The built-in default: the tiny test model the app serves at /models/ (works offline). */
-export const DEFAULT_MODEL_URL = '/models/tiny-random-qwen2-vl';
+/** The built-in default: the tiny test model the app carries in models/ (works offline). */
+export const DEFAULT_MODEL_URL = 'models/tiny-random-qwen2-vl';
 export const HUB_MODEL_ID = 'onnx-community/Qwen2-VL-2B-Instruct';
 
 export interface FileProgress {
@@ -34,6 +35,13 @@ export interface ModelSlice {
 }
 
 let client: ModelClient | null = null;
+
+/** A relative model URL means "beside this page": the worker would resolve it against its script. */
+function besidePage(source: ModelSource): ModelSource {
+  return source.kind === 'url'
+    ? { ...source, url: new URL(source.url, document.baseURI).href }
+    : source;
+}
 
 /** The loaded model's worker client (the runner drives it). */
 export function modelClient(): ModelClient | null {
@@ -95,10 +103,10 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
       }
     };
     try {
-      const info = await mine.load(source, { dtype, device, onProgress });
+      const info = await mine.load(besidePage(source), { dtype, device, onProgress });
       if (client === mine) set({ modelStatus: 'ready', modelInfo: info });
     } catch (e) {
-      if (client === mine) set({ modelStatus: 'error', modelError: (e as Error).message });
+      if (client === mine) set({ modelStatus: 'error', modelError: errorMessage(e) });
     }
   },
 });

@@ -4,6 +4,7 @@ import { BenchmarkSets } from './BenchmarkSets';
 import { BenchmarkStep } from './BenchmarkStep';
 import { Inspector } from './Inspector';
 import { ModelStep } from './ModelStep';
+import { OfflinePanel } from './OfflinePanel';
 import { QuestionBrowser } from './QuestionBrowser';
 import { ResultsView } from './ResultsView';
 import { RunPanel } from './RunPanel';
@@ -107,6 +108,7 @@ export function App() {
           <Inspector onRerun={(id) => void rerunQuestion(id)} />
         </main>
       )}
+      <OfflinePanel />
     </div>
   );
 }

@@ -1,4 +1,5 @@
-import { useAppStore, type Subset } from '../store/index';
+import type { Subset } from '../bench/index';
+import { useAppStore } from '../store/index';
 
 /** Step 2: which questions, worded and scored how. The official preset is marked. */
 export function BenchmarkStep() {
@@ -138,7 +139,9 @@ export function BenchmarkStep() {
           <select
             aria-label="Question wording"
             value={config.wording}
-            onChange={(e) => setRunConfig({ wording: e.target.value as 'as-is' | 'seed-bench-r1' })}
+            onChange={(e) =>
+              setRunConfig({ wording: e.target.value === 'as-is' ? 'as-is' : 'seed-bench-r1' })
+            }
           >
             <option value="seed-bench-r1">
               SEED-Bench-R1 ("shown in the image") · official preset
@@ -151,7 +154,9 @@ export function BenchmarkStep() {
           <select
             aria-label="Clip frame values"
             value={config.clipValues}
-            onChange={(e) => setRunConfig({ clipValues: e.target.value as 'uint8' | 'float' })}
+            onChange={(e) =>
+              setRunConfig({ clipValues: e.target.value === 'float' ? 'float' : 'uint8' })
+            }
           >
             <option value="uint8">rounded to 0..255 as the official code · official preset</option>
             <option value="float">unrounded floats (protocol.md wording)</option>

@@ -1,5 +1,10 @@
 import { useState } from 'react';
-import type { DeviceRequest, ModelDtype, ModelSource } from '../model/index';
+import {
+  MODEL_DTYPES,
+  type DeviceRequest,
+  type ModelDtype,
+  type ModelSource,
+} from '../model/index';
 import { DEFAULT_MODEL_URL, HUB_MODEL_ID, useAppStore } from '../store/index';
 import { sourceFromFiles } from '../worker/index';
 import { FolderPicker } from './FolderPicker';
@@ -13,7 +18,7 @@ function sourceSummary(files: { from: string }[]): string {
 }
 
 type Choice = 'builtin' | 'hub' | 'url' | 'folder';
-const DTYPES: ModelDtype[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];
+const DEVICES: readonly DeviceRequest[] = ['auto', 'webgpu', 'wasm'];
 
 /** Step 1: which model, in which precision, on which device. */
 export function ModelStep() {
@@ -109,9 +114,9 @@ export function ModelStep() {
           <select
             aria-label="dtype"
             value={dtype}
-            onChange={(e) => setDtype(e.target.value as ModelDtype)}
+            onChange={(e) => setDtype(MODEL_DTYPES.find((d) => d === e.target.value) ?? 'fp32')}
           >
-            {DTYPES.map((d) => (
+            {MODEL_DTYPES.map((d) => (
               <option key={d}>{d}</option>
             ))}
           </select>
@@ -121,7 +126,7 @@ export function ModelStep() {
           <select
             aria-label="device"
             value={device}
-            onChange={(e) => setDevice(e.target.value as DeviceRequest)}
+            onChange={(e) => setDevice(DEVICES.find((d) => d === e.target.value) ?? 'auto')}
           >
             <option value="auto">auto (WebGPU if available, else wasm)</option>
             <option value="webgpu">WebGPU</option>

@@ -1,5 +1,5 @@
-import { accuracyCell } from '../bench/index';
-import { isOfficial, useAppStore } from '../store/index';
+import { accuracyCell, isOfficial } from '../bench/index';
+import { useAppStore } from '../store/index';
 import { formatDuration, percent } from './format';
 import { StoredRuns } from './StoredRuns';
 

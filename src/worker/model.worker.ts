@@ -6,7 +6,6 @@ import {
   ModelError,
   runQuestion,
   type LoadedModel,
-  type ModelVisuals,
 } from '../model/index';
 import type {
   ModelErrorData,
@@ -16,11 +15,6 @@ import type {
   ModelResponse,
 } from './model-protocol';
 
-const scope = self as unknown as {
-  postMessage(message: ModelResponse): void;
-  onmessage: ((e: MessageEvent<ModelRequest>) => void) | null;
-};
-
 let model: LoadedModel | null = null;
 let lastLoad: ModelLoadRequest | null = null;
 const runs = new Map<number, AbortController>();
@@ -28,7 +22,8 @@ const runs = new Map<number, AbortController>();
 let queue: Promise<void> = Promise.resolve();
 
 function post(message: ModelResponse): void {
-  scope.postMessage(message);
+  // The worker global scope's own postMessage (tsconfig.worker.json: the WebWorker lib).
+  postMessage(message);
 }
 
 function info(m: LoadedModel): ModelInfo {
@@ -39,6 +34,7 @@ function info(m: LoadedModel): ModelInfo {
     graphDtypes: m.graphDtypes,
     source: m.source,
     files: m.files,
+    content: m.content,
     modelBytes: m.modelBytes,
     threads: m.threads,
     loadMs: m.loadMs,
@@ -80,17 +76,13 @@ async function handle(req: ModelRequest): Promise<void> {
     case 'run': {
       const controller = runs.get(req.id) ?? new AbortController();
       runs.set(req.id, controller);
-      const go = (m: LoadedModel) =>
-        runQuestion(m, req.sample, req.visuals as ModelVisuals, {
-          scoring: req.scoring,
-          ...(req.maxNewTokens !== undefined ? { maxNewTokens: req.maxNewTokens } : {}),
-          ...(req.topLogits !== undefined ? { topLogits: req.topLogits } : {}),
-          ...(req.logitsAt !== undefined ? { logitsAt: req.logitsAt } : {}),
-          ...(req.checkLikelihood ? { checkLikelihood: true } : {}),
-          ...(req.wording !== undefined ? { wording: req.wording } : {}),
-          signal: controller.signal,
-          onToken: (text, tokenId) => post({ type: 'token', id: req.id, text, tokenId }),
-        });
+      const hooks = {
+        signal: controller.signal,
+        cancelFlag: req.cancelFlag,
+        onToken: (text: string, tokenId: number) =>
+          post({ type: 'token', id: req.id, text, tokenId }),
+      };
+      const go = (m: LoadedModel) => runQuestion(m, req.sample, req.visuals, req.options, hooks);
       try {
         if (!model) throw new ModelError('runtime', 'no model is loaded');
         try {
@@ -141,7 +133,7 @@ async function handle(req: ModelRequest): Promise<void> {
   }
 }
 
-scope.onmessage = (e) => {
+onmessage = (e: MessageEvent<ModelRequest>) => {
   const req = e.data;
   if (req.type === 'cancel') {
     // Handled at once (not queued), so it reaches a run in progress.
