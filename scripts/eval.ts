@@ -417,11 +417,13 @@ async function runInBrowser(
     );
     const info = loaded.info;
     if (!loaded.ok || !info) {
-      // The page knows the folder as /cli-model/: name the user's.
-      const why = (loaded.error ?? 'unknown error').replaceAll(
-        '/cli-model/',
-        `${model.dir ?? ''}/`,
-      );
+      // The page knows the folder as <origin>/cli-model/ (the app resolves it against its own
+      // address): name the user's.
+      const why = model.dir
+        ? (loaded.error ?? 'unknown error')
+            .replaceAll(`${served.origin}/cli-model/`, `${model.dir}/`)
+            .replaceAll('/cli-model/', `${model.dir}/`)
+        : (loaded.error ?? 'unknown error');
       throw new Error(`model did not load: ${why}`);
     }
     console.error(
