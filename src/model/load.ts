@@ -9,6 +9,7 @@ import {
 import { activate, checkQuota, serverFor, type FileServer } from './files';
 import { chooseDevice } from './device';
 import { digestingServer, type ModelContent } from './digest';
+import { brokenGraphError } from './graph-check';
 import { classifyError, configureRuntime, watchDeviceLost, wasmThreads } from './runtime';
 import type { LoadOptions, ModelDevice, ModelDtype, ModelSource } from './types';
 import { ModelError } from './types';
@@ -208,7 +209,10 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
         cause: e,
       });
     }
-    throw classifyError(e, `${server.label}: loading ${options.dtype} on ${choice.device}`);
+    throw (
+      (await brokenGraphError(e, server, files)) ??
+      classifyError(e, `${server.label}: loading ${options.dtype} on ${choice.device}`)
+    );
   }
   for (const name of ['embed_tokens', 'vision_encoder', 'decoder_model_merged']) {
     if (!model.sessions[name]) {

@@ -131,6 +131,8 @@ export type ModelErrorCode =
   | 'missing-file'
   | 'wrong-architecture'
   | 'bad-config'
+  /** A file that exists but cannot be read as what it should be (a truncated graph). */
+  | 'bad-file'
   | 'download-failed'
   | 'out-of-memory'
   | 'device-lost'
