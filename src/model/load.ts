@@ -28,6 +28,7 @@ import {
   type QwenConfig,
 } from './model-config';
 import { digestingServer, type ModelContent } from './digest';
+import { brokenGraphError } from './graph-check';
 import { classifyError, configureRuntime, watchDeviceLost, wasmThreads } from './runtime';
 import type { LoadProgress, LoadSettings, ModelDevice, ModelDtype, ModelSource } from './types';
 import { ModelError } from './types';
@@ -234,7 +235,10 @@ export async function loadModel(
         cause: e,
       });
     }
-    throw classifyError(e, `${server.label}: loading ${dtypeLabel} on ${choice.device}`);
+    throw (
+      (await brokenGraphError(e, server, files)) ??
+      classifyError(e, `${server.label}: loading ${dtypeLabel} on ${choice.device}`)
+    );
   }
   let graphs: QwenInterface;
   try {

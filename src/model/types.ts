@@ -166,6 +166,8 @@ export type ModelErrorCode =
   | 'bad-interface'
   /** A dtype whose files are over what this browser or device can hold. */
   | 'too-large'
+  /** A file that exists but cannot be read as what it should be (a truncated graph). */
+  | 'bad-file'
   | 'download-failed'
   | 'out-of-memory'
   | 'device-lost'

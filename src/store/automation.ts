@@ -107,9 +107,12 @@ const automation = {
     return ids.length;
   },
 
-  /** A video folder served over HTTP with an index.json listing. */
-  async setMediaFromServer(base: string) {
-    const media = await libraryFromServer(base);
+  /**
+   * A video folder served over HTTP with an index.json listing; `label` names it in messages (the
+   * CLI passes its --videos path).
+   */
+  async setMediaFromServer(base: string, label?: string) {
+    const media = await libraryFromServer(base, label);
     if (!media) throw new Error(`no video listing at ${base}index.json`);
     state().setMedia(media);
     const { report } = state().plannedQuestions();

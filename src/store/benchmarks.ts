@@ -33,8 +33,11 @@ export interface BenchmarksSlice {
   selectQuestion: (index: number) => void;
   /** Messages about a dropped annotation file (invalid records, by file and line). */
   droppedReport: string[];
-  /** Reads an annotation file the user dropped or picked; its questions become the current set. */
-  loadDroppedFile: (name: string, text: string) => void;
+  /**
+   * Reads an annotation file the user dropped or picked (its bytes, so that invalid UTF-8 is
+   * reported by line); its questions become the current set.
+   */
+  loadDroppedFile: (name: string, content: string | Uint8Array) => void;
 }
 
 const BENCHMARKS_URL = `${import.meta.env.BASE_URL}benchmarks/`;
@@ -57,9 +60,9 @@ export const createBenchmarksSlice: StateCreator<BenchmarksSlice> = (set, get) =
   questionIndex: 0,
   droppedReport: [],
 
-  loadDroppedFile(name, text) {
+  loadDroppedFile(name, content) {
     try {
-      const parsed = parseBenchmarkFile(name, text);
+      const parsed = parseBenchmarkFile(name, content);
       const report = parsed.errors.map(formatRecordError);
       report.unshift(
         `${name}: ${parsed.samples.length} of ${parsed.total} questions read as ${parsed.format}` +
