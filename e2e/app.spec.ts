@@ -222,11 +222,11 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   await expect(page.getByTestId('run-progress')).toContainText('12 / 12');
   const after = await storedResults(page);
   expect(after).toHaveLength(12);
-  // One run: the resumed one loaded the dtype the run had resolved (the request stays 'auto'),
-  // and its key and settings name q4 and the q4 graph files that ran, never 'auto'.
+  // One run: the resume loaded the dtype the run had resolved from 'auto' (so its request is q4
+  // now), and the key and settings name q4 and the q4 graph files that ran, never 'auto'.
   const [stored, ...others] = await storedRuns(page);
   expect(others).toHaveLength(0);
-  expect(stored?.resume?.model?.dtype).toBe('auto');
+  expect(stored?.resume?.model?.dtype).toBe('q4');
   expect(stored?.settings?.model.dtype).toBe('q4');
   expect(stored?.key).toContain(' | q4 | ');
   expect(stored?.key).not.toContain('auto');
