@@ -2,7 +2,7 @@
 //
 //   npm run eval -- --model <folder|url|hub id> --benchmark <annotation file|set id>
 //     --videos <folder> [--level L1|L2|L3] [--limit N] [--device auto|webgpu|wasm]
-//     [--dtype fp32|fp16|q8|q4|q4f16] [--scoring official|letters|likelihood|all]
+//     [--dtype fp32|fp16|q8|q4|q4f16|auto] [--scoring official|letters|likelihood|all]
 //     [--wording seed-bench-r1|as-is] [--clip-frames rounded|float]
 //     [--out <folder>] [--dump-frames] [--shard i/n] [--max-new-tokens 256] [--verbose]
 //
@@ -197,7 +197,9 @@ function modelNow(model: ModelSpec, o: EvalOptions, stored: ModelIdentity): Mode
         stored.files.map((f) => f.path),
       )
     : stored;
-  return { label: model.label, dtype: o.dtype, digest: content.digest, files: content.files };
+  // 'auto' is resolved only at load: the dtype is compared there (the loaded identity below).
+  const dtype = o.dtype === 'auto' ? stored.dtype : o.dtype;
+  return { label: model.label, dtype, digest: content.digest, files: content.files };
 }
 
 function selectionConflicts(a: Selection, o: EvalOptions): string[] {

@@ -4,6 +4,7 @@ import { ModelError } from './types';
 
 interface GpuAdapterLike {
   features: ReadonlySet<string>;
+  limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number };
   info?: {
     vendor?: string;
     architecture?: string;
@@ -23,6 +24,13 @@ export interface DeviceChoice {
   device: ModelDevice;
   reason: string;
   adapter: string | null;
+  /** Whether the chosen WebGPU adapter has shader-f16 (false on wasm). */
+  shaderF16: boolean;
+  /**
+   * min(maxBufferSize, maxStorageBufferBindingSize) of the adapter: onnxruntime-web requests the
+   * adapter's own limits, and binds every weight as one storage buffer. Null on wasm.
+   */
+  maxGpuBufferBytes: number | null;
 }
 
 /** Decide the execution device and say why. */
@@ -32,7 +40,9 @@ export async function chooseDevice(
 ): Promise<DeviceChoice> {
   const list: readonly ModelDtype[] = typeof dtypes === 'string' ? [dtypes] : dtypes;
   const f16 = list.find(needsShaderF16);
-  if (request === 'wasm') return { device: 'wasm', reason: 'wasm requested', adapter: null };
+  const onWasm = { shaderF16: false, maxGpuBufferBytes: null };
+  if (request === 'wasm')
+    return { device: 'wasm', reason: 'wasm requested', adapter: null, ...onWasm };
   const gpu = (self.navigator as unknown as { gpu?: GpuLike }).gpu;
   let adapter: GpuAdapterLike | null = null;
   if (gpu) {
@@ -54,14 +64,23 @@ export async function chooseDevice(
   else if (f16 && !adapter.features.has('shader-f16')) {
     problem = `${f16} needs the WebGPU feature shader-f16, which this adapter lacks`;
   }
-  if (problem === null) {
+  if (problem === null && adapter) {
+    const limits = [adapter.limits?.maxBufferSize, adapter.limits?.maxStorageBufferBindingSize];
+    const known = limits.filter((x): x is number => typeof x === 'number');
     return {
       device: 'webgpu',
       reason: `WebGPU adapter: ${name ?? ''}${fallbackNote}`,
       adapter: name,
+      shaderF16: adapter.features.has('shader-f16'),
+      maxGpuBufferBytes: known.length > 0 ? Math.min(...known) : null,
     };
   }
   if (request === 'webgpu')
-    throw new ModelError('unsupported-device', `WebGPU requested but ${problem}`);
-  return { device: 'wasm', reason: `wasm, because ${problem}`, adapter: name };
+    throw new ModelError('unsupported-device', `WebGPU requested but ${problem ?? 'no adapter'}`);
+  return {
+    device: 'wasm',
+    reason: `wasm, because ${problem ?? 'no adapter'}`,
+    adapter: name,
+    ...onWasm,
+  };
 }

@@ -1,6 +1,12 @@
 import type { StateCreator } from 'zustand';
 import { errorMessage } from '../bench/index';
-import type { DeviceRequest, LoadEvent, ModelDtype, ModelSource } from '../model/index';
+import {
+  DEFAULT_LOAD_SETTINGS,
+  type DeviceRequest,
+  type DtypeRequest,
+  type LoadEvent,
+  type ModelSource,
+} from '../model/index';
 import { ModelClient, type ModelInfo } from '../worker/index';
 
 /** The built-in default: the tiny test model the app carries in models/ (works offline). */
@@ -25,11 +31,11 @@ export interface ModelSlice {
   /** Device notices (which device and why, fallbacks after a lost GPU). */
   modelNotices: string[];
   /** What was asked for, so a stored run can be resumed with the same model. */
-  modelRequest: { source: ModelSource; dtype: ModelDtype; device: DeviceRequest } | null;
+  modelRequest: { source: ModelSource; dtype: DtypeRequest; device: DeviceRequest } | null;
   loadModel: (
     source: ModelSource,
     label: string,
-    dtype: ModelDtype,
+    dtype: DtypeRequest,
     device: DeviceRequest,
   ) => Promise<void>;
 }
@@ -103,7 +109,8 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
       }
     };
     try {
-      const info = await mine.load(besidePage(source), { dtype, device, onProgress });
+      const settings = { ...DEFAULT_LOAD_SETTINGS, dtype, device };
+      const info = await mine.load(besidePage(source), settings, onProgress);
       if (client === mine) set({ modelStatus: 'ready', modelInfo: info });
     } catch (e) {
       if (client === mine) set({ modelStatus: 'error', modelError: errorMessage(e) });

@@ -1,8 +1,8 @@
 import { useState } from 'react';
 import {
-  MODEL_DTYPES,
+  DTYPE_REQUESTS,
   type DeviceRequest,
-  type ModelDtype,
+  type DtypeRequest,
   type ModelSource,
 } from '../model/index';
 import { DEFAULT_MODEL_URL, HUB_MODEL_ID, useAppStore } from '../store/index';
@@ -33,7 +33,8 @@ export function ModelStep() {
   const [hubId, setHubId] = useState(HUB_MODEL_ID);
   const [url, setUrl] = useState('');
   const [folder, setFolder] = useState<{ source: ModelSource; label: string } | null>(null);
-  const [dtype, setDtype] = useState<ModelDtype>('fp32');
+  // auto: q4f16 on WebGPU with shader-f16, q4 without and on wasm, among the files that fit here.
+  const [dtype, setDtype] = useState<DtypeRequest>('auto');
   const [device, setDevice] = useState<DeviceRequest>('auto');
 
   const source = (): { source: ModelSource; label: string } | null => {
@@ -114,10 +115,12 @@ export function ModelStep() {
           <select
             aria-label="dtype"
             value={dtype}
-            onChange={(e) => setDtype(MODEL_DTYPES.find((d) => d === e.target.value) ?? 'fp32')}
+            onChange={(e) => setDtype(DTYPE_REQUESTS.find((d) => d === e.target.value) ?? 'auto')}
           >
-            {MODEL_DTYPES.map((d) => (
-              <option key={d}>{d}</option>
+            {DTYPE_REQUESTS.map((d) => (
+              <option key={d} value={d}>
+                {d === 'auto' ? 'auto (per device)' : d}
+              </option>
             ))}
           </select>
         </label>
@@ -143,8 +146,9 @@ export function ModelStep() {
         </button>
       </div>
       <p className="hint">
-        The reference runs bf16 weights; fp32 is the closest here, q4/q8 are smaller and faster but
-        change answers. fp16 needs WebGPU with shader-f16.
+        auto picks q4f16 on WebGPU with shader-f16, else q4, among the files that load here. The
+        reference runs bf16 weights; fp32 is the closest, q4/q8 are smaller and faster but change
+        answers (the 2B in fp32 is too large for a browser). fp16 needs WebGPU with shader-f16.
       </p>
       {status === 'loading' && fileList.length > 0 && (
         <div className="model-progress" aria-label="Model download">
@@ -165,8 +169,8 @@ export function ModelStep() {
       )}
       {status === 'ready' && info && (
         <p className="ok" data-testid="model-status">
-          Loaded {label} · {info.dtype} on <strong>{info.device}</strong> ({info.deviceReason})
-          {info.device === 'wasm' ? ` · ${info.threads} threads` : ''} ·{' '}
+          Loaded {label} · {info.dtype} ({info.dtypeReason}) on <strong>{info.device}</strong> (
+          {info.deviceReason}){info.device === 'wasm' ? ` · ${info.threads} threads` : ''} ·{' '}
           {formatDuration(info.loadMs)}
           {fileList.length > 0 && ` · ${sourceSummary(fileList)}`}
         </p>
