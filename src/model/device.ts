@@ -1,9 +1,16 @@
-/** The device choice: WebGPU when an adapter exists (with shader-f16 for fp16 variants), else wasm. */
+/**
+ * The device choice. "auto" means a real GPU: WebGPU when the adapter is hardware (not the
+ * browser's software fallback, e.g. SwiftShader) and has what the dtype needs (shader-f16 for fp16
+ * variants), else wasm. A software adapter runs only when WebGPU is asked for by name, and is then
+ * labelled slow: on a machine without a GPU it is many times slower than wasm.
+ */
 import type { DeviceRequest, ModelDevice, ModelDtype } from './types';
 import { ModelError } from './types';
 
 interface GpuAdapterLike {
   features: ReadonlySet<string>;
+  /** Older Chromium put it on the adapter itself. */
+  isFallbackAdapter?: boolean;
   info?: {
     vendor?: string;
     architecture?: string;
@@ -23,6 +30,8 @@ export interface DeviceChoice {
   device: ModelDevice;
   reason: string;
   adapter: string | null;
+  /** WebGPU on a software (fallback) adapter: it works, slowly. */
+  slow: boolean;
 }
 
 /** Decide the execution device and say why. */
@@ -32,7 +41,9 @@ export async function chooseDevice(
 ): Promise<DeviceChoice> {
   const list: readonly ModelDtype[] = typeof dtypes === 'string' ? [dtypes] : dtypes;
   const f16 = list.find(needsShaderF16);
-  if (request === 'wasm') return { device: 'wasm', reason: 'wasm requested', adapter: null };
+  if (request === 'wasm') {
+    return { device: 'wasm', reason: 'wasm requested', adapter: null, slow: false };
+  }
   const gpu = (self.navigator as unknown as { gpu?: GpuLike }).gpu;
   let adapter: GpuAdapterLike | null = null;
   if (gpu) {
@@ -47,21 +58,39 @@ export async function chooseDevice(
         .filter(Boolean)
         .join(' ') || 'unnamed adapter'
     : null;
-  const fallbackNote = adapter?.info?.isFallbackAdapter ? ' (software fallback adapter)' : '';
-  let problem: string | null = null;
-  if (!gpu) problem = 'this browser exposes no WebGPU (navigator.gpu missing)';
-  else if (!adapter) problem = 'WebGPU is present but no adapter is available';
-  else if (f16 && !adapter.features.has('shader-f16')) {
-    problem = `${f16} needs the WebGPU feature shader-f16, which this adapter lacks`;
+  const software = adapter
+    ? (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false)
+    : false;
+  // Every reason WebGPU will not do, so the message names them all.
+  const problems: string[] = [];
+  if (!gpu) problems.push('this browser exposes no WebGPU (navigator.gpu missing)');
+  else if (!adapter) problems.push('WebGPU is present but no adapter is available');
+  else {
+    if (software && request === 'auto') {
+      problems.push(
+        `the only WebGPU adapter (${name ?? ''}) is a software fallback, slower than wasm; pick WebGPU to use it anyway`,
+      );
+    }
+    if (f16 && !adapter.features.has('shader-f16')) {
+      problems.push(`${f16} needs the WebGPU feature shader-f16, which this adapter lacks`);
+    }
   }
-  if (problem === null) {
+  if (problems.length === 0) {
     return {
       device: 'webgpu',
-      reason: `WebGPU adapter: ${name ?? ''}${fallbackNote}`,
+      reason: software
+        ? `WebGPU adapter: ${name ?? ''} (software fallback adapter: slow, wasm is usually faster)`
+        : `WebGPU adapter: ${name ?? ''}`,
       adapter: name,
+      slow: software,
     };
   }
   if (request === 'webgpu')
-    throw new ModelError('unsupported-device', `WebGPU requested but ${problem}`);
-  return { device: 'wasm', reason: `wasm, because ${problem}`, adapter: name };
+    throw new ModelError('unsupported-device', `WebGPU requested but ${problems.join('; ')}`);
+  return {
+    device: 'wasm',
+    reason: `wasm, because ${problems.join('; ')}`,
+    adapter: name,
+    slow: false,
+  };
 }

@@ -82,6 +82,8 @@ export interface LoadedModel {
   config: QwenConfig;
   device: ModelDevice;
   deviceReason: string;
+  /** WebGPU on a software (fallback) adapter, asked for by name: works, slowly. */
+  deviceSlow: boolean;
   dtype: ModelDtype;
   /** The dtype each graph actually runs in. */
   graphDtypes: Record<string, ModelDtype>;
@@ -223,6 +225,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     config,
     device: choice.device,
     deviceReason: choice.reason,
+    deviceSlow: choice.slow,
     dtype: options.dtype,
     graphDtypes: dtype,
     source: server.label,

@@ -8,7 +8,7 @@ import { createRunSlice, type RunSlice } from './run';
 import { createRunsSlice, type RunsSlice } from './runs';
 
 export type { LoadState } from './benchmarks';
-export type { FileProgress } from './model';
+export type { FileProgress, ModelForm } from './model';
 export { DEFAULT_MODEL_URL, HUB_MODEL_ID } from './model';
 export type { LiveQuestion } from './run';
 export type { QuestionFrames } from './frames';

@@ -16,7 +16,28 @@ export interface FileProgress {
   done: boolean;
 }
 
+/** The Model step's choices, kept here so that whatever loads a model (a click, Resume) shows. */
+export interface ModelForm {
+  choice: 'builtin' | 'hub' | 'url' | 'folder';
+  hubId: string;
+  url: string;
+  dtype: ModelDtype;
+  device: DeviceRequest;
+}
+
+/** The form as a load of `source` would leave it. */
+function formFor(source: ModelSource, dtype: ModelDtype, device: DeviceRequest, form: ModelForm) {
+  const next: ModelForm = { ...form, dtype, device };
+  if (source.kind === 'url' && source.url === DEFAULT_MODEL_URL) next.choice = 'builtin';
+  else if (source.kind === 'url') Object.assign(next, { choice: 'url', url: source.url });
+  else if (source.kind === 'hub') Object.assign(next, { choice: 'hub', hubId: source.id });
+  else next.choice = 'folder';
+  return next;
+}
+
 export interface ModelSlice {
+  modelForm: ModelForm;
+  setModelForm: (f: Partial<ModelForm>) => void;
   modelStatus: 'none' | 'loading' | 'ready' | 'error';
   modelLabel: string | null;
   modelError: string | null;
@@ -49,6 +70,8 @@ export function modelClient(): ModelClient | null {
 }
 
 export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
+  modelForm: { choice: 'builtin', hubId: HUB_MODEL_ID, url: '', dtype: 'fp32', device: 'auto' },
+  setModelForm: (f) => set({ modelForm: { ...get().modelForm, ...f } }),
   modelStatus: 'none',
   modelLabel: null,
   modelError: null,
@@ -70,6 +93,7 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
       modelStatus: 'loading',
       modelLabel: label,
       modelRequest: { source, dtype, device },
+      modelForm: formFor(source, dtype, device, get().modelForm),
       modelError: null,
       modelInfo: null,
       modelFiles: {},

@@ -53,6 +53,7 @@ export type ModelInfo = Pick<
   LoadedModel,
   | 'device'
   | 'deviceReason'
+  | 'deviceSlow'
   | 'dtype'
   | 'graphDtypes'
   | 'source'
