@@ -43,8 +43,10 @@ export interface ModelSlice {
   modelError: string | null;
   modelInfo: ModelInfo | null;
   modelFiles: Record<string, FileProgress>;
-  /** Device notices (which device and why, fallbacks after a lost GPU). */
+  /** Fallbacks after a lost GPU, caching refused: what the loaded model's line does not say. */
   modelNotices: string[];
+  /** Which device the loading model goes to and why (said while it loads). */
+  modelDeviceNote: string | null;
   /** What was asked for, so a stored run can be resumed with the same model. */
   modelRequest: { source: ModelSource; dtype: ModelDtype; device: DeviceRequest } | null;
   loadModel: (
@@ -78,6 +80,7 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
   modelInfo: null,
   modelFiles: {},
   modelNotices: [],
+  modelDeviceNote: null,
   modelRequest: null,
 
   async loadModel(source, label, dtype, device) {
@@ -98,6 +101,7 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
       modelInfo: null,
       modelFiles: {},
       modelNotices: [],
+      modelDeviceNote: null,
     });
     const onProgress = (e: LoadEvent) => {
       if (client !== mine) return;
@@ -116,7 +120,7 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
           },
         });
       } else if (e.kind === 'device') {
-        set({ modelNotices: [...get().modelNotices, `Device: ${e.device} (${e.reason})`] });
+        set({ modelDeviceNote: `${e.device}: ${e.reason}` });
       } else if (e.kind === 'quota' && !e.caching) {
         set({
           modelNotices: [

@@ -1,12 +1,8 @@
 import { useState } from 'react';
-import {
-  MODEL_DTYPES,
-  type DeviceRequest,
-  type ModelDtype,
-  type ModelSource,
-} from '../model/index';
-import { DEFAULT_MODEL_URL, HUB_MODEL_ID, useAppStore } from '../store/index';
+import { MODEL_DTYPES, type DeviceRequest, type ModelSource } from '../model/index';
+import { DEFAULT_MODEL_URL, useAppStore } from '../store/index';
 import { sourceFromFiles } from '../worker/index';
+import { Callout } from './Callout';
 import { FolderPicker } from './FolderPicker';
 import { formatBytes, formatDuration } from './format';
 
@@ -17,7 +13,6 @@ function sourceSummary(files: { from: string }[]): string {
   return `${files.length} files: ${[...counts].map(([from, n]) => `${n} from ${from}`).join(', ')}`;
 }
 
-type Choice = 'builtin' | 'hub' | 'url' | 'folder';
 const DEVICES: readonly DeviceRequest[] = ['auto', 'webgpu', 'wasm'];
 
 /** Step 1: which model, in which precision, on which device. */
@@ -28,13 +23,15 @@ export function ModelStep() {
   const info = useAppStore((s) => s.modelInfo);
   const files = useAppStore((s) => s.modelFiles);
   const notices = useAppStore((s) => s.modelNotices);
+  const deviceNote = useAppStore((s) => s.modelDeviceNote);
   const loadModel = useAppStore((s) => s.loadModel);
-  const [choice, setChoice] = useState<Choice>('builtin');
-  const [hubId, setHubId] = useState(HUB_MODEL_ID);
-  const [url, setUrl] = useState('');
+  const runStatus = useAppStore((s) => s.runStatus);
+  const locked = runStatus === 'running' || runStatus === 'pausing' || runStatus === 'paused';
+  // In the store, so that a model loaded by Resume shows here as what it is.
+  const form = useAppStore((s) => s.modelForm);
+  const setForm = useAppStore((s) => s.setModelForm);
+  const { choice, hubId, url, dtype, device } = form;
   const [folder, setFolder] = useState<{ source: ModelSource; label: string } | null>(null);
-  const [dtype, setDtype] = useState<ModelDtype>('fp32');
-  const [device, setDevice] = useState<DeviceRequest>('auto');
 
   const source = (): { source: ModelSource; label: string } | null => {
     if (choice === 'builtin') {
@@ -55,7 +52,7 @@ export function ModelStep() {
   const eta = fileList.reduce((s, f) => Math.max(s, f.done ? 0 : (f.etaS ?? 0)), 0);
 
   return (
-    <fieldset className="step" aria-label="Model">
+    <fieldset className="step" aria-label="Model" disabled={locked}>
       <legend>1 · Model</legend>
       <div className="choice-row" role="radiogroup" aria-label="Model source">
         {(
@@ -71,7 +68,7 @@ export function ModelStep() {
               type="radio"
               name="model-source"
               checked={choice === value}
-              onChange={() => setChoice(value)}
+              onChange={() => setForm({ choice: value })}
             />{' '}
             {text}
           </label>
@@ -81,7 +78,7 @@ export function ModelStep() {
         <input
           aria-label="Hugging Face model id"
           value={hubId}
-          onChange={(e) => setHubId(e.target.value)}
+          onChange={(e) => setForm({ hubId: e.target.value })}
         />
       )}
       {choice === 'url' && (
@@ -89,7 +86,7 @@ export function ModelStep() {
           aria-label="Model URL"
           placeholder="https://…/Qwen2-VL-2B-Instruct"
           value={url}
-          onChange={(e) => setUrl(e.target.value)}
+          onChange={(e) => setForm({ url: e.target.value })}
         />
       )}
       {choice === 'folder' && (
@@ -114,7 +111,9 @@ export function ModelStep() {
           <select
             aria-label="dtype"
             value={dtype}
-            onChange={(e) => setDtype(MODEL_DTYPES.find((d) => d === e.target.value) ?? 'fp32')}
+            onChange={(e) =>
+              setForm({ dtype: MODEL_DTYPES.find((d) => d === e.target.value) ?? 'fp32' })
+            }
           >
             {MODEL_DTYPES.map((d) => (
               <option key={d}>{d}</option>
@@ -126,13 +125,21 @@ export function ModelStep() {
           <select
             aria-label="device"
             value={device}
-            onChange={(e) => setDevice(DEVICES.find((d) => d === e.target.value) ?? 'auto')}
+            onChange={(e) =>
+              setForm({ device: DEVICES.find((d) => d === e.target.value) ?? 'auto' })
+            }
           >
-            <option value="auto">auto (WebGPU if available, else wasm)</option>
-            <option value="webgpu">WebGPU</option>
+            <option value="auto">auto: a hardware GPU (WebGPU), else wasm</option>
+            <option value="webgpu">WebGPU (any adapter; software ones are slow)</option>
             <option value="wasm">wasm (CPU)</option>
           </select>
         </label>
+        {status === 'ready' && info && (
+          <output className="runs-on" data-testid="device-runs" title={info.deviceReason}>
+            runs on <strong>{info.device === 'webgpu' ? 'WebGPU' : 'wasm'}</strong>
+            {info.deviceSlow && ' (software adapter: slow)'}
+          </output>
+        )}
         <button
           type="button"
           className="primary"
@@ -146,6 +153,7 @@ export function ModelStep() {
         The reference runs bf16 weights; fp32 is the closest here, q4/q8 are smaller and faster but
         change answers. fp16 needs WebGPU with shader-f16.
       </p>
+      {status === 'loading' && deviceNote && <p className="hint">Device: {deviceNote}</p>}
       {status === 'loading' && fileList.length > 0 && (
         <div className="model-progress" aria-label="Model download">
           <progress max={total || 1} value={loaded} />
@@ -164,20 +172,20 @@ export function ModelStep() {
         </div>
       )}
       {status === 'ready' && info && (
-        <p className="ok" data-testid="model-status">
-          Loaded {label} · {info.dtype} on <strong>{info.device}</strong> ({info.deviceReason})
+        <Callout tone={info.deviceSlow ? 'warn' : 'ok'} title="Loaded" testId="model-status">
+          {label} · {info.dtype} on <strong>{info.device}</strong> ({info.deviceReason})
           {info.device === 'wasm' ? ` · ${info.threads} threads` : ''} ·{' '}
           {formatDuration(info.loadMs)}
           {fileList.length > 0 && ` · ${sourceSummary(fileList)}`}
-        </p>
+        </Callout>
       )}
       {status === 'error' && (
-        <p role="alert" className="error">
-          Could not load {label}: {error}
-        </p>
+        <Callout tone="bad" alert title="Not loaded:">
+          could not load {label}: {error}
+        </Callout>
       )}
       {notices.length > 0 && (
-        <ul className="notices">
+        <ul className="notices" aria-label="Model messages">
           {notices.map((n, i) => (
             <li key={i}>{n}</li>
           ))}
