@@ -108,6 +108,16 @@ test('auto on a SwiftShader-only browser picks wasm; speed and ETA from the firs
   await expect(page.getByTestId('settings-locked')).toBeVisible();
   await expect(model.getByLabel('dtype')).toBeDisabled();
   await expect(bench.getByLabel('Benchmark set')).toBeDisabled();
+  await expect(page.getByTestId('live-status')).toContainText('/ 256 tokens');
+  await page.screenshot({ path: `${SHOTS}/ui-run-live-light-1400.png` });
+  // Paused (after the question in progress): one Resume, no ETA, the settings still locked.
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(page.getByTestId('run-status')).toHaveText('paused', { timeout: 120_000 });
+  await expect(page.getByRole('button', { name: 'Resume' })).toHaveCount(1);
+  await expect(page.getByTestId('run-progress')).toContainText('1 / 2 done · paused');
+  await expect(page.getByTestId('run-progress')).not.toContainText('ETA');
+  await expect(model.getByLabel('dtype')).toBeDisabled();
+  await page.getByRole('button', { name: 'Resume' }).click();
   await expect(page.getByTestId('run-status')).toHaveText('finished', { timeout: 300_000 });
   await expect(page.getByTestId('settings-locked')).toHaveCount(0);
   await expect(model.getByLabel('dtype')).toBeEnabled();
@@ -115,7 +125,9 @@ test('auto on a SwiftShader-only browser picks wasm; speed and ETA from the firs
   const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
   // Before the first question ended: n / 256 tokens, tokens/s and an ETA (an upper bound then).
   const early = seen.filter((s) => s.startsWith('0 / 2 done'));
-  expect(early.some((s) => /ETA ≤ .*\| .*\d+ \/ 256 tokens · [\d.]+ tokens\/s/.test(s))).toBe(true);
+  expect(early.some((s) => /ETA ≤ .* · [\d.]+ tokens\/s \| .*: \d+ \/ 256 tokens/.test(s))).toBe(
+    true,
+  );
   expect(
     early.some((s) =>
       /\d+ \/ 256 tokens · [\d.]+ tokens\/s · ETA ≤ /.test(s.split(' | ')[2] ?? ''),
@@ -181,6 +193,12 @@ test('model output: characters this system cannot draw are shown as code points'
 
 const WIDTHS = [1400, 420] as const;
 
+/**
+ * Views reached by a URL rather than the nav bar (e.g. presentation mode, `?present=1&set=…&q=…`):
+ * each is checked like the nav's views. The nav's views are found from the nav itself.
+ */
+const URL_VIEWS: { name: string; url: string }[] = [];
+
 test('every view, both themes, 1400 and 420 px wide: no serious or critical axe violations', async () => {
   test.setTimeout(300_000);
   await page.getByRole('button', { name: 'Benchmarks', exact: true }).click();
@@ -191,46 +209,50 @@ test('every view, both themes, 1400 and 420 px wide: no serious or critical axe 
   expect(views.length).toBeGreaterThanOrEqual(4);
   const toggle = page.getByRole('button', { name: 'Dark theme' });
   const problems: string[] = [];
+  const lesser = new Map<string, number>();
+  /** The page as it is now: not wider than the window, axe, a screenshot. */
+  const check = async (view: string, theme: string, width: number) => {
+    const where = `${view} ${theme} ${width}px`;
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    if (overflow > 0) problems.push(`${where}: ${overflow} px wider than the window`);
+    const axe = await new AxeBuilder({ page }).analyze();
+    for (const v of axe.violations) {
+      if (v.impact === 'serious' || v.impact === 'critical') {
+        const nodes = v.nodes.slice(0, 3).map((n) => n.target.join(' '));
+        problems.push(`${where}: ${v.id} (${v.impact}) ${v.help}: ${nodes.join(', ')}`);
+      } else lesser.set(`${v.id} (${v.impact})`, (lesser.get(`${v.id} (${v.impact})`) ?? 0) + 1);
+    }
+    const name = view.toLowerCase().replace(/\W+/g, '-');
+    await page.screenshot({ path: `${SHOTS}/ui-${name}-${theme}-${width}.png`, fullPage: true });
+  };
   for (const theme of ['light', 'dark'] as const) {
     // Pressed at least once, so the theme is the user's choice (and remembered), not the system's.
     const html = page.locator('html');
     for (let i = 0; i < 2 && (await html.getAttribute('data-theme')) !== theme; i++)
       await toggle.click();
-    await expect(page.locator('html')).toHaveAttribute('data-theme', theme);
+    await expect(html).toHaveAttribute('data-theme', theme);
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: 900 });
       for (const view of views) {
-        await nav.getByRole('button', { name: view, exact: true }).click();
-        await expect(nav.getByRole('button', { name: view, exact: true })).toHaveAttribute(
-          'aria-current',
-          'page',
-        );
-        // Nothing wider than the window: the layout holds at 420 px.
-        const overflow = await page.evaluate(
-          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-        );
-        if (overflow > 0)
-          problems.push(`${view} ${theme} ${width}px: ${overflow} px wider than the window`);
-        const axe = await new AxeBuilder({ page }).analyze();
-        for (const v of axe.violations.filter(
-          (x) => x.impact === 'serious' || x.impact === 'critical',
-        )) {
-          problems.push(
-            `${view} ${theme} ${width}px: ${v.id} (${v.impact}) ${v.help}: ${v.nodes
-              .slice(0, 3)
-              .map((n) => n.target.join(' '))
-              .join(', ')}`,
-          );
-        }
-        const name = view.toLowerCase().replace(/\W+/g, '-');
-        await page.screenshot({
-          path: `${SHOTS}/ui-${name}-${theme}-${width}.png`,
-          fullPage: true,
-        });
+        const button = nav.getByRole('button', { name: view, exact: true });
+        await button.click();
+        await expect(button).toHaveAttribute('aria-current', 'page');
+        await check(view, theme, width);
+      }
+      for (const { name, url } of URL_VIEWS) {
+        await page.goto(url);
+        await check(name, theme, width);
+        await page.goBack();
       }
     }
   }
   expect(problems).toEqual([]);
+  // Moderate and minor findings do not fail the test; they are listed for whoever looks next.
+  const minor = [...lesser].map(([k, n]) => `${k}: ${n}`).join('; ') || 'none';
+  test.info().annotations.push({ type: 'axe moderate/minor', description: minor });
+  console.log(`axe moderate/minor findings (views x themes x widths): ${minor}`);
 
   // The theme is remembered; the keys list opens with "?" and Escape closes it.
   await page.reload();

@@ -85,7 +85,7 @@ export function App() {
   return (
     <div className="app">
       <a className="skip-link" href="#main">
-        Skip to the {VIEWS.find((v) => v.id === view)?.label ?? 'view'}
+        Skip to the {VIEWS.find((v) => v.id === view)?.label ?? 'current'} view
       </a>
       <header className="app-header">
         <div className="header-row">

@@ -97,6 +97,7 @@ export function BenchmarkStep() {
         <label>
           <input
             type="radio"
+            name="questions"
             checked={subset.kind === 'all'}
             onChange={() => setSubset({ kind: 'all' })}
           />{' '}
@@ -105,6 +106,7 @@ export function BenchmarkStep() {
         <label>
           <input
             type="radio"
+            name="questions"
             checked={subset.kind === 'first'}
             onChange={() => setSubset({ kind: 'first', count: Math.min(10, count) })}
           />{' '}
@@ -123,6 +125,7 @@ export function BenchmarkStep() {
         <label>
           <input
             type="radio"
+            name="questions"
             checked={subset.kind === 'random'}
             onChange={() => setSubset({ kind: 'random', count: Math.min(100, count), seed: 0 })}
           />{' '}

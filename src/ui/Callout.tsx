@@ -14,6 +14,7 @@ export function Callout({
   tone,
   title,
   alert = false,
+  live = false,
   children,
   testId,
   label,
@@ -22,6 +23,8 @@ export function Callout({
   /** Replaces the tone's word ("Error") as the heading. */
   title?: string;
   alert?: boolean;
+  /** A polite live region (role=status): news that is not a problem, e.g. "Loaded". */
+  live?: boolean;
   children: ReactNode;
   testId?: string;
   label?: string;
@@ -29,7 +32,7 @@ export function Callout({
   return (
     <div
       className={`callout callout-${tone}`}
-      role={alert ? 'alert' : undefined}
+      role={alert ? 'alert' : live ? 'status' : undefined}
       data-testid={testId}
       aria-label={label}
     >

@@ -172,7 +172,7 @@ export function ModelStep() {
         </div>
       )}
       {status === 'ready' && info && (
-        <Callout tone={info.deviceSlow ? 'warn' : 'ok'} title="Loaded" testId="model-status">
+        <Callout tone={info.deviceSlow ? 'warn' : 'ok'} title="Loaded" live testId="model-status">
           {label} · {info.dtype} on <strong>{info.device}</strong> ({info.deviceReason})
           {info.device === 'wasm' ? ` · ${info.threads} threads` : ''} ·{' '}
           {formatDuration(info.loadMs)}

@@ -129,7 +129,6 @@ export function RunPanel() {
               : live.tokens === 0
                 ? 'reading the prompt…'
                 : `${live.tokens} / ${live.maxTokens} tokens`}
-            {e.liveTokensPerS !== null && ` · ${e.liveTokensPerS.toFixed(1)} tokens/s`}
           </p>
           <pre className="live-output" data-testid="live-output">
             <VisibleText text={live.text} />

@@ -11,8 +11,18 @@ export function StatusLine() {
   const p = useRunProgress();
   const e = p.estimate;
 
+  // Said to screen readers when the run changes state, not at every token.
+  const settled = p.status === 'finished' || p.status === 'paused' || p.status === 'cancelled';
+  const news =
+    p.status === 'idle'
+      ? ''
+      : `Run ${p.status}${settled ? `: ${p.done} of ${p.total} done${p.official.n > 0 ? `, accuracy ${percent(p.official.accuracy)}` : ''}` : ''}.`;
+
   return (
     <div className="status-line" data-testid="status-line">
+      <span className="visually-hidden" role="status">
+        {news}
+      </span>
       <span className="status-item">
         {modelStatus === 'none' && <span className="muted">No model loaded</span>}
         {modelStatus === 'loading' && <span>Loading {label}…</span>}

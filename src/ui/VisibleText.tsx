@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { Fragment, useMemo } from 'react';
 import { hasGlyph } from './glyphs';
 import { hiddenNote, hiddenTitle, visiblePieces, type Piece } from './visible-text';
 
@@ -21,7 +21,13 @@ export function VisiblePieces({ pieces }: { pieces: readonly Piece[] }) {
           p.text
         ) : (
           <abbr key={i} className={`hidden-char hidden-${p.why}`} title={hiddenTitle(p)}>
-            {p.shown}
+            {/* Lines break between escapes, never inside one (<wbr> adds no text). */}
+            {p.shown.split(/(?=\\u\{)/).map((e, j) => (
+              <Fragment key={j}>
+                {j > 0 && <wbr />}
+                {e}
+              </Fragment>
+            ))}
           </abbr>
         ),
       )}
