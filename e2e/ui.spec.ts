@@ -337,7 +337,17 @@ test('a fresh clone without ../shared serves the app with the message', async ({
     info.annotations.push({ type: 'npm start (clone without ../shared)', description: url });
 
     const p = await newPage(browser, undefined);
+    // A new browser with a dark system theme and no choice stored: dark, from prefers-color-scheme.
+    await p.emulateMedia({ colorScheme: 'dark' });
     await p.goto(url);
+    await expect(p.getByRole('button', { name: 'Dark theme' })).toHaveAttribute(
+      'aria-pressed',
+      'true',
+    );
+    expect(await p.locator('html').getAttribute('data-theme')).toBeNull();
+    expect(await p.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe(
+      'rgb(15, 17, 21)',
+    );
     const note = p.getByTestId('sets-missing');
     await expect(note).toContainText(
       'No benchmark sets yet. Get them with npm run fetch-benchmarks (online) or npm run fetch-benchmarks -- --from DIR (a folder of annotation files), then run npm start again.',
@@ -345,7 +355,7 @@ test('a fresh clone without ../shared serves the app with the message', async ({
     await expect(p.getByTestId('sets-state')).toHaveText(
       'None in this build (see the note above).',
     );
-    await p.screenshot({ path: `${SHOTS}/ui-no-sets.png`, fullPage: true });
+    await p.screenshot({ path: `${SHOTS}/ui-no-sets-dark-1400.png`, fullPage: true });
     await note.getByRole('button', { name: 'Run view' }).click();
     const model = p.getByRole('group', { name: 'Model' });
     await expect(model.getByLabel('Built-in tiny test model (offline)')).toBeChecked();

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { accuracyCell } from '../bench/index';
 import { useAppStore } from '../store/index';
 import { estimateProgress } from './run-progress';
@@ -32,8 +32,15 @@ export function useRunProgress() {
     active || status === 'finished' || status === 'cancelled'
       ? runSamples.length
       : planned().samples.length;
-  const finished = runSamples.map((s) => results[s.sampleId]).filter((r) => r !== undefined);
-  const done = finished.length;
+  // Per finished question, not per token: the live output changes far more often.
+  const { done, errors, official } = useMemo(() => {
+    const finished = runSamples.map((s) => results[s.sampleId]).filter((r) => r !== undefined);
+    return {
+      done: finished.length,
+      errors: finished.filter((r) => r.error).length,
+      official: accuracyCell(finished, 'official'),
+    };
+  }, [runSamples, results]);
   const estimate = estimateProgress({
     // The live token clock may be ahead of the last tick.
     now: Math.max(now, live?.lastTokenAt ?? 0),
@@ -48,8 +55,8 @@ export function useRunProgress() {
     active,
     total,
     done,
-    errors: finished.filter((r) => r.error).length,
-    official: accuracyCell(finished, 'official'),
+    errors,
+    official,
     live,
     estimate,
     tokensPerS: estimate.liveTokensPerS ?? lastTokensPerS,
