@@ -38,12 +38,17 @@ function brokenFolder(): { dir: string; corrupt: ExampleLine; missing: ExampleLi
   return { dir, corrupt, missing };
 }
 
-async function setUp(page: Page, opts: { folder?: string; limit?: number; goto?: boolean } = {}) {
+async function setUp(
+  page: Page,
+  opts: { folder?: string; limit?: number; goto?: boolean; dtype?: 'fp32' | 'auto' } = {},
+) {
   if (opts.goto === false) await page.getByRole('button', { name: 'Run', exact: true }).click();
   else await page.goto('/?view=run');
   const model = page.getByRole('group', { name: 'Model' });
   await model.getByLabel('device').selectOption('wasm');
-  await model.getByLabel('dtype').selectOption('fp32');
+  // 'auto' is the model step's default: left as it is.
+  if (opts.dtype === 'auto') await expect(model.getByLabel('dtype')).toHaveValue('auto');
+  else await model.getByLabel('dtype').selectOption('fp32');
   await model.getByRole('button', { name: 'Load model' }).click();
   await expect(model.getByTestId('model-status')).toContainText('on wasm', { timeout: 120_000 });
   const bench = page.getByRole('group', { name: 'Benchmark' });
@@ -78,6 +83,27 @@ async function storedResults(page: Page): Promise<{ sampleId: string; finishedAt
           all.onerror = () => reject(all.error ?? new Error('IndexedDB getAll failed'));
         };
         req.onerror = () => reject(req.error ?? new Error('IndexedDB open failed'));
+      }),
+  );
+}
+
+/** Every stored run's key and settings, as the runs slice wrote them to IndexedDB. */
+interface StoredRun {
+  key: string;
+  settings: { key: string; model: { dtype: string; files: { path: string }[] } } | null;
+  resume: { model: { dtype: string } | null } | null;
+}
+async function storedRuns(page: Page): Promise<StoredRun[]> {
+  return page.evaluate(
+    () =>
+      new Promise<StoredRun[]>((done, fail) => {
+        const req = indexedDB.open('seedbench-web');
+        req.onsuccess = () => {
+          const all = req.result.transaction('runs').objectStore('runs').getAll();
+          all.onsuccess = () => done(all.result as StoredRun[]);
+          all.onerror = () => fail(all.error ?? new Error('IndexedDB getAll failed'));
+        };
+        req.onerror = () => fail(req.error ?? new Error('IndexedDB open failed'));
       }),
   );
 }
@@ -164,7 +190,11 @@ async function openSample5(page: Page, maxNewTokens: number) {
 test.describe.configure({ mode: 'serial' });
 
 test('a full run of the 12 examples, reloaded in the middle and resumed', async ({ page }) => {
-  await setUp(page);
+  // The model step's defaults for dtype: 'auto' resolves to q4 on wasm, and the run is q4's.
+  await setUp(page, { dtype: 'auto' });
+  await expect(page.getByTestId('model-status')).toContainText(
+    'q4 (auto: q4, the wasm default) on wasm',
+  );
   await expect(page.getByTestId('media-summary')).toContainText(
     '12 of 12 questions have their files',
   );
@@ -191,11 +221,26 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   // The Model step shows the model Resume loaded (asked for wasm, runs on wasm), not its defaults.
   const model = page.getByRole('group', { name: 'Model' });
   await expect(model.getByLabel('device')).toHaveValue('wasm');
+  await expect(model.getByLabel('dtype')).toHaveValue('q4');
   await expect(model.getByTestId('device-runs')).toHaveText('runs on wasm');
   await waitForStatus(page, 'finished');
   await expect(page.getByTestId('run-progress')).toContainText('12 / 12');
   const after = await storedResults(page);
   expect(after).toHaveLength(12);
+  // One run: the resume loaded the dtype the run had resolved from 'auto' (so its request is q4
+  // now), and the key and settings name q4 and the q4 graph files that ran, never 'auto'.
+  const [stored, ...others] = await storedRuns(page);
+  expect(others).toHaveLength(0);
+  expect(stored?.resume?.model?.dtype).toBe('q4');
+  expect(stored?.settings?.model.dtype).toBe('q4');
+  expect(stored?.key).toContain(' | q4 | ');
+  expect(stored?.key).not.toContain('auto');
+  const graphs = stored?.settings?.model.files.map((f) => f.path).filter((p) => p.includes('onnx'));
+  expect(graphs?.sort()).toEqual([
+    'onnx/decoder_model_merged_q4.onnx',
+    'onnx/embed_tokens.onnx', // no 4-bit copy in this export: the fp32 lookup, exact either way
+    'onnx/vision_encoder_q4.onnx',
+  ]);
   // What the model got, as the worker recorded it where it tokenized: the official wording, and
   // the hash of the official template rendered here for that wording and frame count.
   const samples = parseBenchmarkFile(
@@ -316,7 +361,8 @@ test('offline: the app shell, benchmark sets and cached model work with the netw
   // Still offline: load the cached model and run two questions from a local folder.
   const { dir } = brokenFolder();
   await setUp(page, { folder: dir, limit: 2, goto: false });
-  await expect(page.getByTestId('model-status')).toContainText('7 from cache');
+  // configs (config, generation, preprocessor), tokenizer (2), three graphs: all from the cache.
+  await expect(page.getByTestId('model-status')).toContainText('8 files: 8 from cache');
   await page.getByRole('button', { name: /Start run|Run again/ }).click();
   await waitForStatus(page, 'finished');
   await expect(page.getByTestId('run-progress')).toContainText('2 / 2');

@@ -1,113 +1,26 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
-import type { LoadArgs, LoadOutcome, ModelHarness, RunArgs, RunOutcome } from './harness/model';
+import { expect, test } from '@playwright/test';
+import type { ModelHarness } from './harness/model';
+import {
+  ALL_SCORING,
+  compareWith,
+  fixture,
+  fixtureRun,
+  load,
+  openHarness,
+  question,
+  requests,
+  run,
+  type Fixture,
+  type Reference,
+  type RunResult,
+} from './model-fixtures';
 
 // The model stage in real Chromium: transformers.js + onnxruntime-web in the model worker, on the
 // committed tiny Qwen2-VL export, against the PyTorch / onnxruntime reference fixtures.
 
-const FIXTURES = resolve(import.meta.dirname, 'fixtures/reference');
-const SHARED = resolve(import.meta.dirname, '../../shared/seedbench');
 const MODEL_URL = '/models/tiny-random-qwen2-vl/';
 const MODEL_DIR = resolve(import.meta.dirname, '../models/tiny-random-qwen2-vl');
-
-interface Reference {
-  top20: [number, number][];
-  letter_logprobs: Record<'A' | 'B' | 'C' | 'D', number>;
-  greedy_ids: number[];
-}
-
-interface Fixture {
-  case_id: string;
-  sample_id: string | number;
-  clip: string | null;
-  indices?: number[];
-  still_252_png: string;
-  input_ids: number[];
-  pytorch: Reference;
-  onnx: Record<string, Reference>;
-}
-
-function fixture(id: string): Fixture {
-  return JSON.parse(readFileSync(`${FIXTURES}/${id}.json`, 'utf8')) as Fixture;
-}
-
-/** The question record as the app reads it: examples.jsonl for clips, EgoPlan validation for stills. */
-function question(fx: Fixture): Pick<RunArgs, 'file' | 'record' | 'wording'> {
-  if (fx.clip) {
-    const line = readFileSync(`${SHARED}/egoplan-bench2-examples/examples.jsonl`, 'utf8')
-      .split('\n')
-      .find((l) => l.includes(`"${String(fx.sample_id)}"`));
-    if (!line) throw new Error(`no record for ${fx.sample_id}`);
-    return { file: 'examples.jsonl', record: line, wording: 'as-is' };
-  }
-  const all = JSON.parse(readFileSync(`${SHARED}/EgoPlan_validation.json`, 'utf8')) as {
-    sample_id: number;
-  }[];
-  // The still-only fixture uses SEED-Bench-R1's wording ("... shown in the image").
-  return {
-    file: 'EgoPlan_validation.json',
-    record: JSON.stringify([all.find((r) => r.sample_id === fx.sample_id)]),
-    wording: 'seed-bench-r1',
-  };
-}
-
-/** Visual inputs of a fixture: its committed PNGs (reference-decoded frames, 252x252 still). */
-function pngVisuals(fx: Fixture): Pick<RunArgs, 'clipPngs' | 'stillPng'> {
-  const frames = fx.clip
-    ? (fx.indices ?? []).map(
-        (ix, i) =>
-          `/test-files/fixtures/${fx.case_id}/frame_${String(i).padStart(2, '0')}_src${String(ix).padStart(4, '0')}.png`,
-      )
-    : null;
-  return { clipPngs: frames, stillPng: `/test-files/fixtures/${fx.still_252_png}` };
-}
-
-/** Every request of a page (its workers' included). */
-const requests = new WeakMap<Page, string[]>();
-
-async function openHarness(page: Page) {
-  const seen: string[] = [];
-  requests.set(page, seen);
-  page.on('request', (r) => seen.push(r.url()));
-  // Test data reaches the page as real bytes read here (nothing under ../shared is served).
-  await page.route('**/test-files/**', (route) => {
-    const path = decodeURIComponent(
-      new URL(route.request().url()).pathname.split('/test-files/')[1] ?? '',
-    );
-    const file = path.startsWith('fixtures/')
-      ? `${FIXTURES}/${path.slice('fixtures/'.length)}`
-      : `${SHARED}/egoplan-bench2-examples/${path.slice('clips/'.length)}`;
-    return route.fulfill({ body: readFileSync(file) });
-  });
-  await page.goto('/e2e/harness/model.html');
-  await page.waitForFunction(
-    () => (window as unknown as { modelHarness?: ModelHarness }).modelHarness?.ready,
-  );
-}
-
-async function load(
-  page: Page,
-  args: LoadArgs,
-): Promise<Extract<LoadOutcome, { ok: true }>['value']> {
-  const out = await page.evaluate(
-    (a) => (window as unknown as { modelHarness: ModelHarness }).modelHarness.load(a),
-    args,
-  );
-  if (!out.ok) throw new Error(`load failed: ${out.error.code}: ${out.error.message}`);
-  return out.value;
-}
-
-async function run(page: Page, args: RunArgs): Promise<Extract<RunOutcome, { ok: true }>['value']> {
-  const out = await page.evaluate(
-    (a) => (window as unknown as { modelHarness: ModelHarness }).modelHarness.run(a),
-    args,
-  );
-  if (!out.ok) throw new Error(`run failed: ${out.error.code}: ${out.error.message}`);
-  return out.value;
-}
-
-const ALL_SCORING = { official: true, letters: true, likelihood: true };
 
 /**
  * Tolerances (absolute, on logits and on log-probs):
@@ -124,42 +37,20 @@ const ALL_SCORING = { official: true, letters: true, likelihood: true };
 const TOLERANCE = { fp32: 1e-3, q4: 1e-3, q8: 0.5 } as const;
 
 function compare(
-  result: Extract<RunOutcome, { ok: true }>['value']['result'],
+  result: RunResult,
   fx: Fixture,
   dtype: keyof typeof TOLERANCE,
   opts: { greedy: boolean },
 ) {
   const ref = dtype === 'fp32' ? fx.pytorch : (fx.onnx[dtype] as Reference);
-  const tol = TOLERANCE[dtype];
-  expect(result.inputIds).toEqual(fx.input_ids);
-  const at = result.logitsAt ?? [];
-  const logitDiffs = ref.top20.map(([, value], i) => Math.abs((at[i] as number) - value));
-  const letterDiffs = (['A', 'B', 'C', 'D'] as const).map((l) =>
-    Math.abs((result.letterLogprobs?.[l] as number) - ref.letter_logprobs[l]),
+  compareWith(
+    result,
+    fx,
+    ref,
+    TOLERANCE[dtype],
+    dtype === 'fp32' ? 'PyTorch' : `onnxruntime ${dtype}`,
+    opts,
   );
-  const n = Math.min(result.outputIds.length, ref.greedy_ids.length);
-  const greedySame = result.outputIds.slice(0, n).every((id, i) => id === ref.greedy_ids[i]);
-  console.log(
-    `${fx.case_id} ${dtype} on ${result.device}: max |diff| top-20 logits ${Math.max(...logitDiffs).toExponential(2)}, ` +
-      `letter log-probs ${Math.max(...letterDiffs).toExponential(2)} (tolerance ${tol}); ` +
-      `first ${n} greedy ids ${greedySame ? 'equal' : 'DIFFER'} vs ${dtype === 'fp32' ? 'PyTorch' : `onnxruntime ${dtype}`}`,
-  );
-  logitDiffs.forEach((d, i) => expect(d, `logit of token ${ref.top20[i]?.[0]}`).toBeLessThan(tol));
-  letterDiffs.forEach((d, i) => expect(d, `letter ${'ABCD'[i]}`).toBeLessThan(tol));
-  if (opts.greedy) expect(result.outputIds).toEqual(ref.greedy_ids);
-  // The likelihood ranking ran and gave four finite scores.
-  expect(Object.values(result.choiceNll ?? {}).filter(Number.isFinite)).toHaveLength(4);
-}
-
-function fixtureRun(fx: Fixture, extra: Partial<RunArgs> = {}): RunArgs {
-  return {
-    ...question(fx),
-    ...pngVisuals(fx),
-    scoring: ALL_SCORING,
-    maxNewTokens: 32, // the fixtures' greedy length
-    logitsAt: fx.pytorch.top20.map(([id]) => id),
-    ...extra,
-  };
 }
 
 const STILL = fixture('still-sample5');
@@ -263,8 +154,9 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
     page,
   }) => {
     await openHarness(page);
-    const { info } = await load(page, { from: MODEL_URL, dtype: 'q4', device: 'webgpu' });
-    expect(info.device).toBe('webgpu');
+    // dtype auto: q4 on SwiftShader (no shader-f16); the reload keeps the dtype that ran.
+    const { info } = await load(page, { from: MODEL_URL, device: 'webgpu' });
+    expect([info.device, info.dtype]).toEqual(['webgpu', 'q4']);
     const lost = await page.evaluate(() =>
       (window as unknown as { modelHarness: ModelHarness }).modelHarness.loseDevice(),
     );
@@ -274,7 +166,7 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
       page,
       fixtureRun(STILL, { maxNewTokens: 2, logitsAt: ref.top20.map(([id]) => id) }),
     );
-    expect(out.result.device).toBe('wasm');
+    expect([out.result.device, out.result.dtype]).toEqual(['wasm', 'q4']);
     compare(out.result, STILL, 'q4', { greedy: false });
     const fallbacks = await page.evaluate(
       () => (window as unknown as { modelHarness: ModelHarness }).modelHarness.fallbacks,
@@ -384,6 +276,7 @@ test.describe('model sources', () => {
       'config.json',
       'tokenizer.json',
       'tokenizer_config.json',
+      'preprocessor_config.json', // read and checked against the protocol at load
       'generation_config.json',
       'onnx/embed_tokens.onnx',
       'onnx/vision_encoder_q4.onnx',

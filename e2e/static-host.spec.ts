@@ -169,13 +169,14 @@ test('a plain static host under a sub-path: isolated by the service worker, runs
   await expect(page.getByTestId('offline-sets')).toContainText('3 of 3 set files');
   await expect(page.getByTestId('offline-shell')).not.toContainText('not saved');
   await expect(page.getByTestId('offline-models')).toContainText(TINY);
-  await expect(page.getByTestId('offline-models')).toContainText('7 files');
+  // configs (config, generation, preprocessor: checked at load), tokenizer (2), three graphs.
+  await expect(page.getByTestId('offline-models')).toContainText('8 files');
   await page.screenshot({ path: `${SHOTS}/static-host.png`, fullPage: true });
 
   // A new deployment: the updated service worker waits, takes over on "Update", and its
   // activation leaves the model cache alone.
   const modelFiles = await cachedModelFiles(page);
-  expect(modelFiles).toHaveLength(7);
+  expect(modelFiles).toHaveLength(8);
   appendFileSync(join(ROOT, PREFIX, 'sw.js'), '\n// a new deployment\n');
   await page.evaluate(async () => (await navigator.serviceWorker.ready).update());
   await page.getByRole('button', { name: 'Update to the new version' }).click();
@@ -190,7 +191,7 @@ test('a plain static host under a sub-path: isolated by the service worker, runs
   await expect(isolation).toHaveText('cross-origin isolated: wasm runs multithreaded');
   expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
   const offlineStatus = await loadTinyModel(page);
-  expect(offlineStatus).toContain('7 files: 7 from cache');
+  expect(offlineStatus).toContain('8 files: 8 from cache');
   expect(threadsIn(offlineStatus)).toBeGreaterThan(1);
   await page
     .getByRole('group', { name: 'Benchmark' })
@@ -213,7 +214,7 @@ test('a plain static host under a sub-path: isolated by the service worker, runs
   await model.getByRole('radio', { name: 'URL' }).check();
   await model.getByLabel('Model URL').fill(`http://127.0.0.1:${PORT + 1}/tiny-random-qwen2-vl`);
   const crossOrigin = await loadTinyModel(page);
-  expect(crossOrigin).toMatch(/7 files: \d from network/);
+  expect(crossOrigin).toMatch(/8 files: \d from network/);
   expect(threadsIn(crossOrigin)).toBeGreaterThan(1);
   expect(hubRequested).toContain('/tiny-random-qwen2-vl/onnx/decoder_model_merged.onnx');
 });

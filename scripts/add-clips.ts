@@ -10,7 +10,7 @@
 import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { listFiles } from './vite-local-assets.ts';
+import { listFiles } from './list-files.ts';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -22,7 +22,8 @@ export function addClips(from: string, app: string): number {
   }
   const to = join(app, 'demo-videos');
   cpSync(from, to, { recursive: true });
-  const files = listFiles(to).filter(
+  // A dangling link or a loop among the clips is named and left out of the listing.
+  const files = listFiles(to, (e) => console.warn(`${e.path}: ${e.reason}; left out`)).filter(
     (f) => f !== 'index.json' && !f.split('/').pop()?.startsWith('.'),
   );
   writeFileSync(join(to, 'index.json'), JSON.stringify({ files }));

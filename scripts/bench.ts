@@ -93,7 +93,11 @@ async function runDevice(
     }
     await page.evaluate((id) => window.seedbenchAutomation.selectSet(id), SET);
     await page.evaluate((x) => window.seedbenchAutomation.keepSamples(x), ids);
-    await page.evaluate(() => window.seedbenchAutomation.setMediaFromServer('/cli-videos/'));
+    // Labelled with the folder's path, so a missing clip names it (not "demo clips").
+    await page.evaluate(
+      (label) => window.seedbenchAutomation.setMediaFromServer('/cli-videos/', label),
+      VIDEOS,
+    );
     await page.evaluate((c) => window.seedbenchAutomation.setConfig(c), {
       ...OFFICIAL_CONFIG,
       maxNewTokens,

@@ -9,7 +9,8 @@ import {
 
 export class UsageError extends Error {}
 
-export const DTYPES = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'] as const;
+/** 'auto' resolves at load (the device's default among the files that fit); records say which. */
+export const DTYPES = ['fp32', 'fp16', 'q8', 'q4', 'q4f16', 'auto'] as const;
 export const DEVICES = ['auto', 'webgpu', 'wasm'] as const;
 export const SCORINGS = ['official', 'letters', 'likelihood', 'all'] as const;
 export const WORDINGS = ['seed-bench-r1', 'as-is'] as const satisfies readonly QuestionWording[];

@@ -2,7 +2,7 @@
 //
 //   npm run eval -- --model <folder|url|hub id> --benchmark <annotation file|set id>
 //     --videos <folder> [--level L1|L2|L3] [--limit N] [--device auto|webgpu|wasm]
-//     [--dtype fp32|fp16|q8|q4|q4f16] [--scoring official|letters|likelihood|all]
+//     [--dtype fp32|fp16|q8|q4|q4f16|auto] [--scoring official|letters|likelihood|all]
 //     [--wording seed-bench-r1|as-is] [--clip-frames rounded|float]
 //     [--out <folder>] [--dump-frames] [--shard i/n] [--max-new-tokens 256] [--verbose]
 //
@@ -14,15 +14,7 @@
 // when the run completed (questions with errors are counted, not fatal), 1 when it could not run
 // or stopped early, 2 for bad arguments.
 import { spawnSync } from 'node:child_process';
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Page } from '@playwright/test';
 import {
@@ -30,7 +22,6 @@ import {
   benchmarkSetFileSchema,
   errorMessage,
   identityConflicts,
-  parseBenchmarkFile,
   readJsonFile,
   runIdentity,
   runSettings,
@@ -44,7 +35,7 @@ import {
 } from '../src/bench/index';
 import type { StoredResult } from '../src/store/index';
 import { parseEvalArgs, UsageError, type EvalOptions } from './eval-args';
-import { ensureBuild, openApp, repoRoot, serve } from './headless-app';
+import { ensureBuild, modelHosts, openApp, repoRoot, serve } from './headless-app';
 import { ensureTokenizer, folderContent } from './model-folder';
 import {
   accuracyTable,
@@ -58,6 +49,9 @@ import {
   type Selection,
 } from './results-file';
 import { Progress } from './progress';
+import { readAnnotationFile } from './annotation-file';
+import { ResultsWriter, writing } from './results-writer';
+import { termSafe } from './term-safe';
 
 export { parseEvalArgs, type EvalOptions } from './eval-args';
 
@@ -89,20 +83,9 @@ function ensureSets(manifestPath: string): void {
 /** The same parse the page does, here in Node, so both sides agree on ids and order. */
 export function loadBenchmark(spec: string): LoadedBenchmark {
   if (existsSync(spec) && statSync(spec).isFile()) {
-    const text = readFileSync(spec, 'utf8');
-    const name = basename(spec);
-    const parsed = parseBenchmarkFile(name, text);
-    if (parsed.errors.length > 0) {
-      console.error(
-        `${name}: ${parsed.errors.length} of ${parsed.total} records skipped (invalid)`,
-      );
-    }
-    const identity = {
-      id: name,
-      questions: parsed.samples.length,
-      digest: samplesDigest(parsed.samples),
-    };
-    return { kind: 'file', id: name, name, text, samples: parsed.samples, identity };
+    const { name, text, samples } = readAnnotationFile(spec);
+    const identity = { id: name, questions: samples.length, digest: samplesDigest(samples) };
+    return { kind: 'file', id: name, name, text, samples, identity };
   }
   const dir = resolve(repoRoot, 'public/benchmarks');
   const manifestPath = join(dir, 'manifest.json');
@@ -214,7 +197,9 @@ function modelNow(model: ModelSpec, o: EvalOptions, stored: ModelIdentity): Mode
         stored.files.map((f) => f.path),
       )
     : stored;
-  return { label: model.label, dtype: o.dtype, digest: content.digest, files: content.files };
+  // 'auto' is resolved only at load: the dtype is compared there (the loaded identity below).
+  const dtype = o.dtype === 'auto' ? stored.dtype : o.dtype;
+  return { label: model.label, dtype, digest: content.digest, files: content.files };
 }
 
 function selectionConflicts(a: Selection, o: EvalOptions): string[] {
@@ -295,7 +280,7 @@ function lockOut(out: string): () => void {
     }
     if (alive) throw new UsageError(`${out} is being written by another npm run eval (pid ${pid})`);
   }
-  writeFileSync(path, String(process.pid));
+  writing(path, () => writeFileSync(path, String(process.pid)));
   const unlock = () => rmSync(path, { force: true });
   process.once('exit', unlock);
   return unlock;
@@ -313,11 +298,11 @@ async function evalInto(
   const selection: Selection = { level: o.level, limit: o.limit, shard: o.shard, selected };
   const resultsPath = join(out, 'results.jsonl');
   const before = readResults(resultsPath, true);
-  for (const b of before.bad) console.error(`skipped unreadable line ${b}`);
+  for (const b of before.bad) console.error(`skipped unreadable line ${termSafe(b, true)}`);
   const done = new Set(before.lines.map((l) => String(l.sample_id)));
   const todo = mine.filter((s) => !done.has(s.sampleId));
   console.error(
-    `${bench.name}: ${mine.length} questions${o.shard ? ` (shard ${o.shard.index}/${o.shard.count} of ${selected})` : ''}; ${mine.length - todo.length} already in ${resultsPath}; ${todo.length} to run`,
+    `${termSafe(bench.name, true)}: ${mine.length} questions${o.shard ? ` (shard ${o.shard.index}/${o.shard.count} of ${selected})` : ''}; ${mine.length - todo.length} already in ${resultsPath}; ${todo.length} to run`,
   );
 
   let status = 'finished';
@@ -338,7 +323,19 @@ async function evalInto(
     console.error('no question selected: nothing to run');
     return 0;
   }
-  writeRunFile(out, { settings, selection, createdAt });
+  // A full disk is reported after the table: what was computed is printed either way.
+  const finalWrites: string[] = [];
+  const finalWrite = (file: string, write: () => void) => {
+    try {
+      writing(join(out, file), write);
+    } catch (e) {
+      finalWrites.push(errorMessage(e));
+    }
+  };
+  const finished = settings;
+  finalWrite('run.json', () => {
+    writeRunFile(out, { settings: finished, selection, createdAt });
+  });
 
   const mineIds = new Set(mine.map((s) => s.sampleId));
   // One line per question (the first), whatever an interrupted or concurrent run left behind.
@@ -350,26 +347,29 @@ async function evalInto(
     return true;
   });
   const results = lines.map(resultFromLine);
-  writeSummary(
-    out,
-    {
-      settings,
-      devices: [...new Set(lines.map((l) => l.device ?? 'none'))],
-      selection: { ...selection },
-      startedAt: createdAt,
-      finishedAt: new Date().toISOString(),
-    },
-    results,
-  );
-  console.log(`\n${accuracyTable(results)}`);
+  finalWrite('summary.json', () => {
+    writeSummary(
+      out,
+      {
+        settings: finished,
+        devices: [...new Set(lines.map((l) => l.device ?? 'none'))],
+        selection: { ...selection },
+        startedAt: createdAt,
+        finishedAt: new Date().toISOString(),
+      },
+      results,
+    );
+  });
+  console.log(`\n${termSafe(accuracyTable(results))}`);
   console.log(
     `\n${results.length} of ${mine.length} questions in ${resultsPath}; summary in ${join(out, 'summary.json')}`,
   );
+  for (const m of finalWrites) console.error(termSafe(m));
   if (status !== 'finished') {
     console.error(`the run stopped early (${status}); run the same command again to resume`);
     return 1;
   }
-  return 0;
+  return finalWrites.length > 0 ? 1 : 0;
 }
 
 interface BrowserRun {
@@ -392,8 +392,15 @@ async function runInBrowser(
   const progress = new Progress(run.total, run.already);
   const log = (m: string) => progress.log(m);
   const dist = ensureBuild('dist-cli', console.error);
-  const served = await serve({ dist, modelDir: model.dir, videosDir: o.videos });
-  const app = await openApp(served.origin, o.verbose ? (m) => log(m) : undefined);
+  const served = await serve({ dist, modelDir: model.dir, videosDir: o.videos, log });
+  // openApp closes its Chromium when it fails; the server is this function's to close.
+  const app = await openApp(served.origin, {
+    log: o.verbose ? log : undefined,
+    allowHosts: modelHosts(model.source),
+  }).catch(async (e: unknown) => {
+    await served.close();
+    throw e;
+  });
   const page = app.page;
   const stop = async () => {
     progress.log('interrupted: finished questions are in results.jsonl; run again to resume');
@@ -411,12 +418,20 @@ async function runInBrowser(
       [model.source, model.label, o.dtype, o.device] as const,
     );
     const info = loaded.info;
-    if (!loaded.ok || !info)
-      throw new Error(`model did not load: ${loaded.error ?? 'unknown error'}`);
+    if (!loaded.ok || !info) {
+      // The page knows the folder as <origin>/cli-model/ (the app resolves it against its own
+      // address): name the user's.
+      const why = model.dir
+        ? (loaded.error ?? 'unknown error')
+            .replaceAll(`${served.origin}/cli-model/`, `${model.dir}/`)
+            .replaceAll('/cli-model/', `${model.dir}/`)
+        : (loaded.error ?? 'unknown error');
+      throw new Error(`model did not load: ${why}`);
+    }
     console.error(
       `model on ${info.device} (${info.deviceReason})${info.device === 'wasm' ? `, ${info.threads} threads` : ''}, loaded in ${(info.loadMs / 1000).toFixed(1)} s`,
     );
-    for (const n of loaded.notices) console.error(`  ${n}`);
+    for (const n of loaded.notices) console.error(`  ${termSafe(n)}`);
 
     // The identity of this run: the records parsed here, the bytes the app's loader read.
     const content = info.content;
@@ -441,7 +456,9 @@ async function runInBrowser(
         throw new UsageError(`${out} holds another run (${diff.join('; ')}): pick another --out`);
     }
     const settings = runSettings(identity, { subset: { kind: 'all' }, device: o.device });
-    writeRunFile(out, { settings, selection: run.selection, createdAt: run.createdAt });
+    writing(join(out, 'run.json'), () => {
+      writeRunFile(out, { settings, selection: run.selection, createdAt: run.createdAt });
+    });
 
     if (bench.kind === 'file') {
       await page.evaluate(([n, t]) => window.seedbenchAutomation.loadBenchmarkText(n, t), [
@@ -453,8 +470,10 @@ async function runInBrowser(
       (ids) => window.seedbenchAutomation.keepSamples(ids),
       todo.map((s) => s.sampleId),
     );
-    const media = await page.evaluate(() =>
-      window.seedbenchAutomation.setMediaFromServer('/cli-videos/'),
+    // Labelled with the user's --videos path, so that a missing clip names that folder.
+    const media = await page.evaluate(
+      (label) => window.seedbenchAutomation.setMediaFromServer('/cli-videos/', label),
+      o.videos,
     );
     console.error(
       `videos: ${o.videos} (${media.files} files); ${media.incomplete.length} of ${todo.length} questions lack a file (recorded as errors)`,
@@ -469,10 +488,15 @@ async function runInBrowser(
       );
 
     const byId = new Map(todo.map((s) => [s.sampleId, s]));
-    const resultsPath = join(out, 'results.jsonl');
+    const writer = new ResultsWriter(join(out, 'results.jsonl'), (m) => {
+      progress.log(m);
+      return page.evaluate(() => {
+        window.seedbenchAutomation.cancel();
+      });
+    });
     await page.exposeFunction('seedbenchEmit', async (r: StoredResult) => {
       const sample = byId.get(r.sampleId);
-      if (!sample) return;
+      if (!sample || writer.stopped) return;
       // What the model got must be what this run asks (the wording that once went missing).
       if (r.modelPrompt && r.modelPrompt.wording !== settings.wording) {
         throw new Error(
@@ -485,15 +509,19 @@ async function runInBrowser(
         dtype: info.dtype,
         model: model.label,
       });
-      appendFileSync(resultsPath, `${line}\n`);
-      if (r.error) progress.log(`${r.sampleId}: ${r.error.stage} error: ${r.error.message}`);
-      if (o.dumpFrames && (!r.error || r.error.stage === 'model')) await dumpFrames(page, out, r);
+      if (!(await writer.append(`${line}\n`))) return;
+      if (r.error)
+        progress.log(`${termSafe(r.sampleId, true)}: ${r.error.stage} error: ${r.error.message}`);
+      if (o.dumpFrames && (!r.error || r.error.stage === 'model'))
+        if (!(await writer.guard(join(out, 'frames'), () => dumpFrames(page, out, r)))) return;
       progress.add(r);
     });
     const end = await page.evaluate(() => window.seedbenchAutomation.start());
     progress.finish();
+    // A failed write is the reason the run stopped (it cancelled the run).
+    if (writer.stopped) return { status: writer.stopped, settings };
     if (end.runStatus !== 'finished')
-      for (const n of end.notices.slice(-5)) console.error(`  ${n}`);
+      for (const n of end.notices.slice(-5)) console.error(`  ${termSafe(n)}`);
     return { status: end.runStatus, settings };
   } finally {
     await app.close().catch(() => undefined);
@@ -505,7 +533,7 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
   try {
     process.exitCode = await runEval(parseEvalArgs(process.argv.slice(2)));
   } catch (e) {
-    console.error(`eval: ${errorMessage(e)}`);
+    console.error(`eval: ${termSafe(errorMessage(e))}`);
     process.exitCode = e instanceof UsageError ? 2 : 1;
   }
 }

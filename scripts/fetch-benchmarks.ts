@@ -107,7 +107,7 @@ async function main() {
     const name = basename(path);
     let parsed;
     try {
-      parsed = parseBenchmarkFile(name, readFileSync(path, 'utf8'));
+      parsed = parseBenchmarkFile(name, readFileSync(path));
     } catch (e) {
       console.error(`skipped ${path}: ${(e as Error).message}`);
       failed += 1;

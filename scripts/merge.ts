@@ -16,6 +16,8 @@ import {
   writeSummary,
   type ResultLine,
 } from './results-file';
+import { writing } from './results-writer';
+import { termSafe } from './term-safe';
 
 export function merge(out: string, inputs: string[]): { questions: number; table: string } {
   if (inputs.length === 0) throw new Error('name at least one eval output folder to merge');
@@ -50,7 +52,7 @@ export function merge(out: string, inputs: string[]): { questions: number; table
   const raw = new Map<string, string>();
   for (const { dir } of runs) {
     const { lines, raw: texts, bad } = readResults(join(dir, 'results.jsonl'));
-    for (const b of bad) console.error(`skipped unreadable line ${b}`);
+    for (const b of bad) console.error(`skipped unreadable line ${termSafe(b, true)}`);
     for (const [i, l] of lines.entries()) {
       const id = `${l.level}:${String(l.sample_id)}`;
       const prev = byId.get(id);
@@ -73,7 +75,7 @@ export function merge(out: string, inputs: string[]): { questions: number; table
     throw new Error('--out must not be one of the inputs');
   }
   // Lines are copied as written (Python's json.dumps spacing), so they still diff against Python.
-  writeFileSync(target, [...raw.values()].map((l) => `${l}\n`).join(''));
+  writing(target, () => writeFileSync(target, [...raw.values()].map((l) => `${l}\n`).join('')));
   const selection = { ...first.selection, shard: null };
   writeRunFile(out, { settings: first.settings, selection, createdAt: new Date().toISOString() });
   const lines = [...byId.values()];
@@ -105,10 +107,10 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
     });
     if (!values.out) throw new Error('usage: npm run merge -- --out <folder> <shard folder>...');
     const { questions, table } = merge(resolve(values.out), positionals);
-    console.log(table);
+    console.log(termSafe(table));
     console.log(`\n${questions} questions merged into ${resolve(values.out)}`);
   } catch (e) {
-    console.error(`merge: ${errorMessage(e)}`);
+    console.error(`merge: ${termSafe(errorMessage(e))}`);
     process.exitCode = 1;
   }
 }

@@ -1,6 +1,7 @@
-import { cpSync, createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { Connect, Plugin } from 'vite';
+import { listFiles } from './list-files.ts';
 
 /**
  * Serves two local folders to the app, in dev and preview alike, so the default set-up works
@@ -22,20 +23,18 @@ const TYPES: Record<string, string> = {
   '.txt': 'text/plain',
 };
 
-export function listFiles(dir: string, prefix = ''): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...listFiles(p, `${prefix}${name}/`));
-    else out.push(`${prefix}${name}`);
-  }
-  return out;
-}
-
 function serveFolder(urlPrefix: string, dir: string, listing: boolean): Connect.NextHandleFunction {
   const root = resolve(dir);
   return (req, res, next) => {
-    const url = decodeURIComponent((req.url ?? '').split('?')[0] ?? '');
+    let url: string;
+    try {
+      url = decodeURIComponent((req.url ?? '').split('?')[0] ?? '');
+    } catch {
+      // A malformed escape (%E0%A4%A) is the client's error, not the server's (was a 500).
+      res.statusCode = 400;
+      res.end('bad URL');
+      return;
+    }
     if (!url.startsWith(urlPrefix) || !existsSync(root)) {
       next();
       return;
@@ -43,7 +42,8 @@ function serveFolder(urlPrefix: string, dir: string, listing: boolean): Connect.
     const rel = url.slice(urlPrefix.length);
     if (listing && rel === 'index.json') {
       res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify({ files: listFiles(root) }));
+      const files = listFiles(root, (e) => console.warn(`${e.path}: ${e.reason}; left out`));
+      res.end(JSON.stringify({ files }));
       return;
     }
     const file = normalize(join(root, rel));

@@ -12,9 +12,11 @@ import {
   type ScoringModes,
 } from '../../src/bench/index';
 import {
+  DEFAULT_LOAD_SETTINGS,
   patchify,
+  type DtypeRequest,
   type LoadEvent,
-  type LoadOptions,
+  type LoadSettings,
   type ModelSource,
   type ModelVisuals,
 } from '../../src/model/index';
@@ -28,11 +30,15 @@ const fallbacks: string[] = [];
 export interface LoadArgs {
   /** Base URL of the model folder; or 'folder-input' to use the files set on #model-folder. */
   from: string;
-  dtype: 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
-  device: 'auto' | 'webgpu' | 'wasm';
-  graphDtypes?: LoadOptions['graphDtypes'];
+  /** Default 'auto', as the app's model step. */
+  dtype?: DtypeRequest;
+  /** Default 'auto', as the app's model step. */
+  device?: LoadSettings['device'];
+  graphDtypes?: LoadSettings['graphDtypes'];
   numThreads?: number;
+  /** Default false here (the app caches). */
   cache?: boolean;
+  enforceLimits?: boolean;
 }
 
 interface Failure {
@@ -68,14 +74,16 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
       const root = await navigator.storage.getDirectory();
       source = { kind: 'folder', handle: await root.getDirectoryHandle(args.from.slice(5)) };
     } else source = { kind: 'url', url: new URL(args.from, location.href).href };
-    const info = await client.load(source, {
-      dtype: args.dtype,
-      ...(args.graphDtypes ? { graphDtypes: args.graphDtypes } : {}),
-      device: args.device,
-      ...(args.numThreads !== undefined ? { numThreads: args.numThreads } : {}),
+    // The settings the app's model step builds, with this test's choices over them.
+    const settings: LoadSettings = {
+      dtype: args.dtype ?? DEFAULT_LOAD_SETTINGS.dtype,
+      graphDtypes: args.graphDtypes ?? DEFAULT_LOAD_SETTINGS.graphDtypes,
+      device: args.device ?? DEFAULT_LOAD_SETTINGS.device,
+      numThreads: args.numThreads ?? DEFAULT_LOAD_SETTINGS.numThreads,
       cache: args.cache ?? false,
-      onProgress: (e) => events.push(e),
-    });
+      enforceLimits: args.enforceLimits ?? DEFAULT_LOAD_SETTINGS.enforceLimits,
+    };
+    const info = await client.load(source, settings, (e) => events.push(e));
     return { ok: true, value: { info, events } };
   } catch (e) {
     return { ...fail(e), events };

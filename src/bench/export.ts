@@ -140,10 +140,16 @@ const CSV_COLUMNS = [
   'response',
 ] as const;
 
+/**
+ * One CSV cell. Text (model output, ids, messages) starting with = + - @ tab or CR would run as a
+ * formula in a spreadsheet (`=HYPERLINK(...)`): per OWASP's CSV-injection advice it gets a
+ * leading ' and quotes. Numbers are written as numbers (a log-prob of -1.5 stays one).
+ */
 function csvCell(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (typeof v === 'number') return String(v);
+  if (/^[=+\-@\t\r]/.test(v)) return `"'${v.replace(/"/g, '""')}"`;
+  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 function argLetter(values: readonly number[] | null, best: 'max' | 'min'): ChoiceLetter | null {

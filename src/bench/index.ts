@@ -2,10 +2,12 @@
 export * from './types';
 export {
   BenchmarkFormatError,
+  decodeAnnotation,
   egoPlanBench2Question,
   formatRecordError,
   letterIndex,
   parseBenchmarkFile,
+  type InvalidUtf8Line,
   type ParsedBenchmark,
   type RecordError,
 } from './formats';

@@ -9,6 +9,7 @@ import { ModelError } from './types';
 
 interface GpuAdapterLike {
   features: ReadonlySet<string>;
+  limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number };
   /** Older Chromium put it on the adapter itself. */
   isFallbackAdapter?: boolean;
   info?: {
@@ -32,6 +33,13 @@ export interface DeviceChoice {
   adapter: string | null;
   /** WebGPU on a software (fallback) adapter: it works, slowly. */
   slow: boolean;
+  /** Whether the chosen WebGPU adapter has shader-f16 (false on wasm). */
+  shaderF16: boolean;
+  /**
+   * min(maxBufferSize, maxStorageBufferBindingSize) of the adapter: onnxruntime-web requests the
+   * adapter's own limits, and binds every weight as one storage buffer. Null on wasm.
+   */
+  maxGpuBufferBytes: number | null;
 }
 
 /** Decide the execution device and say why. */
@@ -41,9 +49,9 @@ export async function chooseDevice(
 ): Promise<DeviceChoice> {
   const list: readonly ModelDtype[] = typeof dtypes === 'string' ? [dtypes] : dtypes;
   const f16 = list.find(needsShaderF16);
-  if (request === 'wasm') {
-    return { device: 'wasm', reason: 'wasm requested', adapter: null, slow: false };
-  }
+  const onWasm = { slow: false, shaderF16: false, maxGpuBufferBytes: null };
+  if (request === 'wasm')
+    return { device: 'wasm', reason: 'wasm requested', adapter: null, ...onWasm };
   const gpu = (self.navigator as unknown as { gpu?: GpuLike }).gpu;
   let adapter: GpuAdapterLike | null = null;
   if (gpu) {
@@ -75,7 +83,9 @@ export async function chooseDevice(
       problems.push(`${f16} needs the WebGPU feature shader-f16, which this adapter lacks`);
     }
   }
-  if (problems.length === 0) {
+  if (problems.length === 0 && adapter) {
+    const limits = [adapter.limits?.maxBufferSize, adapter.limits?.maxStorageBufferBindingSize];
+    const known = limits.filter((x): x is number => typeof x === 'number');
     return {
       device: 'webgpu',
       reason: software
@@ -83,14 +93,12 @@ export async function chooseDevice(
         : `WebGPU adapter: ${name ?? ''}`,
       adapter: name,
       slow: software,
+      shaderF16: adapter.features.has('shader-f16'),
+      maxGpuBufferBytes: known.length > 0 ? Math.min(...known) : null,
     };
   }
+  const problem = problems.join('; ') || 'no adapter';
   if (request === 'webgpu')
-    throw new ModelError('unsupported-device', `WebGPU requested but ${problems.join('; ')}`);
-  return {
-    device: 'wasm',
-    reason: `wasm, because ${problems.join('; ')}`,
-    adapter: name,
-    slow: false,
-  };
+    throw new ModelError('unsupported-device', `WebGPU requested but ${problem}`);
+  return { device: 'wasm', reason: `wasm, because ${problem}`, adapter: name, ...onWasm };
 }

@@ -3,7 +3,14 @@
 // transformers.js and onnxruntime-web are imported lazily, so that importing this entry point (for
 // types, ModelError or the pure helpers) does not pull the runtime into the UI thread's bundle.
 import type { LoadedModel } from './load';
-import type { LoadOptions, ModelAnswer, ModelSource, ModelVisuals, RunHooks } from './types';
+import type {
+  LoadProgress,
+  LoadSettings,
+  ModelAnswer,
+  ModelSource,
+  ModelVisuals,
+  RunHooks,
+} from './types';
 import type { QuestionOptions, Sample } from '../bench/index';
 
 export * from './types';
@@ -37,8 +44,12 @@ export {
 } from './decoding';
 
 /** Load a Qwen2-VL ONNX export (see load.ts). */
-export async function loadModel(source: ModelSource, options: LoadOptions): Promise<LoadedModel> {
-  return (await import('./load')).loadModel(source, options);
+export async function loadModel(
+  source: ModelSource,
+  settings: LoadSettings,
+  onProgress: LoadProgress,
+): Promise<LoadedModel> {
+  return (await import('./load')).loadModel(source, settings, onProgress);
 }
 
 export async function disposeModel(model: LoadedModel): Promise<void> {

@@ -1,79 +1,39 @@
 /** Loading a Qwen2-VL ONNX export with transformers.js. */
 import {
   AutoTokenizer,
-  ModelRegistry,
   Qwen2VLForConditionalGeneration,
   type PreTrainedModel,
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
 import { activate, checkQuota, serverFor, type FileServer } from './files';
 import { chooseDevice } from './device';
+import {
+  byGraph,
+  chooseDtype,
+  GRAPHS,
+  qwenLargestWeight,
+  SUFFIX,
+  type FileSize,
+  type Graph,
+} from './dtype-choice';
+import { checkQwenInterface, sessionInterface, type QwenInterface } from './interface';
+import {
+  externalDataChunks,
+  parseGeneration,
+  parsePreprocessor,
+  parseQwenConfig,
+  textField,
+  type GenerationSettings,
+  type Preprocess,
+  type QwenConfig,
+} from './model-config';
 import { digestingServer, type ModelContent } from './digest';
+import { brokenGraphError } from './graph-check';
 import { classifyError, configureRuntime, watchDeviceLost, wasmThreads } from './runtime';
-import type { LoadOptions, ModelDevice, ModelDtype, ModelSource } from './types';
+import type { LoadProgress, LoadSettings, ModelDevice, ModelDtype, ModelSource } from './types';
 import { ModelError } from './types';
 
-/** File-name suffixes of each dtype, as transformers.js names an export's files. */
-const SUFFIX: Record<ModelDtype, string> = {
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  q4: '_q4',
-  q4f16: '_q4f16',
-};
-const GRAPHS = ['embed_tokens', 'vision_encoder', 'decoder_model_merged'] as const;
-type Graph = (typeof GRAPHS)[number];
-
-/**
- * The dtype of each graph: an explicit per-graph choice, else the one asked for, except that an
- * export may ship embed_tokens only in fp32 (a Gather has nothing to quantise to 4 bits); the
- * embedding lookup is exact either way.
- */
-async function graphDtypes(
-  server: FileServer,
-  base: ModelDtype,
-  overrides: Partial<Record<Graph, ModelDtype>> = {},
-): Promise<Record<Graph, ModelDtype>> {
-  const out: Record<Graph, ModelDtype> = {
-    embed_tokens: base,
-    vision_encoder: base,
-    decoder_model_merged: base,
-  };
-  for (const g of GRAPHS) {
-    const dtype = overrides[g] ?? base;
-    const file = `onnx/${g}${SUFFIX[dtype]}.onnx`;
-    const embedFallback = g === 'embed_tokens' && !overrides[g] && dtype !== 'fp32';
-    // Offline, an embed_tokens variant that was never cached cannot even be probed: the fp32 one
-    // (cached) serves, the lookup being exact either way.
-    const size = embedFallback
-      ? await server.size(file).catch(() => null)
-      : await server.size(file);
-    if (size !== null) out[g] = dtype;
-    else if (embedFallback && (await server.size(`onnx/${g}.onnx`)) !== null) out[g] = 'fp32';
-    else
-      throw new ModelError(
-        'missing-file',
-        `${server.label} is missing ${file} (needed for ${dtype})`,
-        { file },
-      );
-  }
-  return out;
-}
-
-export interface QwenConfig {
-  model_type: string;
-  architectures?: string[];
-  image_token_id: number;
-  video_token_id: number;
-  vision_start_token_id: number;
-  vision_end_token_id?: number;
-  vocab_size?: number;
-  vision_config?: {
-    spatial_merge_size?: number;
-    patch_size?: number;
-    temporal_patch_size?: number;
-  };
-}
+export type { QwenConfig } from './model-config';
 
 /** A loaded model: the transformers.js model and tokenizer plus what the runner needs to know. */
 export interface LoadedModel {
@@ -84,9 +44,19 @@ export interface LoadedModel {
   deviceReason: string;
   /** WebGPU on a software (fallback) adapter, asked for by name: works, slowly. */
   deviceSlow: boolean;
+  /** The dtype loaded ('auto' resolved), and why it was picked. */
   dtype: ModelDtype;
+  dtypeReason: string;
   /** The dtype each graph actually runs in. */
   graphDtypes: Record<string, ModelDtype>;
+  /** Each graph's declared inputs and outputs, and the types the app feeds them. */
+  graphs: QwenInterface;
+  /** preprocessor_config.json's constants (checked equal to the protocol's). */
+  preprocess: Preprocess;
+  /** Decoding settings: generation_config.json, or the official ones when absent. */
+  generation: GenerationSettings;
+  /** What stops this dtype loading here, when loaded with `enforceLimits: false`. */
+  sizeProblem: string | null;
   source: string;
   files: string[];
   /** Digest of the bytes of every file loaded: the model's identity in run keys. */
@@ -101,11 +71,20 @@ export interface LoadedModel {
   loadMs: number;
 }
 
-const TEXT_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
+/** Required beside the graphs; generation_config.json is optional (official decoding without). */
+const TEXT_FILES = [
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'preprocessor_config.json',
+];
 
-async function readJson(server: FileServer, path: string): Promise<unknown> {
+async function readJson(server: FileServer, path: string, optional = false): Promise<unknown> {
   const blob = await server.read(path);
-  if (!blob) throw new ModelError('missing-file', `${server.label} has no ${path}`, { file: path });
+  if (!blob) {
+    if (optional) return null;
+    throw new ModelError('missing-file', `${server.label} has no ${path}`, { file: path });
+  }
   try {
     return JSON.parse(await blob.text());
   } catch (e) {
@@ -114,30 +93,6 @@ async function readJson(server: FileServer, path: string): Promise<unknown> {
       cause: e,
     });
   }
-}
-
-function checkConfig(raw: unknown, label: string): QwenConfig {
-  const c = raw as Partial<QwenConfig> | null;
-  const arch = c?.architectures?.[0];
-  if (
-    !c ||
-    c.model_type !== 'qwen2_vl' ||
-    (arch !== undefined && arch !== 'Qwen2VLForConditionalGeneration')
-  ) {
-    throw new ModelError(
-      'wrong-architecture',
-      `${label}: config.json describes model_type "${String(c?.model_type)}"${arch ? ` (${arch})` : ''}; this app runs Qwen2-VL (qwen2_vl)`,
-      { file: 'config.json' },
-    );
-  }
-  for (const k of ['image_token_id', 'video_token_id', 'vision_start_token_id'] as const) {
-    if (typeof c[k] !== 'number') {
-      throw new ModelError('bad-config', `${label}: config.json lacks ${k}`, {
-        file: 'config.json',
-      });
-    }
-  }
-  return c as QwenConfig;
 }
 
 function tokenId(tokenizer: PreTrainedTokenizer, text: string, special: boolean): number {
@@ -151,44 +106,108 @@ function tokenId(tokenizer: PreTrainedTokenizer, text: string, special: boolean)
   return ids[0];
 }
 
-export async function loadModel(source: ModelSource, options: LoadOptions): Promise<LoadedModel> {
+/**
+ * The files of one graph at one dtype with their sizes (null when its .onnx does not exist): the
+ * .onnx, then its external data as config.json lists it (transformers.js's `NAME.onnx_data`,
+ * `NAME.onnx_data_1`, ...) or, where config.json says nothing, a `NAME.onnx_data` found beside it
+ * (the public exports' one-file layout). `chunks` collects each file's chunk count.
+ */
+function graphFiles(server: FileServer, config: QwenConfig, chunks: Map<string, number>) {
+  const sizes = new Map<string, Promise<number | null>>();
+  const size = (path: string) => {
+    let p = sizes.get(path);
+    if (!p) sizes.set(path, (p = server.size(path)));
+    return p;
+  };
+  return async (graph: Graph, dtype: ModelDtype): Promise<FileSize[] | null> => {
+    const name = `${graph}${SUFFIX[dtype]}.onnx`;
+    const path = `onnx/${name}`;
+    // Offline, a 4-bit embed_tokens copy that was never cached cannot even be probed: the fp32 one
+    // (cached) serves, the lookup being exact either way.
+    const fallback = graph === 'embed_tokens' && dtype !== 'fp32';
+    const bytes = fallback ? await size(path).catch(() => null) : await size(path);
+    if (bytes === null) return null;
+    const files = [{ path, bytes }];
+    let n = externalDataChunks(config, name);
+    if (n === null) n = (await size(`${path}_data`).catch(() => null)) === null ? 0 : 1;
+    for (let i = 0; i < n; i++) {
+      const data = `${path}_data${i === 0 ? '' : `_${i}`}`;
+      const b = await size(data);
+      if (b === null) {
+        throw new ModelError(
+          'missing-file',
+          `${server.label} is missing ${data} (external data of ${path})`,
+          { file: data },
+        );
+      }
+      files.push({ path: data, bytes: b });
+    }
+    chunks.set(name, n);
+    return files;
+  };
+}
+
+export async function loadModel(
+  source: ModelSource,
+  settings: LoadSettings,
+  onProgress: LoadProgress,
+): Promise<LoadedModel> {
   const t0 = performance.now();
-  const emit = options.onProgress;
-  configureRuntime(options.numThreads);
+  const emit = onProgress ?? undefined;
+  configureRuntime(settings.numThreads);
   const server = digestingServer(serverFor(source));
   activate(server, emit);
 
   emit?.({ kind: 'stage', stage: 'config' });
-  const config = checkConfig(await readJson(server, 'config.json'), server.label);
-  const dtype = await graphDtypes(server, options.dtype, options.graphDtypes);
-  const choice = await chooseDevice(options.device, Object.values(dtype));
+  const config = parseQwenConfig(await readJson(server, 'config.json'), server.label);
+  const preprocess = parsePreprocessor(
+    await readJson(server, 'preprocessor_config.json'),
+    server.label,
+  );
+  const generationRaw = await readJson(server, 'generation_config.json', true);
+  // An explicit fp16 variant needs shader-f16 (else wasm); 'auto' adapts to the device instead.
+  const asked = [
+    ...(settings.dtype === 'auto' ? [] : [settings.dtype]),
+    ...Object.values(settings.graphDtypes),
+  ];
+  const choice = await chooseDevice(settings.device, asked);
   emit?.({ kind: 'device', device: choice.device, reason: choice.reason });
 
-  // The files this dtype needs (external-data chunks included), checked before anything big moves.
-  let modelFiles: string[];
-  try {
-    modelFiles = await ModelRegistry.get_model_files(server.key, {
-      config: config as never,
-      dtype: dtype as never,
-      device: choice.device as never,
-    });
-  } catch (e) {
-    throw classifyError(e, `${server.label}: listing model files`);
-  }
-  const files = [...new Set([...TEXT_FILES, ...modelFiles])];
+  // The files of the dtype with their sizes, checked against this device before anything big moves.
+  const chunks = new Map<string, number>();
+  const vocab = textField(config, 'vocab_size') ?? 151936;
+  const hidden = textField(config, 'hidden_size') ?? 0;
+  const picked = await chooseDtype({
+    request: settings.dtype,
+    caps: choice,
+    overrides: settings.graphDtypes,
+    files: graphFiles(server, config, chunks),
+    largestWeight: qwenLargestWeight(vocab, hidden, config.vision_config?.embed_dim ?? 0),
+    enforceLimits: settings.enforceLimits,
+    label: server.label,
+  });
+  const dtypeLabel = picked.plan.dtype;
+  const dtype = byGraph((g) => picked.plan.graphs[g].dtype);
   const sizes = new Map<string, number>();
-  for (const f of files) {
+  for (const f of TEXT_FILES) {
     const size = await server.size(f);
     if (size === null) {
-      throw new ModelError(
-        'missing-file',
-        `${server.label} is missing ${f} (needed for ${options.dtype})`,
-        { file: f },
-      );
+      throw new ModelError('missing-file', `${server.label} is missing ${f}`, { file: f });
     }
     sizes.set(f, size);
   }
-  if (server.remote && options.cache !== false) emit?.(await checkQuota(server, sizes));
+  if (generationRaw !== null) {
+    sizes.set('generation_config.json', (await server.size('generation_config.json')) ?? 0);
+  }
+  for (const g of GRAPHS) for (const f of picked.plan.graphs[g].files) sizes.set(f.path, f.bytes);
+  const files = [...sizes.keys()];
+  const external = Object.fromEntries(
+    GRAPHS.map((g) => {
+      const name = `${g}${SUFFIX[dtype[g]]}.onnx`;
+      return [name, chunks.get(name) ?? 0];
+    }),
+  );
+  if (server.remote && settings.cache) emit?.(await checkQuota(server, sizes));
   else server.caching = false;
 
   emit?.({ kind: 'stage', stage: 'tokenizer' });
@@ -196,27 +215,59 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
   let model: PreTrainedModel;
   try {
     tokenizer = await AutoTokenizer.from_pretrained(server.key);
-    emit?.({ kind: 'stage', stage: 'sessions', detail: `${options.dtype} on ${choice.device}` });
+    emit?.({
+      kind: 'stage',
+      stage: 'sessions',
+      detail: `${dtypeLabel} on ${choice.device} (${picked.reason})`,
+    });
     model = await Qwen2VLForConditionalGeneration.from_pretrained(server.key, {
+      // Our zod-checked config: transformers.js's PretrainedConfig is a class of its own.
       config: config as never,
-      dtype: dtype as never,
+      dtype,
       device: choice.device,
+      // Our reading of the external data (config.json, else a NAME.onnx_data beside the graph).
+      use_external_data_format: external,
     });
   } catch (e) {
-    const missing = server.missing.find((f) => files.includes(f)) ?? server.missing[0];
+    // transformers.js also asks for optional files (generation_config.json): only ours count.
+    const missing = server.missing.find((f) => files.includes(f));
     if (missing && !(e instanceof ModelError)) {
       throw new ModelError('missing-file', `${server.label} is missing ${missing}`, {
         file: missing,
         cause: e,
       });
     }
-    throw classifyError(e, `${server.label}: loading ${options.dtype} on ${choice.device}`);
+    throw (
+      (await brokenGraphError(e, server, files)) ??
+      classifyError(e, `${server.label}: loading ${dtypeLabel} on ${choice.device}`)
+    );
   }
-  for (const name of ['embed_tokens', 'vision_encoder', 'decoder_model_merged']) {
-    if (!model.sessions[name]) {
-      throw new ModelError('bad-config', `${server.label}: the export has no ${name} session`);
-    }
+  let graphs: QwenInterface;
+  try {
+    const heads = textField(config, 'num_attention_heads');
+    graphs = checkQwenInterface(
+      Object.fromEntries(
+        GRAPHS.map((g) => {
+          const session: unknown = model.sessions[g];
+          const file = `onnx/${g}${SUFFIX[dtype[g]]}.onnx`;
+          return [g, session === undefined ? undefined : sessionInterface(session, g, file)];
+        }),
+      ),
+      {
+        layers: textField(config, 'num_hidden_layers') ?? 0,
+        kvHeads: textField(config, 'num_key_value_heads'),
+        headDim: textField(config, 'head_dim') ?? (heads && hidden ? hidden / heads : undefined),
+        hidden: hidden || undefined,
+        vocab,
+      },
+      Object.fromEntries(GRAPHS.map((g) => [g, `onnx/${g}${SUFFIX[dtype[g]]}.onnx`])),
+    );
+  } catch (e) {
+    await model.dispose().catch(() => undefined);
+    throw e;
   }
+  const imEnd = tokenId(tokenizer, '<|im_end|>', true);
+  const endOfText = tokenId(tokenizer, '<|endoftext|>', true);
 
   const content = await server.content(files);
   const loaded: LoadedModel = {
@@ -226,8 +277,13 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     device: choice.device,
     deviceReason: choice.reason,
     deviceSlow: choice.slow,
-    dtype: options.dtype,
+    dtype: dtypeLabel,
+    dtypeReason: picked.reason,
     graphDtypes: dtype,
+    graphs,
+    preprocess,
+    generation: parseGeneration(generationRaw, server.label, { imEnd, endOfText }),
+    sizeProblem: picked.problem?.message ?? null,
     source: server.label,
     files,
     content,
@@ -235,8 +291,8 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     threads: wasmThreads(),
     deviceLost: null,
     ids: {
-      imEnd: tokenId(tokenizer, '<|im_end|>', true),
-      endOfText: tokenId(tokenizer, '<|endoftext|>', true),
+      imEnd,
+      endOfText,
       letters: [
         tokenId(tokenizer, 'A', false),
         tokenId(tokenizer, 'B', false),
@@ -251,7 +307,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
       loaded.deviceLost = message;
     });
   }
-  emit?.({ kind: 'stage', stage: 'ready', detail: `${options.dtype} on ${choice.device}` });
+  emit?.({ kind: 'stage', stage: 'ready', detail: `${dtypeLabel} on ${choice.device}` });
   return loaded;
 }
 

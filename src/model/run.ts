@@ -11,9 +11,8 @@ import {
   type Sample,
 } from '../bench/index';
 import { cancelCheck, checkCancelled, yieldToEventLoop } from './cancel';
-import { OFFICIAL_REPETITION_PENALTY } from './constants';
 import { applyRepetitionPenalty, argmax, commonPrefix, logProbs, topK } from './decoding';
-import { decoderStep, disposePast, embed, pastBytes, prefixOfPast, type Past } from './kv';
+import { decoderStep, disposePast, embed, pastBytes, prefill, prefixOfPast, type Past } from './kv';
 import { likelihoodPrompt, scoreChoices, scoreChoicesNoCache } from './likelihood';
 import type { LoadedModel } from './load';
 import { mergedTokens, patchify, type Grid } from './pixels';
@@ -73,6 +72,7 @@ async function runInner(
     promptTokens: 0,
     kvCacheBytes: 0,
     jsHeapBytes: null,
+    wasmHeapBytes: null,
   };
   if (m.deviceLost)
     throw new ModelError(
@@ -95,14 +95,14 @@ async function runInner(
     const side = frameSide(firstFrame, 'clip frame 0');
     clipItem = {
       tokenId: cfg.video_token_id,
-      patches: patchify(frames, side, side),
+      patches: patchify(frames, side, side, m.preprocess),
       features: null,
     };
   }
   const stillSide = frameSide(visuals.still, 'still');
   const stillItem: Visual = {
     tokenId: cfg.image_token_id,
-    patches: patchify([visuals.still], stillSide, stillSide),
+    patches: patchify([visuals.still], stillSide, stillSide, m.preprocess),
     features: null,
   };
   const items: Visual[] = clipItem ? [clipItem, stillItem] : [stillItem];
@@ -146,13 +146,14 @@ async function runInner(
   for (const item of items) item.features = await encodeVisual(m, item, cancelled);
   timings.visionMs = performance.now() - t;
 
-  // 4. Prefill: one forward pass over the prompt, keeping only the last position's logits.
+  // 4. Prefill over the prompt, keeping only the last position's logits (in chunks through the
+  // cache where the decoder lacks num_logits_to_keep).
   checkCancelled(cancelled, 'before prefill');
   t = performance.now();
   const embeds = await promptEmbeds(m, inputIds, items);
-  const prefill = await decoderStep(m, embeds, rope.positions, null, 0, 1);
+  const head = await prefill(m, embeds, rope.positions, null, 0, 1);
   timings.prefillMs = performance.now() - t;
-  const firstLogits = prefill.logits.slice(0, prefill.vocab);
+  const firstLogits = head.logits.slice(0, head.vocab);
 
   const result: ModelAnswer = {
     response: '',
@@ -167,16 +168,17 @@ async function runInner(
   // 5. Official greedy decoding with the repetition penalty over every id present. The prompt's
   // cache is kept (not disposed) while decoding when the likelihood pass will reuse it.
   const keepPrompt = options.scoring.likelihood;
-  let past: Past = prefill.past;
+  let past: Past = head.past;
   if (options.scoring.official) {
     const maxNew = options.maxNewTokens;
-    const stops = new Set([m.ids.imEnd, m.ids.endOfText]);
+    // generation_config.json's stop ids and penalty, or the official ones when it is absent.
+    const stops = new Set(m.generation.stopIds);
     const seen = new Set(inputIds);
     let logits: Float32Array = firstLogits.slice();
     let pastLength = inputIds.length;
     let decodeStart = performance.now();
     for (;;) {
-      applyRepetitionPenalty(logits, seen, OFFICIAL_REPETITION_PENALTY);
+      applyRepetitionPenalty(logits, seen, m.generation.repetitionPenalty);
       const next = argmax(logits);
       result.outputIds.push(next);
       seen.add(next);
@@ -211,7 +213,7 @@ async function runInner(
         pastLength,
         1,
       );
-      if (past !== prefill.past || !keepPrompt) disposePast(past);
+      if (past !== head.past || !keepPrompt) disposePast(past);
       past = step.past;
       pastLength += 1;
       logits = step.logits;
@@ -228,7 +230,7 @@ async function runInner(
     });
   }
   timings.kvCacheBytes = pastBytes(past);
-  if (past !== prefill.past || !keepPrompt) disposePast(past);
+  if (past !== head.past || !keepPrompt) disposePast(past);
 
   // 6. Letter scoring: log-softmax of the raw first-position logits (no penalty).
   t = performance.now();
@@ -253,9 +255,9 @@ async function runInner(
         { add_special_tokens: false },
       );
       shared = Math.min(commonPrefix(inputIds, likIds), likIds.length - 1);
-      likPrefix = await prefixOfPast(prefill.past, shared);
+      likPrefix = await prefixOfPast(head.past, shared);
     }
-    disposePast(prefill.past);
+    disposePast(head.past);
     timings.likelihoodMs += performance.now() - t;
   }
 
@@ -271,6 +273,7 @@ async function runInner(
 
   const mem = memoryUse();
   timings.jsHeapBytes = mem.jsHeapBytes;
+  timings.wasmHeapBytes = mem.wasmHeapBytes;
   timings.totalMs = performance.now() - t0;
   return result;
 }

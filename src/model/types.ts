@@ -12,6 +12,9 @@ export type ModelVisuals = Pick<PreparedVisuals, 'clip' | 'still' | 'stillFrom'>
 
 export type ModelDtype = 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
 export const MODEL_DTYPES: readonly ModelDtype[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];
+/** A dtype, or 'auto': the device's default among the files that exist and fit (dtype-choice.ts). */
+export type DtypeRequest = ModelDtype | 'auto';
+export const DTYPE_REQUESTS: readonly DtypeRequest[] = ['auto', ...MODEL_DTYPES];
 export type DeviceRequest = 'auto' | 'webgpu' | 'wasm';
 export type ModelDevice = 'webgpu' | 'wasm';
 
@@ -48,19 +51,42 @@ export type LoadEvent =
   | { kind: 'device'; device: ModelDevice; reason: string }
   | { kind: 'stage'; stage: 'config' | 'tokenizer' | 'sessions' | 'ready'; detail?: string };
 
-export interface LoadOptions {
-  dtype: ModelDtype;
-  /** Per-graph dtypes overriding `dtype`, e.g. { vision_encoder: 'fp32' } beside a q4 decoder. */
-  graphDtypes?: Partial<
-    Record<'embed_tokens' | 'vision_encoder' | 'decoder_model_merged', ModelDtype>
-  >;
+export type GraphName = 'embed_tokens' | 'vision_encoder' | 'decoder_model_merged';
+
+/**
+ * How to load a model: built once by the caller (the model step, the CLI through it, the test
+ * harness) and passed whole through the client, the worker message and the loader. Every field is
+ * required, so a hop cannot drop one silently.
+ */
+export interface LoadSettings {
+  /** A dtype, or 'auto' (resolved at load: LoadedModel.dtype says what ran). */
+  dtype: DtypeRequest;
+  /** Per-graph dtypes overriding `dtype` ({}: none), e.g. { vision_encoder: 'fp32' } beside q4. */
+  graphDtypes: Partial<Record<GraphName, ModelDtype>>;
   device: DeviceRequest;
-  /** wasm threads; defaults to min(4, hardwareConcurrency) when cross-origin isolated, else 1. */
-  numThreads?: number;
-  /** Cache remote downloads in Cache Storage (default true). */
-  cache?: boolean;
-  onProgress?: (event: LoadEvent) => void;
+  /** wasm threads; null: min(4, hardwareConcurrency) when cross-origin isolated, else 1. */
+  numThreads: number | null;
+  /** Cache remote downloads in Cache Storage. */
+  cache: boolean;
+  /**
+   * Refuse a dtype whose files cannot load here. False only for experiments that probe the real
+   * limits: the problem is then reported in `sizeProblem` and the load goes ahead.
+   */
+  enforceLimits: boolean;
 }
+
+/** The app's load settings: `auto` dtype and device, default threads, cached, limits enforced. */
+export const DEFAULT_LOAD_SETTINGS: LoadSettings = {
+  dtype: 'auto',
+  graphDtypes: {},
+  device: 'auto',
+  numThreads: null,
+  cache: true,
+  enforceLimits: true,
+};
+
+/** What the loader reports while it works (not part of the settings: a callback, not data). */
+export type LoadProgress = ((event: LoadEvent) => void) | null;
 
 /** The per-question options (built once from the run settings, passed whole) are bench's. */
 export type { QuestionOptions, ScoringModes } from '../bench/index';
@@ -98,6 +124,11 @@ export interface QuestionTimings {
   kvCacheBytes: number;
   /** Bytes of the JS heap (Chromium's performance.memory); null where not exposed. */
   jsHeapBytes: number | null;
+  /**
+   * Bytes of onnxruntime-web's wasm heap after the question: its peak so far (a wasm memory never
+   * shrinks), which holds the weights and every activation on wasm; null where not seen.
+   */
+  wasmHeapBytes: number | null;
 }
 
 /** What the model made of one question (the benchmark's record of it is bench's QuestionResult). */
@@ -131,6 +162,12 @@ export type ModelErrorCode =
   | 'missing-file'
   | 'wrong-architecture'
   | 'bad-config'
+  /** A graph whose inputs or outputs do not fit the Qwen2-VL interface. */
+  | 'bad-interface'
+  /** A dtype whose files are over what this browser or device can hold. */
+  | 'too-large'
+  /** A file that exists but cannot be read as what it should be (a truncated graph). */
+  | 'bad-file'
   | 'download-failed'
   | 'out-of-memory'
   | 'device-lost'

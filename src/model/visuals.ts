@@ -1,10 +1,10 @@
 /** Visual inputs of a question: per-slice vision encoding and their place in the prompt embeddings. */
 import { Tensor } from '@huggingface/transformers';
 import { checkCancelled, type CancelCheck } from './cancel';
-import { embed } from './kv';
+import { asFloatType, embed } from './kv';
 import type { LoadedModel } from './load';
 import type { Patches } from './pixels';
-import { dims3, tensor } from './tensor';
+import { dims3, float32, tensor } from './tensor';
 import { ModelError } from './types';
 
 export interface Visual {
@@ -36,24 +36,26 @@ export async function encodeVisual(
       s * rows * v.patches.rowLength,
       (s + 1) * rows * v.patches.rowLength,
     );
+    const pixels = new Tensor('float32', slice, [rows, v.patches.rowLength]);
     const features: unknown = await m.model.encode_image({
-      pixel_values: new Tensor('float32', slice, [rows, v.patches.rowLength]),
+      // As the graph declares it: a float16 vision encoder gets correctly rounded halves.
+      pixel_values: asFloatType(pixels, m.graphs.pixelType),
       image_grid_thw: new Tensor('int64', BigInt64Array.from([1n, BigInt(h), BigInt(w)]), [1, 3]),
     });
-    parts.push(tensor(features, 'vision encoder output'));
+    parts.push(asFloatType(tensor(features, 'vision encoder output'), 'float32'));
   }
   const [first] = parts;
   if (!first) throw new ModelError('bad-visuals', 'a visual with no temporal slice');
   if (parts.length === 1) return first;
   const hidden = first.dims[1] ?? 0;
-  const Ctor = (first.data as Float32Array).constructor as new (n: number) => Float32Array;
-  const all = new Ctor(parts.reduce((n, p) => n + p.size, 0));
+  // Every slice's features were widened to float32 above.
+  const all = new Float32Array(parts.reduce((n, p) => n + p.size, 0));
   let o = 0;
   for (const p of parts) {
-    all.set(p.data as Float32Array, o);
+    all.set(float32(p, 'vision encoder output'), o);
     o += p.size;
   }
-  return new Tensor(first.type, all, [all.length / hidden, hidden]);
+  return new Tensor('float32', all, [all.length / hidden, hidden]);
 }
 
 /** Token embeddings with each visual's features written over its pad run, in prompt order. */
@@ -64,7 +66,7 @@ export async function promptEmbeds(
 ): Promise<Tensor> {
   const embeds = await embed(m, ids);
   const [, , hidden] = dims3(embeds, 'embeddings');
-  const data = embeds.data as Float32Array;
+  const data = float32(embeds, 'embeddings');
   let v = 0;
   for (let i = 0; i < ids.length;) {
     const visual = visuals[v];
@@ -74,8 +76,7 @@ export async function promptEmbeds(
     }
     const features = visual.features;
     if (!features) throw new ModelError('prompt-mismatch', `visual ${v} was not encoded`);
-    const f = (features.type === embeds.type ? features : features.to(embeds.type))
-      .data as Float32Array;
+    const f = float32(features.to('float32'), `visual ${v} features`);
     const n = features.dims[0] ?? 0;
     for (let k = 0; k < n; k++) {
       if (ids[i + k] !== visual.tokenId)
@@ -95,8 +96,8 @@ export async function promptEmbeds(
 
 export function sliceRows(t: Tensor, from: number): Tensor {
   const [b, n, hidden] = dims3(t, 'embeddings');
-  const data = (t.data as Float32Array).slice(from * hidden, n * hidden);
-  return new Tensor(t.type, data, [b, n - from, hidden]);
+  const data = float32(t, 'embeddings').slice(from * hidden, n * hidden);
+  return new Tensor('float32', data, [b, n - from, hidden]);
 }
 
 export function slicePositions(p: BigInt64Array, length: number, from: number): BigInt64Array {

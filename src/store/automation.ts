@@ -2,7 +2,7 @@
 // store actions a user triggers from the UI, so what the command line measures is what users run.
 // Registered by main.tsx only when the URL has ?automation=1.
 import { matchSampleMedia, runKey, type RunConfig, type Sample } from '../bench/index';
-import type { DeviceRequest, ModelDtype, ModelSource } from '../model/index';
+import type { DeviceRequest, DtypeRequest, ModelSource } from '../model/index';
 import { VideoClient } from '../worker/index';
 import { useAppStore, type StoredResult } from './index';
 import { libraryFromServer } from './media';
@@ -70,7 +70,7 @@ async function pngBase64(frame: Float32Array): Promise<string> {
 }
 
 const automation = {
-  async loadModel(source: ModelSource, label: string, dtype: ModelDtype, device: DeviceRequest) {
+  async loadModel(source: ModelSource, label: string, dtype: DtypeRequest, device: DeviceRequest) {
     await state().loadModel(source, label, dtype, device);
     const s = state();
     return {
@@ -107,9 +107,12 @@ const automation = {
     return ids.length;
   },
 
-  /** A video folder served over HTTP with an index.json listing. */
-  async setMediaFromServer(base: string) {
-    const media = await libraryFromServer(base);
+  /**
+   * A video folder served over HTTP with an index.json listing; `label` names it in messages (the
+   * CLI passes its --videos path).
+   */
+  async setMediaFromServer(base: string, label?: string) {
+    const media = await libraryFromServer(base, label);
     if (!media) throw new Error(`no video listing at ${base}index.json`);
     state().setMedia(media);
     const { report } = state().plannedQuestions();

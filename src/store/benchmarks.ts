@@ -41,8 +41,11 @@ export interface BenchmarksSlice {
   droppedReport: string[];
   /** 'bad': the file was not read; 'warn': records were skipped; 'ok': all read. */
   droppedTone: 'ok' | 'warn' | 'bad';
-  /** Reads an annotation file the user dropped or picked; its questions become the current set. */
-  loadDroppedFile: (name: string, text: string) => void;
+  /**
+   * Reads an annotation file the user dropped or picked (its bytes, so that invalid UTF-8 is
+   * reported by line); its questions become the current set.
+   */
+  loadDroppedFile: (name: string, content: string | Uint8Array) => void;
 }
 
 const BENCHMARKS_URL = `${import.meta.env.BASE_URL}benchmarks/`;
@@ -74,9 +77,9 @@ export const createBenchmarksSlice: StateCreator<BenchmarksSlice> = (set, get) =
   droppedReport: [],
   droppedTone: 'ok',
 
-  loadDroppedFile(name, text) {
+  loadDroppedFile(name, content) {
     try {
-      const parsed = parseBenchmarkFile(name, text);
+      const parsed = parseBenchmarkFile(name, content);
       const report = parsed.errors.map(formatRecordError);
       report.unshift(
         `${name}: ${parsed.samples.length} of ${parsed.total} questions read as ${parsed.format}` +

@@ -70,14 +70,19 @@ const listing = z.object({ files: z.array(z.string()) });
 
 /**
  * The demo clips served beside the page in demo-videos/, listed by its index.json (the local
- * servers make both, scripts/vite-local-assets.ts; a static host gets them from scripts/add-clips.ts).
+ * servers make both, scripts/vite-local-assets.ts; a static host gets them from scripts/add-clips.ts),
+ * or another served folder (the CLI's --videos), named `label` in messages ("missing file x (not
+ * in <label>)").
  */
-export async function libraryFromServer(base = 'demo-videos/'): Promise<MediaLibrary | null> {
+export async function libraryFromServer(
+  base = 'demo-videos/',
+  label = 'demo clips (served with the app)',
+): Promise<MediaLibrary | null> {
   try {
     const res = await fetch(`${base}index.json`);
     if (!res.ok) return null;
     const { files } = readJsonFile(`${base}index.json`, await res.text(), listing);
-    return library('demo clips (served with the app)', 'served', files, async (k) => {
+    return library(label, 'served', files, async (k) => {
       const r = await fetch(`${base}${k.split('/').map(encodeURIComponent).join('/')}`);
       if (!r.ok) throw new Error(`${k}: HTTP ${r.status}`);
       return r.blob();

@@ -1,6 +1,12 @@
 import type { StateCreator } from 'zustand';
 import { errorMessage } from '../bench/index';
-import type { DeviceRequest, LoadEvent, ModelDtype, ModelSource } from '../model/index';
+import {
+  DEFAULT_LOAD_SETTINGS,
+  type DeviceRequest,
+  type DtypeRequest,
+  type LoadEvent,
+  type ModelSource,
+} from '../model/index';
 import { ModelClient, type ModelInfo } from '../worker/index';
 
 /** The built-in default: the tiny test model the app carries in models/ (works offline). */
@@ -21,12 +27,12 @@ export interface ModelForm {
   choice: 'builtin' | 'hub' | 'url' | 'folder';
   hubId: string;
   url: string;
-  dtype: ModelDtype;
+  dtype: DtypeRequest;
   device: DeviceRequest;
 }
 
 /** The form as a load of `source` would leave it. */
-function formFor(source: ModelSource, dtype: ModelDtype, device: DeviceRequest, form: ModelForm) {
+function formFor(source: ModelSource, dtype: DtypeRequest, device: DeviceRequest, form: ModelForm) {
   const next: ModelForm = { ...form, dtype, device };
   if (source.kind === 'url' && source.url === DEFAULT_MODEL_URL) next.choice = 'builtin';
   else if (source.kind === 'url') Object.assign(next, { choice: 'url', url: source.url });
@@ -48,11 +54,11 @@ export interface ModelSlice {
   /** Which device the loading model goes to and why (said while it loads). */
   modelDeviceNote: string | null;
   /** What was asked for, so a stored run can be resumed with the same model. */
-  modelRequest: { source: ModelSource; dtype: ModelDtype; device: DeviceRequest } | null;
+  modelRequest: { source: ModelSource; dtype: DtypeRequest; device: DeviceRequest } | null;
   loadModel: (
     source: ModelSource,
     label: string,
-    dtype: ModelDtype,
+    dtype: DtypeRequest,
     device: DeviceRequest,
   ) => Promise<void>;
 }
@@ -72,7 +78,7 @@ export function modelClient(): ModelClient | null {
 }
 
 export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
-  modelForm: { choice: 'builtin', hubId: HUB_MODEL_ID, url: '', dtype: 'fp32', device: 'auto' },
+  modelForm: { choice: 'builtin', hubId: HUB_MODEL_ID, url: '', dtype: 'auto', device: 'auto' },
   setModelForm: (f) => set({ modelForm: { ...get().modelForm, ...f } }),
   modelStatus: 'none',
   modelLabel: null,
@@ -131,7 +137,8 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
       }
     };
     try {
-      const info = await mine.load(besidePage(source), { dtype, device, onProgress });
+      const settings = { ...DEFAULT_LOAD_SETTINGS, dtype, device };
+      const info = await mine.load(besidePage(source), settings, onProgress);
       if (client === mine) set({ modelStatus: 'ready', modelInfo: info });
     } catch (e) {
       if (client === mine) set({ modelStatus: 'error', modelError: errorMessage(e) });

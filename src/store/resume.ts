@@ -1,12 +1,11 @@
 /** Stored runs set up again after a reload: set, settings, model, videos, then a check and Start. */
 import { answerSettings, identityConflicts, type RunSettings } from '../bench/index';
-import type { DeviceRequest, ModelDtype, ModelSource } from '../model/index';
+import { MODEL_DTYPES, type DeviceRequest, type ModelSource } from '../model/index';
 import type { ResumeInfo, RunRecord } from './db';
 import type { AppGet, AppSet, AppState } from './index';
 import { libraryFromDirectory, libraryFromServer } from './media';
 import { identityOf } from './run';
 
-const DTYPES: readonly ModelDtype[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];
 const DEVICES: readonly DeviceRequest[] = ['auto', 'webgpu', 'wasm'];
 
 function isModelSource(v: unknown): v is ModelSource {
@@ -61,7 +60,8 @@ export async function resumeStoredRun(get: AppGet, set: AppSet, record: RunRecor
     isModelSource(m.source) &&
     (get().modelStatus !== 'ready' || get().modelLabel !== m.label)
   ) {
-    const dtype = DTYPES.find((d) => d === m.dtype) ?? 'fp32';
+    // The dtype the run ran (an 'auto' request resolved at load), so the same files load again.
+    const dtype = MODEL_DTYPES.find((d) => d === settings.model.dtype) ?? 'auto';
     const device = DEVICES.find((d) => d === m.device) ?? 'auto';
     await get().loadModel(m.source, m.label, dtype, device);
   }

@@ -21,7 +21,8 @@ export function BenchmarkStep() {
   const subset = config.subset;
   const setSubset = (s: Subset) => setRunConfig({ subset: s });
   const readFile = (f: File | undefined) => {
-    if (f) void f.text().then((t) => loadDroppedFile(f.name, t));
+    // Bytes, not f.text(): invalid UTF-8 is then reported with its line, not silently replaced.
+    if (f) void f.arrayBuffer().then((b) => loadDroppedFile(f.name, new Uint8Array(b)));
   };
 
   return (

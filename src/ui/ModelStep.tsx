@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { MODEL_DTYPES, type DeviceRequest, type ModelSource } from '../model/index';
+import { DTYPE_REQUESTS, type DeviceRequest, type ModelSource } from '../model/index';
 import { DEFAULT_MODEL_URL, useAppStore } from '../store/index';
 import { sourceFromFiles } from '../worker/index';
 import { Callout } from './Callout';
@@ -32,6 +32,8 @@ export function ModelStep() {
   const setForm = useAppStore((s) => s.setModelForm);
   const { choice, hubId, url, dtype, device } = form;
   const [folder, setFolder] = useState<{ source: ModelSource; label: string } | null>(null);
+  // dtype auto (the default): q4f16 on WebGPU with shader-f16, q4 without and on wasm, among the
+  // files that fit here.
 
   const source = (): { source: ModelSource; label: string } | null => {
     if (choice === 'builtin') {
@@ -112,11 +114,13 @@ export function ModelStep() {
             aria-label="dtype"
             value={dtype}
             onChange={(e) =>
-              setForm({ dtype: MODEL_DTYPES.find((d) => d === e.target.value) ?? 'fp32' })
+              setForm({ dtype: DTYPE_REQUESTS.find((d) => d === e.target.value) ?? 'auto' })
             }
           >
-            {MODEL_DTYPES.map((d) => (
-              <option key={d}>{d}</option>
+            {DTYPE_REQUESTS.map((d) => (
+              <option key={d} value={d}>
+                {d === 'auto' ? 'auto (per device)' : d}
+              </option>
             ))}
           </select>
         </label>
@@ -150,8 +154,9 @@ export function ModelStep() {
         </button>
       </div>
       <p className="hint">
-        The reference runs bf16 weights; fp32 is the closest here, q4/q8 are smaller and faster but
-        change answers. fp16 needs WebGPU with shader-f16.
+        auto picks q4f16 on WebGPU with shader-f16, else q4, among the files that load here. The
+        reference runs bf16 weights; fp32 is the closest, q4/q8 are smaller and faster but change
+        answers (the 2B in fp32 is too large for a browser). fp16 needs WebGPU with shader-f16.
       </p>
       {status === 'loading' && deviceNote && <p className="hint">Device: {deviceNote}</p>}
       {status === 'loading' && fileList.length > 0 && (
@@ -173,8 +178,8 @@ export function ModelStep() {
       )}
       {status === 'ready' && info && (
         <Callout tone={info.deviceSlow ? 'warn' : 'ok'} title="Loaded" live testId="model-status">
-          {label} · {info.dtype} on <strong>{info.device}</strong> ({info.deviceReason})
-          {info.device === 'wasm' ? ` · ${info.threads} threads` : ''} ·{' '}
+          {label} · {info.dtype} ({info.dtypeReason}) on <strong>{info.device}</strong> (
+          {info.deviceReason}){info.device === 'wasm' ? ` · ${info.threads} threads` : ''} ·{' '}
           {formatDuration(info.loadMs)}
           {fileList.length > 0 && ` · ${sourceSummary(fileList)}`}
         </Callout>

@@ -3,24 +3,13 @@
 import type { QuestionOptions, Sample } from '../bench/index';
 import {
   ModelError,
-  type DeviceRequest,
   type LoadEvent,
-  type LoadOptions,
+  type LoadSettings,
   type ModelAnswer,
-  type ModelDtype,
   type ModelSource,
   type ModelVisuals,
 } from '../model/index';
 import type { ModelInfo, ModelRequest, ModelResponse } from './model-protocol';
-
-export interface ClientLoadOptions {
-  dtype: ModelDtype;
-  graphDtypes?: LoadOptions['graphDtypes'];
-  device: DeviceRequest;
-  numThreads?: number;
-  cache?: boolean;
-  onProgress?: (event: LoadEvent) => void;
-}
 
 /** What the caller adds to a question's options on this side of the worker. */
 export interface ClientRunHooks {
@@ -129,7 +118,12 @@ export class ModelClient {
     });
   }
 
-  async load(source: ModelSource, options: ClientLoadOptions): Promise<ModelInfo> {
+  /** Load a model; `settings` reach the loader exactly as given. */
+  async load(
+    source: ModelSource,
+    settings: LoadSettings,
+    onProgress: ((event: LoadEvent) => void) | null,
+  ): Promise<ModelInfo> {
     if (source.kind === 'url' || source.kind === 'hub') {
       // Ask for persistent storage before a big download (a Window API: here, not in the worker).
       const storage = (globalThis.navigator as { storage?: { persist?: () => Promise<boolean> } })
@@ -137,19 +131,8 @@ export class ModelClient {
       await storage?.persist?.().catch(() => false);
     }
     const id = this.nextId++;
-    return this.request<ModelInfo>(
-      {
-        type: 'load',
-        id,
-        source,
-        dtype: options.dtype,
-        ...(options.graphDtypes ? { graphDtypes: options.graphDtypes } : {}),
-        device: options.device,
-        ...(options.numThreads !== undefined ? { numThreads: options.numThreads } : {}),
-        ...(options.cache !== undefined ? { cache: options.cache } : {}),
-      },
-      { onProgress: options.onProgress },
-    );
+    const request: ModelRequest = { type: 'load', id, source, settings };
+    return this.request<ModelInfo>(request, { onProgress: onProgress ?? undefined });
   }
 
   /** One question; `options` reach the model exactly as given (see bench questionOptions). */

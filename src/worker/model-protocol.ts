@@ -2,11 +2,9 @@
 import type { QuestionOptions, Sample } from '../bench/index';
 import type {
   LoadedModel,
-  DeviceRequest,
   LoadEvent,
-  LoadOptions,
+  LoadSettings,
   ModelAnswer,
-  ModelDtype,
   ModelErrorCode,
   ModelSource,
   ModelVisuals,
@@ -16,11 +14,8 @@ export interface ModelLoadRequest {
   type: 'load';
   id: number;
   source: ModelSource;
-  dtype: ModelDtype;
-  graphDtypes?: LoadOptions['graphDtypes'];
-  device: DeviceRequest;
-  numThreads?: number;
-  cache?: boolean;
+  /** As the caller built them (dtype 'auto' included), handed to the loader whole. */
+  settings: LoadSettings;
 }
 
 export interface ModelRunRequest {
@@ -55,7 +50,11 @@ export type ModelInfo = Pick<
   | 'deviceReason'
   | 'deviceSlow'
   | 'dtype'
+  | 'dtypeReason'
   | 'graphDtypes'
+  | 'graphs'
+  | 'generation'
+  | 'sizeProblem'
   | 'source'
   | 'files'
   | 'content'

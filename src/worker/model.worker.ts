@@ -32,7 +32,11 @@ function info(m: LoadedModel): ModelInfo {
     deviceReason: m.deviceReason,
     deviceSlow: m.deviceSlow,
     dtype: m.dtype,
+    dtypeReason: m.dtypeReason,
     graphDtypes: m.graphDtypes,
+    graphs: m.graphs,
+    generation: m.generation,
+    sizeProblem: m.sizeProblem,
     source: m.source,
     files: m.files,
     content: m.content,
@@ -52,15 +56,12 @@ function errorData(e: unknown): ModelErrorData {
 async function load(req: ModelLoadRequest): Promise<LoadedModel> {
   if (model) await disposeModel(model).catch(() => undefined);
   model = null;
-  model = await loadModel(req.source, {
-    dtype: req.dtype,
-    ...(req.graphDtypes ? { graphDtypes: req.graphDtypes } : {}),
-    device: req.device,
-    ...(req.numThreads !== undefined ? { numThreads: req.numThreads } : {}),
-    ...(req.cache !== undefined ? { cache: req.cache } : {}),
-    onProgress: (event) => post({ type: 'progress', id: req.id, event }),
-  });
-  lastLoad = req;
+  model = await loadModel(req.source, req.settings, (event) =>
+    post({ type: 'progress', id: req.id, event }),
+  );
+  // A reload (device lost, out of memory) keeps the dtype that ran: 'auto' resolved again on
+  // another device could pick another one under the same run.
+  lastLoad = { ...req, settings: { ...req.settings, dtype: model.dtype } };
   return model;
 }
 
@@ -91,7 +92,10 @@ async function handle(req: ModelRequest): Promise<void> {
         } catch (e) {
           // A lost WebGPU device: reload on wasm, say so, and retry this question once.
           if (!(e instanceof ModelError) || e.code !== 'device-lost' || !lastLoad) throw e;
-          const reloaded = await load({ ...lastLoad, device: 'wasm' });
+          const reloaded = await load({
+            ...lastLoad,
+            settings: { ...lastLoad.settings, device: 'wasm' },
+          });
           post({ type: 'fallback', id: req.id, reason: e.message, info: info(reloaded) });
           post({ type: 'result', id: req.id, result: await go(reloaded) });
         }
