@@ -269,8 +269,9 @@ test('every view, both themes, 1400 and 420 px wide: no serious or critical axe 
     'page',
   );
   await page.setViewportSize({ width: 1400, height: 900 });
-  // No request failed, the favicon included (index.html declares an empty one).
-  expect(failed).toEqual([]);
+  // No request failed, the favicon included (index.html declares an empty one), but the model
+  // loader's probes for optional external-data files (.onnx_data), which the tiny model lacks.
+  expect(failed.filter((f) => !/\/models\/.*\.onnx_data$/.test(f))).toEqual([]);
 });
 
 test('bad input: a callout naming the file, gone when another set is picked', async () => {
