@@ -52,7 +52,8 @@ export default defineConfig({
     }),
   ],
   server: { headers: isolationHeaders, fs: { allow: ['.', '../shared'] } },
-  preview: { headers: isolationHeaders },
+  // npm start serves on 4173, or on $PORT (a second copy side by side, the fresh-clone test).
+  preview: { headers: isolationHeaders, port: process.env.PORT ? Number(process.env.PORT) : 4173 },
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['@huggingface/transformers', 'onnxruntime-web'] },
   build: {

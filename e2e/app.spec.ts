@@ -218,6 +218,11 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   await expect(page.getByRole('list', { name: 'Run messages' })).toContainText(
     `Resumed: ${before.length} of 12 already done.`,
   );
+  // The Model step shows the model Resume loaded (asked for wasm, runs on wasm), not its defaults.
+  const model = page.getByRole('group', { name: 'Model' });
+  await expect(model.getByLabel('device')).toHaveValue('wasm');
+  await expect(model.getByLabel('dtype')).toHaveValue('q4');
+  await expect(model.getByTestId('device-runs')).toHaveText('runs on wasm');
   await waitForStatus(page, 'finished');
   await expect(page.getByTestId('run-progress')).toContainText('12 / 12');
   const after = await storedResults(page);

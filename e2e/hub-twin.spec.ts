@@ -109,14 +109,20 @@ test.describe('hub-interface twin', () => {
     }
   });
 
-  test('defaults (dtype auto, device auto) from a served URL and from a picked folder: q4 on WebGPU without shader-f16, as onnxruntime computes it', async ({
+  test('dtype auto from a served URL and from a picked folder: device auto is wasm on SwiftShader; WebGPU by name, q4 without shader-f16, as onnxruntime computes it', async ({
     page,
   }) => {
     await openHarness(page);
     const ref = twinRef(STILL, 'tiny-random-qwen2-vl-hub:q4');
-    const url = await load(page, { from: HUB });
-    // SwiftShader: an adapter without shader-f16, so auto picks q4 (and the 4-bit embed copy).
+    // The defaults (dtype auto, device auto): SwiftShader is a software adapter, so wasm, q4.
+    const defaults = await load(page, { from: HUB });
+    expect([defaults.info.device, defaults.info.dtype]).toEqual(['wasm', 'q4']);
+    expect(defaults.info.deviceReason).toContain('is a software fallback, slower than wasm');
+    // WebGPU asked for by name runs there (labelled slow): an adapter without shader-f16, so
+    // dtype auto picks q4 (and the 4-bit embed copy).
+    const url = await load(page, { from: HUB, device: 'webgpu' });
     expect(url.info.device).toBe('webgpu');
+    expect(url.info.deviceSlow).toBe(true);
     expect(url.info.dtype).toBe('q4');
     expect(url.info.dtypeReason).toBe('auto: q4, the default for WebGPU without shader-f16');
     expect(url.info.graphDtypes).toEqual({
@@ -134,11 +140,11 @@ test.describe('hub-interface twin', () => {
     compareWith(out.result, STILL, ref, TOLERANCE, 'onnxruntime CPU, twin q4', opts);
     expect(out.result.outputIds).toEqual(ref.greedy_ids.slice(0, 3));
     console.log(
-      `served URL, defaults: load ${url.info.loadMs.toFixed(0)} ms, run ${JSON.stringify(out.result.timings)}`,
+      `served URL, dtype auto on WebGPU: load ${url.info.loadMs.toFixed(0)} ms, run ${JSON.stringify(out.result.timings)}`,
     );
 
     await page.setInputFiles('#model-folder', `${MODELS}/tiny-random-qwen2-vl-hub`);
-    const folder = await load(page, { from: 'folder-input' });
+    const folder = await load(page, { from: 'folder-input', device: 'webgpu' });
     expect(folder.info.source).toContain('tiny-random-qwen2-vl-hub');
     expect([folder.info.device, folder.info.dtype]).toEqual(['webgpu', 'q4']);
     const files = folder.events.filter((e) => e.kind === 'file');
@@ -148,7 +154,7 @@ test.describe('hub-interface twin', () => {
     compareWith(local.result, STILL, ref, TOLERANCE, 'onnxruntime CPU, twin q4', opts);
     expect(local.result.outputIds).toEqual(ref.greedy_ids.slice(0, 1));
     console.log(
-      `picked folder, defaults: load ${folder.info.loadMs.toFixed(0)} ms, run ${local.result.timings.totalMs.toFixed(0)} ms`,
+      `picked folder, dtype auto on WebGPU: load ${folder.info.loadMs.toFixed(0)} ms, run ${local.result.timings.totalMs.toFixed(0)} ms`,
     );
   });
 

@@ -93,9 +93,17 @@ function load(
   return Object.keys(results).length;
 }
 
-function setLive(live: Omit<LiveQuestion, 'startedAt'> | null) {
+type LiveClocks = 'startedAt' | 'maxTokens' | 'firstTokenAt' | 'lastTokenAt';
+function setLive(live: Omit<LiveQuestion, LiveClocks> | null) {
+  const now = performance.now();
   useAppStore.setState({
-    live: live && { ...live, startedAt: performance.now() },
+    live: live && {
+      ...live,
+      maxTokens: 256,
+      startedAt: now,
+      firstTokenAt: live.tokens > 0 ? now : null,
+      lastTokenAt: live.tokens > 0 ? now : null,
+    },
     runStatus: live ? 'running' : 'finished',
   });
 }

@@ -42,6 +42,8 @@ export interface LoadedModel {
   config: QwenConfig;
   device: ModelDevice;
   deviceReason: string;
+  /** WebGPU on a software (fallback) adapter, asked for by name: works, slowly. */
+  deviceSlow: boolean;
   /** The dtype loaded ('auto' resolved), and why it was picked. */
   dtype: ModelDtype;
   dtypeReason: string;
@@ -274,6 +276,7 @@ export async function loadModel(
     config,
     device: choice.device,
     deviceReason: choice.reason,
+    deviceSlow: choice.slow,
     dtype: dtypeLabel,
     dtypeReason: picked.reason,
     graphDtypes: dtype,

@@ -19,8 +19,14 @@ export type LoadState<T> =
   | { status: 'ready'; value: T }
   | { status: 'error'; message: string };
 
+/** What to do when the build has no benchmark sets (the app still runs: a file, the tiny model). */
+export const GET_SETS_HINT =
+  'get them with "npm run fetch-benchmarks" (online) or "npm run fetch-benchmarks -- --from DIR" (a folder of annotation files), then run "npm start" again';
+
 export interface BenchmarksSlice {
   manifest: LoadState<BenchmarkManifest>;
+  /** The build has no benchmarks/manifest.json (a clone without ../shared, sets not fetched). */
+  manifestMissing: boolean;
   /** The set being browsed and its questions. */
   setId: string | null;
   samples: LoadState<Sample[]>;
@@ -33,6 +39,8 @@ export interface BenchmarksSlice {
   selectQuestion: (index: number) => void;
   /** Messages about a dropped annotation file (invalid records, by file and line). */
   droppedReport: string[];
+  /** 'bad': the file was not read; 'warn': records were skipped; 'ok': all read. */
+  droppedTone: 'ok' | 'warn' | 'bad';
   /**
    * Reads an annotation file the user dropped or picked (its bytes, so that invalid UTF-8 is
    * reported by line); its questions become the current set.
@@ -42,8 +50,15 @@ export interface BenchmarksSlice {
 
 const BENCHMARKS_URL = `${import.meta.env.BASE_URL}benchmarks/`;
 
+/** Not there: a 404, or the HTML page a single-page host or the service worker answers instead. */
+class MissingFile extends Error {}
+
 async function fetchJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
   const res = await fetch(url);
+  const type = res.headers.get('content-type') ?? '';
+  if (res.status === 404 || (res.ok && type.includes('text/html'))) {
+    throw new MissingFile(`${url} is not in this build`);
+  }
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return readJsonFile(url, await res.text(), schema);
 }
@@ -54,11 +69,13 @@ function identityOf(id: string, samples: readonly Sample[]): BenchmarkIdentity {
 
 export const createBenchmarksSlice: StateCreator<BenchmarksSlice> = (set, get) => ({
   manifest: { status: 'idle' },
+  manifestMissing: false,
   setId: null,
   samples: { status: 'idle' },
   benchmarkIdentity: null,
   questionIndex: 0,
   droppedReport: [],
+  droppedTone: 'ok',
 
   loadDroppedFile(name, content) {
     try {
@@ -74,22 +91,27 @@ export const createBenchmarksSlice: StateCreator<BenchmarksSlice> = (set, get) =
         benchmarkIdentity: identityOf(name, parsed.samples),
         questionIndex: 0,
         droppedReport: report,
+        droppedTone: parsed.errors.length > 0 ? 'warn' : 'ok',
       });
     } catch (e) {
-      set({ droppedReport: [errorMessage(e)] });
+      set({ droppedReport: [errorMessage(e)], droppedTone: 'bad' });
     }
   },
 
   async loadManifest() {
-    set({ manifest: { status: 'loading' } });
+    set({ manifest: { status: 'loading' }, manifestMissing: false });
     try {
       const value = await fetchJson(`${BENCHMARKS_URL}manifest.json`, benchmarkManifestSchema);
       set({ manifest: { status: 'ready', value } });
     } catch (e) {
+      const missing = e instanceof MissingFile;
       set({
+        manifestMissing: missing,
         manifest: {
           status: 'error',
-          message: `No benchmark sets found (${errorMessage(e)}). Run "npm run fetch-benchmarks -- --from ../shared/seedbench" (or without --from when online), then reload.`,
+          message: missing
+            ? `This build has no benchmark sets: ${GET_SETS_HINT}.`
+            : `The benchmark sets could not be read (${errorMessage(e)}); to build them again, ${GET_SETS_HINT}.`,
         },
       });
     }
@@ -103,10 +125,18 @@ export const createBenchmarksSlice: StateCreator<BenchmarksSlice> = (set, get) =
         setId: id,
         samples: { status: 'error', message: `Unknown benchmark set "${id}".` },
         benchmarkIdentity: null,
+        droppedReport: [],
       });
       return;
     }
-    set({ setId: id, samples: { status: 'loading' }, benchmarkIdentity: null, questionIndex: 0 });
+    set({
+      setId: id,
+      samples: { status: 'loading' },
+      benchmarkIdentity: null,
+      questionIndex: 0,
+      // A message about a dropped file is about that file, not the set now chosen.
+      droppedReport: [],
+    });
     try {
       const file = await fetchJson(`${BENCHMARKS_URL}${info.file}`, benchmarkSetFileSchema);
       if (get().setId === id)

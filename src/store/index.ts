@@ -6,9 +6,10 @@ import { createHostSlice, type HostSlice } from './host';
 import { createModelSlice, type ModelSlice } from './model';
 import { createRunSlice, type RunSlice } from './run';
 import { createRunsSlice, type RunsSlice } from './runs';
+import { createThemeSlice, type ThemeSlice } from './theme';
 
 export type { LoadState } from './benchmarks';
-export type { FileProgress } from './model';
+export type { FileProgress, ModelForm } from './model';
 export { DEFAULT_MODEL_URL, HUB_MODEL_ID } from './model';
 export type { LiveQuestion } from './run';
 export type { QuestionFrames } from './frames';
@@ -16,8 +17,9 @@ export type { MediaLibrary } from './media';
 export { libraryFromDirectory, libraryFromFiles, libraryFromServer } from './media';
 export type { RunRecord, StoredResult } from './db';
 export type { HostInfo, OfflineReport, CachedFile } from './host';
+export type { Theme } from './theme';
 
-export type AppState = BenchmarksSlice & ModelSlice & RunSlice & RunsSlice & HostSlice;
+export type AppState = BenchmarksSlice & ModelSlice & RunSlice & RunsSlice & HostSlice & ThemeSlice;
 export type AppGet = () => AppState;
 export type AppSet = (partial: Partial<AppState>) => void;
 
@@ -27,4 +29,5 @@ export const useAppStore = create<AppState>()((...a) => ({
   ...createRunSlice(...a),
   ...createRunsSlice(...a),
   ...createHostSlice(...a),
+  ...createThemeSlice(...a),
 }));

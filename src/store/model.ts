@@ -22,14 +22,37 @@ export interface FileProgress {
   done: boolean;
 }
 
+/** The Model step's choices, kept here so that whatever loads a model (a click, Resume) shows. */
+export interface ModelForm {
+  choice: 'builtin' | 'hub' | 'url' | 'folder';
+  hubId: string;
+  url: string;
+  dtype: DtypeRequest;
+  device: DeviceRequest;
+}
+
+/** The form as a load of `source` would leave it. */
+function formFor(source: ModelSource, dtype: DtypeRequest, device: DeviceRequest, form: ModelForm) {
+  const next: ModelForm = { ...form, dtype, device };
+  if (source.kind === 'url' && source.url === DEFAULT_MODEL_URL) next.choice = 'builtin';
+  else if (source.kind === 'url') Object.assign(next, { choice: 'url', url: source.url });
+  else if (source.kind === 'hub') Object.assign(next, { choice: 'hub', hubId: source.id });
+  else next.choice = 'folder';
+  return next;
+}
+
 export interface ModelSlice {
+  modelForm: ModelForm;
+  setModelForm: (f: Partial<ModelForm>) => void;
   modelStatus: 'none' | 'loading' | 'ready' | 'error';
   modelLabel: string | null;
   modelError: string | null;
   modelInfo: ModelInfo | null;
   modelFiles: Record<string, FileProgress>;
-  /** Device notices (which device and why, fallbacks after a lost GPU). */
+  /** Fallbacks after a lost GPU, caching refused: what the loaded model's line does not say. */
   modelNotices: string[];
+  /** Which device the loading model goes to and why (said while it loads). */
+  modelDeviceNote: string | null;
   /** What was asked for, so a stored run can be resumed with the same model. */
   modelRequest: { source: ModelSource; dtype: DtypeRequest; device: DeviceRequest } | null;
   loadModel: (
@@ -55,12 +78,15 @@ export function modelClient(): ModelClient | null {
 }
 
 export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
+  modelForm: { choice: 'builtin', hubId: HUB_MODEL_ID, url: '', dtype: 'auto', device: 'auto' },
+  setModelForm: (f) => set({ modelForm: { ...get().modelForm, ...f } }),
   modelStatus: 'none',
   modelLabel: null,
   modelError: null,
   modelInfo: null,
   modelFiles: {},
   modelNotices: [],
+  modelDeviceNote: null,
   modelRequest: null,
 
   async loadModel(source, label, dtype, device) {
@@ -76,10 +102,12 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
       modelStatus: 'loading',
       modelLabel: label,
       modelRequest: { source, dtype, device },
+      modelForm: formFor(source, dtype, device, get().modelForm),
       modelError: null,
       modelInfo: null,
       modelFiles: {},
       modelNotices: [],
+      modelDeviceNote: null,
     });
     const onProgress = (e: LoadEvent) => {
       if (client !== mine) return;
@@ -98,7 +126,7 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
           },
         });
       } else if (e.kind === 'device') {
-        set({ modelNotices: [...get().modelNotices, `Device: ${e.device} (${e.reason})`] });
+        set({ modelDeviceNote: `${e.device}: ${e.reason}` });
       } else if (e.kind === 'quota' && !e.caching) {
         set({
           modelNotices: [

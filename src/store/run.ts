@@ -28,7 +28,12 @@ export interface LiveQuestion {
   stage: 'frames' | 'model';
   text: string;
   tokens: number;
+  /** The token budget of this question (the run's max new tokens). */
+  maxTokens: number;
   startedAt: number;
+  /** performance.now() of the first and the latest token: the live decode rate. */
+  firstTokenAt: number | null;
+  lastTokenAt: number | null;
 }
 
 export interface RunSlice {

@@ -55,8 +55,19 @@ async function answer(
     return outputsWithout({ stage: 'model', message: 'no model loaded' });
   }
   const started = performance.now();
+  const live = get().live;
   set({
-    live: { sampleId: sample.sampleId, stage: 'model', text: '', tokens: 0, startedAt: started },
+    live: {
+      sampleId: sample.sampleId,
+      stage: 'model',
+      text: '',
+      tokens: 0,
+      maxTokens: options.maxNewTokens,
+      // The question's clock started with its frames (runOne), so the ETA counts them too.
+      startedAt: live?.sampleId === sample.sampleId ? live.startedAt : started,
+      firstTokenAt: null,
+      lastTokenAt: null,
+    },
   });
   try {
     const r = await model.run(sample, prepared.visuals, options, {
@@ -64,8 +75,17 @@ async function answer(
       transfer: true,
       onToken: (text) => {
         const live = get().live;
+        const now = performance.now();
         if (live?.sampleId === sample.sampleId)
-          set({ live: { ...live, text, tokens: live.tokens + 1 } });
+          set({
+            live: {
+              ...live,
+              text,
+              tokens: live.tokens + 1,
+              firstTokenAt: live.firstTokenAt ?? now,
+              lastTokenAt: now,
+            },
+          });
       },
     });
     if (r.timings.decodeTokensPerS !== null) set({ tokensPerS: r.timings.decodeTokensPerS });
@@ -100,7 +120,16 @@ async function runOne(
 ): Promise<StoredResult | null> {
   const started = performance.now();
   set({
-    live: { sampleId: sample.sampleId, stage: 'frames', text: '', tokens: 0, startedAt: started },
+    live: {
+      sampleId: sample.sampleId,
+      stage: 'frames',
+      text: '',
+      tokens: 0,
+      maxTokens: options.maxNewTokens,
+      startedAt: started,
+      firstTokenAt: null,
+      lastTokenAt: null,
+    },
   });
   const prepared = await preparing;
   keepFrames(get, set, sample.sampleId, prepared);

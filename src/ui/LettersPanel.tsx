@@ -38,7 +38,9 @@ export function LettersPanel({
         <table className="results-table letters" data-testid="letters-table">
           <thead>
             <tr>
-              <th scope="col" />
+              <th scope="col">
+                <span className="visually-hidden">Group</span>
+              </th>
               {LETTER_COLUMNS.map((l) => (
                 <th key={l} scope="col">
                   {l === 'none' ? 'no letter' : l}

@@ -1,12 +1,8 @@
 import { useState } from 'react';
-import {
-  DTYPE_REQUESTS,
-  type DeviceRequest,
-  type DtypeRequest,
-  type ModelSource,
-} from '../model/index';
-import { DEFAULT_MODEL_URL, HUB_MODEL_ID, useAppStore } from '../store/index';
+import { DTYPE_REQUESTS, type DeviceRequest, type ModelSource } from '../model/index';
+import { DEFAULT_MODEL_URL, useAppStore } from '../store/index';
 import { sourceFromFiles } from '../worker/index';
+import { Callout } from './Callout';
 import { FolderPicker } from './FolderPicker';
 import { formatBytes, formatDuration } from './format';
 
@@ -17,7 +13,6 @@ function sourceSummary(files: { from: string }[]): string {
   return `${files.length} files: ${[...counts].map(([from, n]) => `${n} from ${from}`).join(', ')}`;
 }
 
-type Choice = 'builtin' | 'hub' | 'url' | 'folder';
 const DEVICES: readonly DeviceRequest[] = ['auto', 'webgpu', 'wasm'];
 
 /** Step 1: which model, in which precision, on which device. */
@@ -28,14 +23,17 @@ export function ModelStep() {
   const info = useAppStore((s) => s.modelInfo);
   const files = useAppStore((s) => s.modelFiles);
   const notices = useAppStore((s) => s.modelNotices);
+  const deviceNote = useAppStore((s) => s.modelDeviceNote);
   const loadModel = useAppStore((s) => s.loadModel);
-  const [choice, setChoice] = useState<Choice>('builtin');
-  const [hubId, setHubId] = useState(HUB_MODEL_ID);
-  const [url, setUrl] = useState('');
+  const runStatus = useAppStore((s) => s.runStatus);
+  const locked = runStatus === 'running' || runStatus === 'pausing' || runStatus === 'paused';
+  // In the store, so that a model loaded by Resume shows here as what it is.
+  const form = useAppStore((s) => s.modelForm);
+  const setForm = useAppStore((s) => s.setModelForm);
+  const { choice, hubId, url, dtype, device } = form;
   const [folder, setFolder] = useState<{ source: ModelSource; label: string } | null>(null);
-  // auto: q4f16 on WebGPU with shader-f16, q4 without and on wasm, among the files that fit here.
-  const [dtype, setDtype] = useState<DtypeRequest>('auto');
-  const [device, setDevice] = useState<DeviceRequest>('auto');
+  // dtype auto (the default): q4f16 on WebGPU with shader-f16, q4 without and on wasm, among the
+  // files that fit here.
 
   const source = (): { source: ModelSource; label: string } | null => {
     if (choice === 'builtin') {
@@ -56,7 +54,7 @@ export function ModelStep() {
   const eta = fileList.reduce((s, f) => Math.max(s, f.done ? 0 : (f.etaS ?? 0)), 0);
 
   return (
-    <fieldset className="step" aria-label="Model">
+    <fieldset className="step" aria-label="Model" disabled={locked}>
       <legend>1 · Model</legend>
       <div className="choice-row" role="radiogroup" aria-label="Model source">
         {(
@@ -72,7 +70,7 @@ export function ModelStep() {
               type="radio"
               name="model-source"
               checked={choice === value}
-              onChange={() => setChoice(value)}
+              onChange={() => setForm({ choice: value })}
             />{' '}
             {text}
           </label>
@@ -82,7 +80,7 @@ export function ModelStep() {
         <input
           aria-label="Hugging Face model id"
           value={hubId}
-          onChange={(e) => setHubId(e.target.value)}
+          onChange={(e) => setForm({ hubId: e.target.value })}
         />
       )}
       {choice === 'url' && (
@@ -90,7 +88,7 @@ export function ModelStep() {
           aria-label="Model URL"
           placeholder="https://…/Qwen2-VL-2B-Instruct"
           value={url}
-          onChange={(e) => setUrl(e.target.value)}
+          onChange={(e) => setForm({ url: e.target.value })}
         />
       )}
       {choice === 'folder' && (
@@ -115,7 +113,9 @@ export function ModelStep() {
           <select
             aria-label="dtype"
             value={dtype}
-            onChange={(e) => setDtype(DTYPE_REQUESTS.find((d) => d === e.target.value) ?? 'auto')}
+            onChange={(e) =>
+              setForm({ dtype: DTYPE_REQUESTS.find((d) => d === e.target.value) ?? 'auto' })
+            }
           >
             {DTYPE_REQUESTS.map((d) => (
               <option key={d} value={d}>
@@ -129,13 +129,21 @@ export function ModelStep() {
           <select
             aria-label="device"
             value={device}
-            onChange={(e) => setDevice(DEVICES.find((d) => d === e.target.value) ?? 'auto')}
+            onChange={(e) =>
+              setForm({ device: DEVICES.find((d) => d === e.target.value) ?? 'auto' })
+            }
           >
-            <option value="auto">auto (WebGPU if available, else wasm)</option>
-            <option value="webgpu">WebGPU</option>
+            <option value="auto">auto: a hardware GPU (WebGPU), else wasm</option>
+            <option value="webgpu">WebGPU (any adapter; software ones are slow)</option>
             <option value="wasm">wasm (CPU)</option>
           </select>
         </label>
+        {status === 'ready' && info && (
+          <output className="runs-on" data-testid="device-runs" title={info.deviceReason}>
+            runs on <strong>{info.device === 'webgpu' ? 'WebGPU' : 'wasm'}</strong>
+            {info.deviceSlow && ' (software adapter: slow)'}
+          </output>
+        )}
         <button
           type="button"
           className="primary"
@@ -150,6 +158,7 @@ export function ModelStep() {
         reference runs bf16 weights; fp32 is the closest, q4/q8 are smaller and faster but change
         answers (the 2B in fp32 is too large for a browser). fp16 needs WebGPU with shader-f16.
       </p>
+      {status === 'loading' && deviceNote && <p className="hint">Device: {deviceNote}</p>}
       {status === 'loading' && fileList.length > 0 && (
         <div className="model-progress" aria-label="Model download">
           <progress max={total || 1} value={loaded} />
@@ -168,20 +177,20 @@ export function ModelStep() {
         </div>
       )}
       {status === 'ready' && info && (
-        <p className="ok" data-testid="model-status">
-          Loaded {label} · {info.dtype} ({info.dtypeReason}) on <strong>{info.device}</strong> (
+        <Callout tone={info.deviceSlow ? 'warn' : 'ok'} title="Loaded" live testId="model-status">
+          {label} · {info.dtype} ({info.dtypeReason}) on <strong>{info.device}</strong> (
           {info.deviceReason}){info.device === 'wasm' ? ` · ${info.threads} threads` : ''} ·{' '}
           {formatDuration(info.loadMs)}
           {fileList.length > 0 && ` · ${sourceSummary(fileList)}`}
-        </p>
+        </Callout>
       )}
       {status === 'error' && (
-        <p role="alert" className="error">
-          Could not load {label}: {error}
-        </p>
+        <Callout tone="bad" alert title="Not loaded:">
+          could not load {label}: {error}
+        </Callout>
       )}
       {notices.length > 0 && (
-        <ul className="notices">
+        <ul className="notices" aria-label="Model messages">
           {notices.map((n, i) => (
             <li key={i}>{n}</li>
           ))}

@@ -48,6 +48,7 @@ export type ModelInfo = Pick<
   LoadedModel,
   | 'device'
   | 'deviceReason'
+  | 'deviceSlow'
   | 'dtype'
   | 'dtypeReason'
   | 'graphDtypes'

@@ -30,6 +30,7 @@ function info(m: LoadedModel): ModelInfo {
   return {
     device: m.device,
     deviceReason: m.deviceReason,
+    deviceSlow: m.deviceSlow,
     dtype: m.dtype,
     dtypeReason: m.dtypeReason,
     graphDtypes: m.graphDtypes,
