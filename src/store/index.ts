@@ -6,18 +6,32 @@ import { createHostSlice, type HostSlice } from './host';
 import { createModelSlice, type ModelSlice } from './model';
 import { createRunSlice, type RunSlice } from './run';
 import { createRunsSlice, type RunsSlice } from './runs';
+import { createSpotSlice, type SpotSlice } from './spot';
+import { createViewedSlice, type ViewedSlice } from './viewed';
 
 export type { LoadState } from './benchmarks';
 export type { FileProgress } from './model';
 export { DEFAULT_MODEL_URL, HUB_MODEL_ID } from './model';
 export type { LiveQuestion } from './run';
 export type { QuestionFrames } from './frames';
+export { framesKey } from './frames';
+export type { RunStats } from './runs';
+export { runStats } from './runs';
+export type { StoredRunView } from './viewed';
+export type { SetMarks, SpotAnswer, SpotFrames, SpotQuestion } from './spot';
+export { benchmarkIdOf } from './spot';
 export type { MediaLibrary } from './media';
 export { libraryFromDirectory, libraryFromFiles, libraryFromServer } from './media';
 export type { RunRecord, StoredResult } from './db';
 export type { HostInfo, OfflineReport, CachedFile } from './host';
 
-export type AppState = BenchmarksSlice & ModelSlice & RunSlice & RunsSlice & HostSlice;
+export type AppState = BenchmarksSlice &
+  ModelSlice &
+  RunSlice &
+  RunsSlice &
+  HostSlice &
+  ViewedSlice &
+  SpotSlice;
 export type AppGet = () => AppState;
 export type AppSet = (partial: Partial<AppState>) => void;
 
@@ -27,4 +41,6 @@ export const useAppStore = create<AppState>()((...a) => ({
   ...createRunSlice(...a),
   ...createRunsSlice(...a),
   ...createHostSlice(...a),
+  ...createViewedSlice(...a),
+  ...createSpotSlice(...a),
 }));

@@ -5,6 +5,7 @@ import { BenchmarkStep } from './BenchmarkStep';
 import { Inspector } from './Inspector';
 import { ModelStep } from './ModelStep';
 import { OfflinePanel } from './OfflinePanel';
+import { Presentation } from './Presentation';
 import { QuestionBrowser } from './QuestionBrowser';
 import { ResultsView } from './ResultsView';
 import { RunPanel } from './RunPanel';
@@ -26,6 +27,7 @@ export function App() {
   const selectQuestion = useAppStore((s) => s.selectQuestion);
   const rerunQuestion = useAppStore((s) => s.rerunQuestion);
   const [view, setView] = useState<View>(() => readUrlState().view ?? 'browse');
+  const presenting = useAppStore((s) => s.presenting);
 
   useEffect(() => {
     void (async () => {
@@ -57,6 +59,7 @@ export function App() {
     return () => window.removeEventListener('keydown', onKey);
   }, []);
 
+  if (presenting) return <Presentation />;
   return (
     <div className="app">
       <header className="app-header">

@@ -6,7 +6,8 @@ import {
   type QuestionResult,
   type Sample,
 } from '../bench/index';
-import { useAppStore, type QuestionFrames } from '../store/index';
+import { useEffect, useState } from 'react';
+import { framesKey, useAppStore, type QuestionFrames } from '../store/index';
 import { OutputText } from './OutputText';
 import {
   formatTiming,
@@ -26,10 +27,13 @@ const STATUS_TEXT = {
 } as const;
 
 export function InspectorDetail({
+  runKey,
   sample,
   result,
   onRerun,
 }: {
+  /** The run shown (its frames are kept under its key); null: no run, the set's question. */
+  runKey: string | null;
   sample: Sample;
   result: QuestionResult | undefined;
   onRerun: (sampleId: string) => void;
@@ -37,7 +41,26 @@ export function InspectorDetail({
   const id = sample.sampleId;
   // Only this question's live state: other questions' tokens leave this selector's value alone.
   const live = useAppStore((s) => (s.live?.sampleId === id ? s.live : null));
-  const frames = useAppStore((s) => s.frames[id]);
+  const frames = useAppStore((s) => (runKey ? s.frames[framesKey(runKey, id)] : undefined));
+  const recall = useAppStore((s) => s.recallFrames);
+  // Thumbnails of a stored question come back from IndexedDB; 'none': the run kept none.
+  const [kept, setKept] = useState<'looking' | 'none' | 'failed'>('looking');
+  const ran = result !== undefined;
+  useEffect(() => {
+    if (!runKey || !ran || frames) return;
+    const effect = { alive: true };
+    recall(runKey, id).then(
+      (found) => {
+        if (effect.alive && !found) setKept('none');
+      },
+      () => {
+        if (effect.alive) setKept('failed');
+      },
+    );
+    return () => {
+      effect.alive = false;
+    };
+  }, [runKey, id, ran, frames, recall]);
   // The prompt the model got, as its own record says (wording, pads); before a run, the one the
   // run's (or the form's) settings would give.
   const planned = useAppStore((s) => s.runSettings?.wording ?? s.runConfig.wording);
@@ -82,7 +105,8 @@ export function InspectorDetail({
       <Filmstrip
         sample={sample}
         frames={frames}
-        state={live ? 'running' : result ? 'ran' : 'not-run'}
+        state={live ? 'running' : result ? kept : 'not-run'}
+        failedStage={result?.error && !result.modelPrompt ? result.error.stage : null}
       />
 
       <h3>Prompt</h3>
@@ -158,19 +182,27 @@ function Filmstrip({
   sample,
   frames,
   state,
+  failedStage,
 }: {
   sample: Sample;
   frames: QuestionFrames | undefined;
-  state: 'running' | 'ran' | 'not-run';
+  state: 'running' | 'looking' | 'none' | 'failed' | 'not-run';
+  /** The stage that failed before the model got anything (no frames were made). */
+  failedStage: string | null;
 }) {
   if (!frames) {
+    const text = {
+      running: 'Preparing the frames…',
+      looking: 'Loading the frames this question’s model got…',
+      none: failedStage
+        ? `No frames: the ${failedStage} stage failed before the model got any (see the error below).`
+        : 'This run kept no frames for this question (it ran in an older version): Run again to see them.',
+      failed: 'The stored frames could not be read from this browser’s storage.',
+      'not-run': `Not run yet. Clip: ${sample.clipPaths?.[0] ?? 'none'}; still: ${sample.stillPath ?? 'last frame of the clip'}.`,
+    }[state];
     return (
       <p className="hint" data-testid="frames-missing">
-        {state === 'running'
-          ? 'Preparing the frames…'
-          : state === 'ran'
-            ? 'Frames not in memory — run again to see them.'
-            : `Not run yet. Clip: ${sample.clipPaths?.[0] ?? 'none'}; still: ${sample.stillPath ?? 'last frame of the clip'}.`}
+        {text}
       </p>
     );
   }
