@@ -113,7 +113,7 @@ export function QuestionBrowser() {
         />
         <p className="hint">
           {visible.length} of {all.length}
-          {run > 0 ? ` · ${run} run` : ''} · <kbd>j</kbd>/<kbd>k</kbd> or arrows to move
+          {run > 0 ? ` · ${run} answered` : ''} · <kbd>j</kbd>/<kbd>k</kbd> or arrows to move
         </p>
         <QuestionRows visible={visible} index={index} marks={marks} onPick={selectQuestion} />
       </div>

@@ -152,12 +152,12 @@ export function QuestionPlayer({
                 type="button"
                 className={i === active ? 'spot-frame active' : 'spot-frame'}
                 onClick={() => seek(stamps[i] ?? 0)}
-                aria-label={`Frame ${indices[i] ?? '?'} at ${secondsText(stamps[i])}: show it in the clip`}
                 data-frame-index={indices[i]}
               >
                 <img src={url} alt="" width={talk ? 96 : 64} height={talk ? 96 : 64} />
                 <span className="spot-frame-caption">
-                  #{indices[i] ?? '?'}
+                  <span className="visually-hidden">Show in the clip: frame </span>#
+                  {indices[i] ?? '?'}
                   {!talk && (
                     <>
                       <br />

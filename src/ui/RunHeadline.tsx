@@ -69,7 +69,7 @@ export function RunHeadline({
           ))}
       </div>
       <dl className="run-headline-facts">
-        <div>
+        <div className="run-headline-wide">
           <dt>Model</dt>
           <dd title={model}>{model}</dd>
         </div>
@@ -100,7 +100,7 @@ export function RunHeadline({
           <dd>{record ? dateText(record.createdAt) : '—'}</dd>
         </div>
         {settings && (
-          <div>
+          <div className="run-headline-wide">
             <dt>Decoding</dt>
             <dd>
               greedy, max {settings.maxNewTokens} new tokens · wording {settings.wording} · clip

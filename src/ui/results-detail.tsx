@@ -212,7 +212,8 @@ function Filmstrip({
   const still =
     frames.previews[clipCount] ?? (frames.stillFrom === 'last-frame' ? clip.at(-1) : undefined);
   return (
-    <div className="filmstrip-row">
+    // Scrolls sideways on narrow screens: focusable, so the keyboard can scroll it too.
+    <div className="filmstrip-row" role="group" aria-label="Frames the model got" tabIndex={0}>
       {clipCount > 0 && (
         <ol className="filmstrip" aria-label={`${clipCount} sampled clip frames`}>
           {clip.map((url, i) => (
