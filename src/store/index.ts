@@ -19,7 +19,6 @@ export type { RunStats } from './runs';
 export { runStats } from './runs';
 export type { StoredRunView } from './viewed';
 export type { SetMarks, SpotAnswer, SpotFrames, SpotQuestion } from './spot';
-export { benchmarkIdOf } from './spot';
 export type { MediaLibrary } from './media';
 export { libraryFromDirectory, libraryFromFiles, libraryFromServer } from './media';
 export type { RunRecord, StoredResult } from './db';

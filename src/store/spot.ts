@@ -5,7 +5,14 @@
  * settings of the Run view, and the right/wrong marks of the browsed set's latest run.
  */
 import type { StateCreator } from 'zustand';
-import { errorMessage, questionOptions, runLabel, runSettings, type Sample } from '../bench/index';
+import {
+  errorMessage,
+  questionOptions,
+  runKey,
+  runLabel,
+  runSettings,
+  type Sample,
+} from '../bench/index';
 import type { LoadState } from './benchmarks';
 import {
   getRun,
@@ -16,8 +23,8 @@ import {
   type StoredResult,
 } from './db';
 import type { QuestionFrames } from './frames';
-import type { AppGet, AppSet, AppState } from './index';
-import { libraryFromServer } from './media';
+import type { AppState } from './index';
+import { libraryFromServer, type MediaLibrary } from './media';
 import { prepareQuestion } from './prepare';
 import { resumeInfo } from './resume';
 import { identityOf } from './run';
@@ -71,7 +78,7 @@ function release(f: SpotQuestion | null): void {
 }
 
 /** The name runs record for the browsed set ("file:x.json" sets are runs of "x.json"). */
-export function benchmarkIdOf(setId: string | null): string | null {
+function benchmarkIdOf(setId: string | null): string | null {
   if (!setId) return null;
   return setId.startsWith('file:') ? setId.slice('file:'.length) : setId;
 }
@@ -108,12 +115,14 @@ async function spotRecord(s: AppState, sample: Sample, settings: ReturnType<type
 
 export const createSpotSlice: StateCreator<AppState, [], [], SpotSlice> = (set, get) => {
   let showing = 0;
+  // The demo clips served beside the app (what the Videos step defaults to), asked for until found.
+  let served: Promise<MediaLibrary | null> | null = null;
 
-  async function defaultMedia(getState: AppGet, setState: AppSet) {
-    if (getState().media) return;
-    // The demo clips served beside the app, as the Videos step defaults to.
-    const served = await libraryFromServer();
-    if (served && !getState().media) setState({ media: served });
+  async function defaultMedia() {
+    if (get().media) return;
+    const library = await (served ??= libraryFromServer());
+    if (!library) served = null;
+    else if (!get().media) set({ media: library });
   }
 
   return {
@@ -133,7 +142,7 @@ export const createSpotSlice: StateCreator<AppState, [], [], SpotSlice> = (set, 
       }
       const sampleId = sample.sampleId;
       set({ spot: { sampleId, frames: { status: 'loading' } } });
-      await defaultMedia(get, set);
+      await defaultMedia();
       const media = get().media;
       if (mine !== showing) return;
       if (!media) {
@@ -191,7 +200,7 @@ export const createSpotSlice: StateCreator<AppState, [], [], SpotSlice> = (set, 
         refuse(identity);
         return;
       }
-      await defaultMedia(get, set);
+      await defaultMedia();
       // The run a spot check belongs to: the Run view's settings, the loaded model, this set.
       const settings = runSettings(identity, {
         subset: s.runConfig.subset,
@@ -244,7 +253,6 @@ export const createSpotSlice: StateCreator<AppState, [], [], SpotSlice> = (set, 
         });
       }
       await get().refreshSetMarks();
-      void get().refreshStoredRuns();
     },
 
     async refreshSetMarks() {
@@ -254,17 +262,12 @@ export const createSpotSlice: StateCreator<AppState, [], [], SpotSlice> = (set, 
         set({ setMarks: null });
         return;
       }
-      if (s.storedRuns.length === 0) await get().refreshStoredRuns();
+      await get().refreshStoredRuns();
       const runs = get().storedRuns.filter((r) => r.settings?.benchmark.id === id);
+      // The run a spot check would add to (the loaded model under the Run view's settings).
       const identity = identityOf(get());
-      const now =
-        typeof identity === 'string'
-          ? null
-          : runs.find(
-              (r) =>
-                r.settings?.benchmark.digest === identity.benchmark.digest &&
-                r.key === runSettings(identity, { subset: s.runConfig.subset, device: 'auto' }).key,
-            );
+      const key = typeof identity === 'string' ? null : runKey(identity);
+      const now = runs.find((r) => r.key === key);
       // Newest first (storedRuns is sorted): the latest run over this set's current records.
       const run =
         now ??
