@@ -296,6 +296,12 @@ test('results: a stored past run is listed, shown, and compared question by ques
   await card.click();
   await expect(card).toHaveAttribute('aria-current', 'true');
   await expect(view.getByTestId('headline-accuracy')).toHaveText(pct(pastOfficial.accuracy));
+  // Stored without its questions (as older versions did) and its set not served: results only,
+  // and the Inspector says why rather than "No questions yet".
+  await expect(view.getByRole('note').first()).toContainText('questions of this run were not kept');
+  await expect(page.getByRole('region', { name: 'Inspector' })).toContainText(
+    'questions of this run were not kept',
+  );
   await expect(view.getByTestId('results-progress')).toContainText(
     `${past.length} of ${past.length} questions finished`,
   );

@@ -368,6 +368,36 @@ test('a run reopened after a browser restart shows its results, Inspector and fr
   );
   await expectAccessible(page, 'the reopened run in the Inspector');
   await shot(page, 'inspector-reopened-1400');
+
+  // A run of an older version kept no thumbnails: they are decoded again from the same clips,
+  // checked against the frame indices the run recorded, and kept from then on.
+  const old = inRun[1]!;
+  await page.evaluate(
+    ([key, id]) =>
+      new Promise<void>((done, fail) => {
+        const req = indexedDB.open('seedbench-web');
+        req.onsuccess = () => {
+          const t = req.result.transaction('frames', 'readwrite');
+          t.objectStore('frames').delete([key, id]);
+          t.oncomplete = () => {
+            req.result.close();
+            done();
+          };
+          t.onerror = () => fail(t.error ?? new Error('IndexedDB delete failed'));
+        };
+        req.onerror = () => fail(req.error ?? new Error('IndexedDB open failed'));
+      }),
+    [old.runKey, old.sampleId] as const,
+  );
+  await page.reload();
+  await insp.locator(`[data-sample-id="${old.sampleId}"]`).click();
+  const detail = insp.getByRole('article');
+  await expect(detail.getByTestId('frames-missing')).toContainText('kept no frames');
+  await detail.getByRole('button', { name: 'Decode them again from the clips' }).click();
+  const strip = detail.getByRole('list', { name: /sampled clip frames/ });
+  await expect(strip.locator('figcaption')).toHaveCount(old.frameIndices!.length);
+  const captions = await strip.locator('figcaption').allInnerTexts();
+  expect(captions.map((c) => Number(/#(\d+)/.exec(c)?.[1]))).toEqual(old.frameIndices);
 });
 
 test('presentation mode offline: the shell from the service worker, the clips from a picked folder', async () => {

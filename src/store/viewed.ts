@@ -8,13 +8,16 @@ import {
   errorMessage,
   readJsonFile,
   samplesDigest,
+  type ClipValues,
   type RunSettings,
   type Sample,
 } from '../bench/index';
 import type { LoadState } from './benchmarks';
 import { getRun, loadQuestions, loadResults, type RunRecord, type StoredResult } from './db';
-import { recallFrames } from './frames';
+import { keepFrames, recallFrames } from './frames';
 import type { AppState } from './index';
+import { libraryFromServer } from './media';
+import { prepareQuestion } from './prepare';
 
 export interface StoredRunView {
   key: string;
@@ -46,6 +49,17 @@ export interface ViewedSlice {
   adoptViewedRun: () => boolean;
   /** Loads a stored question's thumbnails into `frames` (false: none were kept). */
   recallFrames: (runKey: string, sampleId: string) => Promise<boolean>;
+  /**
+   * For a question whose run kept no thumbnails (older versions): decodes its clip again from the
+   * clips folder, the way the run did, and keeps the frames when they are the ones the run
+   * recorded. Resolves to why not, or null.
+   */
+  redecodeFrames: (
+    runKey: string,
+    sample: Sample,
+    clipValues: ClipValues,
+    recorded: readonly number[] | null,
+  ) => Promise<string | null>;
 }
 
 const BENCHMARKS_URL = `${import.meta.env.BASE_URL}benchmarks/`;
@@ -150,4 +164,20 @@ export const createViewedSlice: StateCreator<AppState, [], [], ViewedSlice> = (s
   },
 
   recallFrames: (runKey, sampleId) => recallFrames(get, set, runKey, sampleId),
+
+  async redecodeFrames(runKey, sample, clipValues, recorded) {
+    if (!get().media) {
+      const served = await libraryFromServer();
+      if (served && !get().media) set({ media: served });
+    }
+    const media = get().media;
+    if (!media) return 'No clips folder: pick one in the Run view (Videos), then try again.';
+    const p = await prepareQuestion(sample, media, clipValues);
+    if (!p.ok) return `${p.stage}: ${p.message}`;
+    const same = (p.indices ?? []).join(',') === (recorded ?? []).join(',');
+    if (!same)
+      return `The clip in ${media.label} gives frames ${(p.indices ?? []).join(', ')}, not the ${(recorded ?? []).join(', ')} this run recorded: it is not the file the run read.`;
+    await keepFrames(get, set, runKey, sample.sampleId, p);
+    return null;
+  },
 });

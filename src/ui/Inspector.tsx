@@ -1,5 +1,5 @@
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
-import { type QuestionResult, type Sample } from '../bench/index';
+import { OFFICIAL_CONFIG, type QuestionResult, type Sample } from '../bench/index';
 import { useAppStore } from '../store/index';
 import { InspectorDetail } from './results-detail';
 import { shortSampleId } from './run-text';
@@ -186,6 +186,7 @@ export function Inspector({ onRerun }: { onRerun: (sampleId: string) => void }) 
         <InspectorDetail
           key={`${shown?.key ?? ''}:${question.sampleId}`}
           runKey={shown?.key ?? null}
+          clipValues={shown?.settings?.clipValues ?? OFFICIAL_CONFIG.clipValues}
           sample={question}
           result={results[question.sampleId]}
           onRerun={rerun}

@@ -3,6 +3,7 @@ import {
   CHOICE_LETTERS,
   promptMismatch,
   renderChatPrompt,
+  type ClipValues,
   type QuestionResult,
   type Sample,
 } from '../bench/index';
@@ -28,12 +29,15 @@ const STATUS_TEXT = {
 
 export function InspectorDetail({
   runKey,
+  clipValues,
   sample,
   result,
   onRerun,
 }: {
   /** The run shown (its frames are kept under its key); null: no run, the set's question. */
   runKey: string | null;
+  /** The run's clip-frame setting (frames decoded again must be decoded as it did). */
+  clipValues: ClipValues;
   sample: Sample;
   result: QuestionResult | undefined;
   onRerun: (sampleId: string) => void;
@@ -43,6 +47,8 @@ export function InspectorDetail({
   const live = useAppStore((s) => (s.live?.sampleId === id ? s.live : null));
   const frames = useAppStore((s) => (runKey ? s.frames[framesKey(runKey, id)] : undefined));
   const recall = useAppStore((s) => s.recallFrames);
+  const redecode = useAppStore((s) => s.redecodeFrames);
+  const [redecoding, setRedecoding] = useState<string | null>(null);
   // Thumbnails of a stored question come back from IndexedDB; 'none': the run kept none.
   const [kept, setKept] = useState<'looking' | 'none' | 'failed'>('looking');
   const ran = result !== undefined;
@@ -108,6 +114,27 @@ export function InspectorDetail({
         state={live ? 'running' : result ? kept : 'not-run'}
         failedStage={result?.error && !result.modelPrompt ? result.error.stage : null}
       />
+      {!frames && kept === 'none' && result && !result.error && runKey && (
+        <p className="hint">
+          <button
+            type="button"
+            disabled={redecoding === 'working'}
+            onClick={() => {
+              setRedecoding('working');
+              void redecode(runKey, sample, clipValues, result.frameIndices).then((why) =>
+                setRedecoding(why ?? 'done'),
+              );
+            }}
+          >
+            Decode them again from the clips
+          </button>{' '}
+          {redecoding && redecoding !== 'working' && redecoding !== 'done' && (
+            <span role="status" data-testid="redecode-problem">
+              {redecoding}
+            </span>
+          )}
+        </p>
+      )}
 
       <h3>Prompt</h3>
       <p className="hint" data-testid="inspector-prompt-record">
@@ -196,7 +223,7 @@ function Filmstrip({
       looking: 'Loading the frames this question’s model got…',
       none: failedStage
         ? `No frames: the ${failedStage} stage failed before the model got any (see the error below).`
-        : 'This run kept no frames for this question (it ran in an older version): Run again to see them.',
+        : 'This run kept no frames for this question (it ran in an older version).',
       failed: 'The stored frames could not be read from this browser’s storage.',
       'not-run': `Not run yet. Clip: ${sample.clipPaths?.[0] ?? 'none'}; still: ${sample.stillPath ?? 'last frame of the clip'}.`,
     }[state];
