@@ -271,6 +271,9 @@ test('presentation mode plays a clip, streams an answer and moves with the arrow
         .evaluate((v: HTMLVideoElement) => (v.paused ? -1 : v.currentTime)),
     )
     .toBeGreaterThan(0.2);
+  // A clip of 8 s or more gets 16 frames (protocol section 2).
+  await expect(present.locator('.spot-timeline .spot-mark')).toHaveCount(16);
+  await shot(page, 'presentation-16-frames-1400');
   await page.keyboard.press('ArrowLeft');
   await expect(present.getByTestId('present-question')).toHaveText(spotSample.question);
   await page.keyboard.press('Escape');
@@ -419,5 +422,12 @@ test('presentation mode offline: the shell from the service worker, the clips fr
   expect(
     (await marks.evaluateAll((ms) => ms.map((m) => m.dataset.frameIndex))).map(Number),
   ).toEqual(reference.indices);
+  // The last run's model as it was asked for, from the model cache; then a live answer.
+  await present.getByRole('button', { name: 'Load tiny-random-qwen2-vl (fp32, wasm)' }).click();
+  await expect(present.getByRole('button', { name: 'Run the model (R)' })).toBeEnabled({
+    timeout: 120_000,
+  });
+  await page.keyboard.press('r');
+  await expect(present.getByTestId('present-verdict')).toBeVisible({ timeout: 120_000 });
   await context.setOffline(false);
 });

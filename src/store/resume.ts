@@ -90,3 +90,20 @@ export async function resumeStoredRun(get: AppGet, set: AppSet, record: RunRecor
   }
   await get().startRun();
 }
+
+/**
+ * The model a stored run asked for, as a request that can be loaded without a click-through
+ * permission prompt (a URL or hub id; a picked folder needs the Run view). Null when none.
+ */
+export function storedModelRequest(
+  r: ResumeInfo | null,
+): { source: ModelSource; label: string; dtype: ModelDtype; device: DeviceRequest } | null {
+  const m = r?.model;
+  if (!m || !isModelSource(m.source) || m.source.kind === 'folder') return null;
+  return {
+    source: m.source,
+    label: m.label,
+    dtype: DTYPES.find((d) => d === m.dtype) ?? 'fp32',
+    device: DEVICES.find((d) => d === m.device) ?? 'auto',
+  };
+}

@@ -13,6 +13,7 @@ import {
   runSettings,
   type Sample,
 } from '../bench/index';
+import type { DeviceRequest, ModelDtype, ModelSource } from '../model/index';
 import type { LoadState } from './benchmarks';
 import {
   getRun,
@@ -26,7 +27,8 @@ import type { QuestionFrames } from './frames';
 import type { AppState } from './index';
 import { libraryFromServer, type MediaLibrary } from './media';
 import { prepareQuestion } from './prepare';
-import { resumeInfo } from './resume';
+import { DEFAULT_MODEL_URL } from './model';
+import { resumeInfo, storedModelRequest } from './resume';
 import { identityOf } from './run';
 import { runQuestionAgain } from './runner';
 
@@ -69,6 +71,11 @@ export interface SpotSlice {
   runSpot: (sampleId: string) => Promise<void>;
   /** Finds the browsed set's run (the one a run started now would be, else the latest). */
   refreshSetMarks: () => Promise<void>;
+  /**
+   * The model to load where there is no Run view (presentation mode): the latest stored run's,
+   * as it was asked for (dtype, device), else the built-in tiny test model.
+   */
+  lastModel: () => { source: ModelSource; label: string; dtype: ModelDtype; device: DeviceRequest };
 }
 
 function release(f: SpotQuestion | null): void {
@@ -253,6 +260,19 @@ export const createSpotSlice: StateCreator<AppState, [], [], SpotSlice> = (set, 
         });
       }
       await get().refreshSetMarks();
+    },
+
+    lastModel() {
+      for (const r of get().storedRuns) {
+        const m = storedModelRequest(r.resume);
+        if (m) return m;
+      }
+      return {
+        source: { kind: 'url', url: DEFAULT_MODEL_URL },
+        label: 'tiny-random-qwen2-vl',
+        dtype: 'fp32',
+        device: 'auto',
+      };
     },
 
     async refreshSetMarks() {

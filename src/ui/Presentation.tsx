@@ -1,11 +1,6 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { CHOICE_LETTERS, type Sample } from '../bench/index';
-import {
-  DEFAULT_MODEL_URL,
-  libraryFromDirectory,
-  libraryFromFiles,
-  useAppStore,
-} from '../store/index';
+import { libraryFromDirectory, libraryFromFiles, useAppStore } from '../store/index';
 import { FolderPicker } from './FolderPicker';
 import { OutputText } from './OutputText';
 import { QuestionPlayer } from './QuestionPlayer';
@@ -294,25 +289,27 @@ function QuestionText({ question }: { question: string }) {
   );
 }
 
-/** Run with the loaded model, or load the tiny test model first (any other: the Run view). */
+/** Run with the loaded model, or load one first: the last run's (else the tiny test model). */
 function ModelButton({ blocker, onRun }: { blocker: string | null; onRun: () => void }) {
   const modelStatus = useAppStore((s) => s.modelStatus);
+  const modelError = useAppStore((s) => s.modelError);
   const loadModel = useAppStore((s) => s.loadModel);
+  const storedRuns = useAppStore((s) => s.storedRuns);
+  const refreshStoredRuns = useAppStore((s) => s.refreshStoredRuns);
+  const lastModel = useAppStore((s) => s.lastModel);
+  useEffect(() => {
+    void refreshStoredRuns();
+  }, [refreshStoredRuns]);
+  // The latest run's model, once the stored runs are read.
+  const m = useMemo(() => lastModel(), [lastModel, storedRuns]); // eslint-disable-line react-hooks/exhaustive-deps
   if (modelStatus === 'none' || modelStatus === 'error') {
     return (
-      <button
-        type="button"
-        onClick={() =>
-          void loadModel(
-            { kind: 'url', url: DEFAULT_MODEL_URL },
-            'tiny-random-qwen2-vl',
-            'fp32',
-            'auto',
-          )
-        }
-      >
-        Load the tiny test model
-      </button>
+      <>
+        <button type="button" onClick={() => void loadModel(m.source, m.label, m.dtype, m.device)}>
+          Load {m.label} ({m.dtype}, {m.device})
+        </button>
+        {modelError && <span className="present-problem">{modelError}</span>}
+      </>
     );
   }
   return (
