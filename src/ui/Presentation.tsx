@@ -248,7 +248,10 @@ function Slide({
             className="present-reasoning"
             ref={reasoning}
             data-testid="present-reasoning"
+            role="region"
             aria-label="The model's output"
+            // It scrolls once the reasoning is long: focusable, so the keyboard scrolls it too.
+            tabIndex={0}
           >
             {live?.stage === 'frames' ? (
               <p>Decoding the clip…</p>
