@@ -450,3 +450,60 @@ test('presentation mode offline: the shell from the service worker, the clips fr
   await expect(present.getByTestId('present-verdict')).toBeVisible({ timeout: 120_000 });
   await context.setOffline(false);
 });
+
+test('presentation lights the model’s answer against gold, in words as well as colour (harness)', async ({
+  page: p,
+}) => {
+  // The tiny random model never writes an <answer> tag, so the answers here are written by the
+  // test, recorded and scored as a spot check records them (the real bench code, in the page).
+  type Harness = {
+    harness: {
+      open: (f: { name: string; text: string }, set: string, i: number) => Promise<number>;
+      answer: (response: string) => void;
+    };
+  };
+  await p.setViewportSize({ width: 1400, height: 900 });
+  await p.goto('/e2e/harness/present.html');
+  await p.waitForFunction(() => 'harness' in window);
+  const file = {
+    name: 'examples.jsonl',
+    text: readFileSync(new URL('examples.jsonl', EXAMPLES), 'utf8'),
+  };
+  const next = samples[spotIndex + 1]!;
+  expect(
+    await p.evaluate(([f, set, i]) => (window as unknown as Harness).harness.open(f, set, i), [
+      file,
+      SET,
+      spotIndex + 1,
+    ] as const),
+  ).toBe(samples.length);
+  const present = p.getByTestId('presentation');
+  await expect(present.locator('.spot-timeline .spot-mark')).toHaveCount(16, { timeout: 30_000 });
+  const gold = next.gold;
+  const wrong = gold === 'A' ? 'B' : 'A';
+  const answer = (r: string) =>
+    p.evaluate((text) => (window as unknown as Harness).harness.answer(text), r);
+
+  await answer(`<think>The tray is in my hands.</think><answer>${wrong}</answer>`);
+  const verdict = present.getByTestId('present-verdict');
+  await expect(verdict).toHaveText(`✗ Wrong: answered ${wrong}, gold ${gold}`);
+  const chosen = present.locator('.present-choice.chosen');
+  await expect(chosen).toHaveAttribute('data-letter', wrong);
+  await expect(chosen).toContainText('✗ model’s answer');
+  await expect(present.locator('.present-choice.gold')).toHaveAttribute('data-letter', gold);
+  await expect(present.locator('.present-choice.gold')).toContainText('✓ gold');
+  await shot(p, 'presentation-answer-wrong-1400');
+
+  // Right, with markup in the output: lit, and the markup stays text.
+  await answer(
+    `<think>The oven is open.</think><answer>${gold}. ${next.choices[0]}</answer><img src=x onerror="window.__xss=1">`,
+  );
+  await expect(verdict).toHaveText(`✓ Right: answered ${gold}, gold ${gold}`);
+  await expect(present.locator('.present-choice.chosen.gold')).toContainText('✓ model’s answer');
+  await expect(present.getByTestId('present-reasoning')).toContainText('<img src=x');
+  await expect(present.getByTestId('present-reasoning').locator('img')).toHaveCount(0);
+  expect(await p.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+  await expectAccessible(p, 'presentation with an answer');
+  await shot(p, 'presentation-answer-right-1400-dark', { theme: 'dark' });
+  await shot(p, 'presentation-answer-right-420', { width: 420 });
+});
