@@ -7,6 +7,8 @@ The vision tower is random ("unit gain", its own seed): RMSNorm, gated SiLU MLP,
 with full-attention blocks at `fullatt_block_indexes`, RMSNorm in the merger.
 """
 
+import re
+
 import torch
 from torch import nn
 
@@ -152,9 +154,20 @@ def hf_position_ids(model, inputs: dict, second_per_grid_ts) -> torch.Tensor:
         return None
 
     h = model.model.language_model.register_forward_pre_hook(hook, with_kwargs=True)
+    inputs = dict(inputs)
     try:
-        with torch.no_grad():
-            out = model(**inputs, second_per_grid_ts=second_per_grid_ts)
+        for _ in range(4):  # a processor key this model's forward does not take is dropped (and reported)
+            try:
+                with torch.no_grad():
+                    out = model(**inputs, second_per_grid_ts=second_per_grid_ts)
+                break
+            except TypeError as e:
+                m = re.search(r"unexpected keyword argument '(\w+)'", str(e))
+                if not m or m.group(1) not in inputs:
+                    raise
+                print(f"  forward does not take {m.group(1)!r}: dropped", flush=True)
+                inputs.pop(m.group(1))
+                got.clear()
     finally:
         h.remove()
     pos = got.get("pos")
@@ -167,4 +180,4 @@ def hf_position_ids(model, inputs: dict, second_per_grid_ts) -> torch.Tensor:
         pos = fn(**{k: avail.get(k) for k in names if k in avail})[0]
     if pos.shape[0] == 4:
         pos = pos[1:]
-    return pos, out
+    return pos, out, inputs

@@ -122,15 +122,22 @@ def run_case(case, cases_dir: Path, out_dir: Path, model, tok, proc2, proc25, mo
     if inputs is not None:
         got = inputs.pop("second_per_grid_ts", None)
         p25["second_per_grid_ts"] = None if got is None else [float(x) for x in got]
-        p25["input_ids_equal_qwen2vl_processor"] = bool(torch.equal(inputs["input_ids"], inputs2["input_ids"]))
+        p25["input_ids_equal_qwen2vl_processor"] = bool(inputs["input_ids"].shape == inputs2["input_ids"].shape
+                                                        and torch.equal(inputs["input_ids"], inputs2["input_ids"]))
         for k in ("pixel_values", "pixel_values_videos"):
             if k in inputs and k in inputs2:
-                p25[f"{k}_max_abs_diff_vs_qwen2vl_processor"] = R.r6((inputs[k] - inputs2[k]).abs().max())
+                a, b = inputs[k], inputs2[k]
+                p25[f"{k}_max_abs_diff_vs_qwen2vl_processor"] = (
+                    R.r6((a - b).abs().max()) if a.shape == b.shape else 1e30)  # 1e30: shapes differ
         fx["processor"] = "Qwen2_5_VLProcessor"
-    else:
+        same = p25["input_ids_equal_qwen2vl_processor"] and all(
+            v <= 1e-4 for k, v in p25.items() if k.endswith("_max_abs_diff_vs_qwen2vl_processor"))
+        if not same:  # e.g. it resampled the frames: protocol.md's frames and grid are Qwen2VLProcessor's
+            inputs = None
+    if inputs is None:
         inputs = dict(inputs2)
         inputs.pop("second_per_grid_ts", None)
-        fx["processor"] = "Qwen2VLProcessor (Qwen2_5_VLProcessor failed)"
+        fx["processor"] = "Qwen2VLProcessor (Qwen2_5_VLProcessor failed or gave other inputs, see processor25)"
     fx["processor25"] = p25
     if video_f is not None:
         spg = torch.tensor([spg_ours], dtype=torch.float32)
@@ -145,7 +152,7 @@ def run_case(case, cases_dir: Path, out_dir: Path, model, tok, proc2, proc25, mo
     fx["image_grid_thw"] = inputs["image_grid_thw"].tolist()
     fx["input_ids"] = inputs["input_ids"][0].tolist()
     fx["prompt_tokens"] = len(fx["input_ids"])
-    pos, out = hf_position_ids(model, inputs, spg)
+    pos, out, inputs = hf_position_ids(model, inputs, spg)
     pt_logits = out.logits[0].float().numpy()
     fx["position_ids_dtype"] = str(pos.dtype)
     pos_np = pos.detach().cpu().numpy()
