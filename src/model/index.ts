@@ -32,7 +32,15 @@ export {
   type Grid,
   type Patches,
 } from './pixels';
-export { ropeIndex, textPositions, type RopeIndex, type RopeTokens } from './rope';
+export {
+  ropeIndex,
+  secondPerGrid,
+  textPositions,
+  videoTimeIndices,
+  type RopeIndex,
+  type RopeTokens,
+  type VideoTime,
+} from './rope';
 export {
   applyRepetitionPenalty,
   argmax,

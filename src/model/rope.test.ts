@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ropeIndex, textPositions } from './rope';
+import { ropeIndex, secondPerGrid, textPositions, videoTimeIndices } from './rope';
 
 const tokens = { imageTokenId: 151655, videoTokenId: 151656, visionStartTokenId: 151652 };
 const VS = 151652;
@@ -45,5 +45,59 @@ describe('ropeIndex', () => {
   it('rejects a pad run that does not match its grid', () => {
     const ids = [VS, I, I, VE];
     expect(() => ropeIndex(ids, { image: [[1, 4, 4]], video: [] }, tokens)).toThrow(/shorter/);
+  });
+});
+
+describe('Qwen2.5-VL time scaling', () => {
+  it("gives get_rope_index's docstring example: 3 slices at fps 1, 25 tokens per second", () => {
+    // transformers' modeling_qwen2_5_vl get_rope_index docstring: temporal patch 2 at 1 fps is
+    // 2 s per grid slice, x 25 tokens/s = 50 per slice: vision t = 0, 50, 100; text from 101.
+    // Here <|vision_start|> comes first, so everything is shifted by 1.
+    const ids = [VS, ...Array<number>(12).fill(V), 20, 21, 22, 23, 24];
+    const spg = secondPerGrid(2, 2, 1); // 2 of 2 frames at 1 fps: sample fps 1, 2 s per slice
+    expect(spg).toBe(2);
+    const r = ropeIndex(ids, { image: [], video: [[3, 4, 4]] }, tokens, 2, {
+      secondPerGrid: [spg],
+      tokensPerSecond: 25,
+    });
+    const L = ids.length;
+    const row = (k: number) => Array.from(r.positions.subarray(k * L, (k + 1) * L), Number);
+    const v = (t: number) => Array<number>(4).fill(1 + t);
+    expect(row(0)).toEqual([0, ...v(0), ...v(50), ...v(100), 102, 103, 104, 105, 106]);
+    expect(row(1)).toEqual([0, 1, 1, 2, 2, 1, 1, 2, 2, 1, 1, 2, 2, 102, 103, 104, 105, 106]);
+    expect(row(2)).toEqual([0, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 102, 103, 104, 105, 106]);
+    expect(r.delta).toBe(107 - L);
+  });
+
+  it('second_per_grid_ts of the reference clips, and their time indices at 2 tokens per second', () => {
+    // n of N frames at 30 fps (e2e/fixtures/reference): sample fps = n / N * 30, spg = 2 / that,
+    // in float32; indices floor(j * fround(spg * 2)) worked by hand.
+    const cases: [number, number, number, number[]][] = [
+      [6, 99, 1.1, [0, 2, 4]], // 2.2 per slice
+      [16, 295, 295 / 240, [0, 2, 4, 7, 9, 12, 14, 17]], // 2.4583 per slice
+      [16, 627, 2.6125, [0, 5, 10, 15, 20, 26, 31, 36]], // 5.225 per slice
+    ];
+    for (const [n, N, spg, want] of cases) {
+      const got = secondPerGrid(n, N, 30);
+      expect(got).toBe(Math.fround(spg));
+      expect(videoTimeIndices(n / 2, got, 2)).toEqual(want);
+    }
+  });
+
+  it('leaves the still (an image) unscaled beside a scaled video', () => {
+    const ids = [VS, ...Array<number>(8).fill(V), VE, VS, ...Array<number>(4).fill(I), VE];
+    const r = ropeIndex(ids, { image: [[1, 4, 4]], video: [[2, 4, 4]] }, tokens, 2, {
+      secondPerGrid: [Math.fround(2.6125)],
+      tokensPerSecond: 2,
+    });
+    const t = Array.from(r.positions.subarray(0, ids.length), Number);
+    // video at offset 1: t 1 (slice 0) and 1 + 5 (slice 1); VE at 7; VS 8; image t 9; VE 11.
+    expect(t).toEqual([0, 1, 1, 1, 1, 6, 6, 6, 6, 7, 8, 9, 9, 9, 9, 11]);
+  });
+
+  it('refuses a time list that does not match the videos', () => {
+    expect(() =>
+      ropeIndex([1], { image: [], video: [] }, tokens, 2, { secondPerGrid: [1], tokensPerSecond: 2 }),
+    ).toThrow(/second_per_grid_ts/);
   });
 });
