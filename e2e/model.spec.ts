@@ -1,166 +1,22 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
-import type { LoadArgs, LoadOutcome, ModelHarness, RunArgs, RunOutcome } from './harness/model';
+import { expect, test } from '@playwright/test';
+import type { ModelHarness } from './harness/model';
+import {
+  ALL_SCORING,
+  compare,
+  fixture,
+  fixtureRun,
+  load,
+  MODEL_DIR,
+  MODEL_URL,
+  openHarness,
+  question,
+  requests,
+  run,
+  type Reference,
+} from './model-helpers';
 
 // The model stage in real Chromium: transformers.js + onnxruntime-web in the model worker, on the
 // committed tiny Qwen2-VL export, against the PyTorch / onnxruntime reference fixtures.
-
-const FIXTURES = resolve(import.meta.dirname, 'fixtures/reference');
-const SHARED = resolve(import.meta.dirname, '../../shared/seedbench');
-const MODEL_URL = '/models/tiny-random-qwen2-vl/';
-const MODEL_DIR = resolve(import.meta.dirname, '../models/tiny-random-qwen2-vl');
-
-interface Reference {
-  top20: [number, number][];
-  letter_logprobs: Record<'A' | 'B' | 'C' | 'D', number>;
-  greedy_ids: number[];
-}
-
-interface Fixture {
-  case_id: string;
-  sample_id: string | number;
-  clip: string | null;
-  indices?: number[];
-  still_252_png: string;
-  input_ids: number[];
-  pytorch: Reference;
-  onnx: Record<string, Reference>;
-}
-
-function fixture(id: string): Fixture {
-  return JSON.parse(readFileSync(`${FIXTURES}/${id}.json`, 'utf8')) as Fixture;
-}
-
-/** The question record as the app reads it: examples.jsonl for clips, EgoPlan validation for stills. */
-function question(fx: Fixture): Pick<RunArgs, 'file' | 'record' | 'wording'> {
-  if (fx.clip) {
-    const line = readFileSync(`${SHARED}/egoplan-bench2-examples/examples.jsonl`, 'utf8')
-      .split('\n')
-      .find((l) => l.includes(`"${String(fx.sample_id)}"`));
-    if (!line) throw new Error(`no record for ${fx.sample_id}`);
-    return { file: 'examples.jsonl', record: line, wording: 'as-is' };
-  }
-  const all = JSON.parse(readFileSync(`${SHARED}/EgoPlan_validation.json`, 'utf8')) as {
-    sample_id: number;
-  }[];
-  // The still-only fixture uses SEED-Bench-R1's wording ("... shown in the image").
-  return {
-    file: 'EgoPlan_validation.json',
-    record: JSON.stringify([all.find((r) => r.sample_id === fx.sample_id)]),
-    wording: 'seed-bench-r1',
-  };
-}
-
-/** Visual inputs of a fixture: its committed PNGs (reference-decoded frames, 252x252 still). */
-function pngVisuals(fx: Fixture): Pick<RunArgs, 'clipPngs' | 'stillPng'> {
-  const frames = fx.clip
-    ? (fx.indices ?? []).map(
-        (ix, i) =>
-          `/test-files/fixtures/${fx.case_id}/frame_${String(i).padStart(2, '0')}_src${String(ix).padStart(4, '0')}.png`,
-      )
-    : null;
-  return { clipPngs: frames, stillPng: `/test-files/fixtures/${fx.still_252_png}` };
-}
-
-/** Every request of a page (its workers' included). */
-const requests = new WeakMap<Page, string[]>();
-
-async function openHarness(page: Page) {
-  const seen: string[] = [];
-  requests.set(page, seen);
-  page.on('request', (r) => seen.push(r.url()));
-  // Test data reaches the page as real bytes read here (nothing under ../shared is served).
-  await page.route('**/test-files/**', (route) => {
-    const path = decodeURIComponent(
-      new URL(route.request().url()).pathname.split('/test-files/')[1] ?? '',
-    );
-    const file = path.startsWith('fixtures/')
-      ? `${FIXTURES}/${path.slice('fixtures/'.length)}`
-      : `${SHARED}/egoplan-bench2-examples/${path.slice('clips/'.length)}`;
-    return route.fulfill({ body: readFileSync(file) });
-  });
-  await page.goto('/e2e/harness/model.html');
-  await page.waitForFunction(
-    () => (window as unknown as { modelHarness?: ModelHarness }).modelHarness?.ready,
-  );
-}
-
-async function load(
-  page: Page,
-  args: LoadArgs,
-): Promise<Extract<LoadOutcome, { ok: true }>['value']> {
-  const out = await page.evaluate(
-    (a) => (window as unknown as { modelHarness: ModelHarness }).modelHarness.load(a),
-    args,
-  );
-  if (!out.ok) throw new Error(`load failed: ${out.error.code}: ${out.error.message}`);
-  return out.value;
-}
-
-async function run(page: Page, args: RunArgs): Promise<Extract<RunOutcome, { ok: true }>['value']> {
-  const out = await page.evaluate(
-    (a) => (window as unknown as { modelHarness: ModelHarness }).modelHarness.run(a),
-    args,
-  );
-  if (!out.ok) throw new Error(`run failed: ${out.error.code}: ${out.error.message}`);
-  return out.value;
-}
-
-const ALL_SCORING = { official: true, letters: true, likelihood: true };
-
-/**
- * Tolerances (absolute, on logits and on log-probs):
- * - fp32 vs PyTorch: 1e-3. ORT's and torch's fp32 kernels differ only in summation order; onnxruntime
- *   Python is within 1e-5 of PyTorch on these inputs (fixture), wasm measured within 5e-5, and
- *   WebGPU (SwiftShader, different reduction order and exp) within 6e-4.
- * - q4 vs onnxruntime Python on the same q4 graphs: 1e-3. MatMulNBits dequantises the same 4-bit
- *   weights and accumulates in fp32 in both runtimes (measured 5e-5 on wasm).
- * - q8 vs onnxruntime Python on the same q8 graphs: 0.5. q8 quantises activations at run time
- *   (DynamicQuantizeLinear); the two runtimes may put a value in the neighbouring 8-bit step, and
- *   that moves logits by up to q8's own error: q8 vs fp32 differs by 0.50-0.69 on these cases
- *   (fixtures' max_abs_logit_diff_last). Measured here: 0.24 (top-20 logits), 0.083 (letters).
- */
-const TOLERANCE = { fp32: 1e-3, q4: 1e-3, q8: 0.5 } as const;
-
-function compare(
-  result: Extract<RunOutcome, { ok: true }>['value']['result'],
-  fx: Fixture,
-  dtype: keyof typeof TOLERANCE,
-  opts: { greedy: boolean },
-) {
-  const ref = dtype === 'fp32' ? fx.pytorch : (fx.onnx[dtype] as Reference);
-  const tol = TOLERANCE[dtype];
-  expect(result.inputIds).toEqual(fx.input_ids);
-  const at = result.logitsAt ?? [];
-  const logitDiffs = ref.top20.map(([, value], i) => Math.abs((at[i] as number) - value));
-  const letterDiffs = (['A', 'B', 'C', 'D'] as const).map((l) =>
-    Math.abs((result.letterLogprobs?.[l] as number) - ref.letter_logprobs[l]),
-  );
-  const n = Math.min(result.outputIds.length, ref.greedy_ids.length);
-  const greedySame = result.outputIds.slice(0, n).every((id, i) => id === ref.greedy_ids[i]);
-  console.log(
-    `${fx.case_id} ${dtype} on ${result.device}: max |diff| top-20 logits ${Math.max(...logitDiffs).toExponential(2)}, ` +
-      `letter log-probs ${Math.max(...letterDiffs).toExponential(2)} (tolerance ${tol}); ` +
-      `first ${n} greedy ids ${greedySame ? 'equal' : 'DIFFER'} vs ${dtype === 'fp32' ? 'PyTorch' : `onnxruntime ${dtype}`}`,
-  );
-  logitDiffs.forEach((d, i) => expect(d, `logit of token ${ref.top20[i]?.[0]}`).toBeLessThan(tol));
-  letterDiffs.forEach((d, i) => expect(d, `letter ${'ABCD'[i]}`).toBeLessThan(tol));
-  if (opts.greedy) expect(result.outputIds).toEqual(ref.greedy_ids);
-  // The likelihood ranking ran and gave four finite scores.
-  expect(Object.values(result.choiceNll ?? {}).filter(Number.isFinite)).toHaveLength(4);
-}
-
-function fixtureRun(fx: Fixture, extra: Partial<RunArgs> = {}): RunArgs {
-  return {
-    ...question(fx),
-    ...pngVisuals(fx),
-    scoring: ALL_SCORING,
-    maxNewTokens: 32, // the fixtures' greedy length
-    logitsAt: (fx.pytorch.top20 as [number, number][]).map(([id]) => id),
-    ...extra,
-  };
-}
 
 const STILL = fixture('still-sample5');
 const SHORT_CLIP = fixture('clip-f71fb12c'); // 99 frames -> 6 sampled; its frames are committed PNGs
@@ -174,6 +30,7 @@ test.describe('tiny Qwen2-VL vs the reference, wasm', () => {
     await openHarness(page);
     const { info } = await load(page, {
       from: MODEL_URL,
+      engine: 'reference',
       dtype: 'fp32',
       device: 'wasm',
       numThreads: 2,
@@ -211,7 +68,13 @@ test.describe('tiny Qwen2-VL vs the reference, wasm', () => {
   for (const dtype of ['q4', 'q8'] as const) {
     test(`${dtype}: matches onnxruntime on the same ${dtype} graphs`, async ({ page }) => {
       await openHarness(page);
-      const { info } = await load(page, { from: MODEL_URL, dtype, device: 'wasm', numThreads: 2 });
+      const { info } = await load(page, {
+        from: MODEL_URL,
+        engine: 'reference',
+        dtype,
+        device: 'wasm',
+        numThreads: 2,
+      });
       // The tiny export ships embed_tokens only in fp32 and q8 (a Gather has no 4-bit form).
       expect(info.graphDtypes.decoder_model_merged).toBe(dtype);
       for (const fx of [STILL, SHORT_CLIP]) {
@@ -225,7 +88,13 @@ test.describe('tiny Qwen2-VL vs the reference, wasm', () => {
 
   test('cancel stops decoding and keeps the partial output', async ({ page }) => {
     await openHarness(page);
-    await load(page, { from: MODEL_URL, dtype: 'fp32', device: 'wasm', numThreads: 2 });
+    await load(page, {
+      from: MODEL_URL,
+      engine: 'reference',
+      dtype: 'fp32',
+      device: 'wasm',
+      numThreads: 2,
+    });
     const out = await run(page, fixtureRun(STILL, { cancelAfter: 3 }));
     expect(out.result.stopReason).toBe('cancelled');
     expect(out.result.outputIds.length).toBeGreaterThanOrEqual(3);
@@ -242,14 +111,19 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
 
   test('fp32 and q4: still-only question', async ({ page }) => {
     await openHarness(page);
-    const { info } = await load(page, { from: MODEL_URL, dtype: 'fp32', device: 'webgpu' });
+    const { info } = await load(page, {
+      from: MODEL_URL,
+      engine: 'reference',
+      dtype: 'fp32',
+      device: 'webgpu',
+    });
     expect(info.device).toBe('webgpu');
     expect(info.deviceReason).toContain('WebGPU adapter');
     const out = await run(page, fixtureRun(STILL));
     compare(out.result, STILL, 'fp32', { greedy: true });
     console.log(`still fp32 webgpu timings ${JSON.stringify(out.result.timings)}`);
 
-    await load(page, { from: MODEL_URL, dtype: 'q4', device: 'webgpu' });
+    await load(page, { from: MODEL_URL, engine: 'reference', dtype: 'q4', device: 'webgpu' });
     const ref = STILL.onnx['q4'] as Reference;
     const q4 = await run(
       page,
@@ -263,7 +137,12 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
     page,
   }) => {
     await openHarness(page);
-    const { info } = await load(page, { from: MODEL_URL, dtype: 'q4', device: 'webgpu' });
+    const { info } = await load(page, {
+      from: MODEL_URL,
+      engine: 'reference',
+      dtype: 'q4',
+      device: 'webgpu',
+    });
     expect(info.device).toBe('webgpu');
     const lost = await page.evaluate(() =>
       (window as unknown as { modelHarness: ModelHarness }).modelHarness.loseDevice(),
@@ -288,6 +167,7 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
     // The tiny export has a q4f16 vision encoder (its q4f16 decoder is not committed).
     const { info, events } = await load(page, {
       from: MODEL_URL,
+      engine: 'reference',
       dtype: 'q4',
       graphDtypes: { vision_encoder: 'q4f16' },
       device: 'auto',
@@ -321,7 +201,13 @@ test.describe('end to end', () => {
     page,
   }) => {
     await openHarness(page);
-    await load(page, { from: MODEL_URL, dtype: 'fp32', device: 'wasm', numThreads: 2 });
+    await load(page, {
+      from: MODEL_URL,
+      engine: 'reference',
+      dtype: 'fp32',
+      device: 'wasm',
+      numThreads: 2,
+    });
     for (const id of ['clip-c847fafa', 'clip-17be1d0a']) {
       const fx = fixture(id);
       const out = await run(page, {
@@ -363,6 +249,7 @@ test.describe('model sources', () => {
     await page.setInputFiles('#model-folder', MODEL_DIR);
     const { info, events } = await load(page, {
       from: 'folder-input',
+      engine: 'reference',
       dtype: 'q4',
       device: 'wasm',
     });
@@ -398,7 +285,12 @@ test.describe('model sources', () => {
         ),
       files,
     );
-    const { info, events } = await load(page, { from: 'opfs:tiny', dtype: 'q4', device: 'wasm' });
+    const { info, events } = await load(page, {
+      from: 'opfs:tiny',
+      engine: 'reference',
+      dtype: 'q4',
+      device: 'wasm',
+    });
     expect(info.source).toBe('folder "tiny"');
     expect(
       events.filter((e) => e.kind === 'file').every((e) => e.kind === 'file' && e.from === 'local'),
@@ -418,6 +310,7 @@ test.describe('model sources', () => {
     const missing = await page.evaluate(() =>
       (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
         from: 'opfs:tiny',
+        engine: 'reference',
         dtype: 'q4',
         device: 'wasm',
       }),
@@ -431,7 +324,13 @@ test.describe('model sources', () => {
   test('a URL download is cached and then loads offline', async ({ page }) => {
     await openHarness(page);
     await page.evaluate(() => caches.delete('seedbench-models-v1'));
-    const first = await load(page, { from: MODEL_URL, dtype: 'q4', device: 'wasm', cache: true });
+    const first = await load(page, {
+      from: MODEL_URL,
+      engine: 'reference',
+      dtype: 'q4',
+      device: 'wasm',
+      cache: true,
+    });
     const quota = first.events.find((e) => e.kind === 'quota');
     expect(quota).toMatchObject({ kind: 'quota', caching: true });
     const decoder = 'onnx/decoder_model_merged_q4.onnx';
@@ -440,7 +339,13 @@ test.describe('model sources', () => {
     // Offline: every model request fails, and the cache still serves the model.
     await page.route('**/models/**', (route) => route.abort('internetdisconnected'));
     // q4 also shows that the fp32 embed_tokens is found offline (no embed_tokens_q4 to probe).
-    const second = await load(page, { from: MODEL_URL, dtype: 'q4', device: 'wasm', cache: true });
+    const second = await load(page, {
+      from: MODEL_URL,
+      engine: 'reference',
+      dtype: 'q4',
+      device: 'wasm',
+      cache: true,
+    });
     const fromCache = second.events.filter((e) => e.kind === 'file' && e.done);
     expect(fromCache.length).toBeGreaterThan(0);
     expect(fromCache.every((e) => e.kind === 'file' && e.from === 'cache')).toBe(true);
@@ -495,6 +400,7 @@ test.describe('model loading errors', () => {
     const out = await page.evaluate(() =>
       (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
         from: '/models/tiny-random-qwen2-vl/',
+        engine: 'reference',
         dtype: 'q4',
         device: 'wasm',
       }),
@@ -513,6 +419,7 @@ test.describe('model loading errors', () => {
     const out = await page.evaluate(() =>
       (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
         from: '/models/tiny-random-qwen2-vl/',
+        engine: 'reference',
         dtype: 'q4',
         device: 'wasm',
       }),
@@ -525,7 +432,7 @@ test.describe('model loading errors', () => {
 
   test('a bad question is reported and the model keeps working', async ({ page }) => {
     await openHarness(page);
-    await load(page, { from: MODEL_URL, dtype: 'q4', device: 'wasm' });
+    await load(page, { from: MODEL_URL, engine: 'reference', dtype: 'q4', device: 'wasm' });
     // A clip question that arrives without clip frames: refused by name, the worker lives on.
     const bad = await page.evaluate(
       (a) => (window as unknown as { modelHarness: ModelHarness }).modelHarness.run(a),

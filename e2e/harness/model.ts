@@ -31,6 +31,10 @@ export interface LoadArgs {
   graphDtypes?: LoadOptions['graphDtypes'];
   numThreads?: number;
   cache?: boolean;
+  /** 'auto' picks the fast graphs when the folder has them (the app's default). */
+  engine?: 'auto' | 'fast' | 'reference';
+  kvCapacity?: number;
+  graphCapture?: boolean;
 }
 
 interface Failure {
@@ -72,6 +76,9 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
       device: args.device,
       ...(args.numThreads !== undefined ? { numThreads: args.numThreads } : {}),
       cache: args.cache ?? false,
+      ...(args.engine ? { engine: args.engine } : {}),
+      ...(args.kvCapacity !== undefined ? { kvCapacity: args.kvCapacity } : {}),
+      ...(args.graphCapture !== undefined ? { graphCapture: args.graphCapture } : {}),
       onProgress: (e) => events.push(e),
     });
     return { ok: true, value: { info, events } };

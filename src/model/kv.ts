@@ -1,6 +1,6 @@
 /** One decoder step over transformers.js's merged decoder, with explicit KV-cache ownership. */
 import { Tensor } from '@huggingface/transformers';
-import type { LoadedModel } from './load';
+import { referenceModel, type LoadedModel } from './load';
 
 export type Past = Record<string, Tensor>;
 
@@ -18,7 +18,7 @@ interface SessionLike {
 }
 
 function decoderSession(m: LoadedModel): SessionLike {
-  return m.model.sessions['decoder_model_merged'] as SessionLike;
+  return referenceModel(m).sessions['decoder_model_merged'] as SessionLike;
 }
 
 function hasInput(m: LoadedModel, name: string): boolean {
@@ -55,7 +55,7 @@ export async function decoderStep(
   };
   if (hasInput(m, 'num_logits_to_keep'))
     inputs['num_logits_to_keep'] = new Tensor('int64', [BigInt(keep)], []);
-  const out = (await m.model.forward(inputs)) as Record<string, Tensor>;
+  const out = (await referenceModel(m).forward(inputs)) as Record<string, Tensor>;
   const nextPast: Past = {};
   let logitsTensor: Tensor | null = null;
   for (const [name, t] of Object.entries(out)) {
@@ -117,5 +117,5 @@ export async function embed(m: LoadedModel, ids: readonly number[]): Promise<Ten
     BigInt64Array.from(ids, (x) => BigInt(x)),
     [1, ids.length],
   );
-  return (await m.model.encode_text({ input_ids: input })) as Tensor;
+  return (await referenceModel(m).encode_text({ input_ids: input })) as Tensor;
 }

@@ -7,10 +7,13 @@ import {
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
 import { activate, checkQuota, serverFor, type FileServer } from './files';
+export type { FileServer } from './files';
 import { chooseDevice } from './device';
 import { classifyError, configureRuntime, watchDeviceLost, wasmThreads } from './runtime';
-import type { LoadOptions, ModelDevice, ModelDtype, ModelSource } from './types';
+import type { LoadOptions, ModelDevice, ModelDtype, ModelEngine, ModelSource } from './types';
 import { ModelError } from './types';
+import type { FastModel } from './fast/engine';
+import { FAST_MANIFEST, parseFastManifest, type FastManifest } from './fast/manifest';
 
 /** File-name suffixes of each dtype, as transformers.js names an export's files. */
 const SUFFIX: Record<ModelDtype, string> = {
@@ -72,7 +75,13 @@ export interface QwenConfig {
 
 /** A loaded model: the transformers.js model and tokenizer plus what the runner needs to know. */
 export interface LoadedModel {
-  model: PreTrainedModel;
+  /** transformers.js's model on the reference graphs; null when the fast engine runs. */
+  model: PreTrainedModel | null;
+  /** The fast engine (src/model/fast) on the folder's fast graphs; null for the reference engine. */
+  fast: FastModel | null;
+  engine: ModelEngine;
+  /** Why this engine (and, for the fast one, whether decode steps replay a captured graph). */
+  engineNote: string;
   tokenizer: PreTrainedTokenizer;
   config: QwenConfig;
   device: ModelDevice;
@@ -142,6 +151,63 @@ function tokenId(tokenizer: PreTrainedTokenizer, text: string, special: boolean)
   return ids[0];
 }
 
+/** transformers.js's model of a loaded model (the reference engine); a clear error otherwise. */
+export function referenceModel(m: LoadedModel): PreTrainedModel {
+  if (!m.model)
+    throw new ModelError('runtime', `${m.source} runs on the fast engine, not transformers.js`);
+  return m.model;
+}
+
+/**
+ * The fast graphs to use, or null with the reason for the reference engine: the folder's
+ * onnx/fast.json when it lists this dtype and every file it needs exists (engine 'auto' or 'fast').
+ */
+async function fastGraphs(
+  server: FileServer,
+  options: LoadOptions,
+): Promise<{ manifest: FastManifest; files: string[] } | { manifest: null; why: string }> {
+  const want = options.engine ?? 'auto';
+  if (want === 'reference') return { manifest: null, why: 'reference engine requested' };
+  const blob = await server.read(FAST_MANIFEST).catch(() => null);
+  if (!blob) {
+    if (want === 'fast') {
+      throw new ModelError(
+        'missing-file',
+        `${server.label} has no ${FAST_MANIFEST} (the fast graphs)`,
+        {
+          file: FAST_MANIFEST,
+        },
+      );
+    }
+    return { manifest: null, why: `no ${FAST_MANIFEST} in ${server.label}` };
+  }
+  const manifest = parseFastManifest(await blob.text(), server.label);
+  const graphs = manifest.graphs[options.dtype];
+  if (!graphs || options.graphDtypes) {
+    const why = graphs ? 'per-graph dtypes asked for' : `no fast graphs for ${options.dtype}`;
+    if (want === 'fast')
+      throw new ModelError('missing-file', `${server.label}: ${why}`, { file: FAST_MANIFEST });
+    return { manifest: null, why };
+  }
+  const files = [FAST_MANIFEST];
+  for (const g of [graphs.decoder, graphs.vision]) files.push(g.file, ...g.data.map((d) => d.file));
+  return { manifest, files: [...new Set(files)] };
+}
+
+/** The token ids the runner needs. */
+export function runnerIds(tokenizer: PreTrainedTokenizer): LoadedModel['ids'] {
+  return {
+    imEnd: tokenId(tokenizer, '<|im_end|>', true),
+    endOfText: tokenId(tokenizer, '<|endoftext|>', true),
+    letters: [
+      tokenId(tokenizer, 'A', false),
+      tokenId(tokenizer, 'B', false),
+      tokenId(tokenizer, 'C', false),
+      tokenId(tokenizer, 'D', false),
+    ],
+  };
+}
+
 export async function loadModel(source: ModelSource, options: LoadOptions): Promise<LoadedModel> {
   const t0 = performance.now();
   const emit = options.onProgress;
@@ -151,6 +217,10 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
 
   emit?.({ kind: 'stage', stage: 'config' });
   const config = checkConfig(await readJson(server, 'config.json'), server.label);
+  const fast = await fastGraphs(server, options);
+  if (fast.manifest) {
+    return (await import('./fast/load')).loadFast({ server, config, options, t0, ...fast });
+  }
   const dtype = await graphDtypes(server, options.dtype, options.graphDtypes);
   const choice = await chooseDevice(options.device, Object.values(dtype));
   emit?.({ kind: 'device', device: choice.device, reason: choice.reason });
@@ -211,6 +281,9 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
 
   const loaded: LoadedModel = {
     model,
+    fast: null,
+    engine: 'reference',
+    engineNote: `transformers.js on the reference graphs (${fast.why})`,
     tokenizer,
     config,
     device: choice.device,
@@ -222,16 +295,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     modelBytes: [...sizes.values()].reduce((a, b) => a + b, 0),
     threads: wasmThreads(),
     deviceLost: null,
-    ids: {
-      imEnd: tokenId(tokenizer, '<|im_end|>', true),
-      endOfText: tokenId(tokenizer, '<|endoftext|>', true),
-      letters: [
-        tokenId(tokenizer, 'A', false),
-        tokenId(tokenizer, 'B', false),
-        tokenId(tokenizer, 'C', false),
-        tokenId(tokenizer, 'D', false),
-      ],
-    },
+    ids: runnerIds(tokenizer),
     loadMs: performance.now() - t0,
   };
   if (choice.device === 'webgpu') {
@@ -244,5 +308,6 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
 }
 
 export async function disposeModel(m: LoadedModel): Promise<void> {
-  await m.model.dispose();
+  await m.model?.dispose();
+  await m.fast?.dispose();
 }

@@ -3,19 +3,35 @@
  * temporal slice, the official prompt with expanded pads, M-RoPE positions, greedy decoding with
  * the official repetition penalty, and the scoring passes.
  */
-import { CHOICE_LETTERS, renderChatPrompt, type ChoiceLetter, type Sample } from '../bench/index';
+import {
+  CHOICE_LETTERS,
+  renderChatPrompt,
+  type ChoiceLetter,
+  type QuestionWording,
+  type Sample,
+} from '../bench/index';
 import { cancelCheck, checkCancelled, yieldToEventLoop } from './cancel';
 import { OFFICIAL_MAX_NEW_TOKENS, OFFICIAL_REPETITION_PENALTY } from './constants';
 import { applyRepetitionPenalty, argmax, commonPrefix, logProbs, topK } from './decoding';
-import { decoderStep, disposePast, embed, pastBytes, prefixOfPast, type Past } from './kv';
+import {
+  decoderStep,
+  disposePast,
+  embed,
+  pastBytes,
+  prefixOfPast,
+  type Past,
+  type StepResult,
+} from './kv';
 import { likelihoodPrompt, scoreChoices, scoreChoicesNoCache } from './likelihood';
 import type { LoadedModel } from './load';
 import { mergedTokens, patchify, type Grid } from './pixels';
-import { ropeIndex, textPositions } from './rope';
+import { ropeIndex, textPositions, type RopeTokens } from './rope';
 import { classifyError, memoryUse } from './runtime';
 import type { ModelVisuals, QuestionResult, QuestionTimings, RunOptions } from './types';
 import { ModelError } from './types';
-import { encodeVisual, frameSide, promptEmbeds, type Visual } from './visuals';
+import { encodeVisuals, frameSide, promptEmbeds, type Visual } from './visuals';
+import type { FastFeatures } from './fast/engine';
+import { scoreChoicesFast, scoreChoicesFastNoCache } from './fast/likelihood';
 
 export async function runQuestion(
   m: LoadedModel,
@@ -125,18 +141,63 @@ async function runInner(
     throw new ModelError('prompt-mismatch', (e as Error).message, { cause: e });
   }
 
-  // 3. Vision encoder, one temporal slice per call.
+  // 3. Vision encoder: the fast engine takes every slice in one call, the reference one per slice.
   t = performance.now();
-  for (const item of items) item.features = await encodeVisual(m, item, cancelled);
+  const fastFeatures = await encodeVisuals(m, items, cancelled);
   timings.visionMs = performance.now() - t;
+  try {
+    return await generateAndScore(m, sample, options, cancelled, t0, timings, {
+      items,
+      inputIds,
+      rope,
+      grids,
+      ropeTokens,
+      counts,
+      wording,
+      fastFeatures,
+    });
+  } finally {
+    fastFeatures?.tensor.dispose();
+  }
+}
 
+async function generateAndScore(
+  m: LoadedModel,
+  sample: Sample,
+  options: RunOptions,
+  cancelled: () => boolean,
+  t0: number,
+  timings: QuestionTimings,
+  q: {
+    items: Visual[];
+    inputIds: number[];
+    rope: ReturnType<typeof ropeIndex>;
+    grids: { image: Grid[]; video: Grid[] };
+    ropeTokens: RopeTokens;
+    counts: { clipTokens: number | null; stillTokens: number };
+    wording: QuestionWording;
+    fastFeatures: FastFeatures | null;
+  },
+): Promise<QuestionResult> {
+  const { items, inputIds, rope, grids, ropeTokens, counts, wording, fastFeatures } = q;
+  const fast = m.fast;
   // 4. Prefill: one forward pass over the prompt, keeping only the last position's logits.
   checkCancelled(cancelled, 'before prefill');
-  t = performance.now();
-  const embeds = await promptEmbeds(m, inputIds, items);
-  const prefill = await decoderStep(m, embeds, rope.positions, null, 0, 1);
+  let t = performance.now();
+  let prefill: StepResult | null = null;
+  let firstLogits: Float32Array;
+  let fastFirst = -1;
+  if (fast) {
+    const runs = items.map((v) => ({ tokenId: v.tokenId, count: mergedTokens(v.patches.grid) }));
+    const out = await fast.prefill(inputIds, runs, fastFeatures, rope);
+    firstLogits = out.logits.slice(0, fast.manifest.text.vocab);
+    fastFirst = out.first;
+  } else {
+    const embeds = await promptEmbeds(m, inputIds, items);
+    prefill = await decoderStep(m, embeds, rope.positions, null, 0, 1);
+    firstLogits = prefill.logits.slice(0, prefill.vocab);
+  }
   timings.prefillMs = performance.now() - t;
-  const firstLogits = prefill.logits.slice(0, prefill.vocab);
 
   const result: QuestionResult = {
     response: '',
@@ -146,57 +207,77 @@ async function runInner(
     timings,
     device: m.device,
     dtype: m.dtype,
+    engine: m.engine,
+    engineNote: fast
+      ? `${m.engineNote.split(';')[0] ?? ''}; ${fast.stats().captureNote}`
+      : m.engineNote,
   };
   // 5. Official greedy decoding with the repetition penalty over every id present. The prompt's
   // cache is kept (not disposed) while decoding when the likelihood pass will reuse it.
   const keepPrompt = options.scoring.likelihood;
-  let past: Past = prefill.past;
+  let past: Past | null = prefill?.past ?? null;
   if (options.scoring.official) {
     const maxNew = options.maxNewTokens ?? OFFICIAL_MAX_NEW_TOKENS;
     const stops = new Set([m.ids.imEnd, m.ids.endOfText]);
     const seen = new Set(inputIds);
     let logits: Float32Array = firstLogits.slice();
     let pastLength = inputIds.length;
-    let decodeStart = performance.now();
-    for (;;) {
+    // The next greedy token: on the fast engine the graph applies the penalty and the argmax on the
+    // device (the prefill gave the first one); here, on the CPU over the last logits row.
+    const nextToken = async (previous: number | null): Promise<number> => {
+      if (fast) return previous === null ? fastFirst : fast.next(previous);
+      if (previous !== null) {
+        const step = await decoderStep(
+          m,
+          await embed(m, [previous]),
+          textPositions(pastLength, 1, rope.delta),
+          past,
+          pastLength,
+          1,
+        );
+        if (past !== prefill?.past || !keepPrompt) disposePast(past);
+        past = step.past;
+        pastLength += 1;
+        logits = step.logits;
+      }
       applyRepetitionPenalty(logits, seen, OFFICIAL_REPETITION_PENALTY);
       const next = argmax(logits);
-      result.outputIds.push(next);
       seen.add(next);
-      if (result.outputIds.length === 1) {
-        timings.timeToFirstTokenMs = performance.now() - t0;
-        decodeStart = performance.now();
+      return next;
+    };
+    let decodeStart = performance.now();
+    let previous: number | null = null;
+    try {
+      for (;;) {
+        const next: number = await nextToken(previous);
+        previous = next;
+        result.outputIds.push(next);
+        if (result.outputIds.length === 1) {
+          timings.timeToFirstTokenMs = performance.now() - t0;
+          decodeStart = performance.now();
+        }
+        if (stops.has(next)) {
+          result.stopReason = 'eos';
+          break;
+        }
+        result.response = m.tokenizer.decode(result.outputIds, {
+          skip_special_tokens: true,
+          clean_up_tokenization_spaces: false,
+        });
+        options.onToken?.(result.response, next);
+        if (result.outputIds.length >= maxNew) {
+          result.stopReason = 'max-tokens';
+          break;
+        }
+        if (!options.cancelFlag) await yieldToEventLoop();
+        if (cancelled()) {
+          result.stopReason = 'cancelled';
+          break;
+        }
       }
-      if (stops.has(next)) {
-        result.stopReason = 'eos';
-        break;
-      }
-      result.response = m.tokenizer.decode(result.outputIds, {
-        skip_special_tokens: true,
-        clean_up_tokenization_spaces: false,
-      });
-      options.onToken?.(result.response, next);
-      if (result.outputIds.length >= maxNew) {
-        result.stopReason = 'max-tokens';
-        break;
-      }
-      if (!options.cancelFlag) await yieldToEventLoop();
-      if (cancelled()) {
-        result.stopReason = 'cancelled';
-        break;
-      }
-      const step = await decoderStep(
-        m,
-        await embed(m, [next]),
-        textPositions(pastLength, 1, rope.delta),
-        past,
-        pastLength,
-        1,
-      );
-      if (past !== prefill.past || !keepPrompt) disposePast(past);
-      past = step.past;
-      pastLength += 1;
-      logits = step.logits;
+    } finally {
+      // The fast engine's pipeline runs ahead of the last token used: let those steps finish.
+      await fast?.drain();
     }
     timings.decodeMs = performance.now() - decodeStart;
     timings.decodeTokens = Math.max(0, result.outputIds.length - 1);
@@ -209,8 +290,8 @@ async function runInner(
       clean_up_tokenization_spaces: false,
     });
   }
-  timings.kvCacheBytes = pastBytes(past);
-  if (past !== prefill.past || !keepPrompt) disposePast(past);
+  timings.kvCacheBytes = fast ? fast.stats().kvBytes : past ? pastBytes(past) : 0;
+  if (past && (past !== prefill?.past || !keepPrompt)) disposePast(past);
 
   // 6. Letter scoring: log-softmax of the raw first-position logits (no penalty).
   t = performance.now();
@@ -236,20 +317,26 @@ async function runInner(
         { add_special_tokens: false },
       );
       shared = Math.min(commonPrefix(inputIds, likIds), likIds.length - 1);
-      likPrefix = await prefixOfPast(prefill.past, shared);
+      // The fast engine's cache keeps the shared prefix in place: nothing to copy.
+      if (prefill) likPrefix = await prefixOfPast(prefill.past, shared);
     }
-    disposePast(prefill.past);
+    if (prefill) disposePast(prefill.past);
     timings.likelihoodMs += performance.now() - t;
   }
 
   // 7. Likelihood ranking of the choice texts on the shared prompt cache.
-  if (likIds && likPrefix && result.stopReason !== 'cancelled') {
+  if (likIds && (likPrefix || fast) && result.stopReason !== 'cancelled') {
     checkCancelled(cancelled, 'before likelihood scoring');
     t = performance.now();
     const input = { m, sample, ids: likIds, visuals: items, grids, ropeTokens, cancelled };
-    result.choiceNll = await scoreChoices(input, likPrefix, shared);
+    if (likPrefix) result.choiceNll = await scoreChoices(input, likPrefix, shared);
+    else if (fast) result.choiceNll = await scoreChoicesFast(input, fast, fastFeatures, shared);
     timings.likelihoodMs += performance.now() - t;
-    if (options.checkLikelihood) result.choiceNllNoCache = await scoreChoicesNoCache(input);
+    if (options.checkLikelihood) {
+      result.choiceNllNoCache = fast
+        ? await scoreChoicesFastNoCache(input, fast, fastFeatures)
+        : await scoreChoicesNoCache(input);
+    }
   }
 
   const mem = memoryUse();

@@ -59,8 +59,21 @@ export interface LoadOptions {
   numThreads?: number;
   /** Cache remote downloads in Cache Storage (default true). */
   cache?: boolean;
+  /**
+   * 'auto' (default): the fast graphs (onnx/fast.json, scripts/export/fast) when the folder has them
+   * for this dtype, else transformers.js on the reference graphs; 'fast' / 'reference' force one.
+   */
+  engine?: EngineRequest;
+  /** Fast engine: KV positions allocated once (default 2048). */
+  kvCapacity?: number;
+  /** Fast engine on WebGPU: replay decode steps from a captured graph (default true). */
+  graphCapture?: boolean;
   onProgress?: (event: LoadEvent) => void;
 }
+
+export type EngineRequest = 'auto' | 'fast' | 'reference';
+/** 'fast': our own graphs on onnxruntime-web (src/model/fast); 'reference': transformers.js. */
+export type ModelEngine = 'fast' | 'reference';
 
 export interface ScoringOptions {
   /** The official greedy generation (protocol section 4). */
@@ -138,6 +151,9 @@ export interface QuestionResult {
   timings: QuestionTimings;
   device: ModelDevice;
   dtype: ModelDtype;
+  /** Which engine ran the question (and, for the fast one, whether decode steps were captured). */
+  engine: ModelEngine;
+  engineNote: string;
 }
 
 export type ModelErrorCode =

@@ -20,6 +20,9 @@ export interface ClientLoadOptions {
   device: DeviceRequest;
   numThreads?: number;
   cache?: boolean;
+  engine?: LoadOptions['engine'];
+  kvCapacity?: number;
+  graphCapture?: boolean;
   onProgress?: (event: LoadEvent) => void;
 }
 
@@ -152,6 +155,9 @@ export class ModelClient {
         device: options.device,
         ...(options.numThreads !== undefined ? { numThreads: options.numThreads } : {}),
         ...(options.cache !== undefined ? { cache: options.cache } : {}),
+        ...(options.engine ? { engine: options.engine } : {}),
+        ...(options.kvCapacity !== undefined ? { kvCapacity: options.kvCapacity } : {}),
+        ...(options.graphCapture !== undefined ? { graphCapture: options.graphCapture } : {}),
       },
       { onProgress: options.onProgress },
     );

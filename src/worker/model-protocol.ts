@@ -22,6 +22,9 @@ export interface ModelLoadRequest {
   device: DeviceRequest;
   numThreads?: number;
   cache?: boolean;
+  engine?: LoadOptions['engine'];
+  kvCapacity?: number;
+  graphCapture?: boolean;
 }
 
 export interface ModelRunRequest {
@@ -59,6 +62,8 @@ export type ModelInfo = Pick<
   | 'modelBytes'
   | 'threads'
   | 'loadMs'
+  | 'engine'
+  | 'engineNote'
 >;
 
 export interface ModelErrorData {

@@ -42,6 +42,8 @@ function info(m: LoadedModel): ModelInfo {
     modelBytes: m.modelBytes,
     threads: m.threads,
     loadMs: m.loadMs,
+    engine: m.engine,
+    engineNote: m.engineNote,
   };
 }
 
@@ -61,6 +63,9 @@ async function load(req: ModelLoadRequest): Promise<LoadedModel> {
     device: req.device,
     ...(req.numThreads !== undefined ? { numThreads: req.numThreads } : {}),
     ...(req.cache !== undefined ? { cache: req.cache } : {}),
+    ...(req.engine ? { engine: req.engine } : {}),
+    ...(req.kvCapacity !== undefined ? { kvCapacity: req.kvCapacity } : {}),
+    ...(req.graphCapture !== undefined ? { graphCapture: req.graphCapture } : {}),
     onProgress: (event) => post({ type: 'progress', id: req.id, event }),
   });
   lastLoad = req;
