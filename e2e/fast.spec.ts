@@ -73,6 +73,7 @@ test.describe('fast engine vs the reference, WebGPU (SwiftShader)', () => {
     const { info } = await load(page, { from: MODEL_URL, dtype: 'fp32', device: 'webgpu' });
     expect(info.engine).toBe('fast');
     const out = await run(page, fixtureRun(STILL, { maxNewTokens: 8 }));
+    console.log(`fast fp32 webgpu: ${out.result.engineNote}`);
     compare(out.result, STILL, 'fp32', { greedy: false });
     expect(out.result.outputIds).toEqual(STILL.pytorch.greedy_ids.slice(0, 8));
     expect(out.result.engineNote).toContain('captured graph');

@@ -178,7 +178,7 @@ async function runFast(fx: Fx, dtype: 'fp32' | 'q4') {
   let out = await dec.run({
     ...base,
     ...kv,
-    input_ids: i64(ids, [ids.length, 1]),
+    input_ids: i32(ids, [ids.length, 1]),
     visual_rows: i32(visualRows(ids, runs), [ids.length, 1]),
     visual_embeds: feats,
     seqlens_k: i32([ids.length - 1], [1]),
@@ -187,7 +187,7 @@ async function runFast(fx: Fx, dtype: 'fp32' | 'q4') {
     seen: f32(seen, [t.vocab]),
   });
   const first = (out['logits'] as ort.Tensor).data as Float32Array;
-  const greedy = [Number(((out['next_token'] as ort.Tensor).data as BigInt64Array)[0])];
+  const greedy = [Number(((out['next_token'] as ort.Tensor).data as Int32Array)[0])];
   // The graph's penalty + argmax equals the CPU rule on its own logits (checked on the first step).
   const cpu = Float32Array.from(first);
   applyRepetitionPenalty(cpu, new Set(ids), 1.05);
@@ -202,7 +202,7 @@ async function runFast(fx: Fx, dtype: 'fp32' | 'q4') {
     out = await dec.run({
       ...base,
       ...kv,
-      input_ids: i64([prev], [1, 1]),
+      input_ids: i32([prev], [1, 1]),
       visual_rows: i32([0], [1, 1]),
       visual_embeds: f32(new Float32Array(t.hidden), [1, t.hidden]),
       seqlens_k: i32([past], [1]),
@@ -212,7 +212,7 @@ async function runFast(fx: Fx, dtype: 'fp32' | 'q4') {
     });
     seen[prev] = 1;
     past++;
-    greedy.push(Number(((out['next_token'] as ort.Tensor).data as BigInt64Array)[0]));
+    greedy.push(Number(((out['next_token'] as ort.Tensor).data as Int32Array)[0]));
   }
   return { ...summary(first, fx.letter_token_ids), greedy_ids: greedy };
 }

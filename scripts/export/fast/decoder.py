@@ -2,7 +2,7 @@
 read back.
 
 Inputs (S = tokens of this step, C = KV capacity, R = rows of visual features + 1):
-  input_ids              int64 [S, 1]         token ids of this step (in decode: the previous step's
+  input_ids              int32 [S, 1]         token ids of this step (in decode: the previous step's
                                               next_token, copied GPU to GPU)
   visual_rows            int32 [S, 1]         0 for text, k >= 1: take row k of visual_embeds instead of the
                                               token's embedding (the vision graph's row 0 is a zero row)
@@ -18,12 +18,12 @@ Inputs (S = tokens of this step, C = KV capacity, R = rows of visual features + 
   seen                   float [vocab]        1 where the id occurred (prompt and generated so far)
 Outputs:
   logits                 float [L, vocab]     raw logits of those rows (read back only when wanted)
-  next_token             int64 [1, 1]         argmax after the repetition penalty over seen + input_ids
+  next_token             int32 [1, 1]         argmax after the repetition penalty over seen + the last input id
   present_key.{i}, present_value.{i}
 
-Integer tensors are only ever indices (Gather, ScatterND) or int32 compares: onnxruntime's WebGPU EP
-has no int64 kernels outside graph capture, and would put an int64 Unsqueeze or Greater on the CPU
-(a GPU -> CPU copy, i.e. a sync, every decode step).
+Integer tensors are int32 (ids, rows, compares) except ArgMax's int64 result, cast at once: onnxruntime's
+WebGPU EP has no int64 kernels outside graph capture and would put an int64 Unsqueeze or Greater on
+the CPU (a GPU -> CPU copy, i.e. a sync, every decode step).
 
 Ops: Gather (embedding, inside the graph) + Where (visual rows), SimplifiedLayerNormalization /
 SkipSimplifiedLayerNormalization (residual adds fused), one fused q|k|v projection with bias,
@@ -77,11 +77,11 @@ def linear(g: Graph, x: str, w_nk: np.ndarray, bias, name: str, quant: bool) -> 
 
 
 def build_decoder(ts: TextShape, w, quant: bool, capacity_hint: int = 2048,
-                  share_embed: Shared | None = None, name: str = "decoder_fast") -> Graph:
+                  share_embed: Shared | None = None, name: str = "decoder_fast", packed: bool = True) -> Graph:
     g = Graph(name)
     H, V = ts.hidden, ts.vocab
     hd = kv_head_dim(ts.head_dim)  # the cache's and GQA's head size
-    ids = g.input("input_ids", TP.INT64, ["S", 1])
+    ids = g.input("input_ids", TP.INT32, ["S", 1])
     vrows = g.input("visual_rows", TP.INT32, ["S", 1])
     vemb = g.input("visual_embeds", TP.FLOAT, ["R", H])
     seqlens = g.input("seqlens_k", TP.INT32, [1])
@@ -123,8 +123,13 @@ def build_decoder(ts: TextShape, w, quant: bool, capacity_hint: int = 2048,
                                for n in "qkv"], 0)
         qkv = linear(g, h, wqkv, bqkv, p + "self_attn.qkv_proj", quant)  # [S, q + 2 kv]
         qkv3 = g.node("Unsqueeze", [qkv, g.const([0])])  # [1, S, q + 2 kv]
+        if packed:
+            qkv_in = [qkv3, "", ""]
+        else:
+            qkv_in = g.node("Split", [qkv3, g.const([ts.heads * hd, ts.kv_heads * hd, ts.kv_heads * hd])], outputs=3,
+                            name=f"layers.{i}.qkv_split", axis=-1)
         attn, pk, pv = g.node("GroupQueryAttention",
-                              [qkv3, "", "", past[i][0], past[i][1], seqlens, total, cos, sin],
+                              [*qkv_in, past[i][0], past[i][1], seqlens, total, cos, sin],
                               outputs=[f"layers.{i}.attn", f"present_key.{i}/raw", f"present_value.{i}/raw"],
                               domain=MS, name=f"layers.{i}.attn", num_heads=ts.heads, kv_num_heads=ts.kv_heads,
                               do_rotary=1, rotary_interleaved=0, scale=float(ts.head_dim ** -0.5))
@@ -160,14 +165,21 @@ def build_decoder(ts: TextShape, w, quant: bool, capacity_hint: int = 2048,
     # transformers' RepetitionPenaltyLogitsProcessor (divide positive, multiply negative) over every id seen,
     # this step's input ids included (so the caller may update `seen` one step late), then greedy argmax.
     last_row = g.node("Gather", [logits, g.const([-1])], name="last_row", axis=0)  # [1, V]
-    ones = g.node("Reshape", [g.node("Cast", [g.node("GreaterOrEqual", [vrows, zero32])], to=TP.FLOAT), g.const([-1])])
-    seen_now = g.node("ScatterND", [seen, ids, ones], name="seen_now")  # [V]
+    # The step's last input id as a one-hot row (Equal against 0..V-1, a Range onnxruntime folds into a
+    # constant at load): no ScatterND, whose input-to-output copy a captured WebGPU graph does not
+    # replay (its outputs went stale on replay, measured), and no int64 op (no WebGPU kernel outside
+    # graph capture: it would run on the CPU, a GPU -> CPU copy every step).
+    vocab_ids = g.node("Range", [g.const(0, np.int32), g.const(V, np.int32), g.const(1, np.int32)], name="vocab_ids")
+    last_id = g.node("Gather", [ids, g.const([-1])], name="last_id", axis=0)  # [1, 1]
+    one_hot = g.node("Cast", [g.node("Equal", [vocab_ids, last_id], name="input_one_hot")], to=TP.FLOAT)  # [1, V]
+    seen_now = g.node("Max", [seen, one_hot], name="seen_now")  # [1, V]
     pen = g.init("penalty", np.array(PENALTY, np.float32))
     penalised = g.node("Where", [g.node("Less", [last_row, g.const(0.0, np.float32)]),
                                  g.node("Mul", [last_row, pen]), g.node("Div", [last_row, pen])])
     scored = g.node("Where", [g.node("Greater", [seen_now, g.const(0.0, np.float32)]), penalised, last_row],
                     name="penalised_logits")
-    g.output("next_token", TP.INT64, [1, 1], g.node("ArgMax", [scored], name="argmax", axis=1, keepdims=1))
+    best = g.node("ArgMax", [scored], name="argmax", axis=1, keepdims=1)  # int64 [1, 1]
+    g.output("next_token", TP.INT32, [1, 1], g.node("Cast", [best], name="next_token", to=TP.INT32))
     for i, (pk, pv) in enumerate(presents):
         g.output(f"present_key.{i}", TP.FLOAT, [1, ts.kv_heads, "C", hd], pk)
         g.output(f"present_value.{i}", TP.FLOAT, [1, ts.kv_heads, "C", hd], pv)

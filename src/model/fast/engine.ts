@@ -16,6 +16,7 @@ import type { RopeIndex } from '../rope';
 import type { Patches } from '../pixels';
 import { ModelError } from '../types';
 import { pinned } from './capture';
+import { createFastDevice } from './device';
 import {
   asGpuDevice,
   download,
@@ -145,6 +146,7 @@ export class FastModel {
   private readonly prefillSession: Session;
   private decodeSession: Session | null = null;
   private captureNote = '';
+  private deviceNote = '';
   private gpu: GpuState | null = null;
   /** wasm: the cache tensors of the last run. */
   private cpuKv: Record<string, Tensor> = {};
@@ -174,6 +176,15 @@ export class FastModel {
       o.device === 'webgpu'
         ? { preferredOutputLocation: Object.fromEntries(outs.map((n) => [n, EXT_LOCATION])) }
         : {};
+    let deviceNote = '';
+    if (o.device === 'webgpu' && !o.gpuDevice) {
+      // Our own device for every session (see device.ts); onnxruntime's env points at it too, so
+      // the device-lost watch and the tests' device reset find it.
+      const made = await createFastDevice();
+      o = { ...o, gpuDevice: made.device };
+      deviceNote = made.note;
+      (ort.env.webgpu as { device?: unknown }).device = made.device;
+    }
     const vision = await createSession(
       o,
       files.vision,
@@ -181,9 +192,9 @@ export class FastModel {
     );
     const prefill = await createSession(o, files.decoder, gpuOut);
     const m = new FastModel(o, vision, prefill);
+    m.deviceNote = deviceNote;
     if (o.device === 'webgpu') {
-      const device = asGpuDevice(o.gpuDevice ?? (await ort.env.webgpu.device));
-      m.gpu = m.allocate(device);
+      m.gpu = m.allocate(asGpuDevice(o.gpuDevice));
       if (o.capture) {
         try {
           m.decodeSession = await createSession(o, files.decoder, {
@@ -203,7 +214,7 @@ export class FastModel {
     const t = this.manifest.text;
     return {
       capture: this.decodeSession !== null,
-      captureNote: this.captureNote,
+      captureNote: [this.captureNote, this.deviceNote].filter(Boolean).join('; '),
       capacity: this.capacity,
       kvBytes: t.layers * 2 * t.kv_heads * this.capacity * t.kv_head_dim * 4,
       sessions: this.decodeSession ? 3 : 2,
@@ -249,7 +260,7 @@ export class FastModel {
     const sin = gt(bufs.sin, 'float32', [C, D / 2]);
     const seen = gt(bufs.seen, 'float32', [t.vocab]);
     const decodeFeeds: Record<string, Tensor> = {
-      input_ids: gt(bufs.ids, 'int64', [1, 1]),
+      input_ids: gt(bufs.ids, 'int32', [1, 1]),
       visual_rows: gt(bufs.rows, 'int32', [1, 1]),
       visual_embeds: gt(bufs.vemb, 'float32', [1, t.hidden]),
       seqlens_k: gt(bufs.seq, 'int32', [1]),
@@ -261,7 +272,7 @@ export class FastModel {
     };
     const decodeFetches: Record<string, Tensor> = {
       logits: gt(bufs.logits, 'float32', [1, t.vocab]),
-      next_token: gt(bufs.next, 'int64', [1, 1]),
+      next_token: gt(bufs.next, 'int32', [1, 1]),
     };
     kv.forEach((c, l) => {
       decodeFeeds[`past_key.${l}`] = c.key;
@@ -385,7 +396,7 @@ export class FastModel {
     const n = a.ids.length;
     this.checkCapacity(a.from + n);
     const feeds: Record<string, Tensor> = {
-      input_ids: i64(a.ids, [n, 1]),
+      input_ids: i32(a.ids, [n, 1]),
       visual_rows: i32(a.rows, [n, 1]),
       seqlens_k: i32([a.from + n - 1], [1]),
       total_sequence_length: i32([a.from + n], []),
@@ -421,14 +432,14 @@ export class FastModel {
     let next: number;
     if (g) {
       const enc = g.device.createCommandEncoder();
-      enc.copyBufferToBuffer(nextT.gpuBuffer as unknown as GpuBuffer, 0, g.bufs.ids, 0, 8);
+      enc.copyBufferToBuffer(nextT.gpuBuffer as unknown as GpuBuffer, 0, g.bufs.ids, 0, 4);
       g.device.queue.submit([enc.finish()]);
       logits = (await logitsT.getData(true)) as Float32Array;
-      next = Number(((await nextT.getData(true)) as BigInt64Array)[0]);
+      next = Number(((await nextT.getData(true)) as Int32Array)[0]);
     } else {
       this.keepCpuKv(out as Record<string, Tensor>);
       logits = logitsT.data as Float32Array;
-      next = Number((nextT.data as BigInt64Array)[0]);
+      next = Number((nextT.data as Int32Array)[0]);
     }
     this.past = a.from + n;
     return { logits, next };
@@ -505,13 +516,13 @@ export class FastModel {
         else await this.decodeSession.run(g.decodeFeeds, g.decodeFetches);
       } else await this.prefillSession.run(g.decodeFeeds, g.decodeFetches);
       const enc = g.device.createCommandEncoder();
-      enc.copyBufferToBuffer(g.bufs.next, 0, g.bufs.ids, 0, 8);
-      enc.copyBufferToBuffer(g.bufs.next, 0, staging, 0, 8);
+      enc.copyBufferToBuffer(g.bufs.next, 0, g.bufs.ids, 0, 4);
+      enc.copyBufferToBuffer(g.bufs.next, 0, staging, 0, 4);
       q.submit([enc.finish()]);
       // Not awaited here: the next step is submitted while this id travels back (wrapped, so that
       // the chain does not adopt the readback promise and wait for it).
       const readback = staging.mapAsync(MAP_READ).then(() => {
-        const id = Number(new BigInt64Array(staging.getMappedRange().slice(0, 8))[0]);
+        const id = new Int32Array(staging.getMappedRange().slice(0, 4))[0] as number;
         staging.unmap();
         return id;
       });
@@ -554,7 +565,7 @@ export class FastModel {
     this.checkCapacity(pos + 1);
     const seen = this.cpuSeen ?? new Float32Array(t.vocab);
     const out = await this.prefillSession.run({
-      input_ids: i64([previous], [1, 1]),
+      input_ids: i32([previous], [1, 1]),
       visual_rows: i32([0], [1, 1]),
       visual_embeds: this.zeroVisual(),
       seqlens_k: i32([pos], [1]),
@@ -568,7 +579,7 @@ export class FastModel {
     this.keepCpuKv(out as Record<string, Tensor>);
     seen[previous] = 1;
     this.past = pos + 1;
-    return Number(((out['next_token'] as Tensor).data as BigInt64Array)[0]);
+    return Number(((out['next_token'] as Tensor).data as Int32Array)[0]);
   }
 
   /** Wait for every launched decode step (the pipeline runs up to two past the last token used). */
