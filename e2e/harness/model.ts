@@ -35,6 +35,7 @@ export interface LoadArgs {
   engine?: 'auto' | 'fast' | 'reference';
   kvCapacity?: number;
   graphCapture?: boolean;
+  profile?: boolean;
 }
 
 interface Failure {
@@ -79,6 +80,7 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
       ...(args.engine ? { engine: args.engine } : {}),
       ...(args.kvCapacity !== undefined ? { kvCapacity: args.kvCapacity } : {}),
       ...(args.graphCapture !== undefined ? { graphCapture: args.graphCapture } : {}),
+      ...(args.profile ? { profile: true } : {}),
       onProgress: (e) => events.push(e),
     });
     return { ok: true, value: { info, events } };

@@ -279,6 +279,8 @@ async function generateAndScore(
       // The fast engine's pipeline runs ahead of the last token used: let those steps finish.
       await fast?.drain();
     }
+    const profile = await fast?.takeProfile();
+    if (profile) result.profile = profile;
     timings.decodeMs = performance.now() - decodeStart;
     timings.decodeTokens = Math.max(0, result.outputIds.length - 1);
     timings.decodeTokensPerS =

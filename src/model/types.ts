@@ -1,6 +1,7 @@
 /** Types of the model stage. Plain data (structured-clonable) unless noted. */
 import type { ChoiceLetter, QuestionWording } from '../bench/index';
 import type { PreparedVisuals } from '../video/index';
+import type { DecodeProfile } from './fast/profile';
 
 /**
  * The visuals of one question, as the video stage prepares them (its `PreparedVisuals`; previews
@@ -68,6 +69,8 @@ export interface LoadOptions {
   kvCapacity?: number;
   /** Fast engine on WebGPU: replay decode steps from a captured graph (default true). */
   graphCapture?: boolean;
+  /** Fast engine on WebGPU: count and time the decode steps' GPU work into each result (benchmarks). */
+  profile?: boolean;
   onProgress?: (event: LoadEvent) => void;
 }
 
@@ -154,6 +157,8 @@ export interface QuestionResult {
   /** Which engine ran the question (and, for the fast one, whether decode steps were captured). */
   engine: ModelEngine;
   engineNote: string;
+  /** The decode steps' WebGPU work (LoadOptions.profile; see src/model/fast/profile.ts). */
+  profile?: DecodeProfile;
 }
 
 export type ModelErrorCode =

@@ -23,6 +23,7 @@ export interface ClientLoadOptions {
   engine?: LoadOptions['engine'];
   kvCapacity?: number;
   graphCapture?: boolean;
+  profile?: boolean;
   onProgress?: (event: LoadEvent) => void;
 }
 
@@ -158,6 +159,7 @@ export class ModelClient {
         ...(options.engine ? { engine: options.engine } : {}),
         ...(options.kvCapacity !== undefined ? { kvCapacity: options.kvCapacity } : {}),
         ...(options.graphCapture !== undefined ? { graphCapture: options.graphCapture } : {}),
+        ...(options.profile ? { profile: true } : {}),
       },
       { onProgress: options.onProgress },
     );

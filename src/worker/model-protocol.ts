@@ -25,6 +25,7 @@ export interface ModelLoadRequest {
   engine?: LoadOptions['engine'];
   kvCapacity?: number;
   graphCapture?: boolean;
+  profile?: boolean;
 }
 
 export interface ModelRunRequest {

@@ -66,6 +66,7 @@ async function load(req: ModelLoadRequest): Promise<LoadedModel> {
     ...(req.engine ? { engine: req.engine } : {}),
     ...(req.kvCapacity !== undefined ? { kvCapacity: req.kvCapacity } : {}),
     ...(req.graphCapture !== undefined ? { graphCapture: req.graphCapture } : {}),
+    ...(req.profile ? { profile: true } : {}),
     onProgress: (event) => post({ type: 'progress', id: req.id, event }),
   });
   lastLoad = req;

@@ -48,9 +48,12 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
     for dt in dtypes:
         quant = dt == "q4"
         entry = {}
+        # q4 models whose hidden size fills whole 32-blocks look tokens up in the lm_head's 4-bit bytes
+        # (GatherBlockQuantized): an fp32 copy of a 2B model's embedding alone is 933 MB of GPU memory.
+        embed_q4 = quant and ts.hidden % 32 == 0 and "model.embed_tokens.weight" not in shared
         for kind, make in (("decoder", lambda: build_decoder(ts, weights, quant,
                                                              share_embed=shared.get("model.embed_tokens.weight"),
-                                                             name=f"decoder_fast{SUFFIX[dt]}")),
+                                                             name=f"decoder_fast{SUFFIX[dt]}", embed_q4=embed_q4)),
                            ("vision", lambda: build_vision(vs, weights, quant, name=f"vision_fast{SUFFIX[dt]}"))):
             t0 = time.time()
             g = make()

@@ -76,8 +76,10 @@ def linear(g: Graph, x: str, w_nk: np.ndarray, bias, name: str, quant: bool) -> 
     return g.node("Gemm", ins, name=name, transB=1)
 
 
-def build_decoder(ts: TextShape, w, quant: bool, capacity_hint: int = 2048,
-                  share_embed: Shared | None = None, name: str = "decoder_fast", packed: bool = True) -> Graph:
+def build_decoder(ts: TextShape, w, quant: bool, share_embed: Shared | None = None,
+                  name: str = "decoder_fast", packed: bool = True, embed_q4: bool = False) -> Graph:
+    """embed_q4 (q4 only): the embedding lookup as GatherBlockQuantized over the same 4-bit bytes as
+    the tied lm_head's MatMulNBits (one copy on disk, exact same dequantised rows); else an fp32 Gather."""
     g = Graph(name)
     H, V = ts.hidden, ts.vocab
     hd = kv_head_dim(ts.head_dim)  # the cache's and GQA's head size
@@ -97,14 +99,23 @@ def build_decoder(ts: TextShape, w, quant: bool, capacity_hint: int = 2048,
 
     embed = w["model.embed_tokens.weight"]
     e_name = "model.embed_tokens.weight"
-    if share_embed is not None:
-        g.share(e_name, embed, share_embed)
+    flat = g.const([-1, H])
+    if embed_q4:
+        if not quant or H % q4.BLOCK:
+            raise ValueError("embed_q4 needs a q4 graph and hidden % 32 == 0")
+        packed_e, scales_e = q4.quantize(embed)
+        data = g.init(e_name + "_q4", packed_e.reshape(V, H // 2))
+        gathered = g.node("GatherBlockQuantized", [data, ids, g.init(e_name + ".scales", scales_e)], domain=MS,
+                          name="embed_tokens", bits=4, block_size=q4.BLOCK, gather_axis=0, quantize_axis=1)
     else:
-        g.init(e_name, embed)
+        if share_embed is not None:
+            g.share(e_name, embed, share_embed)
+        else:
+            g.init(e_name, embed)
+        gathered = g.node("Gather", [e_name, ids], name="embed_tokens")
 
     # Token embeddings, with the visual features over their pad positions.
-    flat = g.const([-1, H])
-    tok = g.node("Reshape", [g.node("Gather", [e_name, ids], name="embed_tokens"), flat])  # [S, H]
+    tok = g.node("Reshape", [gathered, flat])  # [S, H]
     vis = g.node("Reshape", [g.node("Gather", [vemb, vrows], name="visual_gather"), flat])
     zero32 = g.const(0, np.int32)
     x = g.node("Where", [g.node("Greater", [vrows, zero32]), vis, tok], name="visual_merge")

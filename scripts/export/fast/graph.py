@@ -1,6 +1,7 @@
 """A small ONNX graph writer: nodes, initializers (inline, in external-data chunks, or pointing at bytes
 already on disk in another file), inputs and outputs. numpy + onnx only (no torch, no onnxruntime)."""
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,17 +103,24 @@ class Graph:
         for old in path.parent.glob(path.name + "_data*"):
             old.unlink()
         location = None
+        written: dict[bytes, tuple[str, int]] = {}  # identical bytes (e.g. a tied q4 embedding) stored once
         for name, arr in self.inits.items():
-            t = numpy_helper.from_array(arr, name)
             if big and arr.nbytes >= 4096:
-                if location is None or offset + arr.nbytes > CHUNK_BYTES:
-                    location = next_chunk()
-                pad = (-offset) % 64
-                handle.write(b"\0" * pad)
-                offset += pad
-                handle.write(arr.tobytes())
-                _set_external(t, location, offset, arr.nbytes)
-                offset += arr.nbytes
+                t = TensorProto(name=name, data_type=DTYPES[arr.dtype], dims=list(arr.shape))
+                raw = arr.tobytes()
+                key = hashlib.sha256(raw).digest()
+                if key not in written:
+                    if location is None or offset + arr.nbytes > CHUNK_BYTES:
+                        location = next_chunk()
+                    pad = (-offset) % 64
+                    handle.write(b"\0" * pad)
+                    offset += pad
+                    handle.write(raw)
+                    written[key] = (location, offset)
+                    offset += arr.nbytes
+                _set_external(t, written[key][0], written[key][1], arr.nbytes)
+            else:
+                t = numpy_helper.from_array(arr, name)
             tensors.append(t)
         if handle:
             handle.close()

@@ -17,6 +17,7 @@ import type { Patches } from '../pixels';
 import { ModelError } from '../types';
 import { pinned } from './capture';
 import { createFastDevice } from './device';
+import { perStep, Profiler, type Counts, type DecodeProfile } from './profile';
 import {
   asGpuDevice,
   download,
@@ -42,6 +43,8 @@ export interface FastLoadOptions {
   capacity: number;
   /** Replay decode steps from a captured command list (WebGPU; needs a second session). */
   capture: boolean;
+  /** Count and time the decode steps' WebGPU work (benchmarks; see profile.ts). */
+  profile?: boolean;
   /** Run on this WebGPU device instead of onnxruntime's own (the profiler needs its features). */
   gpuDevice?: unknown;
   label: string;
@@ -63,6 +66,8 @@ export interface FastStats {
 }
 
 const EXT_LOCATION = 'gpu-buffer' as const;
+/** The decode step that gets GPU timestamps when profiling (past the first ones: capture, warm-up). */
+const PROFILED_STEP = 16;
 
 function ep(device: 'webgpu' | 'wasm', gpu: unknown): ort.InferenceSession.ExecutionProviderConfig {
   if (device === 'wasm') return 'wasm';
@@ -157,6 +162,13 @@ export class FastModel {
   private pending: Promise<number>[] = [];
   private launched = 0;
   private stagingSlot = 0;
+  /** LoadOptions.profile: WebGPU call counts and timings of the decode steps. */
+  private profiler: Profiler | null = null;
+  private countsAtPrefill: Counts | null = null;
+  private decodeSteps = 0;
+  private profileStep = 0;
+  private runCpuMs = 0;
+  private readbackMs = 0;
 
   private constructor(o: FastLoadOptions, vision: Session, prefill: Session) {
     this.manifest = o.manifest;
@@ -193,6 +205,7 @@ export class FastModel {
     const prefill = await createSession(o, files.decoder, gpuOut);
     const m = new FastModel(o, vision, prefill);
     m.deviceNote = deviceNote;
+    if (o.profile && o.device === 'webgpu') m.profiler = new Profiler(asGpuDevice(o.gpuDevice));
     if (o.device === 'webgpu') {
       m.gpu = m.allocate(asGpuDevice(o.gpuDevice));
       if (o.capture) {
@@ -474,6 +487,8 @@ export class FastModel {
     }
     const r = await this.step({ ids, from: 0, rows, features, keep: [ids.length - 1], seen: ids });
     this.launched = 0;
+    this.decodeSteps = 0;
+    this.countsAtPrefill = this.profiler?.snapshot() ?? null;
     return { logits: r.logits, first: r.next };
   }
 
@@ -511,10 +526,16 @@ export class FastModel {
       if (seen !== null) q.writeBuffer(g.bufs.seen, seen * 4, Float32Array.of(1));
       q.writeBuffer(g.bufs.seq, 0, Int32Array.of(pos));
       q.writeBuffer(g.bufs.total, 0, Int32Array.of(pos + 1));
+      const prof = this.profiler;
+      const timed = prof !== null && this.profileStep++ === PROFILED_STEP;
+      if (timed) prof?.startTiming();
+      const t0 = performance.now();
       if (this.decodeSession) {
         if (!this.captured) await this.captureFirst();
         else await this.decodeSession.run(g.decodeFeeds, g.decodeFetches);
       } else await this.prefillSession.run(g.decodeFeeds, g.decodeFetches);
+      const t1 = performance.now();
+      if (timed) prof?.pauseTiming();
       const enc = g.device.createCommandEncoder();
       enc.copyBufferToBuffer(g.bufs.next, 0, g.bufs.ids, 0, 4);
       enc.copyBufferToBuffer(g.bufs.next, 0, staging, 0, 4);
@@ -524,6 +545,8 @@ export class FastModel {
       const readback = staging.mapAsync(MAP_READ).then(() => {
         const id = new Int32Array(staging.getMappedRange().slice(0, 4))[0] as number;
         staging.unmap();
+        this.runCpuMs += t1 - t0;
+        this.readbackMs += performance.now() - t1;
         return id;
       });
       return { readback };
@@ -588,7 +611,30 @@ export class FastModel {
     await Promise.allSettled(rest);
     await this.chain;
     this.past += this.launched;
+    this.decodeSteps += this.launched;
     this.launched = 0;
+  }
+
+  /** The decode profile of the question so far (LoadOptions.profile), then reset. */
+  async takeProfile(): Promise<DecodeProfile | null> {
+    const p = this.profiler;
+    if (!p) return null;
+    await this.drain();
+    const steps = this.decodeSteps;
+    const out: DecodeProfile = {
+      steps,
+      counts: perStep(this.countsAtPrefill ?? p.snapshot(), p.snapshot(), steps),
+      runCpuMs: steps ? this.runCpuMs / steps : 0,
+      readbackMs: steps ? this.readbackMs / steps : 0,
+      gpu: await p.stopTiming(),
+      note: this.decodeSession ? 'captured decode session' : 'decode through the prefill session',
+    };
+    this.decodeSteps = 0;
+    this.runCpuMs = 0;
+    this.readbackMs = 0;
+    this.profileStep = 0;
+    this.countsAtPrefill = null;
+    return out;
   }
 
   /**

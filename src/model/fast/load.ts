@@ -69,6 +69,7 @@ export async function loadFast(a: {
       read,
       capacity: options.kvCapacity ?? DEFAULT_KV_CAPACITY,
       capture: options.graphCapture ?? true,
+      profile: options.profile ?? false,
       label: server.label,
     });
   } catch (e) {
