@@ -63,7 +63,7 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
                            "nodes": len(g.nodes)}
             size = path.stat().st_size + sum((onnx_dir / d).stat().st_size for d in data if d not in (share or {}).values())
             log(f"  {path.name}: {len(g.nodes)} nodes, {size:,} bytes of its own in {time.time() - t0:.1f}s"
-                + (f" (+ shared {', '.join(data)})" if data else ""))
+                + (f" (external data: {', '.join(data)})" if data else ""))
         graphs[dt] = entry
     manifest = {
         "format": FORMAT,

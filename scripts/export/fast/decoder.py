@@ -63,11 +63,11 @@ def pad_heads(w_nk: np.ndarray, heads: int, hd: int, hdp: int, axis: int) -> np.
     return np.moveaxis(dst.reshape(heads * hdp, *rest), 0, axis)
 
 
-def linear(g: Graph, x: str, w_nk: np.ndarray, bias, name: str, quant: bool) -> str:
-    """x [M, K] @ W^T (+ bias) for a PyTorch Linear weight [N, K]."""
+def linear(g: Graph, x: str, w_nk: np.ndarray, bias, name: str, quant: bool, packed_q4=None) -> str:
+    """x [M, K] @ W^T (+ bias) for a PyTorch Linear weight [N, K] (`packed_q4`: its q4.quantize(), if done)."""
     n, k = w_nk.shape
     if quant:
-        packed, scales = q4.quantize(w_nk)
+        packed, scales = packed_q4 if packed_q4 is not None else q4.quantize(w_nk)
         ins = [x, g.init(name + ".weight_q4", packed), g.init(name + ".scales", scales)]
         if bias is not None:
             ins += ["", "", g.init(name + ".bias", bias)]
@@ -99,11 +99,12 @@ def build_decoder(ts: TextShape, w, quant: bool, share_embed: Shared | None = No
 
     embed = w["model.embed_tokens.weight"]
     e_name = "model.embed_tokens.weight"
+    embed_packed = None
     flat = g.const([-1, H])
     if embed_q4:
         if not quant or H % q4.BLOCK:
             raise ValueError("embed_q4 needs a q4 graph and hidden % 32 == 0")
-        packed_e, scales_e = q4.quantize(embed)
+        embed_packed = packed_e, scales_e = q4.quantize(embed)
         data = g.init(e_name + "_q4", packed_e.reshape(V, H // 2))
         gathered = g.node("GatherBlockQuantized", [data, ids, g.init(e_name + ".scales", scales_e)], domain=MS,
                           name="embed_tokens", bits=4, block_size=q4.BLOCK, gather_axis=0, quantize_axis=1)
@@ -166,7 +167,8 @@ def build_decoder(ts: TextShape, w, quant: bool, share_embed: Shared | None = No
     sel = g.node("Gather", [h, rows], name="logit_rows")  # [L, H]
     head_w = w.get("lm_head.weight", embed)
     if quant:
-        logits = linear(g, sel, head_w, None, "lm_head", True)
+        tied = "lm_head.weight" not in w
+        logits = linear(g, sel, head_w, None, "lm_head", True, packed_q4=embed_packed if tied else None)
     elif "lm_head.weight" in w:
         logits = linear(g, sel, head_w, None, "lm_head", False)
     else:  # tied: the Gather's initializer serves the lm_head too (one copy in memory)
