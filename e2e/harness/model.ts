@@ -36,6 +36,7 @@ export interface LoadArgs {
   kvCapacity?: number;
   graphCapture?: boolean;
   profile?: boolean;
+  gpuSubgroups?: boolean;
 }
 
 interface Failure {
@@ -81,6 +82,7 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
       ...(args.kvCapacity !== undefined ? { kvCapacity: args.kvCapacity } : {}),
       ...(args.graphCapture !== undefined ? { graphCapture: args.graphCapture } : {}),
       ...(args.profile ? { profile: true } : {}),
+      ...(args.gpuSubgroups === false ? { gpuSubgroups: false } : {}),
       onProgress: (e) => events.push(e),
     });
     return { ok: true, value: { info, events } };

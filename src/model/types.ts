@@ -71,6 +71,8 @@ export interface LoadOptions {
   graphCapture?: boolean;
   /** Fast engine on WebGPU: count and time the decode steps' GPU work into each result (benchmarks). */
   profile?: boolean;
+  /** Fast engine on WebGPU: false requests the device without `subgroups` (default: auto, device.ts). */
+  gpuSubgroups?: boolean;
   onProgress?: (event: LoadEvent) => void;
 }
 

@@ -24,6 +24,7 @@ export interface ClientLoadOptions {
   kvCapacity?: number;
   graphCapture?: boolean;
   profile?: boolean;
+  gpuSubgroups?: boolean;
   onProgress?: (event: LoadEvent) => void;
 }
 
@@ -160,6 +161,7 @@ export class ModelClient {
         ...(options.kvCapacity !== undefined ? { kvCapacity: options.kvCapacity } : {}),
         ...(options.graphCapture !== undefined ? { graphCapture: options.graphCapture } : {}),
         ...(options.profile ? { profile: true } : {}),
+        ...(options.gpuSubgroups === false ? { gpuSubgroups: false } : {}),
       },
       { onProgress: options.onProgress },
     );

@@ -26,6 +26,7 @@ export interface ModelLoadRequest {
   kvCapacity?: number;
   graphCapture?: boolean;
   profile?: boolean;
+  gpuSubgroups?: boolean;
 }
 
 export interface ModelRunRequest {

@@ -67,6 +67,7 @@ async function load(req: ModelLoadRequest): Promise<LoadedModel> {
     ...(req.kvCapacity !== undefined ? { kvCapacity: req.kvCapacity } : {}),
     ...(req.graphCapture !== undefined ? { graphCapture: req.graphCapture } : {}),
     ...(req.profile ? { profile: true } : {}),
+    ...(req.gpuSubgroups === false ? { gpuSubgroups: false } : {}),
     onProgress: (event) => post({ type: 'progress', id: req.id, event }),
   });
   lastLoad = req;

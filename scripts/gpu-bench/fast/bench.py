@@ -186,6 +186,7 @@ def main():
     ap.add_argument("--official-tokens", type=int, default=64)
     ap.add_argument("--questions", type=int, default=12)
     ap.add_argument("--model-dir", default="/tmp/fastbench/qwen2-vl-2b-random")
+    ap.add_argument("--no-subgroups", action="store_true", help="the app's WebGPU device without `subgroups` (A/B)")
     args = ap.parse_args()
     payload, out = Path(args.payload), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -283,7 +284,8 @@ def main():
         big_dtype = "q4"
 
         def app_2b():
-            info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "profile": True, "kvCapacity": 1536})
+            info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "profile": True, "kvCapacity": 1536,
+                                   **({"gpuSubgroups": False} if args.no_subgroups else {})})
             report["app_load"] = info
             log(f"loaded {big} in {info['wall_s']}s: {info['engineNote']}")
             # Warm-up (shader compilation, graph capture) on the first question, then every question.
@@ -338,17 +340,6 @@ def main():
                 torch.cuda.empty_cache()
             phase("official bf16", official)
 
-        def capture_off():
-            info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "graphCapture": False, "profile": True, "kvCapacity": 1536})
-            app_run(page, harness_run_args(qs[0], frames_url, 16))
-            out_c = []
-            for q in qs[:2]:
-                res = app_run(page, harness_run_args(q, frames_url, args.app_tokens))
-                out_c.append({"sample_id": q["sample_id"], **app_row(res), "profile": res.get("profile")})
-                log(f"  capture off {q['sample_id']}: {out_c[-1]['decode_tokens_per_s']} tok/s")
-            report["app_2b_capture_off"] = {"load": info, "questions": out_c}
-        phase("app 2b q4 webgpu, graph capture off", capture_off, optional=True, need=60)
-
         def cpu_reference():
             from ortcpu import FastCpu
             from official import inputs_for
@@ -379,7 +370,18 @@ def main():
                 save()
             report["onnxruntime_cpu_2b"] = res
         if not args.local:
-            phase("onnxruntime cpu 2b", cpu_reference, optional=True, need=60)
+            phase("onnxruntime cpu 2b", cpu_reference, optional=True, need=45)
+
+        def capture_off():
+            info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "graphCapture": False, "profile": True, "kvCapacity": 1536})
+            app_run(page, harness_run_args(qs[0], frames_url, 16))
+            out_c = []
+            for q in qs[:2]:
+                res = app_run(page, harness_run_args(q, frames_url, args.app_tokens))
+                out_c.append({"sample_id": q["sample_id"], **app_row(res), "profile": res.get("profile")})
+                log(f"  capture off {q['sample_id']}: {out_c[-1]['decode_tokens_per_s']} tok/s")
+            report["app_2b_capture_off"] = {"load": info, "questions": out_c}
+        phase("app 2b q4 webgpu, graph capture off", capture_off, optional=True, need=60)
 
         def wasm():
             res = {}

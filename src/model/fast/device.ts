@@ -20,7 +20,9 @@ interface AdapterLike {
 
 export const MIN_SUBGROUP_LANES = 16;
 
-export async function createFastDevice(): Promise<{ device: GpuDevice; note: string }> {
+export async function createFastDevice(
+  allowSubgroups = true,
+): Promise<{ device: GpuDevice; note: string }> {
   const gpu = (
     self.navigator as unknown as {
       gpu?: { requestAdapter(o?: { powerPreference?: string }): Promise<AdapterLike | null> };
@@ -29,7 +31,8 @@ export async function createFastDevice(): Promise<{ device: GpuDevice; note: str
   const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('WebGPU: no adapter');
   const lanes = adapter.info?.subgroupMinSize ?? 0;
-  const dropSubgroups = adapter.features.has('subgroups') && lanes < MIN_SUBGROUP_LANES;
+  const dropSubgroups =
+    adapter.features.has('subgroups') && (!allowSubgroups || lanes < MIN_SUBGROUP_LANES);
   const requiredFeatures = [...adapter.features].filter(
     (f) =>
       !(dropSubgroups && f.startsWith('subgroup')) &&
@@ -43,6 +46,8 @@ export async function createFastDevice(): Promise<{ device: GpuDevice; note: str
   const device = asGpuDevice(await adapter.requestDevice({ requiredFeatures, requiredLimits }));
   return {
     device,
-    note: dropSubgroups ? `subgroups off (${lanes}-lane subgroups on this adapter)` : '',
+    note: dropSubgroups
+      ? `subgroups off (${allowSubgroups ? `${lanes}-lane subgroups on this adapter` : 'asked for'})`
+      : '',
   };
 }

@@ -45,6 +45,8 @@ export interface FastLoadOptions {
   capture: boolean;
   /** Count and time the decode steps' WebGPU work (benchmarks; see profile.ts). */
   profile?: boolean;
+  /** false: no `subgroups` on the device whatever the adapter (device.ts decides otherwise). */
+  subgroups?: boolean;
   /** Run on this WebGPU device instead of onnxruntime's own (the profiler needs its features). */
   gpuDevice?: unknown;
   label: string;
@@ -192,7 +194,7 @@ export class FastModel {
     if (o.device === 'webgpu' && !o.gpuDevice) {
       // Our own device for every session (see device.ts); onnxruntime's env points at it too, so
       // the device-lost watch and the tests' device reset find it.
-      const made = await createFastDevice();
+      const made = await createFastDevice(o.subgroups !== false);
       o = { ...o, gpuDevice: made.device };
       deviceNote = made.note;
       (ort.env.webgpu as { device?: unknown }).device = made.device;

@@ -70,6 +70,7 @@ export async function loadFast(a: {
       capacity: options.kvCapacity ?? DEFAULT_KV_CAPACITY,
       capture: options.graphCapture ?? true,
       profile: options.profile ?? false,
+      ...(options.gpuSubgroups === false ? { subgroups: false } : {}),
       label: server.label,
     });
   } catch (e) {
