@@ -3,6 +3,19 @@ import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
+const FOLDER_ENTRY = {
+  regex: '^\\.\\./(bench|video|model|worker|store|ui)/(?!index$).+',
+  message: 'Import another src folder only through its index.ts.',
+};
+const STORE_DB = {
+  regex: '(^|/)store/db$',
+  message: "IndexedDB is the store's: use the runs slice (store/index.ts).",
+};
+const ZUSTAND = {
+  name: 'zustand',
+  message: 'App state lives in src/store: use useAppStore from store/index.ts.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -27,11 +40,23 @@ export default tseslint.config(
     ],
   },
   js.configs.recommended,
-  ...tseslint.configs.strict,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+  },
   {
     languageOptions: { globals: { ...globals.browser, ...globals.node } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      // Numbers and booleans print as expected in messages; objects and nullish values do not.
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
+      // `onClick={() => setX(v)}` and `.then(() => done())` are the idiom, not a confusion.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
     },
   },
   {
@@ -40,21 +65,21 @@ export default tseslint.config(
     rules: reactHooks.configs.recommended.rules,
   },
   {
-    // Folder boundaries: reach another folder only through its entry point (index.ts).
+    // Folder boundaries: reach another folder only through its entry point (index.ts); app state
+    // and IndexedDB only through the store.
     files: ['src/**/*.ts', 'src/**/*.tsx'],
+    ignores: ['src/store/**'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '^\\.\\./(bench|video|model|worker|store|ui)/(?!index$).+',
-              message: 'Import another src folder only through its index.ts.',
-            },
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { paths: [ZUSTAND], patterns: [FOLDER_ENTRY, STORE_DB] }],
     },
+  },
+  {
+    files: ['src/store/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [FOLDER_ENTRY] }] },
+  },
+  {
+    files: ['e2e/**/*.ts', 'scripts/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [ZUSTAND], patterns: [STORE_DB] }] },
   },
   {
     // Tests read fixtures whose shape they assert anyway.
@@ -66,4 +91,6 @@ export default tseslint.config(
     ignores: ['src/bench/**/*.test.ts'],
     languageOptions: { globals: {} },
   },
+  // Plain JS (configs, CI and GPU-machine scripts) is linted without type information.
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 );

@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
+import { VitePWA } from 'vite-plugin-pwa';
 import { localAssets } from './scripts/vite-local-assets.ts';
 
 // Multithreaded wasm (onnxruntime-web) needs SharedArrayBuffer, which needs cross-origin
@@ -22,15 +23,37 @@ const harnessPages = Object.fromEntries(
 );
 
 export default defineConfig({
+  // Relative URLs everywhere: one build works from any static host under any path (`--base /x/`
+  // pins an absolute one instead).
+  base: './',
   plugins: [
     react(),
     localAssets({
       models: resolve(import.meta.dirname, 'models'),
       demoVideos: resolve(import.meta.dirname, '../shared/seedbench/egoplan-bench2-examples'),
     }),
+    // src/sw/sw.ts: precache + the isolation headers a plain static host does not send. The page
+    // registers it itself (src/store/host.ts), so that it can reload once to become isolated.
+    VitePWA({
+      strategies: 'injectManifest',
+      srcDir: 'src/sw',
+      filename: 'sw.ts',
+      injectRegister: false,
+      manifest: false,
+      injectManifest: {
+        // A classic script: module service workers are not everywhere yet.
+        rollupFormat: 'iife',
+        globPatterns: ['index.html', 'assets/**/*.{js,mjs,css,wasm}', 'benchmarks/*.json'],
+        // Test pages and the tiny model (the model loader caches models itself) stay out.
+        globIgnores: ['e2e/**', 'models/**', 'assets/harness-*'],
+        // ORT's wasm is 27 MB; the largest set file 2.5 MB.
+        maximumFileSizeToCacheInBytes: 64 * 2 ** 20,
+      },
+    }),
   ],
   server: { headers: isolationHeaders, fs: { allow: ['.', '../shared'] } },
-  preview: { headers: isolationHeaders },
+  // npm start serves on 4173, or on $PORT (a second copy side by side, the fresh-clone test).
+  preview: { headers: isolationHeaders, port: process.env.PORT ? Number(process.env.PORT) : 4173 },
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['@huggingface/transformers', 'onnxruntime-web'] },
   build: {

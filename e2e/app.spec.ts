@@ -1,6 +1,8 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { parseBenchmarkFile, problemText } from '../src/bench/index';
+import { protocolPrompt, sha256 } from './protocol-prompt';
 
 // The evaluation app end to end, with the real tiny model (wasm), the real decoder and the 12 real
 // EgoPlan-Bench2 example questions and clips from ../shared.
@@ -36,12 +38,17 @@ function brokenFolder(): { dir: string; corrupt: ExampleLine; missing: ExampleLi
   return { dir, corrupt, missing };
 }
 
-async function setUp(page: Page, opts: { folder?: string; limit?: number; goto?: boolean } = {}) {
+async function setUp(
+  page: Page,
+  opts: { folder?: string; limit?: number; goto?: boolean; dtype?: 'fp32' | 'auto' } = {},
+) {
   if (opts.goto === false) await page.getByRole('button', { name: 'Run', exact: true }).click();
   else await page.goto('/?view=run');
   const model = page.getByRole('group', { name: 'Model' });
   await model.getByLabel('device').selectOption('wasm');
-  await model.getByLabel('dtype').selectOption('fp32');
+  // 'auto' is the model step's default: left as it is.
+  if (opts.dtype === 'auto') await expect(model.getByLabel('dtype')).toHaveValue('auto');
+  else await model.getByLabel('dtype').selectOption('fp32');
   await model.getByRole('button', { name: 'Load model' }).click();
   await expect(model.getByTestId('model-status')).toContainText('on wasm', { timeout: 120_000 });
   const bench = page.getByRole('group', { name: 'Benchmark' });
@@ -73,17 +80,121 @@ async function storedResults(page: Page): Promise<{ sampleId: string; finishedAt
                 finishedAt: r.finishedAt,
               })),
             );
-          all.onerror = () => reject(all.error);
+          all.onerror = () => reject(all.error ?? new Error('IndexedDB getAll failed'));
         };
-        req.onerror = () => reject(req.error);
+        req.onerror = () => reject(req.error ?? new Error('IndexedDB open failed'));
       }),
   );
+}
+
+/** Every stored run's key and settings, as the runs slice wrote them to IndexedDB. */
+interface StoredRun {
+  key: string;
+  settings: { key: string; model: { dtype: string; files: { path: string }[] } } | null;
+  resume: { model: { dtype: string } | null } | null;
+}
+async function storedRuns(page: Page): Promise<StoredRun[]> {
+  return page.evaluate(
+    () =>
+      new Promise<StoredRun[]>((done, fail) => {
+        const req = indexedDB.open('seedbench-web');
+        req.onsuccess = () => {
+          const all = req.result.transaction('runs').objectStore('runs').getAll();
+          all.onsuccess = () => done(all.result as StoredRun[]);
+          all.onerror = () => fail(all.error ?? new Error('IndexedDB getAll failed'));
+        };
+        req.onerror = () => fail(req.error ?? new Error('IndexedDB open failed'));
+      }),
+  );
+}
+
+/** Every stored result, as the runner wrote it to IndexedDB. */
+interface StoredRecord {
+  runKey: string;
+  sampleId: string;
+  response: string | null;
+  frameIndices: number[] | null;
+  modelPrompt: { wording: string; tokens: number; sha256: string } | null;
+}
+async function storedRecords(page: Page): Promise<StoredRecord[]> {
+  return page.evaluate(
+    () =>
+      new Promise<StoredRecord[]>((done, fail) => {
+        const req = indexedDB.open('seedbench-web');
+        req.onsuccess = () => {
+          const all = req.result.transaction('results').objectStore('results').getAll();
+          all.onsuccess = () => done(all.result as StoredRecord[]);
+          all.onerror = () => fail(all.error ?? new Error('IndexedDB getAll failed'));
+        };
+        req.onerror = () => fail(req.error ?? new Error('IndexedDB open failed'));
+      }),
+  );
+}
+
+const FIXTURE_5 = JSON.parse(readFileSync('e2e/fixtures/reference/still-sample5.json', 'utf8')) as {
+  prompt_text: string;
+  prompt_tokens: number;
+  pytorch: { greedy_text: string };
+};
+const RECORD_5 = JSON.stringify(
+  (
+    JSON.parse(readFileSync(resolve(EXAMPLES, '../EgoPlan_validation.json'), 'utf8')) as {
+      sample_id: number;
+    }[]
+  ).filter((r) => r.sample_id === 5),
+);
+
+async function loadTinyModel(page: Page) {
+  const model = page.getByRole('group', { name: 'Model' });
+  await model.getByLabel('device').selectOption('wasm');
+  await model.getByLabel('dtype').selectOption('fp32');
+  await model.getByRole('button', { name: 'Load model' }).click();
+  await expect(model.getByTestId('model-status')).toContainText('on wasm', { timeout: 120_000 });
+}
+
+async function pickAnnotationFile(page: Page, text: string) {
+  await page
+    .getByRole('group', { name: 'Benchmark' })
+    .getByLabel('Annotation file', { exact: true })
+    .setInputFiles({
+      name: 'EgoPlan_validation.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(text),
+    });
+}
+
+/**
+ * EgoPlan-Bench sample 5 (still only) as a picked annotation file, its still in a picked folder
+ * (the protocol's images/<source>/ path), the tiny model on wasm, a fresh IndexedDB.
+ */
+async function openSample5(page: Page, maxNewTokens: number) {
+  const dir = resolve('test-results/stills-sample5');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'images/EpicKitchens'), { recursive: true });
+  copyFileSync('e2e/fixtures/reference/still-sample5.png', join(dir, 'images/EpicKitchens/5.png'));
+  const [sample] = parseBenchmarkFile('EgoPlan_validation.json', RECORD_5).samples;
+  await page.goto('/');
+  await page.evaluate(() => indexedDB.deleteDatabase('seedbench-web'));
+  await page.goto('/?view=run');
+  await loadTinyModel(page);
+  await pickAnnotationFile(page, RECORD_5);
+  const bench = page.getByRole('group', { name: 'Benchmark' });
+  await bench.getByLabel('Max new tokens').fill(String(maxNewTokens));
+  await page.getByRole('group', { name: 'Videos' }).getByLabel('Video folder').setInputFiles(dir);
+  await expect(page.getByTestId('media-summary')).toContainText(
+    '1 of 1 questions have their files',
+  );
+  return { bench, sample: sample!, fixture: FIXTURE_5 };
 }
 
 test.describe.configure({ mode: 'serial' });
 
 test('a full run of the 12 examples, reloaded in the middle and resumed', async ({ page }) => {
-  await setUp(page);
+  // The model step's defaults for dtype: 'auto' resolves to q4 on wasm, and the run is q4's.
+  await setUp(page, { dtype: 'auto' });
+  await expect(page.getByTestId('model-status')).toContainText(
+    'q4 (auto: q4, the wasm default) on wasm',
+  );
   await expect(page.getByTestId('media-summary')).toContainText(
     '12 of 12 questions have their files',
   );
@@ -107,10 +218,43 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   await expect(page.getByRole('list', { name: 'Run messages' })).toContainText(
     `Resumed: ${before.length} of 12 already done.`,
   );
+  // The Model step shows the model Resume loaded (asked for wasm, runs on wasm), not its defaults.
+  const model = page.getByRole('group', { name: 'Model' });
+  await expect(model.getByLabel('device')).toHaveValue('wasm');
+  await expect(model.getByLabel('dtype')).toHaveValue('q4');
+  await expect(model.getByTestId('device-runs')).toHaveText('runs on wasm');
   await waitForStatus(page, 'finished');
   await expect(page.getByTestId('run-progress')).toContainText('12 / 12');
   const after = await storedResults(page);
   expect(after).toHaveLength(12);
+  // One run: the resume loaded the dtype the run had resolved from 'auto' (so its request is q4
+  // now), and the key and settings name q4 and the q4 graph files that ran, never 'auto'.
+  const [stored, ...others] = await storedRuns(page);
+  expect(others).toHaveLength(0);
+  expect(stored?.resume?.model?.dtype).toBe('q4');
+  expect(stored?.settings?.model.dtype).toBe('q4');
+  expect(stored?.key).toContain(' | q4 | ');
+  expect(stored?.key).not.toContain('auto');
+  const graphs = stored?.settings?.model.files.map((f) => f.path).filter((p) => p.includes('onnx'));
+  expect(graphs?.sort()).toEqual([
+    'onnx/decoder_model_merged_q4.onnx',
+    'onnx/embed_tokens.onnx', // no 4-bit copy in this export: the fp32 lookup, exact either way
+    'onnx/vision_encoder_q4.onnx',
+  ]);
+  // What the model got, as the worker recorded it where it tokenized: the official wording, and
+  // the hash of the official template rendered here for that wording and frame count.
+  const samples = parseBenchmarkFile(
+    'examples.jsonl',
+    readFileSync(join(EXAMPLES, 'examples.jsonl'), 'utf8'),
+  ).samples;
+  for (const r of await storedRecords(page)) {
+    const sample = samples.find((x) => x.sampleId === r.sampleId)!;
+    const frames = r.frameIndices?.length ?? 0;
+    expect(r.modelPrompt?.wording).toBe('seed-bench-r1');
+    expect(r.modelPrompt?.sha256).toBe(
+      sha256(protocolPrompt(problemText(sample, 'seed-bench-r1'), frames)),
+    );
+  }
   for (const b of before) {
     expect(after.find((a) => a.sampleId === b.sampleId)?.finishedAt).toBe(b.finishedAt);
   }
@@ -128,7 +272,7 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
       page.waitForEvent('download'),
       exports.getByRole('button', { name }).click(),
     ]);
-    return readFileSync((await file.path())!, 'utf8');
+    return readFileSync(await file.path(), 'utf8');
   };
   const official = (await download(/Official results L3/)).trimEnd().split('\n');
   expect(official).toHaveLength(12);
@@ -217,9 +361,100 @@ test('offline: the app shell, benchmark sets and cached model work with the netw
   // Still offline: load the cached model and run two questions from a local folder.
   const { dir } = brokenFolder();
   await setUp(page, { folder: dir, limit: 2, goto: false });
-  await expect(page.getByTestId('model-status')).toContainText('7 from cache');
+  // configs (config, generation, preprocessor), tokenizer (2), three graphs: all from the cache.
+  await expect(page.getByTestId('model-status')).toContainText('8 files: 8 from cache');
   await page.getByRole('button', { name: /Start run|Run again/ }).click();
   await waitForStatus(page, 'finished');
   await expect(page.getByTestId('run-progress')).toContainText('2 / 2');
   await context.setOffline(false);
+});
+
+test('each wording reaches the model through the app; sample 5 in SEED-Bench-R1 wording equals PyTorch', async ({
+  page,
+}) => {
+  const { bench, sample, fixture } = await openSample5(page, 32);
+
+  // The official wording (the default): the prompt PyTorch got, and its greedy tokens.
+  await page.getByRole('button', { name: /Start run/ }).click();
+  await waitForStatus(page, 'finished', 120_000);
+  const [seed] = await storedRecords(page);
+  const reference = fixture.prompt_text.replace('<|image_pad|>', '<|image_pad|>'.repeat(81));
+  expect(seed?.modelPrompt).toEqual({
+    wording: 'seed-bench-r1',
+    tokens: fixture.prompt_tokens,
+    sha256: sha256(reference),
+    clipTokens: null,
+    stillTokens: 81,
+  });
+  expect(seed?.response).toBe(fixture.pytorch.greedy_text);
+
+  // The file's own wording: another run (another key), and the model gets that text.
+  await bench.getByLabel('Question wording').selectOption('as-is');
+  await page.getByRole('button', { name: /Run again/ }).click();
+  // The status reads 'finished' from the first run until this one starts: wait for its record.
+  await expect.poll(async () => (await storedRecords(page)).length, { timeout: 120_000 }).toBe(2);
+  await waitForStatus(page, 'finished', 120_000);
+  const asIs = (await storedRecords(page)).find((r) => r.runKey !== seed?.runKey);
+  expect(asIs?.modelPrompt?.wording).toBe('as-is');
+  expect(asIs?.modelPrompt?.sha256).toBe(
+    sha256(protocolPrompt(problemText(sample, 'as-is'), null)),
+  );
+  expect(asIs?.modelPrompt?.sha256).not.toBe(seed?.modelPrompt?.sha256);
+
+  // The Inspector and the official export say what the model got, for this run.
+  await page.getByRole('button', { name: 'Inspector', exact: true }).click();
+  await expect(page.getByTestId('inspector-prompt-record')).toContainText(
+    `wording as-is, ${asIs?.modelPrompt?.tokens} tokens, sha256 ${asIs?.modelPrompt?.sha256.slice(0, 16)}`,
+  );
+  await expect(page.getByTestId('inspector-prompt-record')).toContainText('equals this text');
+  await expect(page.getByTestId('inspector-prompt')).toContainText('in the last frame');
+  await page.getByRole('button', { name: 'Results', exact: true }).click();
+  const [file] = await Promise.all([
+    page.waitForEvent('download'),
+    page
+      .getByTestId('exports')
+      .getByRole('button', { name: /Official results L1/ })
+      .click(),
+  ]);
+  const line = JSON.parse(readFileSync(await file.path(), 'utf8')) as { problem: string };
+  expect(line.problem).toBe(problemText(sample, 'as-is'));
+});
+
+test.describe('run identity by content', () => {
+  // Model files must come from the server here (the test changes one), not a service worker.
+  test.use({ serviceWorkers: 'block' });
+
+  test('the same names with other model bytes or other annotation records start a new run, and say why', async ({
+    page,
+  }) => {
+    await openSample5(page, 2);
+    const messages = page.getByRole('list', { name: 'Run messages' });
+    await page.getByRole('button', { name: /Start run/ }).click();
+    await expect.poll(async () => (await storedRecords(page)).length, { timeout: 60_000 }).toBe(1);
+    await waitForStatus(page, 'finished', 60_000);
+
+    // Same folder name, one file changed (config.json with one more key): another run.
+    await page.evaluate(() => caches.delete('seedbench-models-v1'));
+    await page.route('**/models/tiny-random-qwen2-vl/config.json', async (route) => {
+      const original = (await (await route.fetch()).json()) as Record<string, unknown>;
+      await route.fulfill({ json: { ...original, note: 'edited' } });
+    });
+    await loadTinyModel(page);
+    await page.getByRole('button', { name: /Run again/ }).click();
+    await expect(messages).toContainText("the model's files differ from the run's (config.json;");
+    await expect(messages).toContainText('Starting a new run.');
+    await expect(messages).not.toContainText('Resumed');
+    await expect.poll(async () => (await storedRecords(page)).length, { timeout: 60_000 }).toBe(2);
+    await waitForStatus(page, 'finished', 60_000);
+
+    // Same file name, one choice edited: another run again.
+    await pickAnnotationFile(page, RECORD_5.replace('"open tap"', '"open the tap"'));
+    await page.getByRole('button', { name: /Run again|Start run/ }).click();
+    await expect(messages).toContainText(
+      'the annotation records of EgoPlan_validation.json differ',
+    );
+    await expect.poll(async () => (await storedRecords(page)).length, { timeout: 60_000 }).toBe(3);
+    const keys = new Set((await storedRecords(page)).map((r) => r.runKey));
+    expect(keys.size).toBe(3);
+  });
 });

@@ -10,10 +10,10 @@ import {
   openHarness,
   run,
   type Reference,
-} from './model-helpers';
+} from './model-fixtures';
 
 // The fast engine (src/model/fast, graphs of scripts/export/fast) in real Chromium against the same
-// PyTorch / onnxruntime fixtures as the reference engine, with the same tolerances (model-helpers.ts).
+// PyTorch / onnxruntime fixtures as the reference engine, with the same tolerances (model-fixtures.ts).
 // Its q4 graphs quantise exactly as the reference q4 export (same MatMulNBits bytes), so the
 // reference's onnxruntime q4 entries apply; the fast graphs' own onnxruntime (CPU, Node) outputs are
 // checked too (e2e/fixtures/fast, scripts/fast-fixtures.ts).

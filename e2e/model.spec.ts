@@ -13,10 +13,12 @@ import {
   requests,
   run,
   type Reference,
-} from './model-helpers';
+} from './model-fixtures';
 
 // The model stage in real Chromium: transformers.js + onnxruntime-web in the model worker, on the
-// committed tiny Qwen2-VL export, against the PyTorch / onnxruntime reference fixtures.
+// committed tiny Qwen2-VL export, against the PyTorch / onnxruntime reference fixtures. The tiny
+// folder also has fast graphs (onnx/fast.json), so these loads ask for the reference engine; the
+// fast engine's parity is e2e/fast.spec.ts.
 
 const STILL = fixture('still-sample5');
 const SHORT_CLIP = fixture('clip-f71fb12c'); // 99 frames -> 6 sampled; its frames are committed PNGs
@@ -137,13 +139,9 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
     page,
   }) => {
     await openHarness(page);
-    const { info } = await load(page, {
-      from: MODEL_URL,
-      engine: 'reference',
-      dtype: 'q4',
-      device: 'webgpu',
-    });
-    expect(info.device).toBe('webgpu');
+    // dtype auto: q4 on SwiftShader (no shader-f16); the reload keeps the dtype that ran.
+    const { info } = await load(page, { from: MODEL_URL, engine: 'reference', device: 'webgpu' });
+    expect([info.device, info.dtype]).toEqual(['webgpu', 'q4']);
     const lost = await page.evaluate(() =>
       (window as unknown as { modelHarness: ModelHarness }).modelHarness.loseDevice(),
     );
@@ -153,7 +151,7 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
       page,
       fixtureRun(STILL, { maxNewTokens: 2, logitsAt: ref.top20.map(([id]) => id) }),
     );
-    expect(out.result.device).toBe('wasm');
+    expect([out.result.device, out.result.dtype]).toEqual(['wasm', 'q4']);
     compare(out.result, STILL, 'q4', { greedy: false });
     const fallbacks = await page.evaluate(
       () => (window as unknown as { modelHarness: ModelHarness }).modelHarness.fallbacks,
@@ -256,7 +254,7 @@ test.describe('model sources', () => {
     expect(info.source).toContain('tiny-random-qwen2-vl');
     const files = events.filter((e) => e.kind === 'file');
     expect(files.length).toBeGreaterThan(0);
-    expect(files.every((e) => e.kind === 'file' && e.from === 'local')).toBe(true);
+    expect(files.every((e) => e.from === 'local')).toBe(true);
     const ref = STILL.onnx['q4'] as Reference;
     const out = await run(
       page,
@@ -271,6 +269,7 @@ test.describe('model sources', () => {
       'config.json',
       'tokenizer.json',
       'tokenizer_config.json',
+      'preprocessor_config.json', // read and checked against the protocol at load
       'generation_config.json',
       'onnx/embed_tokens.onnx',
       'onnx/vision_encoder_q4.onnx',
@@ -292,9 +291,7 @@ test.describe('model sources', () => {
       device: 'wasm',
     });
     expect(info.source).toBe('folder "tiny"');
-    expect(
-      events.filter((e) => e.kind === 'file').every((e) => e.kind === 'file' && e.from === 'local'),
-    ).toBe(true);
+    expect(events.filter((e) => e.kind === 'file').every((e) => e.from === 'local')).toBe(true);
     const ref = STILL.onnx['q4'] as Reference;
     const out = await run(
       page,

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import {
   agreement,
-  makeResult,
+  promptRecordFor,
+  resultFrom,
   parseBenchmarkFile,
   summarize,
   toOfficialJsonl,
@@ -37,7 +38,7 @@ const run: Sample[] = [...l1, ...l2, ...l3];
 const notRun = new Set(run.slice(-4).map((s) => s.sampleId));
 
 const wrongOf = (s: Sample) => (s.gold === 'A' ? 'C' : 'A');
-function outputFor(s: Sample, i: number): ModelOutputs | null {
+function rawOutputFor(s: Sample, i: number): Partial<ModelOutputs> | null {
   if (notRun.has(s.sampleId)) return null;
   if (i === 7)
     return {
@@ -67,14 +68,21 @@ function outputFor(s: Sample, i: number): ModelOutputs | null {
       };
   }
 }
-const outputs: Record<string, ModelOutputs> = {};
+/** Answered questions carry the record the model writes (16 clip frames, SEED-Bench-R1 wording). */
+function outputFor(s: Sample, i: number): Partial<ModelOutputs> | null {
+  const o = rawOutputFor(s, i);
+  if (!o) return null;
+  const asked = o.response !== null;
+  return { ...o, modelPrompt: asked ? promptRecordFor(s, 'seed-bench-r1', 16, 900) : null };
+}
+const outputs: Record<string, Partial<ModelOutputs>> = {};
 run.forEach((s, i) => {
   const o = outputFor(s, i);
   if (o) outputs[s.sampleId] = o;
 });
 const results: QuestionResult[] = run
   .filter((s) => outputs[s.sampleId])
-  .map((s) => makeResult(s, outputs[s.sampleId]!));
+  .map((s) => resultFrom(s, outputs[s.sampleId]!));
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 const frameDir = new URL('fixtures/reference/clip-f71fb12c/', import.meta.url);
@@ -154,7 +162,7 @@ test('results: accuracy table, chart, letters, exports and an imported official 
   ]);
   expect(jsonl.suggestedFilename()).toMatch(/_L1\.jsonl$/);
   const jsonlText = readFileSync(await jsonl.path(), 'utf8');
-  expect(jsonlText).toBe(toOfficialJsonl(l1, l1Results, 'seed-bench-r1'));
+  expect(jsonlText).toBe(toOfficialJsonl(l1, l1Results).jsonl);
   const [csv] = await Promise.all([
     page.waitForEvent('download'),
     view.getByRole('button', { name: /CSV/ }).click(),
@@ -168,7 +176,9 @@ test('results: accuracy table, chart, letters, exports and an imported official 
     page.waitForEvent('download'),
     view.getByRole('button', { name: /Summary/ }).click(),
   ]);
-  const sumJson = JSON.parse(readFileSync(await sum.path(), 'utf8'));
+  const sumJson = JSON.parse(readFileSync(await sum.path(), 'utf8')) as {
+    summary: { total: { byMode: { official: { correct: number } } } };
+  };
   expect(sumJson.summary.total.byMode.official.correct).toBe(
     summary.total.byMode.official!.correct,
   );
@@ -191,7 +201,7 @@ test('results: accuracy table, chart, letters, exports and an imported official 
   const b = l1Results
     .filter((r) => r.response !== null)
     .map((r) =>
-      makeResult(
+      resultFrom(
         l1.find((s) => s.sampleId === r.sampleId)!,
         { response: '<answer>A</answer>' },
       ),
@@ -226,7 +236,7 @@ test('results: a stored past run is listed, shown, and compared question by ques
     ([f, o]) =>
       (
         window as unknown as { harness: { seedRun: (...a: unknown[]) => Promise<void> } }
-      ).harness.seedRun(f, 'past-key', '/models/Qwen2-VL-2B-Instruct', o),
+      ).harness.seedRun(f, '/models/Qwen2-VL-2B-Instruct', o),
     [files, pastOutputs] as const,
   );
   const stored = await page.evaluate(
@@ -241,7 +251,7 @@ test('results: a stored past run is listed, shown, and compared question by ques
   );
   expect(stored).toBe(results.length);
   const view = page.getByRole('region', { name: 'Results' });
-  const past = [...l2, ...l3].map((s) => makeResult(s, { response: '<answer>B</answer>' }));
+  const past = [...l2, ...l3].map((s) => resultFrom(s, { response: '<answer>B</answer>' }));
 
   // Compare with it: agreement on the questions both answered, accuracies on shared questions.
   await view
@@ -411,7 +421,7 @@ test('results and inspector at full size: all 3,355 EgoPlan validation questions
     },
     [files, big.map((s) => s.sampleId), bigOut] as const,
   );
-  const s = summarize(big.map((x) => makeResult(x, bigOut[x.sampleId]!)));
+  const s = summarize(big.map((x) => resultFrom(x, bigOut[x.sampleId]!)));
   const view = page.getByRole('region', { name: 'Results' });
   for (const g of s.levels) {
     await expect(

@@ -31,7 +31,7 @@ function probe(path: string) {
     'json',
     path,
   ]).toString();
-  const s = JSON.parse(out).streams[0] as {
+  const s = (JSON.parse(out) as { streams: unknown[] }).streams[0] as {
     width: number;
     height: number;
     avg_frame_rate: string;
@@ -135,7 +135,7 @@ test.describe('real clips', () => {
       expect(cmp.still?.max).toBe(0);
       console.log(
         `${name}: N=${r.frameCount} fps=${r.fps} n=${r.indices?.length} decoded=${r.decodedFrames} skipped=${r.skippedFrames} ` +
-          `timings=${JSON.stringify(r.timings, (_, v) => (typeof v === 'number' ? Math.round(v) : v))}`,
+          `timings=${JSON.stringify(r.timings, (_, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}`,
       );
     });
   }
@@ -433,7 +433,7 @@ test.describe('against the PyTorch reference fixtures (torchvision resize, Pillo
 
 test.describe('fallback without WebCodecs (<video> seeking): same indices, approximate pixels', () => {
   for (const name of clips.filter((c) => /^(2db7efae|17be1d0a|d9db7166)/.test(c))) {
-    test(`${name}`, async ({ page }) => {
+    test(name, async ({ page }) => {
       const path = join(CLIPS_DIR, name);
       const info = probe(path);
       const expected = torchIndices(info.frames, info.fps);

@@ -109,7 +109,7 @@ async function waitFor(url: string, timeoutMs: number) {
 }
 
 async function prepare(page: Page, name: string, reps: number): Promise<PrepareSummary> {
-  const r = (await page.evaluate(
+  const r = await page.evaluate(
     ([n, rp, d]) =>
       (
         window as unknown as { videoHarness: { prepare(a: unknown): Promise<Outcome> } }
@@ -120,7 +120,7 @@ async function prepare(page: Page, name: string, reps: number): Promise<PrepareS
         options: { decoders: d },
       }),
     [name, reps, decoders] as const,
-  )) as Outcome;
+  );
   if (!r.ok) throw new Error(`${name}: ${JSON.stringify(r.error)}`);
   return r;
 }

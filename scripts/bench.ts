@@ -16,6 +16,8 @@ import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StoredResult } from '../src/store/index';
+import { OFFICIAL_CONFIG } from '../src/bench/index';
+import { MODEL_DTYPES, type ModelDtype } from '../src/model/index';
 import { loadBenchmark } from './eval';
 import { ensureBuild, openApp, repoRoot, serve } from './headless-app';
 
@@ -67,7 +69,7 @@ function row(r: StoredResult): Row {
 async function runDevice(
   origin: string,
   device: 'wasm' | 'webgpu',
-  dtype: string,
+  dtype: ModelDtype,
   ids: string[],
   maxNewTokens: number,
 ) {
@@ -91,17 +93,15 @@ async function runDevice(
     }
     await page.evaluate((id) => window.seedbenchAutomation.selectSet(id), SET);
     await page.evaluate((x) => window.seedbenchAutomation.keepSamples(x), ids);
-    await page.evaluate(() => window.seedbenchAutomation.setMediaFromServer('/cli-videos/'));
+    // Labelled with the folder's path, so a missing clip names it (not "demo clips").
     await page.evaluate(
-      (n) =>
-        window.seedbenchAutomation.setConfig({
-          scoring: { official: true, letters: false, likelihood: false },
-          wording: 'seed-bench-r1',
-          maxNewTokens: n,
-          subset: { kind: 'all' },
-        }),
-      maxNewTokens,
+      (label) => window.seedbenchAutomation.setMediaFromServer('/cli-videos/', label),
+      VIDEOS,
     );
+    await page.evaluate((c) => window.seedbenchAutomation.setConfig(c), {
+      ...OFFICIAL_CONFIG,
+      maxNewTokens,
+    });
     const results: StoredResult[] = [];
     await page.exposeFunction('seedbenchEmit', (r: StoredResult) => {
       results.push(r);
@@ -208,7 +208,7 @@ function videoRatio(port: number): { ratio: number | null; tail: string } {
       timeout: 600_000,
     },
   );
-  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  const out = `${r.stdout}${r.stderr}`;
   const m = /video ratio vs ffmpeg:\s*([\d.]+)/.exec(out);
   return { ratio: m ? Number(m[1]) : null, tail: out.split('\n').slice(-25).join('\n') };
 }
@@ -228,7 +228,11 @@ async function main() {
     },
   });
   const samples = loadBenchmark(SET).samples;
-  const devices = values.devices.split(',') as ('wasm' | 'webgpu')[];
+  const devices = values.devices
+    .split(',')
+    .map((d) => (d === 'webgpu' ? ('webgpu' as const) : ('wasm' as const)));
+  const dtype = MODEL_DTYPES.find((d) => d === values.dtype);
+  if (!dtype) throw new Error(`--dtype must be one of ${MODEL_DTYPES.join(', ')}`);
   const dist = ensureBuild('dist-cli');
   const served = await serve({
     dist,
@@ -251,7 +255,7 @@ async function main() {
       );
       const ids = samples.slice(0, n).map((s) => s.sampleId);
       process.stderr.write(`${device}: ${ids.length} questions, max ${tokens} new tokens …\n`);
-      const r = await runDevice(served.origin, device, values.dtype, ids, tokens);
+      const r = await runDevice(served.origin, device, dtype, ids, tokens);
       const { text, totals } = table(
         `${device} (${r.info.deviceReason}${device === 'wasm' ? `, ${r.info.threads} threads` : ''}; ${ids.length} questions, max ${tokens} new tokens; Chromium ${r.browser})`,
         r.rows,

@@ -104,11 +104,11 @@ async function main() {
     `chat template (transformers.js) equals the fixture's prompt: ${prompt === fx.prompt_text}`,
   );
   const image = await RawImage.read(join(fixtureDir, fx.still_252_png));
-  const inputs = await processor(prompt, image);
+  const inputs = (await processor(prompt, image)) as { input_ids: Tensor; pixel_values: Tensor };
   const ids = Array.from(inputs.input_ids.data as BigInt64Array, Number);
   const idsMatch = ids.length === fx.input_ids.length && ids.every((v, i) => v === fx.input_ids[i]);
   console.log(`input_ids (${ids.length}) equal the fixture's: ${idsMatch}`);
-  const pv = inputs.pixel_values as Tensor;
+  const pv = inputs.pixel_values;
   const cols = pv.dims[1]!;
   let pvDiff = 0;
   for (const [name, row] of Object.entries(fx.pixel_values.row_indices)) {

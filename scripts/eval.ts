@@ -2,143 +2,58 @@
 //
 //   npm run eval -- --model <folder|url|hub id> --benchmark <annotation file|set id>
 //     --videos <folder> [--level L1|L2|L3] [--limit N] [--device auto|webgpu|wasm]
-//     [--dtype fp32|fp16|q8|q4|q4f16] [--scoring official|letters|likelihood|all]
+//     [--dtype fp32|fp16|q8|q4|q4f16|auto] [--scoring official|letters|likelihood|all]
+//     [--wording seed-bench-r1|as-is] [--clip-frames rounded|float]
 //     [--out <folder>] [--dump-frames] [--shard i/n] [--max-new-tokens 256] [--verbose]
 //
-// Writes <out>/results.jsonl as each question finishes (official fields first), <out>/run.json,
-// <out>/summary.json and, with --dump-frames, <out>/frames/<sample id>/*.png + frames.json.
-// Resumes from an existing <out>: questions already in results.jsonl are skipped. Exit code 0
+// Defaults are the official preset. Writes <out>/results.jsonl as each question finishes
+// (official fields first, then what the model got), <out>/run.json (the run's settings record,
+// identified by content: annotation records and model files), <out>/summary.json and, with
+// --dump-frames, <out>/frames/<sample id>/*.png + frames.json. Resumes from an existing <out>
+// only when it holds the same run (same records, same model bytes, same settings). Exit code 0
 // when the run completed (questions with errors are counted, not fatal), 1 when it could not run
 // or stopped early, 2 for bad arguments.
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Page } from '@playwright/test';
 import {
-  parseBenchmarkFile,
-  type BenchmarkManifest,
-  type BenchmarkSetFile,
-  type Level,
+  benchmarkManifestSchema,
+  benchmarkSetFileSchema,
+  errorMessage,
+  identityConflicts,
+  readJsonFile,
+  runIdentity,
+  runSettings,
+  samplesDigest,
+  type AnswerSettings,
+  type BenchmarkIdentity,
+  type ModelIdentity,
+  type RunConfig,
+  type RunSettings,
   type Sample,
 } from '../src/bench/index';
 import type { StoredResult } from '../src/store/index';
-import { ensureBuild, openApp, repoRoot, serve } from './headless-app';
+import { parseEvalArgs, UsageError, type EvalOptions } from './eval-args';
+import { ensureBuild, modelHosts, openApp, repoRoot, serve } from './headless-app';
+import { ensureTokenizer, folderContent } from './model-folder';
 import {
   accuracyTable,
   readResults,
   readRunFile,
   resultFromLine,
   resultLine,
-  settingsConflicts,
   writeRunFile,
   writeSummary,
-  type RunSettings,
+  type RunFile,
+  type Selection,
 } from './results-file';
 import { Progress } from './progress';
+import { readAnnotationFile } from './annotation-file';
+import { ResultsWriter, writing } from './results-writer';
+import { termSafe } from './term-safe';
 
-class UsageError extends Error {}
-
-const DTYPES = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'] as const;
-const DEVICES = ['auto', 'webgpu', 'wasm'] as const;
-const SCORINGS = ['official', 'letters', 'likelihood', 'all'] as const;
-
-export interface EvalOptions {
-  model: string;
-  benchmark: string;
-  videos: string;
-  level: Level | null;
-  limit: number | null;
-  device: (typeof DEVICES)[number];
-  dtype: (typeof DTYPES)[number];
-  scoring: (typeof SCORINGS)[number];
-  out: string | null;
-  dumpFrames: boolean;
-  shard: { index: number; count: number } | null;
-  maxNewTokens: number;
-  verbose: boolean;
-}
-
-function oneOf<T extends string>(
-  name: string,
-  v: string | undefined,
-  allowed: readonly T[],
-  d: T,
-): T {
-  if (v === undefined) return d;
-  if (!(allowed as readonly string[]).includes(v)) {
-    throw new UsageError(`--${name} must be one of ${allowed.join(', ')} (got "${v}")`);
-  }
-  return v as T;
-}
-
-export function parseEvalArgs(argv: string[]): EvalOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: 'string', default: 'models/tiny-random-qwen2-vl' },
-      benchmark: { type: 'string' },
-      videos: { type: 'string' },
-      level: { type: 'string' },
-      limit: { type: 'string' },
-      device: { type: 'string' },
-      dtype: { type: 'string' },
-      scoring: { type: 'string' },
-      out: { type: 'string' },
-      'dump-frames': { type: 'boolean', default: false },
-      shard: { type: 'string' },
-      'max-new-tokens': { type: 'string' },
-      verbose: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  if (!values.benchmark)
-    throw new UsageError('--benchmark <annotation file or set id> is required');
-  if (!values.videos) throw new UsageError('--videos <folder> is required');
-  let shard: EvalOptions['shard'] = null;
-  if (values.shard !== undefined) {
-    const m = /^(\d+)\/(\d+)$/.exec(values.shard);
-    const index = Number(m?.[1]);
-    const count = Number(m?.[2]);
-    if (!m || count < 1 || index < 1 || index > count) {
-      throw new UsageError(`--shard must be i/n with 1 <= i <= n (got "${values.shard}")`);
-    }
-    shard = { index, count };
-  }
-  const limit = values.limit === undefined ? null : Number(values.limit);
-  if (limit !== null && !(Number.isInteger(limit) && limit > 0)) {
-    throw new UsageError(`--limit must be a positive integer (got "${values.limit}")`);
-  }
-  const maxNewTokens = Number(values['max-new-tokens'] ?? 256);
-  if (!(Number.isInteger(maxNewTokens) && maxNewTokens > 0)) {
-    throw new UsageError('--max-new-tokens must be a positive integer');
-  }
-  return {
-    model: values.model,
-    benchmark: values.benchmark,
-    videos: values.videos,
-    level:
-      values.level === undefined
-        ? null
-        : oneOf<Level>('level', values.level, ['L1', 'L2', 'L3'], 'L1'),
-    limit,
-    device: oneOf('device', values.device, DEVICES, 'auto'),
-    dtype: oneOf('dtype', values.dtype, DTYPES, 'fp32'),
-    scoring: oneOf('scoring', values.scoring, SCORINGS, 'official'),
-    out: values.out ?? null,
-    dumpFrames: values['dump-frames'],
-    shard,
-    maxNewTokens,
-    verbose: values.verbose,
-  };
-}
+export { parseEvalArgs, type EvalOptions } from './eval-args';
 
 interface LoadedBenchmark {
   /** 'file' is loaded in the page as a dropped file; 'set' through the set list. */
@@ -147,37 +62,58 @@ interface LoadedBenchmark {
   name: string;
   text: string | null;
   samples: Sample[];
+  /** Every question of the file or set, by content (the page computes the same). */
+  identity: BenchmarkIdentity;
+}
+
+const SHARED_DATA = resolve(repoRoot, '../shared/seedbench');
+
+/** On a fresh checkout the sets are not built yet: build them from ../shared as npm test does. */
+function ensureSets(manifestPath: string): void {
+  if (existsSync(manifestPath) || !existsSync(SHARED_DATA)) return;
+  console.error(`building the benchmark sets from ${SHARED_DATA} …`);
+  const r = spawnSync(
+    'npx',
+    ['tsx', 'scripts/fetch-benchmarks.ts', '--from', SHARED_DATA, '--if-missing'],
+    { cwd: repoRoot, encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`fetch-benchmarks failed:\n${r.stdout}\n${r.stderr}`);
 }
 
 /** The same parse the page does, here in Node, so both sides agree on ids and order. */
 export function loadBenchmark(spec: string): LoadedBenchmark {
   if (existsSync(spec) && statSync(spec).isFile()) {
-    const text = readFileSync(spec, 'utf8');
-    const name = basename(spec);
-    const parsed = parseBenchmarkFile(name, text);
-    if (parsed.errors.length > 0) {
-      console.error(
-        `${name}: ${parsed.errors.length} of ${parsed.total} records skipped (invalid)`,
-      );
-    }
-    return { kind: 'file', id: name, name, text, samples: parsed.samples };
+    const { name, text, samples } = readAnnotationFile(spec);
+    const identity = { id: name, questions: samples.length, digest: samplesDigest(samples) };
+    return { kind: 'file', id: name, name, text, samples, identity };
   }
   const dir = resolve(repoRoot, 'public/benchmarks');
   const manifestPath = join(dir, 'manifest.json');
+  ensureSets(manifestPath);
   if (!existsSync(manifestPath)) {
     throw new UsageError(
       `--benchmark "${spec}" is not a file, and there is no ${manifestPath} to look it up as a set id (run "npm run prepare:test-data")`,
     );
   }
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as BenchmarkManifest;
+  const manifest = readJsonFile(
+    manifestPath,
+    readFileSync(manifestPath, 'utf8'),
+    benchmarkManifestSchema,
+  );
   const info = manifest.sets.find((s) => s.id === spec);
   if (!info) {
     throw new UsageError(
       `--benchmark "${spec}" is neither a file nor a set id (sets: ${manifest.sets.map((s) => s.id).join(', ')})`,
     );
   }
-  const set = JSON.parse(readFileSync(join(dir, info.file), 'utf8')) as BenchmarkSetFile;
-  return { kind: 'set', id: info.id, name: info.id, text: null, samples: set.samples };
+  const setPath = join(dir, info.file);
+  const set = readJsonFile(setPath, readFileSync(setPath, 'utf8'), benchmarkSetFileSchema);
+  const identity = {
+    id: info.id,
+    questions: set.samples.length,
+    digest: samplesDigest(set.samples),
+  };
+  return { kind: 'set', id: info.id, name: info.id, text: null, samples: set.samples, identity };
 }
 
 /** Level, then --limit (first N), then --shard (question k of the list to shard k mod n). */
@@ -187,12 +123,8 @@ export function selectQuestions(
 ) {
   const levelled = o.level ? samples.filter((s) => s.level === o.level) : samples;
   const limited = o.limit ? levelled.slice(0, o.limit) : levelled;
-  const mine = o.shard
-    ? limited.filter(
-        (_, k) =>
-          k % (o.shard as { count: number }).count === (o.shard as { index: number }).index - 1,
-      )
-    : limited;
+  const shard = o.shard;
+  const mine = shard ? limited.filter((_, k) => k % shard.count === shard.index - 1) : limited;
   return { selected: limited.length, mine };
 }
 
@@ -205,6 +137,12 @@ type ModelSpec = {
 function modelSpec(model: string): ModelSpec {
   if (existsSync(model) && statSync(model).isDirectory()) {
     const dir = resolve(model);
+    try {
+      const copied = ensureTokenizer(dir);
+      if (copied) console.error(copied);
+    } catch (e) {
+      throw new UsageError(`--model: ${errorMessage(e)}`);
+    }
     return { source: { kind: 'url', url: '/cli-model' }, label: basename(dir), dir };
   }
   if (/^https?:\/\//.test(model))
@@ -244,9 +182,31 @@ async function dumpFrames(page: Page, dir: string, r: StoredResult): Promise<voi
   } catch (e) {
     writeFileSync(
       join(target, 'frames.json'),
-      `${JSON.stringify({ sample_id: r.rawSampleId, error: (e as Error).message }, null, 2)}\n`,
+      `${JSON.stringify({ sample_id: r.rawSampleId, error: errorMessage(e) }, null, 2)}\n`,
     );
   }
+}
+
+/** The model part of the identity a resumed run must match, before anything is loaded. */
+function modelNow(model: ModelSpec, o: EvalOptions, stored: ModelIdentity): ModelIdentity {
+  // A local folder is hashed here over the files the run's model loaded; a remote model is checked
+  // once loaded (its bytes are not here before that).
+  const content = model.dir
+    ? folderContent(
+        model.dir,
+        stored.files.map((f) => f.path),
+      )
+    : stored;
+  // 'auto' is resolved only at load: the dtype is compared there (the loaded identity below).
+  const dtype = o.dtype === 'auto' ? stored.dtype : o.dtype;
+  return { label: model.label, dtype, digest: content.digest, files: content.files };
+}
+
+function selectionConflicts(a: Selection, o: EvalOptions): string[] {
+  const out: string[] = [];
+  if (a.level !== o.level) out.push(`level ${a.level ?? 'all'} vs ${o.level ?? 'all'}`);
+  if (JSON.stringify(a.shard) !== JSON.stringify(o.shard)) out.push('shard');
+  return out;
 }
 
 export async function runEval(o: EvalOptions): Promise<number> {
@@ -254,20 +214,15 @@ export async function runEval(o: EvalOptions): Promise<number> {
   const model = modelSpec(o.model);
   if (!existsSync(o.videos) || !statSync(o.videos).isDirectory())
     throw new UsageError(`--videos ${o.videos}: not a folder`);
-  const scoring = {
-    official: o.scoring === 'official' || o.scoring === 'all',
-    letters: o.scoring === 'letters' || o.scoring === 'all',
-    likelihood: o.scoring === 'likelihood' || o.scoring === 'all',
-  };
-  const settings: RunSettings = {
-    model: model.label,
-    dtype: o.dtype,
-    device: o.device,
-    scoring,
-    wording: 'seed-bench-r1',
+  const answer: AnswerSettings = {
+    wording: o.wording,
+    clipValues: o.clipValues,
+    scoring: {
+      official: o.scoring === 'official' || o.scoring === 'all',
+      letters: o.scoring === 'letters' || o.scoring === 'all',
+      likelihood: o.scoring === 'likelihood' || o.scoring === 'all',
+    },
     maxNewTokens: o.maxNewTokens,
-    benchmark: bench.id,
-    level: o.level,
   };
   const shardTag = o.shard ? `-shard${o.shard.index}of${o.shard.count}` : '';
   const out = resolve(
@@ -281,19 +236,28 @@ export async function runEval(o: EvalOptions): Promise<number> {
       ),
   );
   mkdirSync(out, { recursive: true });
-  const previous = readRunFile(out);
+  let previous: RunFile | null;
+  try {
+    previous = readRunFile(out);
+  } catch (e) {
+    throw new UsageError(`${errorMessage(e)}: not a run.json of this version; pick another --out`);
+  }
   if (previous) {
-    const diff = settingsConflicts(previous.settings, settings);
-    const shardDiff = JSON.stringify(previous.shard) !== JSON.stringify(o.shard);
-    if (diff.length > 0 || shardDiff) {
+    const stored = previous.settings;
+    const now = runIdentity(bench.identity, modelNow(model, o, stored.model), answer);
+    const diff = [
+      ...identityConflicts(stored, now).map((d) => d.message),
+      ...selectionConflicts(previous.selection, o),
+    ];
+    if (diff.length > 0) {
       throw new UsageError(
-        `${out} holds a run with other settings (${[...diff, ...(shardDiff ? ['shard'] : [])].join(', ')}): pick another --out`,
+        `${out} holds another run (${diff.join('; ')}): pick another --out, or remove it to start fresh`,
       );
     }
   }
   const unlock = lockOut(out);
   try {
-    return await evalInto(o, bench, model, settings, out, previous?.createdAt);
+    return await evalInto(o, bench, model, answer, out, previous);
   } finally {
     unlock();
   }
@@ -316,7 +280,7 @@ function lockOut(out: string): () => void {
     }
     if (alive) throw new UsageError(`${out} is being written by another npm run eval (pid ${pid})`);
   }
-  writeFileSync(path, String(process.pid));
+  writing(path, () => writeFileSync(path, String(process.pid)));
   const unlock = () => rmSync(path, { force: true });
   process.once('exit', unlock);
   return unlock;
@@ -326,39 +290,52 @@ async function evalInto(
   o: EvalOptions,
   bench: LoadedBenchmark,
   model: ModelSpec,
-  settings: RunSettings,
+  answer: AnswerSettings,
   out: string,
-  createdAt: string | undefined,
+  previous: RunFile | null,
 ): Promise<number> {
   const { selected, mine } = selectQuestions(bench.samples, o);
-  writeRunFile(out, {
-    settings,
-    selected,
-    limit: o.limit,
-    shard: o.shard,
-    createdAt: createdAt ?? new Date().toISOString(),
-  });
+  const selection: Selection = { level: o.level, limit: o.limit, shard: o.shard, selected };
   const resultsPath = join(out, 'results.jsonl');
   const before = readResults(resultsPath, true);
-  for (const b of before.bad) console.error(`skipped unreadable line ${b}`);
+  for (const b of before.bad) console.error(`skipped unreadable line ${termSafe(b, true)}`);
   const done = new Set(before.lines.map((l) => String(l.sample_id)));
   const todo = mine.filter((s) => !done.has(s.sampleId));
   console.error(
-    `${bench.name}: ${mine.length} questions${o.shard ? ` (shard ${o.shard.index}/${o.shard.count} of ${selected})` : ''}; ${mine.length - todo.length} already in ${resultsPath}; ${todo.length} to run`,
+    `${termSafe(bench.name, true)}: ${mine.length} questions${o.shard ? ` (shard ${o.shard.index}/${o.shard.count} of ${selected})` : ''}; ${mine.length - todo.length} already in ${resultsPath}; ${todo.length} to run`,
   );
 
   let status = 'finished';
-  if (todo.length > 0)
-    status = await runInBrowser(
-      o,
-      bench,
-      model,
-      settings,
-      todo,
-      out,
-      mine.length - todo.length,
-      mine.length,
-    );
+  let settings: RunSettings | null = previous?.settings ?? null;
+  const createdAt = previous?.createdAt ?? new Date().toISOString();
+  if (todo.length > 0) {
+    const ran = await runInBrowser(o, bench, model, answer, todo, out, {
+      previous,
+      selection,
+      createdAt,
+      already: mine.length - todo.length,
+      total: mine.length,
+    });
+    status = ran.status;
+    settings = ran.settings;
+  }
+  if (!settings) {
+    console.error('no question selected: nothing to run');
+    return 0;
+  }
+  // A full disk is reported after the table: what was computed is printed either way.
+  const finalWrites: string[] = [];
+  const finalWrite = (file: string, write: () => void) => {
+    try {
+      writing(join(out, file), write);
+    } catch (e) {
+      finalWrites.push(errorMessage(e));
+    }
+  };
+  const finished = settings;
+  finalWrite('run.json', () => {
+    writeRunFile(out, { settings: finished, selection, createdAt });
+  });
 
   const mineIds = new Set(mine.map((s) => s.sampleId));
   // One line per question (the first), whatever an interrupted or concurrent run left behind.
@@ -370,44 +347,60 @@ async function evalInto(
     return true;
   });
   const results = lines.map(resultFromLine);
-  writeSummary(
-    out,
-    {
-      model: model.label,
-      dtype: o.dtype,
-      device: [...new Set(lines.map((l) => l.device ?? 'none'))].join('+') || o.device,
-      benchmark: bench.id,
-      settings: { ...settings, limit: o.limit, shard: o.shard },
-      finishedAt: new Date().toISOString(),
-    },
-    results,
-  );
-  console.log(`\n${accuracyTable(results)}`);
+  finalWrite('summary.json', () => {
+    writeSummary(
+      out,
+      {
+        settings: finished,
+        devices: [...new Set(lines.map((l) => l.device ?? 'none'))],
+        selection: { ...selection },
+        startedAt: createdAt,
+        finishedAt: new Date().toISOString(),
+      },
+      results,
+    );
+  });
+  console.log(`\n${termSafe(accuracyTable(results))}`);
   console.log(
     `\n${results.length} of ${mine.length} questions in ${resultsPath}; summary in ${join(out, 'summary.json')}`,
   );
+  for (const m of finalWrites) console.error(termSafe(m));
   if (status !== 'finished') {
     console.error(`the run stopped early (${status}); run the same command again to resume`);
     return 1;
   }
-  return 0;
+  return finalWrites.length > 0 ? 1 : 0;
+}
+
+interface BrowserRun {
+  previous: RunFile | null;
+  selection: Selection;
+  createdAt: string;
+  already: number;
+  total: number;
 }
 
 async function runInBrowser(
   o: EvalOptions,
   bench: LoadedBenchmark,
   model: ModelSpec,
-  settings: RunSettings,
+  answer: AnswerSettings,
   todo: Sample[],
   out: string,
-  already: number,
-  total: number,
-): Promise<string> {
+  run: BrowserRun,
+): Promise<{ status: string; settings: RunSettings }> {
+  const progress = new Progress(run.total, run.already);
   const log = (m: string) => progress.log(m);
-  const progress = new Progress(total, already);
   const dist = ensureBuild('dist-cli', console.error);
-  const served = await serve({ dist, modelDir: model.dir, videosDir: o.videos });
-  const app = await openApp(served.origin, o.verbose ? (m) => log(m) : undefined);
+  const served = await serve({ dist, modelDir: model.dir, videosDir: o.videos, log });
+  // openApp closes its Chromium when it fails; the server is this function's to close.
+  const app = await openApp(served.origin, {
+    log: o.verbose ? log : undefined,
+    allowHosts: modelHosts(model.source),
+  }).catch(async (e: unknown) => {
+    await served.close();
+    throw e;
+  });
   const page = app.page;
   const stop = async () => {
     progress.log('interrupted: finished questions are in results.jsonl; run again to resume');
@@ -424,12 +417,49 @@ async function runInBrowser(
         window.seedbenchAutomation.loadModel(src, label, dtype, device),
       [model.source, model.label, o.dtype, o.device] as const,
     );
-    if (!loaded.ok || !loaded.info)
-      throw new Error(`model did not load: ${loaded.error ?? 'unknown error'}`);
+    const info = loaded.info;
+    if (!loaded.ok || !info) {
+      // The page knows the folder as <origin>/cli-model/ (the app resolves it against its own
+      // address): name the user's.
+      const why = model.dir
+        ? (loaded.error ?? 'unknown error')
+            .replaceAll(`${served.origin}/cli-model/`, `${model.dir}/`)
+            .replaceAll('/cli-model/', `${model.dir}/`)
+        : (loaded.error ?? 'unknown error');
+      throw new Error(`model did not load: ${why}`);
+    }
     console.error(
-      `model on ${loaded.info.device} (${loaded.info.deviceReason})${loaded.info.device === 'wasm' ? `, ${loaded.info.threads} threads` : ''}, loaded in ${(loaded.info.loadMs / 1000).toFixed(1)} s`,
+      `model on ${info.device} (${info.deviceReason})${info.device === 'wasm' ? `, ${info.threads} threads` : ''}, loaded in ${(info.loadMs / 1000).toFixed(1)} s`,
     );
-    for (const n of loaded.notices) console.error(`  ${n}`);
+    for (const n of loaded.notices) console.error(`  ${termSafe(n)}`);
+
+    // The identity of this run: the records parsed here, the bytes the app's loader read.
+    const content = info.content;
+    if (model.dir) {
+      const here = folderContent(
+        model.dir,
+        content.files.map((f) => f.path),
+      );
+      if (here.digest !== content.digest)
+        throw new Error(
+          `the app read other bytes than ${model.dir} holds (digest ${content.digest.slice(0, 12)} vs ${here.digest.slice(0, 12)})`,
+        );
+    }
+    const identity = runIdentity(
+      bench.identity,
+      { label: model.label, dtype: info.dtype, digest: content.digest, files: content.files },
+      answer,
+    );
+    if (run.previous) {
+      const diff = identityConflicts(run.previous.settings, identity).map((d) => d.message);
+      if (diff.length > 0)
+        throw new UsageError(`${out} holds another run (${diff.join('; ')}): pick another --out`);
+    }
+    const settings = runSettings(identity, { subset: { kind: 'all' }, device: o.device });
+    writing(join(out, 'run.json'), () => {
+      writeRunFile(out, { settings, selection: run.selection, createdAt: run.createdAt });
+    });
+
     if (bench.kind === 'file') {
       await page.evaluate(([n, t]) => window.seedbenchAutomation.loadBenchmarkText(n, t), [
         bench.name,
@@ -440,37 +470,59 @@ async function runInBrowser(
       (ids) => window.seedbenchAutomation.keepSamples(ids),
       todo.map((s) => s.sampleId),
     );
-    const media = await page.evaluate(() =>
-      window.seedbenchAutomation.setMediaFromServer('/cli-videos/'),
+    // Labelled with the user's --videos path, so that a missing clip names that folder.
+    const media = await page.evaluate(
+      (label) => window.seedbenchAutomation.setMediaFromServer('/cli-videos/', label),
+      o.videos,
     );
     console.error(
       `videos: ${o.videos} (${media.files} files); ${media.incomplete.length} of ${todo.length} questions lack a file (recorded as errors)`,
     );
-    await page.evaluate((c) => window.seedbenchAutomation.setConfig(c), {
-      scoring: settings.scoring,
-      wording: settings.wording,
-      maxNewTokens: settings.maxNewTokens,
-      subset: { kind: 'all' },
-    });
+    const config: RunConfig = { ...answer, subset: { kind: 'all' } };
+    await page.evaluate((c) => window.seedbenchAutomation.setConfig(c), config);
+    // The app builds its run key with the same module from what it loaded: both must agree.
+    const pageKey = await page.evaluate(() => window.seedbenchAutomation.runKey());
+    if (pageKey.key !== settings.key)
+      throw new Error(
+        `the app's run key differs from this run's (${pageKey.key ?? pageKey.reason ?? '?'} vs ${settings.key})`,
+      );
 
     const byId = new Map(todo.map((s) => [s.sampleId, s]));
-    const resultsPath = join(out, 'results.jsonl');
+    const writer = new ResultsWriter(join(out, 'results.jsonl'), (m) => {
+      progress.log(m);
+      return page.evaluate(() => {
+        window.seedbenchAutomation.cancel();
+      });
+    });
     await page.exposeFunction('seedbenchEmit', async (r: StoredResult) => {
       const sample = byId.get(r.sampleId);
-      if (!sample) return;
-      appendFileSync(
-        resultsPath,
-        `${resultLine(sample, r, { wording: settings.wording, device: r.device, dtype: loaded.info?.dtype ?? o.dtype, model: model.label })}\n`,
-      );
-      if (r.error) progress.log(`${r.sampleId}: ${r.error.stage} error: ${r.error.message}`);
-      if (o.dumpFrames && (!r.error || r.error.stage === 'model')) await dumpFrames(page, out, r);
+      if (!sample || writer.stopped) return;
+      // What the model got must be what this run asks (the wording that once went missing).
+      if (r.modelPrompt && r.modelPrompt.wording !== settings.wording) {
+        throw new Error(
+          `${r.sampleId}: the model was asked in wording ${r.modelPrompt.wording}, the run is ${settings.wording}`,
+        );
+      }
+      const line = resultLine(sample, r, {
+        wording: settings.wording,
+        device: r.device,
+        dtype: info.dtype,
+        model: model.label,
+      });
+      if (!(await writer.append(`${line}\n`))) return;
+      if (r.error)
+        progress.log(`${termSafe(r.sampleId, true)}: ${r.error.stage} error: ${r.error.message}`);
+      if (o.dumpFrames && (!r.error || r.error.stage === 'model'))
+        if (!(await writer.guard(join(out, 'frames'), () => dumpFrames(page, out, r)))) return;
       progress.add(r);
     });
     const end = await page.evaluate(() => window.seedbenchAutomation.start());
     progress.finish();
+    // A failed write is the reason the run stopped (it cancelled the run).
+    if (writer.stopped) return { status: writer.stopped, settings };
     if (end.runStatus !== 'finished')
-      for (const n of end.notices.slice(-5)) console.error(`  ${n}`);
-    return end.runStatus;
+      for (const n of end.notices.slice(-5)) console.error(`  ${termSafe(n)}`);
+    return { status: end.runStatus, settings };
   } finally {
     await app.close().catch(() => undefined);
     await served.close();
@@ -481,7 +533,7 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
   try {
     process.exitCode = await runEval(parseEvalArgs(process.argv.slice(2)));
   } catch (e) {
-    console.error(`eval: ${(e as Error).message}`);
+    console.error(`eval: ${termSafe(errorMessage(e))}`);
     process.exitCode = e instanceof UsageError ? 2 : 1;
   }
 }

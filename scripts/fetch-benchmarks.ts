@@ -4,6 +4,9 @@
  * Builds the benchmark sets the app lists: reads annotation files (downloaded from the Hugging Face
  * dataset TencentARC/SEED-Bench-R1, or any supported file found under --from DIR), validates every
  * record, and writes one JSON file per level plus manifest.json under public/benchmarks/.
+ *
+ * --if-missing (npm start, npm test): keep an existing manifest, and when --from DIR does not
+ * exist, say how to get the sets and exit 0, so that the app still starts.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
@@ -85,6 +88,13 @@ async function main() {
     console.log(`${relative('.', manifestPath)} exists; keeping it (drop --if-missing to rebuild)`);
     return;
   }
+  if (args.ifMissing && args.from && !existsSync(resolve(args.from))) {
+    // npm start on a clone without ../shared: the app starts without sets and says how to get them.
+    console.log(
+      `${args.from} not found: the app starts without benchmark sets. To get them: npm run fetch-benchmarks (online), or npm run fetch-benchmarks -- --from DIR (a folder of annotation files); then npm start again.`,
+    );
+    return;
+  }
   const files = args.from
     ? findAnnotationFiles(resolve(args.from))
     : await download(resolve('data/annotations'));
@@ -97,7 +107,7 @@ async function main() {
     const name = basename(path);
     let parsed;
     try {
-      parsed = parseBenchmarkFile(name, readFileSync(path, 'utf8'));
+      parsed = parseBenchmarkFile(name, readFileSync(path));
     } catch (e) {
       console.error(`skipped ${path}: ${(e as Error).message}`);
       failed += 1;

@@ -9,49 +9,13 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
-
-/** The page side (src/ui/automation.ts, compiled for the browser), typed for page.evaluate. */
-export interface Automation {
-  loadModel(
-    source: unknown,
-    label: string,
-    dtype: string,
-    device: string,
-  ): Promise<{
-    ok: boolean;
-    error: string | null;
-    info: {
-      device: string;
-      deviceReason: string;
-      dtype: string;
-      threads: number;
-      loadMs: number;
-      modelBytes: number;
-    } | null;
-    notices: string[];
-  }>;
-  loadBenchmarkText(name: string, text: string): { count: number; report: string[] };
-  selectSet(id: string): Promise<{ count: number }>;
-  keepSamples(ids: string[]): number;
-  setMediaFromServer(base: string): Promise<{
-    label: string;
-    files: number;
-    incomplete: { sampleId: string; missing: string[] }[];
-  }>;
-  setConfig(c: unknown): unknown;
-  start(): Promise<{ runStatus: string; notices: string[] }>;
-  cancel(): void;
-  frames(id: string): Promise<{
-    indices: number[] | null;
-    timestampsS: number[] | null;
-    stillFrom: string;
-    clipPngs: string[];
-    stillPng: string;
-  }>;
-}
+import { errorMessage } from '../src/bench/index';
+import type { Automation } from '../src/store/automation';
+import { listFiles } from './list-files';
 
 declare global {
   interface Window {
+    /** The page side (src/store/automation.ts), registered with ?automation=1. */
     seedbenchAutomation: Automation;
   }
 }
@@ -106,18 +70,6 @@ export function ensureBuild(outDir = 'dist-cli', log: (m: string) => void = cons
   return dir;
 }
 
-/** Every file under `dir`, relative, '/'-separated (dot entries skipped). */
-export function listFiles(dir: string, prefix = ''): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    if (name.startsWith('.')) continue;
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...listFiles(p, `${prefix}${name}/`));
-    else out.push(`${prefix}${name}`);
-  }
-  return out;
-}
-
 export interface ServeOptions {
   dist: string;
   /** Served at /cli-model/ (a model folder in the Hugging Face layout). */
@@ -127,6 +79,8 @@ export interface ServeOptions {
   /** First port tried; the next ones up to portEnd when taken. */
   port?: number;
   portEnd?: number;
+  /** Told about folder entries left out of a listing and about requests that failed. */
+  log?: (message: string) => void;
 }
 
 export interface Served {
@@ -140,12 +94,21 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   if (opts.modelDir) mounts.push(['/cli-model/', resolve(opts.modelDir), false]);
   if (opts.videosDir) mounts.push(['/cli-videos/', resolve(opts.videosDir), true]);
   mounts.push(['/', resolve(opts.dist), false]);
+  const log = opts.log ?? (() => undefined);
   const server = createServer((req, res) => {
     // Every response cross-origin isolated, as vite.config.ts does for dev and preview.
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     res.setHeader('Cache-Control', 'no-cache');
+    // DNS rebinding: a page of another site whose name now points at 127.0.0.1 would send its
+    // own Host; only this server's names are answered (as vite preview does for npm start).
+    const port = req.socket.localPort;
+    if (req.headers.host !== `127.0.0.1:${port}` && req.headers.host !== `localhost:${port}`) {
+      res.statusCode = 403;
+      res.end('forbidden: unknown Host');
+      return;
+    }
     let url: string;
     try {
       url = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
@@ -162,21 +125,39 @@ export async function serve(opts: ServeOptions): Promise<Served> {
     }
     const [prefix, root, listing] = mount;
     let rel = url.slice(prefix.length);
-    if (listing && rel === 'index.json') {
-      res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify({ files: listFiles(root) }));
-      return;
+    try {
+      if (listing && rel === 'index.json') {
+        const files = listFiles(root, (e) => log(`${e.path}: ${e.reason}; left out`));
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ files }));
+        return;
+      }
+      if (prefix === '/' && (rel === '' || rel.endsWith('/'))) rel += 'index.html';
+      const file = normalize(join(root, rel));
+      const st = file.startsWith(root + sep) && existsSync(file) ? statSync(file) : null;
+      if (!st?.isFile()) {
+        res.statusCode = 404;
+        res.end(`not found: ${url}`);
+        return;
+      }
+      res.setHeader(
+        'Content-Type',
+        TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      );
+      res.setHeader('Content-Length', String(st.size));
+      createReadStream(file)
+        .on('error', (e) => {
+          log(`${file}: ${e.message}`);
+          res.destroy(e);
+        })
+        .pipe(res);
+    } catch (e) {
+      // A file that vanished or turned unreadable between the checks: this request fails, the
+      // server (and the run) go on.
+      log(`${url}: ${errorMessage(e)}`);
+      res.statusCode = 500;
+      res.end(errorMessage(e));
     }
-    if (prefix === '/' && (rel === '' || rel.endsWith('/'))) rel += 'index.html';
-    const file = normalize(join(root, rel));
-    if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
-      res.statusCode = 404;
-      res.end(`not found: ${url}`);
-      return;
-    }
-    res.setHeader('Content-Type', TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream');
-    res.setHeader('Content-Length', String(statSync(file).size));
-    createReadStream(file).pipe(res);
   });
   const first = opts.port ?? 4300;
   const last = opts.portEnd ?? 4399;
@@ -201,31 +182,96 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   throw new Error(`no free port in ${first}-${last}`);
 }
 
+/**
+ * What keeps the CLI's Chromium on this machine: every host name but 127.0.0.1 and localhost
+ * resolves to nothing inside Chromium (no DNS query leaves, no socket opens), except the hosts a
+ * remote --model needs. Chromium's own Google services are switched off as well
+ * (chromiumArgs; --disable-background-networking covers update, sync and safe browsing
+ * fetches).
+ */
+export function privateChromiumArgs(allowHosts: readonly string[] = []): string[] {
+  const rules = ['MAP * ~NOTFOUND', 'EXCLUDE 127.0.0.1', 'EXCLUDE localhost'];
+  for (const h of allowHosts) rules.push(`EXCLUDE ${h}`);
+  return [
+    // Playwright's own --enable-features (dropped for chromiumArgs') holds the one that stops the
+    // accounts.google.com lookups of every start.
+    ...chromiumArgs.map((a) =>
+      a.startsWith('--enable-features=') ? `${a},SkipListAccountsWithoutGaiaCookies` : a,
+    ),
+    `--host-resolver-rules=${rules.join(', ')}`,
+    '--disable-domain-reliability',
+    '--disable-client-side-phishing-detection',
+    '--no-pings',
+  ];
+}
+
+/** The hosts a remote model is fetched from (its URL's, or the Hugging Face hub's and CDN's). */
+export function modelHosts(source: { kind: 'url'; url: string } | { kind: 'hub'; id: string }) {
+  if (source.kind === 'hub') return ['huggingface.co', '*.huggingface.co', '*.hf.co'];
+  return /^https?:/.test(source.url) ? [new URL(source.url).hostname] : [];
+}
+
+/** Playwright's launch error in a few words: its first line, the browser's stderr, its exit. */
+function launchFailure(e: unknown): string {
+  const message = errorMessage(e);
+  const first = (message.split('\n')[0] ?? '').replace(/^browserType\.launch: /, '');
+  const stderr = [...new Set([...message.matchAll(/\[pid=\d+\]\[err\] (.*)/g)].map((m) => m[1]))];
+  const exit = /<process did exit: (exitCode=\S+, signal=\S+)>/.exec(message)?.[1];
+  return [first, ...stderr.slice(0, 3), ...(exit ? [`(${exit})`] : [])].join('; ');
+}
+
 export interface HeadlessApp {
   browser: Browser;
   page: Page;
   close(): Promise<void>;
 }
 
-/** Headless Chromium (Debian's, same flags as the browser tests) on the app in automation mode. */
-export async function openApp(origin: string, log?: (m: string) => void): Promise<HeadlessApp> {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: chromiumArgs,
-    ignoreDefaultArgs: ['--enable-features'],
-  });
-  // No service worker: it would answer from its cache instead of the files being evaluated.
-  const context = await browser.newContext({ serviceWorkers: 'block' });
-  const page = await context.newPage();
-  if (log) {
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') log(`[page ${m.type()}] ${m.text()}`);
+export interface OpenAppOptions {
+  log?: ((m: string) => void) | undefined;
+  /** Host names (patterns like *.hf.co allowed) Chromium may resolve beyond loopback. */
+  allowHosts?: readonly string[];
+}
+
+/**
+ * Headless Chromium (Debian's, the browser tests' flags plus privateChromiumArgs) on the app in
+ * automation mode. Whatever fails, Chromium is closed before the error is thrown, so the caller
+ * only has its own server to close.
+ */
+export async function openApp(origin: string, o: OpenAppOptions = {}): Promise<HeadlessApp> {
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  let browser: Browser;
+  try {
+    browser = await chromium.launch({
+      executablePath,
+      args: privateChromiumArgs(o.allowHosts),
+      ignoreDefaultArgs: ['--enable-features'],
     });
-    page.on('pageerror', (e) => log(`[page error] ${e.message}`));
+  } catch (e) {
+    throw new Error(
+      `Chromium did not start (${executablePath}; set CHROMIUM_PATH to another): ${launchFailure(e)}`,
+      { cause: e },
+    );
   }
-  await page.goto(`${origin}/?automation=1&view=run`);
-  await page.waitForFunction(() => window.seedbenchAutomation !== undefined, null, {
-    timeout: 60_000,
-  });
-  return { browser, page, close: () => browser.close() };
+  try {
+    // No service worker: it would answer from its cache instead of the files being evaluated.
+    const context = await browser.newContext({ serviceWorkers: 'block' });
+    const page = await context.newPage();
+    const { log } = o;
+    if (log) {
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') log(`[page ${m.type()}] ${m.text()}`);
+      });
+      page.on('pageerror', (e) => log(`[page error] ${e.message}`));
+    }
+    const url = `${origin}/?automation=1&view=run`;
+    const res = await page.goto(url);
+    if (!res?.ok()) throw new Error(`HTTP ${res?.status() ?? '(no response)'} for ${url}`);
+    await page.waitForFunction(() => 'seedbenchAutomation' in window, null, {
+      timeout: 60_000,
+    });
+    return { browser, page, close: () => browser.close() };
+  } catch (e) {
+    await browser.close().catch(() => undefined);
+    throw new Error(`the app did not open in Chromium: ${errorMessage(e)}`, { cause: e });
+  }
 }

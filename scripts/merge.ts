@@ -6,33 +6,38 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { errorMessage, identityConflicts } from '../src/bench/index';
 import {
   accuracyTable,
   readResults,
   readRunFile,
   resultFromLine,
-  settingsConflicts,
   writeRunFile,
   writeSummary,
   type ResultLine,
 } from './results-file';
+import { writing } from './results-writer';
+import { termSafe } from './term-safe';
 
 export function merge(out: string, inputs: string[]): { questions: number; table: string } {
   if (inputs.length === 0) throw new Error('name at least one eval output folder to merge');
   const runs = inputs.map((dir) => {
     const run = readRunFile(dir);
     if (!run) throw new Error(`${dir}: no run.json (not an npm run eval output folder)`);
+    // A line the schema refuses cannot be merged silently.
     return { dir, run };
   });
   const first = runs[0]!.run;
   for (const { dir, run } of runs.slice(1)) {
-    const diff = settingsConflicts(first.settings, run.settings);
+    // Same run = same identity: same annotation records, same model bytes, same settings.
+    const diff = identityConflicts(first.settings, run.settings).map((d) => d.message);
     if (diff.length > 0)
-      throw new Error(`${dir}: other settings than ${inputs[0]} (${diff.join(', ')})`);
-    if (run.limit !== first.limit)
-      throw new Error(`${dir}: --limit ${run.limit} vs ${first.limit}`);
+      throw new Error(`${dir}: not the same run as ${inputs[0]} (${diff.join('; ')})`);
+    const [a, b] = [first.selection, run.selection];
+    if (b.limit !== a.limit) throw new Error(`${dir}: --limit ${b.limit} vs ${a.limit}`);
+    if (b.level !== a.level) throw new Error(`${dir}: --level ${b.level} vs ${a.level}`);
   }
-  const shards = runs.map((r) => r.run.shard);
+  const shards = runs.map((r) => r.run.selection.shard);
   const count = shards[0]?.count;
   const seenShards = new Set(shards.map((s) => s?.index));
   const complete =
@@ -47,7 +52,7 @@ export function merge(out: string, inputs: string[]): { questions: number; table
   const raw = new Map<string, string>();
   for (const { dir } of runs) {
     const { lines, raw: texts, bad } = readResults(join(dir, 'results.jsonl'));
-    for (const b of bad) console.error(`skipped unreadable line ${b}`);
+    for (const b of bad) console.error(`skipped unreadable line ${termSafe(b, true)}`);
     for (const [i, l] of lines.entries()) {
       const id = `${l.level}:${String(l.sample_id)}`;
       const prev = byId.get(id);
@@ -70,31 +75,25 @@ export function merge(out: string, inputs: string[]): { questions: number; table
     throw new Error('--out must not be one of the inputs');
   }
   // Lines are copied as written (Python's json.dumps spacing), so they still diff against Python.
-  writeFileSync(target, [...raw.values()].map((l) => `${l}\n`).join(''));
-  writeRunFile(out, {
-    settings: first.settings,
-    selected: first.selected,
-    limit: first.limit,
-    shard: null,
-    createdAt: new Date().toISOString(),
-  });
+  writing(target, () => writeFileSync(target, [...raw.values()].map((l) => `${l}\n`).join('')));
+  const selection = { ...first.selection, shard: null };
+  writeRunFile(out, { settings: first.settings, selection, createdAt: new Date().toISOString() });
   const lines = [...byId.values()];
   const results = lines.map(resultFromLine);
   writeSummary(
     out,
     {
-      model: first.settings.model,
-      dtype: first.settings.dtype,
-      device: [...new Set(lines.map((l) => l.device ?? 'none'))].join('+'),
-      benchmark: first.settings.benchmark,
-      settings: { ...first.settings, limit: first.limit, mergedFrom: inputs },
+      settings: first.settings,
+      devices: [...new Set(lines.map((l) => l.device ?? 'none'))],
+      selection: { ...selection, mergedFrom: inputs },
+      startedAt: null,
       finishedAt: new Date().toISOString(),
     },
     results,
   );
-  if (complete && results.length !== first.selected) {
+  if (complete && results.length !== selection.selected) {
     console.error(
-      `note: ${results.length} of ${first.selected} selected questions are in the shards`,
+      `note: ${results.length} of ${selection.selected} selected questions are in the shards`,
     );
   }
   return { questions: results.length, table: accuracyTable(results) };
@@ -108,10 +107,10 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
     });
     if (!values.out) throw new Error('usage: npm run merge -- --out <folder> <shard folder>...');
     const { questions, table } = merge(resolve(values.out), positionals);
-    console.log(table);
+    console.log(termSafe(table));
     console.log(`\n${questions} questions merged into ${resolve(values.out)}`);
   } catch (e) {
-    console.error(`merge: ${(e as Error).message}`);
+    console.error(`merge: ${termSafe(errorMessage(e))}`);
     process.exitCode = 1;
   }
 }

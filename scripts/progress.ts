@@ -1,6 +1,7 @@
 // The terminal progress of npm run eval: one updating line (\r) with done/total, rate, ETA and live
 // accuracy on a TTY; without one (CI logs) a plain line every ~5% of the questions.
 import type { QuestionResult } from '../src/bench/index';
+import { termSafe } from './term-safe';
 
 function clock(s: number): string {
   if (!Number.isFinite(s)) return '?';
@@ -17,7 +18,7 @@ export class Progress {
   private correct = 0;
   private scored = 0;
   private errors = 0;
-  private readonly tty = Boolean(process.stderr.isTTY);
+  private readonly tty = process.stderr.isTTY;
   private readonly every: number;
   private shown = false;
 
@@ -62,10 +63,10 @@ export class Progress {
     } else process.stderr.write(`${this.line()}\n`);
   }
 
-  /** A message above the bar (the bar is redrawn under it). */
+  /** A message above the bar (the bar is redrawn under it); its control characters escaped. */
   log(message: string): void {
     if (this.tty && this.shown) process.stderr.write('\r\x1b[2K');
-    process.stderr.write(`${message}\n`);
+    process.stderr.write(`${termSafe(message)}\n`);
     if (this.tty && this.shown) this.render();
   }
 

@@ -1,57 +1,61 @@
 // The files npm run eval writes and npm run merge joins: results.jsonl (one line per question, the
-// official fields first, then ours), run.json (the settings) and summary.json, plus the accuracy
-// table printed last.
+// official fields first, then what the model got, then ours), run.json (the settings record,
+// bench/run-settings) and summary.json, plus the accuracy table printed last. Every reader checks
+// the file against its schema and names the file, line and field that is wrong.
 import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import {
   chatMessages,
+  describeIssue,
   problemText,
+  promptMismatch,
   PyFloat,
   pythonJsonDumps,
+  readJsonFile,
+  runSettingsSchema,
   summarize,
   toSummaryJson,
   SCORING_MODE_LABELS,
-  type ChoiceLetter,
   type GroupSummary,
-  type Level,
   type QuestionResult,
   type QuestionWording,
-  type RunDescription,
+  type RunSettings,
   type Sample,
   type ScoringMode,
+  type SummaryRun,
 } from '../src/bench/index';
 
-/** What decides a run's answers: resuming or merging across different settings is refused. */
-export interface RunSettings {
-  model: string;
-  dtype: string;
-  device: string;
-  scoring: { official: boolean; letters: boolean; likelihood: boolean };
-  wording: QuestionWording;
-  maxNewTokens: number;
-  benchmark: string;
-  level: Level | null;
+/** Which questions of the benchmark an output folder holds (not identity: results are per question). */
+export interface Selection {
+  level: 'L1' | 'L2' | 'L3' | null;
+  limit: number | null;
+  shard: { index: number; count: number } | null;
+  /** Questions selected (after level and limit, before sharding). */
+  selected: number;
 }
 
 export interface RunFile {
   settings: RunSettings;
-  /** Questions selected (after level and limit, before sharding). */
-  selected: number;
-  limit: number | null;
-  shard: { index: number; count: number } | null;
+  selection: Selection;
   createdAt: string;
 }
 
-/** Keys whose values differ between two settings objects (compared as JSON). */
-export function settingsConflicts(a: RunSettings, b: RunSettings): string[] {
-  return (Object.keys(a) as (keyof RunSettings)[]).filter(
-    (k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]),
-  );
-}
+const runFileSchema = z.object({
+  settings: runSettingsSchema,
+  selection: z.object({
+    level: z.enum(['L1', 'L2', 'L3']).nullable(),
+    limit: z.number().int().positive().nullable(),
+    shard: z.object({ index: z.number().int(), count: z.number().int() }).nullable(),
+    selected: z.number().int().nonnegative(),
+  }),
+  createdAt: z.string(),
+});
 
 export function readRunFile(dir: string): RunFile | null {
   const p = join(dir, 'run.json');
-  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunFile) : null;
+  if (!existsSync(p)) return null;
+  return readJsonFile(p, readFileSync(p, 'utf8'), runFileSchema);
 }
 
 export function writeRunFile(dir: string, run: RunFile): void {
@@ -62,21 +66,37 @@ const finite = (v: number | null | undefined) =>
   v === null || v === undefined || !Number.isFinite(v) ? null : v;
 const finiteList = (v: readonly number[] | null) => (v ? v.map((x) => finite(x)) : null);
 
-/** One results.jsonl line: the official fields (as Python's json.dumps writes them), then ours. */
+/**
+ * One results.jsonl line: the official fields (as Python's json.dumps writes them), then what the
+ * model got, then ours. `prompt` and `problem` follow the wording the model's record names (the
+ * run's wording for a question the model never saw), and a record whose hash does not match the
+ * prompt rendered again is refused with an Error: the line cannot claim what did not happen.
+ */
 export function resultLine(
   sample: Sample,
   r: QuestionResult,
   extra: { wording: QuestionWording; device: string | null; dtype: string; model: string },
 ): string {
+  const got = r.modelPrompt;
+  if (got) {
+    const mismatch = promptMismatch(sample, got);
+    if (mismatch) throw new Error(mismatch);
+  }
+  const wording = got?.wording ?? extra.wording;
   const timings: Record<string, number | null> = {};
   for (const [k, v] of Object.entries(r.timings)) timings[k] = finite(v);
   return pythonJsonDumps({
     sample_id: sample.rawSampleId,
-    prompt: chatMessages(sample, extra.wording),
-    problem: problemText(sample, extra.wording),
+    prompt: chatMessages(sample, wording),
+    problem: problemText(sample, wording),
     solution: `<answer>${sample.gold}.</answer>`,
     response: r.response ?? '',
     reward: new PyFloat(r.official?.reward ?? 0),
+    // What the model got (null: it never ran on this question).
+    wording: got?.wording ?? null,
+    prompt_tokens: got?.tokens ?? null,
+    model_prompt_sha256: got?.sha256 ?? null,
+    prompt_visual_tokens: got ? [got.clipTokens, got.stillTokens] : null,
     level: r.level,
     domain: r.domain,
     scenario: r.scenario,
@@ -100,37 +120,65 @@ export function resultLine(
   });
 }
 
-/** What a line holds, typed (as JSON.parse returns it). */
-export interface ResultLine {
-  sample_id: number | string;
-  response: string;
-  reward: number;
-  level: Level;
-  domain: string | null;
-  scenario: string | null;
-  gold: ChoiceLetter;
-  cluster: string;
-  official_scored: boolean;
-  extracted_answer: string | null;
-  extracted_letter: ChoiceLetter | null;
-  lenient_letter: ChoiceLetter | null;
-  lenient_method: string | null;
-  letter_logprobs: [number, number, number, number] | null;
-  choice_nll: [number, number, number, number] | null;
-  frame_indices: number[] | null;
-  timings: Record<string, number | null>;
-  error: QuestionResult['error'];
-  device: string | null;
-  dtype: string;
-  model: string;
-  finished_at: string;
-}
+const letter = z.enum(['A', 'B', 'C', 'D']);
+const four = z.tuple([z.number(), z.number(), z.number(), z.number()]);
+// Python's json.dumps writes NaN/Infinity for non-finite floats; we write null for them.
+const fourOrNulls = z.tuple([
+  z.number().nullable(),
+  z.number().nullable(),
+  z.number().nullable(),
+  z.number().nullable(),
+]);
+
+/** A results.jsonl line. */
+export const resultLineSchema = z.object({
+  sample_id: z.union([z.number().int(), z.string().min(1)]),
+  prompt: z.array(z.unknown()),
+  problem: z.string(),
+  solution: z.string(),
+  response: z.string(),
+  reward: z.number(),
+  wording: z.enum(['as-is', 'seed-bench-r1']).nullable(),
+  prompt_tokens: z.number().int().positive().nullable(),
+  model_prompt_sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
+  prompt_visual_tokens: z.tuple([z.number().int().nullable(), z.number().int()]).nullable(),
+  level: z.enum(['L1', 'L2', 'L3']),
+  domain: z.string().nullable(),
+  scenario: z.string().nullable(),
+  gold: letter,
+  cluster: z.string(),
+  official_scored: z.boolean(),
+  extracted_answer: z.string().nullable(),
+  extracted_letter: letter.nullable(),
+  lenient_letter: letter.nullable(),
+  lenient_method: z.string().nullable(),
+  letter_logprobs: fourOrNulls.nullable(),
+  choice_nll: fourOrNulls.nullable(),
+  frame_indices: z.array(z.number().int()).nullable(),
+  timings: z.record(z.string(), z.number().nullable()),
+  error: z
+    .object({ stage: z.enum(['clip', 'still', 'model', 'other']), message: z.string() })
+    .nullable(),
+  device: z.string().nullable(),
+  dtype: z.string(),
+  model: z.string(),
+  finished_at: z.string(),
+});
+
+export type ResultLine = z.infer<typeof resultLineSchema>;
+
+const asFour = (v: ResultLine['letter_logprobs'], missing: number) =>
+  v ? four.parse(v.map((x) => x ?? missing)) : null;
 
 /** The record summarize() takes, rebuilt from a line (no re-scoring: the line holds the letters). */
 export function resultFromLine(l: ResultLine): QuestionResult {
   const timings: Record<string, number> = {};
-  for (const [k, v] of Object.entries(l.timings ?? {})) if (typeof v === 'number') timings[k] = v;
+  for (const [k, v] of Object.entries(l.timings)) if (typeof v === 'number') timings[k] = v;
   const reward = (ok: boolean): 0 | 1 => (ok ? 1 : 0);
+  const visual = l.prompt_visual_tokens;
   return {
     sampleId: String(l.sample_id),
     rawSampleId: l.sample_id,
@@ -140,6 +188,16 @@ export function resultFromLine(l: ResultLine): QuestionResult {
     cluster: l.cluster,
     gold: l.gold,
     response: l.official_scored ? l.response : null,
+    modelPrompt:
+      l.wording && l.prompt_tokens !== null && l.model_prompt_sha256 && visual
+        ? {
+            wording: l.wording,
+            tokens: l.prompt_tokens,
+            sha256: l.model_prompt_sha256,
+            clipTokens: visual[0],
+            stillTokens: visual[1],
+          }
+        : null,
     official: l.official_scored
       ? { reward: reward(l.reward === 1), letter: l.extracted_letter, answer: l.extracted_answer }
       : null,
@@ -150,8 +208,8 @@ export function resultFromLine(l: ResultLine): QuestionResult {
           method: l.lenient_method,
         }
       : null,
-    letterLogprobs: l.letter_logprobs,
-    choiceNll: l.choice_nll,
+    letterLogprobs: asFour(l.letter_logprobs, -Infinity),
+    choiceNll: asFour(l.choice_nll, Infinity),
     error: l.error,
     frameIndices: l.frame_indices,
     timings,
@@ -161,7 +219,8 @@ export function resultFromLine(l: ResultLine): QuestionResult {
 
 /**
  * Reads results.jsonl. A run killed mid-write leaves a partial last line: it is cut off here (so
- * the next append starts on a fresh line) and that question runs again.
+ * the next append starts on a fresh line) and that question runs again. Other bad lines are
+ * reported as "file:line field: message" and skipped.
  */
 export function readResults(
   path: string,
@@ -179,19 +238,28 @@ export function readResults(
   const bad: string[] = [];
   text.split('\n').forEach((raw, i) => {
     if (raw.trim() === '') return;
+    let value: unknown;
     try {
-      const v = JSON.parse(raw) as ResultLine;
-      if (v.sample_id === undefined || !v.level) throw new Error('no sample_id or level');
-      lines.push(v);
-      rawLines.push(raw);
+      value = JSON.parse(raw);
     } catch (e) {
-      bad.push(`${path}:${i + 1}: ${(e as Error).message}`);
+      bad.push(
+        `${path}:${i + 1}: not valid JSON (${e instanceof Error ? e.message : 'parse error'})`,
+      );
+      return;
     }
+    const parsed = resultLineSchema.safeParse(value);
+    if (!parsed.success) {
+      const { field, message } = describeIssue(parsed.error);
+      bad.push(`${path}:${i + 1} ${field}: ${message}`);
+      return;
+    }
+    lines.push(parsed.data);
+    rawLines.push(raw);
   });
   return { lines, raw: rawLines, bad };
 }
 
-export function writeSummary(dir: string, run: RunDescription, results: QuestionResult[]): void {
+export function writeSummary(dir: string, run: SummaryRun, results: QuestionResult[]): void {
   writeFileSync(join(dir, 'summary.json'), toSummaryJson(run, results));
 }
 

@@ -1,6 +1,7 @@
-import { cpSync, createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { Connect, Plugin } from 'vite';
+import { listFiles } from './list-files.ts';
 
 /**
  * Serves two local folders to the app, in dev and preview alike, so the default set-up works
@@ -8,7 +9,8 @@ import type { Connect, Plugin } from 'vite';
  * - `/models/...` from `models/` (the committed tiny test model and any model you export there);
  *   the build also copies the tiny model into the output, so a deployed app carries it.
  * - `/demo-videos/...` from `../shared/seedbench/egoplan-bench2-examples` when it exists (the 12
- *   real example clips), plus `/demo-videos/index.json` listing its files. Never copied into builds.
+ *   real example clips), plus `/demo-videos/index.json` listing its files. Never copied into builds
+ *   (a static host gets them from `npm run add-clips`, scripts/add-clips.ts).
  */
 const TYPES: Record<string, string> = {
   '.json': 'application/json',
@@ -21,25 +23,27 @@ const TYPES: Record<string, string> = {
   '.txt': 'text/plain',
 };
 
-function listFiles(dir: string, prefix = ''): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...listFiles(p, `${prefix}${name}/`));
-    else out.push(`${prefix}${name}`);
-  }
-  return out;
-}
-
 function serveFolder(urlPrefix: string, dir: string, listing: boolean): Connect.NextHandleFunction {
   const root = resolve(dir);
   return (req, res, next) => {
-    const url = decodeURIComponent((req.url ?? '').split('?')[0] ?? '');
-    if (!url.startsWith(urlPrefix) || !existsSync(root)) return next();
+    let url: string;
+    try {
+      url = decodeURIComponent((req.url ?? '').split('?')[0] ?? '');
+    } catch {
+      // A malformed escape (%E0%A4%A) is the client's error, not the server's (was a 500).
+      res.statusCode = 400;
+      res.end('bad URL');
+      return;
+    }
+    if (!url.startsWith(urlPrefix) || !existsSync(root)) {
+      next();
+      return;
+    }
     const rel = url.slice(urlPrefix.length);
     if (listing && rel === 'index.json') {
       res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify({ files: listFiles(root) }));
+      const files = listFiles(root, (e) => console.warn(`${e.path}: ${e.reason}; left out`));
+      res.end(JSON.stringify({ files }));
       return;
     }
     const file = normalize(join(root, rel));
@@ -67,14 +71,6 @@ export function localAssets(options: { models: string; demoVideos: string }): Pl
     name: 'seedbench-local-assets',
     configResolved(config) {
       outDir = resolve(config.root, config.build.outDir);
-    },
-    // The service worker precaches every emitted asset (workers and the ORT wasm too), so the app
-    // runs offline after one visit, not only the chunks the first page happened to load.
-    generateBundle(_options, bundle) {
-      const files = Object.keys(bundle).filter(
-        (f) => f.startsWith('assets/') && !f.includes('harness-') && !f.endsWith('.map'),
-      );
-      this.emitFile({ type: 'asset', fileName: 'asset-list.json', source: JSON.stringify(files) });
     },
     configureServer: install,
     configurePreviewServer: install,

@@ -4,13 +4,18 @@
 import { createElement, Fragment, StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import {
-  makeResult,
+  modelDigest,
+  OFFICIAL_CONFIG,
   parseBenchmarkFile,
+  resultFrom,
+  runIdentity,
+  runLabel,
+  runSettings,
+  samplesDigest,
   type ModelOutputs,
   type Sample,
 } from '../../src/bench/index';
 import { useAppStore, type LiveQuestion, type StoredResult } from '../../src/store/index';
-import { saveResult, saveRun } from '../../src/store/db';
 import { Inspector, ResultsView } from '../../src/ui/index';
 
 export interface HarnessFrames {
@@ -29,11 +34,24 @@ function pngUrl(b64: string): string {
   return URL.createObjectURL(new Blob([bytes], { type: 'image/png' }));
 }
 
+/**
+ * The settings record of a harness run: the real identity functions over the given questions; the
+ * harness loads no model, so the model's file list is empty (and its digest says so).
+ */
+function harnessSettings(samples: readonly Sample[], model: string, dtype: string) {
+  const identity = runIdentity(
+    { id: 'harness', questions: samples.length, digest: samplesDigest(samples) },
+    { label: model, dtype, digest: modelDigest([]), files: [] },
+    OFFICIAL_CONFIG,
+  );
+  return runSettings(identity, { subset: OFFICIAL_CONFIG.subset, device: 'wasm' });
+}
+
 /** Reads the files, keeps the listed sample ids in order, and stores one result per output. */
 function load(
   files: { name: string; text: string }[],
   ids: string[],
-  outputs: Record<string, ModelOutputs>,
+  outputs: Record<string, Partial<ModelOutputs>>,
   frames: HarnessFrames[],
 ): number {
   const all = new Map<string, Sample>();
@@ -44,11 +62,12 @@ function load(
     if (!s) throw new Error(`harness: no question ${id}`);
     return s;
   });
-  const runKey = 'harness | tiny-random-qwen2-vl | fp32 | official | seed-bench-r1 | max256';
+  const settings = harnessSettings(runSamples, '/models/tiny-random-qwen2-vl', 'fp32');
+  const runKey = settings.key;
   const results: Record<string, StoredResult> = {};
   for (const s of runSamples) {
     const out = outputs[s.sampleId];
-    if (out) results[s.sampleId] = { ...makeResult(s, out), runKey, device: 'wasm' };
+    if (out) results[s.sampleId] = { ...resultFrom(s, out), runKey, device: 'wasm' };
   }
   const fr = Object.fromEntries(
     frames.map((f) => [
@@ -65,6 +84,7 @@ function load(
     runSamples,
     results,
     runKey,
+    runSettings: settings,
     runStatus: 'finished',
     frames: fr,
     setId: 'harness',
@@ -73,9 +93,17 @@ function load(
   return Object.keys(results).length;
 }
 
-function setLive(live: Omit<LiveQuestion, 'startedAt'> | null) {
+type LiveClocks = 'startedAt' | 'maxTokens' | 'firstTokenAt' | 'lastTokenAt';
+function setLive(live: Omit<LiveQuestion, LiveClocks> | null) {
+  const now = performance.now();
   useAppStore.setState({
-    live: live && { ...live, startedAt: performance.now() },
+    live: live && {
+      ...live,
+      maxTokens: 256,
+      startedAt: now,
+      firstTokenAt: live.tokens > 0 ? now : null,
+      lastTokenAt: live.tokens > 0 ? now : null,
+    },
     runStatus: live ? 'running' : 'finished',
   });
 }
@@ -86,37 +114,34 @@ function setLive(live: Omit<LiveQuestion, 'startedAt'> | null) {
  */
 async function seedRun(
   files: { name: string; text: string }[],
-  key: string,
   model: string,
-  outputs: Record<string, ModelOutputs>,
+  outputs: Record<string, Partial<ModelOutputs>>,
 ): Promise<void> {
   const all = new Map<string, Sample>();
   for (const f of files)
     for (const s of parseBenchmarkFile(f.name, f.text).samples) all.set(s.sampleId, s);
   const ids = Object.keys(outputs);
+  const samples = ids.flatMap((id) => all.get(id) ?? []);
+  const settings = harnessSettings(samples, model, 'q4');
   const now = new Date().toISOString();
-  await saveRun({
-    key,
-    settings: {
-      model,
-      dtype: 'q4',
-      scoring: { official: true, letters: false, likelihood: false },
-      wording: 'seed-bench-r1',
-      maxNewTokens: 256,
-      benchmark: 'harness',
-    },
-    sampleIds: ids,
-    createdAt: now,
-    updatedAt: now,
-    status: 'finished',
-    device: 'webgpu',
-    subset: JSON.stringify({ kind: 'all' }),
+  const results = samples.flatMap((s) => {
+    const out = outputs[s.sampleId];
+    return out ? [{ ...resultFrom(s, out), runKey: settings.key, device: 'webgpu' }] : [];
   });
-  for (const id of ids) {
-    const s = all.get(id);
-    const out = outputs[id];
-    if (s && out) await saveResult({ ...makeResult(s, out), runKey: key, device: 'webgpu' });
-  }
+  await useAppStore.getState().putStoredRun(
+    {
+      key: settings.key,
+      settings,
+      label: runLabel(settings),
+      sampleIds: ids,
+      createdAt: now,
+      updatedAt: now,
+      status: 'finished',
+      device: 'webgpu',
+      resume: null,
+    },
+    results,
+  );
 }
 
 /**

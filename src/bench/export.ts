@@ -1,5 +1,8 @@
-import { chatMessages, problemText, type QuestionWording } from './prompt';
-import type { QuestionResult } from './results';
+import { z } from 'zod';
+import { readJsonFile } from './manifest';
+import { chatMessages, problemText } from './prompt';
+import { promptMismatch, type QuestionResult } from './results';
+import { runSettingsSchema, type RunSettings } from './run-settings';
 import { summarize, type Summary } from './stats';
 import type { ChoiceLetter, Sample } from './types';
 
@@ -16,9 +19,7 @@ export function pythonJsonDumps(value: unknown): string {
   if (value instanceof PyFloat) return pythonFloat(value.value);
   if (Array.isArray(value)) return `[${value.map(pythonJsonDumps).join(', ')}]`;
   if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(
-      ([, v]) => v !== undefined,
-    );
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
     return `{${entries.map(([k, v]) => `${pythonString(k)}: ${pythonJsonDumps(v)}`).join(', ')}}`;
   }
   throw new TypeError(`cannot serialise ${typeof value}`);
@@ -67,35 +68,48 @@ function pythonString(s: string): string {
   return `${out}"`;
 }
 
-/** The official per-level results line: `sample_id, prompt, problem, solution, response, reward`. */
-export function officialResultLine(
-  sample: Sample,
-  result: QuestionResult,
-  wording: QuestionWording,
-): string {
+/**
+ * The official per-level results line: `sample_id, prompt, problem, solution, response, reward`.
+ * `prompt` and `problem` are worded as the model's own record says it was asked, and the line is
+ * refused (an Error naming the question) unless rendering that prompt again gives exactly the text
+ * the model hashed: an official file cannot claim a prompt the model did not get.
+ */
+export function officialResultLine(sample: Sample, result: QuestionResult): string {
+  const got = result.modelPrompt;
+  if (!got) throw new Error(`question ${sample.sampleId}: no record of what the model was given`);
+  const mismatch = promptMismatch(sample, got);
+  if (mismatch) throw new Error(mismatch);
   return pythonJsonDumps({
     sample_id: sample.rawSampleId,
-    prompt: chatMessages(sample, wording),
-    problem: problemText(sample, wording),
+    prompt: chatMessages(sample, got.wording),
+    problem: problemText(sample, got.wording),
     solution: `<answer>${sample.gold}.</answer>`,
     response: result.response ?? '',
     reward: new PyFloat(result.official?.reward ?? 0),
   });
 }
 
-/** Official results JSON lines for the results that have a sample, in the given order. */
+/**
+ * Official results JSON lines for the answered results that have a sample, in the samples' order;
+ * `refused` names the questions left out because their record does not match (see above).
+ */
 export function toOfficialJsonl(
   samples: readonly Sample[],
   results: readonly QuestionResult[],
-  wording: QuestionWording,
-): string {
+): { jsonl: string; lines: number; refused: string[] } {
   const byId = new Map(results.map((r) => [`${r.level}:${r.sampleId}`, r]));
   const lines: string[] = [];
+  const refused: string[] = [];
   for (const s of samples) {
     const r = byId.get(`${s.level}:${s.sampleId}`);
-    if (r && r.response !== null) lines.push(officialResultLine(s, r, wording));
+    if (!r || r.response === null) continue;
+    try {
+      lines.push(officialResultLine(s, r));
+    } catch (e) {
+      refused.push(e instanceof Error ? e.message : String(e));
+    }
   }
-  return lines.map((l) => `${l}\n`).join('');
+  return { jsonl: lines.map((l) => `${l}\n`).join(''), lines: lines.length, refused };
 }
 
 const CSV_COLUMNS = [
@@ -119,14 +133,23 @@ const CSV_COLUMNS = [
   'nll_c',
   'nll_d',
   'frame_indices',
+  'wording',
+  'prompt_tokens',
+  'model_prompt_sha256',
   'error',
   'response',
 ] as const;
 
-function csvCell(v: unknown): string {
+/**
+ * One CSV cell. Text (model output, ids, messages) starting with = + - @ tab or CR would run as a
+ * formula in a spreadsheet (`=HYPERLINK(...)`): per OWASP's CSV-injection advice it gets a
+ * leading ' and quotes. Numbers are written as numbers (a log-prob of -1.5 stays one).
+ */
+function csvCell(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (typeof v === 'number') return String(v);
+  if (/^[=+\-@\t\r]/.test(v)) return `"'${v.replace(/"/g, '""')}"`;
+  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 function argLetter(values: readonly number[] | null, best: 'max' | 'min'): ChoiceLetter | null {
@@ -155,6 +178,9 @@ export function toCsv(results: readonly QuestionResult[]): string {
       argLetter(r.choiceNll, 'min'),
       ...(r.choiceNll ?? [null, null, null, null]),
       r.frameIndices?.join(' '),
+      r.modelPrompt?.wording,
+      r.modelPrompt?.tokens,
+      r.modelPrompt?.sha256,
       r.error ? `${r.error.stage}: ${r.error.message}` : null,
       r.response,
     ]
@@ -164,59 +190,69 @@ export function toCsv(results: readonly QuestionResult[]): string {
   return [CSV_COLUMNS.join(','), ...rows].map((l) => `${l}\r\n`).join('');
 }
 
-export interface RunDescription {
-  model: string;
-  dtype: string;
-  device: string;
-  benchmark: string;
-  settings: Record<string, unknown>;
-  startedAt?: string;
-  finishedAt?: string;
+/** The run a summary describes: its settings record, and where and when it ran. */
+export interface SummaryRun {
+  settings: RunSettings;
+  /** Devices the questions ran on (a lost GPU can switch a run to wasm midway). */
+  devices: string[];
+  /** Which questions of the set (CLI: level, limit, shard; app: the subset), as given. */
+  selection: Record<string, unknown>;
+  startedAt: string | null;
+  finishedAt: string | null;
 }
 
 export interface SummaryFile {
-  run: RunDescription;
+  run: SummaryRun;
   summary: Summary;
   questions: number;
 }
 
-export function toSummaryJson(run: RunDescription, results: readonly QuestionResult[]): string {
+export function toSummaryJson(run: SummaryRun, results: readonly QuestionResult[]): string {
   const file: SummaryFile = { run, summary: summarize(results), questions: results.length };
   return `${JSON.stringify(file, null, 2)}\n`;
 }
 
-export interface ImportedOfficialLine {
-  sampleId: string;
-  rawSampleId: number | string;
-  response: string;
-  reward: number;
-  line: number;
-}
+// summary.json read back (merge inputs, tests, other tools): refused with the field that is wrong.
+const interval = z.object({ low: z.number(), high: z.number() });
+const cell = z.object({
+  n: z.number().int().nonnegative(),
+  correct: z.number().int().nonnegative(),
+  accuracy: z.number(),
+  wilson: interval,
+  cluster: interval,
+  clusters: z.number().int().nonnegative(),
+});
+const group = z.object({
+  key: z.string(),
+  level: z.enum(['L1', 'L2', 'L3']).nullable(),
+  domain: z.string().nullable(),
+  scenario: z.string().nullable(),
+  questions: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  byMode: z.partialRecord(z.enum(['official', 'lenient', 'letters', 'likelihood']), cell),
+  letters: z.record(z.enum(['A', 'B', 'C', 'D', 'none']), z.number().int()),
+  unparseable: z.number().int().nonnegative(),
+  lenientNeeded: z.number().int().nonnegative(),
+});
 
-/**
- * Reads an official results file (written by the Python script or exported here). Bad lines are
- * reported with their number and skipped.
- */
-export function parseOfficialResults(file: string, text: string) {
-  const lines: ImportedOfficialLine[] = [];
-  const errors: string[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    if (raw.trim() === '') return;
-    try {
-      const v = JSON.parse(raw) as Record<string, unknown>;
-      const id = v.sample_id;
-      if (typeof id !== 'number' && typeof id !== 'string') throw new Error('no sample_id');
-      if (typeof v.response !== 'string') throw new Error('no response');
-      lines.push({
-        sampleId: String(id),
-        rawSampleId: id,
-        response: v.response,
-        reward: typeof v.reward === 'number' ? v.reward : Number(v.reward ?? 0),
-        line: i + 1,
-      });
-    } catch (e) {
-      errors.push(`${file}:${i + 1}: ${(e as Error).message}`);
-    }
-  });
-  return { lines, errors };
+export const summaryFileSchema = z.object({
+  run: z.object({
+    settings: runSettingsSchema,
+    devices: z.array(z.string()),
+    selection: z.record(z.string(), z.unknown()),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+  }),
+  summary: z.object({
+    total: group,
+    levels: z.array(group),
+    domains: z.array(group),
+    scenarios: z.array(group),
+  }),
+  questions: z.number().int().nonnegative(),
+});
+
+/** Reads a summary.json; an Error names the file and the first wrong field. */
+export function readSummaryFile(file: string, text: string): SummaryFile {
+  return readJsonFile(file, text, summaryFileSchema);
 }

@@ -143,3 +143,55 @@ describe('EgoPlan-Bench2 json', () => {
     expect(s.stillPath).toBeNull();
   });
 });
+
+describe('invalid UTF-8 (bytes given)', () => {
+  const utf8 = (s: string) => new TextEncoder().encode(s);
+  const join = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+
+  it('names the JSON-lines line, leaves it out and loads the rest', () => {
+    const bad = utf8(seedLine(2, { choice_a: 'caf__' }));
+    const at = bad.indexOf(0x5f); // the first "_": a lone continuation byte, then a cut sequence
+    bad[at] = 0xff;
+    bad[at + 1] = 0xc3;
+    const bytes = join(
+      utf8(`${seedLine(1)}\n`),
+      bad,
+      utf8(`\n${seedLine(3, { choice_c: 'é\uFFFD' })}\n`),
+    );
+    const parsed = parseBenchmarkFile('validation_L1.jsonl', bytes);
+    expect(parsed.samples.map((s) => s.sampleId)).toEqual(['1', '3']);
+    expect(parsed.samples[1]?.choices[2]).toBe('é\uFFFD'); // a real U+FFFD is text like any other
+    expect(parsed.total).toBe(3);
+    expect(parsed.errors.map(formatRecordError)).toEqual([
+      `validation_L1.jsonl:2 (line): invalid UTF-8 (byte 0xff at byte ${at} of line 2)`,
+    ]);
+  });
+
+  it('in a JSON array, leaves out the record holding it and names the line', () => {
+    const records = [1, 2, 3].map((id) => JSON.parse(seedLine(id)) as Record<string, unknown>);
+    const text = JSON.stringify(records, null, 1).replace('"a"', '"a\u0001"');
+    const bytes = utf8(text);
+    bytes[bytes.indexOf(0x01)] = 0xfe;
+    const line = text.slice(0, text.indexOf('\u0001')).split('\n').length;
+    const parsed = parseBenchmarkFile('EgoPlan_validation.json', bytes);
+    expect(parsed.samples.map((s) => s.sampleId)).toEqual(['2', '3']);
+    expect(parsed.errors).toEqual([
+      {
+        file: 'EgoPlan_validation.json',
+        index: 0,
+        field: '(record)',
+        message: `invalid UTF-8 (byte 0xfe at byte ${text.split('\n')[line - 1]!.indexOf('\u0001')} of line ${line})`,
+      },
+    ]);
+  });
+
+  it('reads valid bytes exactly as the text, and rejects a lone surrogate escape', () => {
+    const text = `\uFEFF${seedLine(1, { choice_a: 'naïve 🎬' })}\n${seedLine(2)}\n`;
+    expect(parseBenchmarkFile('validation_L1.jsonl', utf8(text))).toEqual(
+      parseBenchmarkFile('validation_L1.jsonl', text),
+    );
+    const escaped = parseBenchmarkFile('validation_L1.jsonl', seedLine(1, { choice_a: '\ud800' }));
+    expect(escaped.samples).toHaveLength(0);
+    expect(escaped.errors[0]?.message).toMatch(/lone surrogate/);
+  });
+});

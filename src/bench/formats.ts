@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { errorMessage } from './assert';
 import {
   describeIssue,
   egoPlanBench2ExampleRecord,
@@ -6,7 +7,14 @@ import {
   egoPlanRecord,
   seedBenchR1Record,
 } from './records';
-import type { BenchmarkFormat, ChoiceLetter, Level, Sample, VideoSource } from './types';
+import {
+  LEVELS,
+  type BenchmarkFormat,
+  type ChoiceLetter,
+  type Level,
+  type Sample,
+  type VideoSource,
+} from './types';
 
 /** A record that could not be read; the rest of the file still loads. */
 export interface RecordError {
@@ -49,11 +57,78 @@ export function egoPlanBench2Question(taskGoal: string): string {
   return `Considering the progress shown in the video and my current observation in the last frame, what action should I take next in order to ${taskGoal}?`;
 }
 
-/** Reads any of the formats of protocol section 1, detecting which from the content. */
-export function parseBenchmarkFile(file: string, content: string): ParsedBenchmark {
-  const body = content.replace(/^\uFEFF/, '');
-  if (body.trimStart().startsWith('[')) return parseJsonArray(file, body);
-  return parseJsonLines(file, body);
+/** A line of an annotation file that is not valid UTF-8. */
+export interface InvalidUtf8Line {
+  /** 1-based. */
+  line: number;
+  /** 0-based offset in the line of the byte where decoding failed, and that byte. */
+  byte: number;
+  value: number;
+}
+
+const describeInvalid = (b: InvalidUtf8Line) =>
+  `invalid UTF-8 (byte 0x${b.value.toString(16).padStart(2, '0')} at byte ${b.byte} of line ${b.line})`;
+
+// TextDecoder exists wherever this runs (browser, worker, Node) but src/bench is typed without
+// DOM or Node globals: the little of it used here, declared here (no cast).
+interface Utf8Decoder {
+  decode(bytes: Uint8Array, options?: { stream?: boolean }): string;
+}
+declare const TextDecoder: new (label: 'utf-8', options?: { fatal?: boolean }) => Utf8Decoder;
+
+/**
+ * Annotation bytes as text, checked line by line (a UTF-8 sequence never holds a newline byte),
+ * so invalid UTF-8 is reported with its line instead of silently becoming U+FFFD. On those lines
+ * the replacement characters become U+DFFF, a lone surrogate that no valid UTF-8 decodes to: the
+ * records that hold one are then reported and left out (see convertAll).
+ */
+export function decodeAnnotation(bytes: Uint8Array): { text: string; invalid: InvalidUtf8Line[] } {
+  const fatal = new TextDecoder('utf-8', { fatal: true });
+  try {
+    return { text: fatal.decode(bytes), invalid: [] };
+  } catch {
+    // some line is not UTF-8: find which below
+  }
+  const lenient = new TextDecoder('utf-8');
+  const parts: string[] = [];
+  const invalid: InvalidUtf8Line[] = [];
+  for (let start = 0, line = 1; start <= bytes.length; line++) {
+    const nl = bytes.indexOf(0x0a, start);
+    const end = nl < 0 ? bytes.length : nl;
+    const chunk = bytes.subarray(start, end);
+    try {
+      parts.push(fatal.decode(chunk));
+    } catch {
+      invalid.push({ line, ...firstInvalidByte(chunk) });
+      parts.push(lenient.decode(chunk).replace(/\uFFFD/g, '\uDFFF'));
+    }
+    start = end + 1;
+  }
+  return { text: parts.join('\n'), invalid };
+}
+
+function firstInvalidByte(chunk: Uint8Array): { byte: number; value: number } {
+  const stream = new TextDecoder('utf-8', { fatal: true });
+  for (let i = 0; i < chunk.length; i++) {
+    try {
+      stream.decode(chunk.subarray(i, i + 1), { stream: true });
+    } catch {
+      return { byte: i, value: chunk[i] ?? 0 };
+    }
+  }
+  return { byte: chunk.length, value: chunk[chunk.length - 1] ?? 0 }; // a sequence cut by the line end
+}
+
+/**
+ * Reads any of the formats of protocol section 1, detecting which from the content. Give the
+ * file's bytes where you have them: text decoded elsewhere has lost where its invalid UTF-8 was.
+ */
+export function parseBenchmarkFile(file: string, content: string | Uint8Array): ParsedBenchmark {
+  const { text, invalid } =
+    typeof content === 'string' ? { text: content, invalid: [] } : decodeAnnotation(content);
+  const body = text.replace(/^\uFEFF/, '');
+  if (body.trimStart().startsWith('[')) return parseJsonArray(file, body, invalid);
+  return parseJsonLines(file, body, invalid);
 }
 
 interface RawItem {
@@ -62,23 +137,30 @@ interface RawItem {
   index?: number;
 }
 
-function parseJsonArray(file: string, body: string): ParsedBenchmark {
+function parseJsonArray(file: string, body: string, invalid: InvalidUtf8Line[]): ParsedBenchmark {
   let data: unknown;
   try {
     data = JSON.parse(body);
   } catch (e) {
-    throw new BenchmarkFormatError(file, `not valid JSON (${(e as Error).message})`);
+    const utf8 = invalid.length > 0 ? `; ${invalid.map(describeInvalid).join(', ')}` : '';
+    throw new BenchmarkFormatError(file, `not valid JSON (${errorMessage(e)}${utf8})`);
   }
   if (!Array.isArray(data)) throw new BenchmarkFormatError(file, 'expected a JSON array');
-  const items: RawItem[] = data.map((value, index) => ({ value, index }));
-  return convertAll(file, items, [], detectFormat(file, items, 'array'));
+  const items: RawItem[] = data.map((value: unknown, index) => ({ value, index }));
+  return convertAll(file, items, [], detectFormat(file, items, 'array'), invalid);
 }
 
-function parseJsonLines(file: string, body: string): ParsedBenchmark {
+function parseJsonLines(file: string, body: string, invalid: InvalidUtf8Line[]): ParsedBenchmark {
   const items: RawItem[] = [];
   const errors: RecordError[] = [];
+  const badLines = new Map(invalid.map((b) => [b.line, b]));
   body.split(/\r?\n/).forEach((raw, i) => {
     const line = i + 1;
+    const bad = badLines.get(line);
+    if (bad) {
+      errors.push({ file, line, field: '(line)', message: describeInvalid(bad) });
+      return;
+    }
     if (raw.trim() === '') return;
     try {
       items.push({ value: JSON.parse(raw), line });
@@ -87,7 +169,7 @@ function parseJsonLines(file: string, body: string): ParsedBenchmark {
         file,
         line,
         field: '(line)',
-        message: `not valid JSON: ${(e as Error).message}`,
+        message: `not valid JSON: ${errorMessage(e)}`,
       });
     }
   });
@@ -128,17 +210,37 @@ const schemas = {
   'egoplan-bench2-examples-jsonl': egoPlanBench2ExampleRecord,
 } satisfies Record<BenchmarkFormat, z.ZodType>;
 
+/** Whether a parsed value holds a lone surrogate anywhere (in a key or a string). */
+function holdsLoneSurrogate(v: unknown): boolean {
+  if (typeof v === 'string') return /\p{Cs}/u.test(v);
+  if (typeof v !== 'object' || v === null) return false;
+  return Object.entries(v).some(([k, x]) => /\p{Cs}/u.test(k) || holdsLoneSurrogate(x));
+}
+
 function convertAll(
   file: string,
   items: RawItem[],
   errors: RecordError[],
   format: BenchmarkFormat,
+  invalid: InvalidUtf8Line[] = [],
 ): ParsedBenchmark {
   const samples: Sample[] = [];
   const seen = new Set<string>();
-  const levelFromName = /validation_(L[123])\b/.exec(file)?.[1] as Level | undefined;
+  const named = /validation_(L[123])\b/.exec(file)?.[1];
+  const levelFromName = LEVELS.find((l) => l === named);
   for (const { value, line, index } of items) {
     const where = line !== undefined ? { line } : { index };
+    if (holdsLoneSurrogate(value)) {
+      // From invalid UTF-8 (decodeAnnotation) or a broken \ud800-style escape: not text.
+      const lines = invalid.length > 0 ? invalid.map(describeInvalid).join(', ') : null;
+      errors.push({
+        file,
+        ...where,
+        field: '(record)',
+        message: lines ?? 'a string holds a lone surrogate (not valid Unicode text)',
+      });
+      continue;
+    }
     const checked = schemas[format].safeParse(value);
     if (!checked.success) {
       errors.push({ file, ...where, ...describeIssue(checked.error) });
@@ -163,6 +265,8 @@ function convertAll(
     seen.add(sample.sampleId);
     samples.push(sample);
   }
+  // In file order (line errors are found before record errors).
+  errors.sort((a, b) => (a.line ?? a.index ?? 0) - (b.line ?? b.index ?? 0));
   return { file, format, samples, errors, total: items.length + countLineErrors(errors) };
 }
 
@@ -171,7 +275,7 @@ function countLineErrors(errors: RecordError[]): number {
 }
 
 export function letterIndex(letter: ChoiceLetter): 0 | 1 | 2 | 3 {
-  return (['A', 'B', 'C', 'D'] as const).indexOf(letter) as 0 | 1 | 2 | 3;
+  return letter === 'A' ? 0 : letter === 'B' ? 1 : letter === 'C' ? 2 : 3;
 }
 
 interface CommonFields {

@@ -2,13 +2,16 @@
 export * from './types';
 export {
   BenchmarkFormatError,
+  decodeAnnotation,
   egoPlanBench2Question,
   formatRecordError,
   letterIndex,
   parseBenchmarkFile,
+  type InvalidUtf8Line,
   type ParsedBenchmark,
   type RecordError,
 } from './formats';
+export { describeIssue } from './records';
 export * from './prompt';
 export * from './scoring';
 export * from './results';
@@ -17,3 +20,8 @@ export * from './export';
 export * from './subset';
 export * from './manifest';
 export * from './media';
+export * from './digest';
+export * from './run-settings';
+export * from './compare';
+export * from './import';
+export * from './assert';

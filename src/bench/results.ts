@@ -1,5 +1,67 @@
+import { sha256Hex } from './digest';
+import { renderChatPrompt, type QuestionWording } from './prompt';
 import { argmaxLetter, argminLetter, scoreLenient, scoreOfficial } from './scoring';
 import type { ChoiceLetter, Level, Sample } from './types';
+
+/**
+ * What the model was given for a question, recorded where it tokenized (model/run.ts): the
+ * wording, the pad tokens of each visual, the token count, and the SHA-256 (hex) of the exact
+ * UTF-8 text handed to the tokenizer (chat template rendered, pads expanded).
+ */
+export interface ModelPrompt {
+  wording: QuestionWording;
+  tokens: number;
+  sha256: string;
+  /** `<|video_pad|>` tokens (n/2 * 81 for n frames at 252 x 252); null without a clip. */
+  clipTokens: number | null;
+  /** `<|image_pad|>` tokens (81 at 252 x 252). */
+  stillTokens: number;
+}
+
+/** The prompt text a record says the model got, rendered again from the question. */
+export function recordedPromptText(sample: Sample, p: ModelPrompt): string {
+  return renderChatPrompt(
+    sample,
+    { clipTokens: p.clipTokens, stillTokens: p.stillTokens },
+    p.wording,
+  );
+}
+
+/** Tokens per 252 x 252 visual slice after the 2 x 2 merge (protocol section 2). */
+export const TOKENS_PER_SLICE = 81;
+
+/**
+ * The record the model writes for a question asked with `wording` and `clipFrames` sampled clip
+ * frames at 252 x 252 (protocol sections 2 and 3): what a test or a reader expects to find.
+ */
+export function promptRecordFor(
+  sample: Sample,
+  wording: QuestionWording,
+  clipFrames: number,
+  tokens: number,
+): ModelPrompt {
+  const counts = {
+    clipTokens: sample.hasClip ? (clipFrames / 2) * TOKENS_PER_SLICE : null,
+    stillTokens: TOKENS_PER_SLICE,
+  };
+  return {
+    wording,
+    tokens,
+    sha256: sha256Hex(renderChatPrompt(sample, counts, wording)),
+    ...counts,
+  };
+}
+
+/**
+ * Null when rendering the question again with the recorded wording and pad counts gives exactly
+ * the text the model hashed; else why not (an edited question, a record from other code).
+ */
+export function promptMismatch(sample: Sample, p: ModelPrompt): string | null {
+  const hash = sha256Hex(recordedPromptText(sample, p));
+  return hash === p.sha256
+    ? null
+    : `question ${sample.sampleId}: the prompt rendered for "${p.wording}" (sha256 ${hash.slice(0, 12)}) is not the one the model got (${p.sha256.slice(0, 12)})`;
+}
 
 /** Which pipeline stage an error came from. */
 export type ErrorStage = 'clip' | 'still' | 'model' | 'other';
@@ -16,6 +78,8 @@ export interface QuestionResult {
   gold: ChoiceLetter;
   /** The generated text (null when the official generation did not run or failed). */
   response: string | null;
+  /** What the model was given (null when it never ran: a missing clip, a load failure). */
+  modelPrompt: ModelPrompt | null;
   official: { reward: 0 | 1; letter: ChoiceLetter | null; answer: string | null } | null;
   lenient: { reward: 0 | 1; letter: ChoiceLetter | null; method: string | null } | null;
   /** Extra mode: log-probs of the next token being A, B, C, D after the prompt. */
@@ -29,13 +93,32 @@ export interface QuestionResult {
   finishedAt: string;
 }
 
+/** What a question's run produced, before scoring. */
 export interface ModelOutputs {
   response: string | null;
-  letterLogprobs?: [number, number, number, number] | null;
-  choiceNll?: [number, number, number, number] | null;
-  frameIndices?: number[] | null;
-  timings?: Record<string, number>;
-  error?: { stage: ErrorStage; message: string } | null;
+  modelPrompt: ModelPrompt | null;
+  letterLogprobs: [number, number, number, number] | null;
+  choiceNll: [number, number, number, number] | null;
+  frameIndices: number[] | null;
+  timings: Record<string, number>;
+  error: { stage: ErrorStage; message: string } | null;
+}
+
+/** Outputs of a question that did not reach the model (or that only a response is known of). */
+export function outputsWithout(
+  error: { stage: ErrorStage; message: string } | null,
+  extra: Partial<ModelOutputs> = {},
+): ModelOutputs {
+  return {
+    response: null,
+    modelPrompt: null,
+    letterLogprobs: null,
+    choiceNll: null,
+    frameIndices: null,
+    timings: {},
+    error,
+    ...extra,
+  };
 }
 
 /** Scores a question's outputs with every rule and builds its record. */
@@ -50,15 +133,25 @@ export function makeResult(sample: Sample, out: ModelOutputs, now = new Date()):
     cluster: sample.videoId ?? sample.clipPaths?.[0] ?? sample.sampleId,
     gold: sample.gold,
     response,
+    modelPrompt: out.modelPrompt,
     official: response === null ? null : scoreOfficial(response, sample.gold),
     lenient: response === null ? null : scoreLenient(response, sample.gold),
-    letterLogprobs: out.letterLogprobs ?? null,
-    choiceNll: out.choiceNll ?? null,
-    error: out.error ?? null,
-    frameIndices: out.frameIndices ?? null,
-    timings: out.timings ?? {},
+    letterLogprobs: out.letterLogprobs,
+    choiceNll: out.choiceNll,
+    error: out.error,
+    frameIndices: out.frameIndices,
+    timings: { ...out.timings },
     finishedAt: now.toISOString(),
   };
+}
+
+/** A record from partial outputs (imported answers, tests): what is not given was not produced. */
+export function resultFrom(
+  sample: Sample,
+  partial: Partial<ModelOutputs>,
+  now = new Date(),
+): QuestionResult {
+  return makeResult(sample, { ...outputsWithout(null), ...partial }, now);
 }
 
 /** The scoring modes a summary reports; only 'official' is the benchmark's own number. */

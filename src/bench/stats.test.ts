@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   clusterInterval,
-  makeResult,
+  resultFrom,
   randomSubset,
   summarize,
   wilsonInterval,
@@ -59,14 +59,14 @@ const mk = (id: number, level: 'L1' | 'L3', domain: string | null, videoId: stri
 describe('summary', () => {
   it('counts accuracy per level and domain, letters, unparseable and errors', () => {
     const results = [
-      makeResult(mk(1, 'L1', null, 'v1'), { response: '<answer>B</answer>' }),
-      makeResult(mk(2, 'L1', null, 'v1'), { response: '<answer>A</answer>' }),
-      makeResult(mk(3, 'L1', null, 'v2'), {
+      resultFrom(mk(1, 'L1', null, 'v1'), { response: '<answer>B</answer>' }),
+      resultFrom(mk(2, 'L1', null, 'v1'), { response: '<answer>A</answer>' }),
+      resultFrom(mk(3, 'L1', null, 'v2'), {
         response: 'no tag, B',
         letterLogprobs: [-3, -1, -2, -4],
       }),
-      makeResult(mk(4, 'L3', 'Work', 'v3'), { response: '<answer>B</answer>' }),
-      makeResult(mk(5, 'L3', 'Work', 'v4'), {
+      resultFrom(mk(4, 'L3', 'Work', 'v3'), { response: '<answer>B</answer>' }),
+      resultFrom(mk(5, 'L3', 'Work', 'v4'), {
         response: null,
         error: { stage: 'clip', message: 'x.mp4: truncated' },
       }),

@@ -19,10 +19,10 @@ export function randomSubset<T>(items: readonly T[], count: number, seed: number
   const idx = items.map((_, i) => i);
   for (let i = 0; i < count; i++) {
     const j = i + Math.floor(rand() * (idx.length - i));
-    [idx[i], idx[j]] = [idx[j] as number, idx[i] as number];
+    const a = idx[i] ?? i;
+    idx[i] = idx[j] ?? j;
+    idx[j] = a;
   }
-  return idx
-    .slice(0, count)
-    .sort((x, y) => x - y)
-    .map((i) => items[i] as T);
+  const picked = new Set(idx.slice(0, count));
+  return items.filter((_, i) => picked.has(i));
 }

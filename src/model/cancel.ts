@@ -1,5 +1,5 @@
 /** Cancelling a question: an AbortSignal and/or a flag shared with the UI thread. */
-import type { RunOptions } from './types';
+import type { RunHooks } from './types';
 import { ModelError } from './types';
 
 export type CancelCheck = () => boolean;
@@ -8,10 +8,10 @@ export type CancelCheck = () => boolean;
  * Cancellation: an AbortSignal, and/or a shared Int32Array flag that the UI thread sets with
  * Atomics (seen at once even while the worker never returns to its event loop).
  */
-export function cancelCheck(options: RunOptions): CancelCheck {
-  const { signal, cancelFlag } = options;
+export function cancelCheck(hooks: Pick<RunHooks, 'signal' | 'cancelFlag'>): CancelCheck {
+  const { signal, cancelFlag } = hooks;
   return () =>
-    (signal?.aborted ?? false) || (cancelFlag !== undefined && Atomics.load(cancelFlag, 0) !== 0);
+    (signal?.aborted ?? false) || (cancelFlag !== null && Atomics.load(cancelFlag, 0) !== 0);
 }
 
 /** Let queued messages (a cancel) run: ORT's async runs may resolve without leaving the task. */

@@ -18,43 +18,50 @@ export function applyRepetitionPenalty(
 }
 
 /** Index of the largest value; the first on ties (torch.argmax's rule). NaN never wins. */
-export function argmax(values: ArrayLike<number>): number {
+export function argmax(values: Iterable<number>): number {
   let best = 0;
   let bestValue = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
+  let i = 0;
+  for (const v of values) {
     if (v > bestValue) {
       bestValue = v;
       best = i;
     }
+    i++;
   }
   return best;
 }
 
 /** log(sum(exp(x))) computed stably in float64. */
-export function logSumExp(values: ArrayLike<number>): number {
+export function logSumExp(values: Iterable<number>): number {
   let max = -Infinity;
-  for (let i = 0; i < values.length; i++) max = Math.max(max, values[i] as number);
+  for (const v of values) max = Math.max(max, v);
   if (max === -Infinity) return -Infinity;
   let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += Math.exp((values[i] as number) - max);
+  for (const v of values) sum += Math.exp(v - max);
   return max + Math.log(sum);
 }
 
 /** log_softmax(values)[id] for each id. */
-export function logProbs(values: ArrayLike<number>, ids: readonly number[]): number[] {
+export function logProbs(
+  values: Iterable<number> & ArrayLike<number>,
+  ids: readonly number[],
+): number[] {
   const lse = logSumExp(values);
-  return ids.map((id) => (values[id] as number) - lse);
+  // An id outside the vocabulary has no logit: NaN says so in the result.
+  return ids.map((id) => (values[id] ?? NaN) - lse);
 }
 
 /** The k largest (id, value) pairs, largest first; ties by lower id. */
-export function topK(values: ArrayLike<number>, k: number): { id: number; logit: number }[] {
+export function topK(values: Iterable<number>, k: number): { id: number; logit: number }[] {
   const out: { id: number; logit: number }[] = [];
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
-    if (out.length === k && v <= (out[k - 1] as { logit: number }).logit) continue;
+  let i = -1;
+  for (const v of values) {
+    i++;
+    const last = out[k - 1];
+    if (out.length === k && last && v <= last.logit) continue;
     let j = out.length;
-    while (j > 0 && (out[j - 1] as { logit: number }).logit < v) j--;
+    while (j > 0 && (out[j - 1]?.logit ?? Infinity) < v) j--;
     out.splice(j, 0, { id: i, logit: v });
     if (out.length > k) out.pop();
   }
@@ -72,7 +79,7 @@ export function meanNll(rows: Float32Array, vocab: number, targets: readonly num
   let total = 0;
   for (const [i, target] of targets.entries()) {
     const row = rows.subarray(i * vocab, (i + 1) * vocab);
-    total -= (row[target] as number) - logSumExp(row);
+    total -= (row[target] ?? NaN) - logSumExp(row);
   }
   return total / targets.length;
 }

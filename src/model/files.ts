@@ -7,9 +7,9 @@
 import { env } from '@huggingface/transformers';
 import type { LoadEvent, ModelSource } from './types';
 import { ModelError } from './types';
+import { MODEL_CACHE_NAME as CACHE_NAME } from './cache';
 
 const HOST = 'https://seedbench.invalid/';
-const CACHE_NAME = 'seedbench-models-v1';
 const PROGRESS_INTERVAL_MS = 100;
 
 export interface FileServer {
@@ -260,9 +260,8 @@ export function serverFor(source: ModelSource): FileServer {
       return localServer(`folder "${source.handle.name}"`, (p) => fromHandle(source.handle, p));
     case 'files': {
       const byPath = new Map(source.files.map((f) => [splitPath(f.path).join('/'), f.file]));
-      return localServer(
-        `folder "${source.name}"`,
-        async (p) => byPath.get(splitPath(p).join('/')) ?? null,
+      return localServer(`folder "${source.name}"`, (p) =>
+        Promise.resolve(byPath.get(splitPath(p).join('/')) ?? null),
       );
     }
     case 'url':
@@ -285,12 +284,12 @@ export async function checkQuota(
     if (!(await cache?.match(server.label + f))) needed += size;
   }
   // persist() is a Window API: the client asks for it on the main thread; a worker can only read it.
-  const storage = self.navigator?.storage as
+  const storage = self.navigator.storage as
     (StorageManager & { persist?: () => Promise<boolean> }) | undefined;
   let persisted: boolean;
   let free: number | null = null;
   try {
-    persisted = (await storage?.persisted?.()) || ((await storage?.persist?.()) ?? false);
+    persisted = (await storage?.persisted()) || ((await storage?.persist?.()) ?? false);
   } catch {
     persisted = false;
   }

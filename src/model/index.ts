@@ -3,12 +3,26 @@
 // transformers.js and onnxruntime-web are imported lazily, so that importing this entry point (for
 // types, ModelError or the pure helpers) does not pull the runtime into the UI thread's bundle.
 import type { LoadedModel } from './load';
-import type { LoadOptions, ModelSource, ModelVisuals, QuestionResult, RunOptions } from './types';
-import type { Sample } from '../bench/index';
+import type {
+  LoadProgress,
+  LoadSettings,
+  ModelAnswer,
+  ModelSource,
+  ModelVisuals,
+  RunHooks,
+} from './types';
+import type { QuestionOptions, Sample } from '../bench/index';
 
 export * from './types';
 export * from './constants';
 export type { LoadedModel, QwenConfig } from './load';
+export {
+  listCachedModels,
+  removeCachedModel,
+  modelBaseOf,
+  MODEL_CACHE_NAME,
+  type CachedModel,
+} from './cache';
 export { chooseDevice, needsShaderF16, type DeviceChoice } from './device';
 export {
   patchify,
@@ -30,8 +44,12 @@ export {
 } from './decoding';
 
 /** Load a Qwen2-VL ONNX export (see load.ts). */
-export async function loadModel(source: ModelSource, options: LoadOptions): Promise<LoadedModel> {
-  return (await import('./load')).loadModel(source, options);
+export async function loadModel(
+  source: ModelSource,
+  settings: LoadSettings,
+  onProgress: LoadProgress,
+): Promise<LoadedModel> {
+  return (await import('./load')).loadModel(source, settings, onProgress);
 }
 
 export async function disposeModel(model: LoadedModel): Promise<void> {
@@ -43,9 +61,10 @@ export async function runQuestion(
   model: LoadedModel,
   sample: Sample,
   visuals: ModelVisuals,
-  options: RunOptions,
-): Promise<QuestionResult> {
-  return (await import('./run')).runQuestion(model, sample, visuals, options);
+  options: QuestionOptions,
+  hooks: RunHooks,
+): Promise<ModelAnswer> {
+  return (await import('./run')).runQuestion(model, sample, visuals, options, hooks);
 }
 
 /** Destroy the WebGPU device under the loaded model (tests of the device-lost fallback). */

@@ -1,6 +1,11 @@
 /** One decoder step over transformers.js's merged decoder, with explicit KV-cache ownership. */
 import { Tensor } from '@huggingface/transformers';
+import { assert } from '../bench/index';
+import { prefillChunks } from './chunks';
+import { float32ToFloat16Bits, hasNativeFloat16 } from './float16';
+import type { FloatType } from './interface';
 import { referenceModel, type LoadedModel } from './load';
+import { dims3, dims4, float32, tensor } from './tensor';
 
 export type Past = Record<string, Tensor>;
 
@@ -12,22 +17,19 @@ export interface StepResult {
   past: Past;
 }
 
-interface SessionLike {
-  inputNames: string[];
-  inputMetadata?: { name: string; type?: string }[];
-}
-
-function decoderSession(m: LoadedModel): SessionLike {
-  return referenceModel(m).sessions['decoder_model_merged'] as SessionLike;
-}
-
-function hasInput(m: LoadedModel, name: string): boolean {
-  return decoderSession(m).inputNames.includes(name);
-}
-
-/** The element type the decoder wants for inputs_embeds (fp16 exports may not keep fp32 IO). */
-function embedsType(m: LoadedModel): string | null {
-  return decoderSession(m).inputMetadata?.find((x) => x.name === 'inputs_embeds')?.type ?? null;
+/**
+ * `t` as the float type a graph declares. float32 -> float16 is correctly rounded: transformers.js's
+ * `.to('float16')` uses Float16Array.from where the runtime has it, but without it truncates each
+ * value to an integer, so there the bits are encoded here. float16 -> float32 is exact either way.
+ */
+export function asFloatType(t: Tensor, type: FloatType): Tensor {
+  if (t.type === type) return t;
+  if (type === 'float32' || hasNativeFloat16()) return t.to(type);
+  return new Tensor(
+    'float16',
+    float32ToFloat16Bits(float32(t.to('float32'), 'float16 input')),
+    t.dims,
+  );
 }
 
 /**
@@ -42,10 +44,9 @@ export async function decoderStep(
   pastLength: number,
   keep: number,
 ): Promise<StepResult> {
-  const n = embeds.dims[1] as number;
-  const want = embedsType(m);
+  const [, n] = dims3(embeds, 'inputs_embeds');
   const inputs: Record<string, unknown> = {
-    inputs_embeds: want && want !== embeds.type ? embeds.to(want as 'float32') : embeds,
+    inputs_embeds: asFloatType(embeds, m.graphs.embedsType),
     attention_mask: new Tensor('int64', new BigInt64Array(pastLength + n).fill(1n), [
       1,
       pastLength + n,
@@ -53,24 +54,70 @@ export async function decoderStep(
     position_ids: new Tensor('int64', positions, [3, 1, n]),
     past_key_values: past,
   };
-  if (hasInput(m, 'num_logits_to_keep'))
-    inputs['num_logits_to_keep'] = new Tensor('int64', [BigInt(keep)], []);
-  const out = (await referenceModel(m).forward(inputs)) as Record<string, Tensor>;
+  // Without num_logits_to_keep every position's logits come back (prefill() keeps that small).
+  if (m.graphs.logitsToKeep) inputs['num_logits_to_keep'] = new Tensor('int64', [BigInt(keep)], []);
+  const out: unknown = await referenceModel(m).forward(inputs);
+  if (typeof out !== 'object' || out === null) throw new Error('decoder returned no outputs');
   const nextPast: Past = {};
   let logitsTensor: Tensor | null = null;
-  for (const [name, t] of Object.entries(out)) {
+  for (const [name, value] of Object.entries(out)) {
+    const t = tensor(value, `decoder output ${name}`);
     if (name.startsWith('present')) nextPast[name.replace('present', 'past_key_values')] = t;
     else if (name === 'logits') logitsTensor = t;
     else if (t.location === 'gpu-buffer') t.dispose();
   }
   if (!logitsTensor) throw new Error('decoder returned no logits');
-  const f32 = logitsTensor.to('float32');
-  const [, total, vocab] = logitsTensor.dims as [number, number, number];
+  const [, total, vocab] = dims3(logitsTensor, 'logits');
   const rows = Math.min(keep, total);
-  const data = f32.data as Float32Array;
-  // Copy out the kept rows: the output buffer may be reused by the runtime.
-  const logits = data.slice((total - rows) * vocab, total * vocab);
+  // Copy out the kept rows only (the output buffer may be reused by the runtime); a float16
+  // graph's rows are widened here, never the whole [total, vocab] block.
+  const kept = logitsTensor.view(total, vocab).slice([total - rows, total], null);
+  const logits = float32(kept.to('float32'), 'logits');
   return { logits, rows, vocab, past: nextPast };
+}
+
+/**
+ * Prefill `embeds` ([1, n, hidden]) after `past`, keeping the last `keep` positions' logits. A
+ * decoder with num_logits_to_keep runs it in one step; one without (the public hub export) runs
+ * it in chunks of PREFILL_CHUNK tokens through the cache, so that no step returns more than a
+ * chunk of logits. `past` is not disposed; the intermediate caches are.
+ */
+export async function prefill(
+  m: LoadedModel,
+  embeds: Tensor,
+  positions: BigInt64Array,
+  past: Past | null,
+  pastLength: number,
+  keep: number,
+): Promise<StepResult> {
+  const [, n, hidden] = dims3(embeds, 'inputs_embeds');
+  if (m.graphs.logitsToKeep) return decoderStep(m, embeds, positions, past, pastLength, keep);
+  const chunks = prefillChunks(n, keep);
+  if (chunks.length === 1) return decoderStep(m, embeds, positions, past, pastLength, keep);
+  const rowsOf = embeds.view(n, hidden);
+  const parts: Float32Array[] = [];
+  let cur = past;
+  let vocab = 0;
+  for (const c of chunks) {
+    const piece = rowsOf.slice([c.start, c.start + c.length], null).view(1, c.length, hidden);
+    const pos = new BigInt64Array(3 * c.length);
+    for (let r = 0; r < 3; r++) {
+      pos.set(positions.subarray(r * n + c.start, r * n + c.start + c.length), r * c.length);
+    }
+    const step = await decoderStep(m, piece, pos, cur, pastLength + c.start, c.keep);
+    if (cur !== past) disposePast(cur);
+    cur = step.past;
+    vocab = step.vocab;
+    if (step.rows > 0) parts.push(step.logits);
+  }
+  const logits = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    logits.set(p, o);
+    o += p.length;
+  }
+  assert(cur, 'prefill: no chunk ran');
+  return { logits, rows: logits.length / vocab, vocab, past: cur };
 }
 
 const BYTES: Record<string, number> = { float32: 4, float16: 2, int8: 1, uint8: 1 };
@@ -79,7 +126,7 @@ const BYTES: Record<string, number> = { float32: 4, float16: 2, int8: 1, uint8: 
 export function pastBytes(past: Past): number {
   let total = 0;
   for (const t of Object.values(past)) {
-    total += (t.dims as number[]).reduce((a, b) => a * b, 1) * (BYTES[t.type] ?? 4);
+    total += t.dims.reduce((a, b) => a * b, 1) * (BYTES[t.type] ?? 4);
   }
   return total;
 }
@@ -95,7 +142,7 @@ export function disposePast(past: Past | null, keep?: Past | null): void {
 export async function prefixOfPast(past: Past, length: number): Promise<Past> {
   const out: Past = {};
   for (const [name, t] of Object.entries(past)) {
-    const [b, h, seq, d] = t.dims as [number, number, number, number];
+    const [b, h, seq, d] = dims4(t, name);
     const ort = t.ort_tensor as unknown as {
       getData(release?: boolean): Promise<ArrayLike<number>>;
     };
@@ -105,17 +152,20 @@ export async function prefixOfPast(past: Past, length: number): Promise<Past> {
     for (let i = 0; i < b * h; i++) {
       dst.set(src.subarray(i * seq * d, i * seq * d + length * d), i * length * d);
     }
-    out[name] = new Tensor(t.type as 'float32', dst, [b, h, length, d]);
+    out[name] = new Tensor(t.type, dst, [b, h, length, d]);
   }
   return out;
 }
 
-/** Embeddings of `ids` as [1, n, hidden]. */
+/** Embeddings of `ids` as float32 [1, n, hidden] (a float16 embed_tokens' output widened). */
 export async function embed(m: LoadedModel, ids: readonly number[]): Promise<Tensor> {
   const input = new Tensor(
     'int64',
     BigInt64Array.from(ids, (x) => BigInt(x)),
     [1, ids.length],
   );
-  return (await referenceModel(m).encode_text({ input_ids: input })) as Tensor;
+  return asFloatType(
+    tensor(await referenceModel(m).encode_text({ input_ids: input }), 'embed_tokens output'),
+    'float32',
+  );
 }

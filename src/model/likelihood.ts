@@ -13,7 +13,7 @@ import {
 } from '../bench/index';
 import { checkCancelled, type CancelCheck } from './cancel';
 import { meanNll } from './decoding';
-import { decoderStep, disposePast, embed, type Past } from './kv';
+import { decoderStep, disposePast, embed, prefill, type Past } from './kv';
 import type { LoadedModel } from './load';
 import type { Grid } from './pixels';
 import { ropeIndex, textPositions, type RopeTokens } from './rope';
@@ -50,7 +50,7 @@ export interface LikelihoodInput {
 }
 
 function replyIds(input: LikelihoodInput, i: number): number[] {
-  const text = input.sample.choices[i] as string;
+  const text = input.sample.choices[i] ?? '';
   return [...input.m.tokenizer.encode(text, { add_special_tokens: false }), input.m.ids.imEnd];
 }
 
@@ -72,10 +72,11 @@ export async function scoreChoices(
   const rope = ropeIndex(ids, input.grids, input.ropeTokens, merge(input));
   const rest = sliceRows(await promptEmbeds(m, ids, input.visuals), shared);
   const positions = slicePositions(rope.positions, ids.length, shared);
-  const head = await decoderStep(m, rest, positions, prefix, shared, 1);
+  // The rest of the prompt may be long (a clip's pads): in chunks where the decoder needs it.
+  const head = await prefill(m, rest, positions, prefix, shared, 1);
   const vocab = head.vocab;
   const L = ids.length;
-  const nll = {} as Record<ChoiceLetter, number>;
+  const nll: Record<ChoiceLetter, number> = { A: NaN, B: NaN, C: NaN, D: NaN };
   try {
     for (const [i, letter] of CHOICE_LETTERS.entries()) {
       checkCancelled(input.cancelled, 'during likelihood scoring');
@@ -108,13 +109,13 @@ export async function scoreChoicesNoCache(
   input: LikelihoodInput,
 ): Promise<Record<ChoiceLetter, number>> {
   const { m } = input;
-  const nll = {} as Record<ChoiceLetter, number>;
+  const nll: Record<ChoiceLetter, number> = { A: NaN, B: NaN, C: NaN, D: NaN };
   for (const [i, letter] of CHOICE_LETTERS.entries()) {
     checkCancelled(input.cancelled, 'during likelihood scoring');
     const reply = replyIds(input, i);
     const ids = [...input.ids, ...reply.slice(0, -1)];
     const rope = ropeIndex(ids, input.grids, input.ropeTokens, merge(input));
-    const step = await decoderStep(
+    const step = await prefill(
       m,
       await promptEmbeds(m, ids, input.visuals),
       rope.positions,

@@ -1,79 +1,51 @@
-/** Loading a Qwen2-VL ONNX export with transformers.js. */
+/** Loading a Qwen2-VL ONNX export: transformers.js on the reference graphs, or the fast engine. */
 import {
   AutoTokenizer,
-  ModelRegistry,
   Qwen2VLForConditionalGeneration,
   type PreTrainedModel,
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
 import { activate, checkQuota, serverFor, type FileServer } from './files';
-export type { FileServer } from './files';
 import { chooseDevice } from './device';
+import {
+  byGraph,
+  chooseDtype,
+  GRAPHS,
+  qwenLargestWeight,
+  SUFFIX,
+  type FileSize,
+  type Graph,
+} from './dtype-choice';
+import { checkQwenInterface, sessionInterface, type QwenInterface } from './interface';
+import {
+  externalDataChunks,
+  parseGeneration,
+  parsePreprocessor,
+  parseQwenConfig,
+  textField,
+  type GenerationSettings,
+  type Preprocess,
+  type QwenConfig,
+} from './model-config';
+import { digestingServer, type ModelContent } from './digest';
+import { brokenGraphError } from './graph-check';
 import { classifyError, configureRuntime, watchDeviceLost, wasmThreads } from './runtime';
-import type { LoadOptions, ModelDevice, ModelDtype, ModelEngine, ModelSource } from './types';
+import type {
+  LoadProgress,
+  LoadSettings,
+  ModelDevice,
+  ModelDtype,
+  ModelEngine,
+  ModelSource,
+} from './types';
 import { ModelError } from './types';
 import type { FastModel } from './fast/engine';
 import { FAST_MANIFEST, parseFastManifest, type FastManifest } from './fast/manifest';
 
-/** File-name suffixes of each dtype, as transformers.js names an export's files. */
-const SUFFIX: Record<ModelDtype, string> = {
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  q4: '_q4',
-  q4f16: '_q4f16',
-};
-const GRAPHS = ['embed_tokens', 'vision_encoder', 'decoder_model_merged'] as const;
-type Graph = (typeof GRAPHS)[number];
+export type { QwenConfig } from './model-config';
+export type { FileServer } from './files';
 
-/**
- * The dtype of each graph: an explicit per-graph choice, else the one asked for, except that an
- * export may ship embed_tokens only in fp32 (a Gather has nothing to quantise to 4 bits); the
- * embedding lookup is exact either way.
- */
-async function graphDtypes(
-  server: FileServer,
-  base: ModelDtype,
-  overrides: Partial<Record<Graph, ModelDtype>> = {},
-): Promise<Record<Graph, ModelDtype>> {
-  const out = {} as Record<Graph, ModelDtype>;
-  for (const g of GRAPHS) {
-    const dtype = overrides[g] ?? base;
-    const file = `onnx/${g}${SUFFIX[dtype]}.onnx`;
-    const embedFallback = g === 'embed_tokens' && !overrides[g] && dtype !== 'fp32';
-    // Offline, an embed_tokens variant that was never cached cannot even be probed: the fp32 one
-    // (cached) serves, the lookup being exact either way.
-    const size = embedFallback
-      ? await server.size(file).catch(() => null)
-      : await server.size(file);
-    if (size !== null) out[g] = dtype;
-    else if (embedFallback && (await server.size(`onnx/${g}.onnx`)) !== null) out[g] = 'fp32';
-    else
-      throw new ModelError(
-        'missing-file',
-        `${server.label} is missing ${file} (needed for ${dtype})`,
-        { file },
-      );
-  }
-  return out;
-}
-
-export interface QwenConfig {
-  model_type: string;
-  architectures?: string[];
-  image_token_id: number;
-  video_token_id: number;
-  vision_start_token_id: number;
-  vision_end_token_id?: number;
-  vocab_size?: number;
-  vision_config?: {
-    spatial_merge_size?: number;
-    patch_size?: number;
-    temporal_patch_size?: number;
-  };
-}
-
-/** A loaded model: the transformers.js model and tokenizer plus what the runner needs to know. */
+/** A loaded model: the engine's model and the tokenizer plus what the runner needs to know. */
 export interface LoadedModel {
   /** transformers.js's model on the reference graphs; null when the fast engine runs. */
   model: PreTrainedModel | null;
@@ -86,11 +58,25 @@ export interface LoadedModel {
   config: QwenConfig;
   device: ModelDevice;
   deviceReason: string;
+  /** WebGPU on a software (fallback) adapter, asked for by name: works, slowly. */
+  deviceSlow: boolean;
+  /** The dtype loaded ('auto' resolved), and why it was picked. */
   dtype: ModelDtype;
+  dtypeReason: string;
   /** The dtype each graph actually runs in. */
   graphDtypes: Record<string, ModelDtype>;
+  /** Each graph's declared inputs and outputs, and the types the app feeds them. */
+  graphs: QwenInterface;
+  /** preprocessor_config.json's constants (checked equal to the protocol's). */
+  preprocess: Preprocess;
+  /** Decoding settings: generation_config.json, or the official ones when absent. */
+  generation: GenerationSettings;
+  /** What stops this dtype loading here, when loaded with `enforceLimits: false`. */
+  sizeProblem: string | null;
   source: string;
   files: string[];
+  /** Digest of the bytes of every file loaded: the model's identity in run keys. */
+  content: ModelContent;
   /** Bytes of all the files loaded (weights, tokenizer, configs). */
   modelBytes: number;
   threads: number;
@@ -101,11 +87,24 @@ export interface LoadedModel {
   loadMs: number;
 }
 
-const TEXT_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
+/** Required beside the graphs; generation_config.json is optional (official decoding without). */
+export const TEXT_FILES = [
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'preprocessor_config.json',
+];
 
-async function readJson(server: FileServer, path: string): Promise<unknown> {
+export async function readJson(
+  server: FileServer,
+  path: string,
+  optional = false,
+): Promise<unknown> {
   const blob = await server.read(path);
-  if (!blob) throw new ModelError('missing-file', `${server.label} has no ${path}`, { file: path });
+  if (!blob) {
+    if (optional) return null;
+    throw new ModelError('missing-file', `${server.label} has no ${path}`, { file: path });
+  }
   try {
     return JSON.parse(await blob.text());
   } catch (e) {
@@ -114,30 +113,6 @@ async function readJson(server: FileServer, path: string): Promise<unknown> {
       cause: e,
     });
   }
-}
-
-function checkConfig(raw: unknown, label: string): QwenConfig {
-  const c = raw as Partial<QwenConfig> | null;
-  const arch = c?.architectures?.[0];
-  if (
-    !c ||
-    c.model_type !== 'qwen2_vl' ||
-    (arch !== undefined && arch !== 'Qwen2VLForConditionalGeneration')
-  ) {
-    throw new ModelError(
-      'wrong-architecture',
-      `${label}: config.json describes model_type "${String(c?.model_type)}"${arch ? ` (${arch})` : ''}; this app runs Qwen2-VL (qwen2_vl)`,
-      { file: 'config.json' },
-    );
-  }
-  for (const k of ['image_token_id', 'video_token_id', 'vision_start_token_id'] as const) {
-    if (typeof c[k] !== 'number') {
-      throw new ModelError('bad-config', `${label}: config.json lacks ${k}`, {
-        file: 'config.json',
-      });
-    }
-  }
-  return c as QwenConfig;
 }
 
 function tokenId(tokenizer: PreTrainedTokenizer, text: string, special: boolean): number {
@@ -158,42 +133,6 @@ export function referenceModel(m: LoadedModel): PreTrainedModel {
   return m.model;
 }
 
-/**
- * The fast graphs to use, or null with the reason for the reference engine: the folder's
- * onnx/fast.json when it lists this dtype and every file it needs exists (engine 'auto' or 'fast').
- */
-async function fastGraphs(
-  server: FileServer,
-  options: LoadOptions,
-): Promise<{ manifest: FastManifest; files: string[] } | { manifest: null; why: string }> {
-  const want = options.engine ?? 'auto';
-  if (want === 'reference') return { manifest: null, why: 'reference engine requested' };
-  const blob = await server.read(FAST_MANIFEST).catch(() => null);
-  if (!blob) {
-    if (want === 'fast') {
-      throw new ModelError(
-        'missing-file',
-        `${server.label} has no ${FAST_MANIFEST} (the fast graphs)`,
-        {
-          file: FAST_MANIFEST,
-        },
-      );
-    }
-    return { manifest: null, why: `no ${FAST_MANIFEST} in ${server.label}` };
-  }
-  const manifest = parseFastManifest(await blob.text(), server.label);
-  const graphs = manifest.graphs[options.dtype];
-  if (!graphs || options.graphDtypes) {
-    const why = graphs ? 'per-graph dtypes asked for' : `no fast graphs for ${options.dtype}`;
-    if (want === 'fast')
-      throw new ModelError('missing-file', `${server.label}: ${why}`, { file: FAST_MANIFEST });
-    return { manifest: null, why };
-  }
-  const files = [FAST_MANIFEST];
-  for (const g of [graphs.decoder, graphs.vision]) files.push(g.file, ...g.data.map((d) => d.file));
-  return { manifest, files: [...new Set(files)] };
-}
-
 /** The token ids the runner needs. */
 export function runnerIds(tokenizer: PreTrainedTokenizer): LoadedModel['ids'] {
   return {
@@ -208,48 +147,139 @@ export function runnerIds(tokenizer: PreTrainedTokenizer): LoadedModel['ids'] {
   };
 }
 
-export async function loadModel(source: ModelSource, options: LoadOptions): Promise<LoadedModel> {
+/**
+ * The folder's fast manifest when the fast engine is to run (engine 'auto' or 'fast'), or null
+ * with the reason for the reference engine.
+ */
+async function fastManifest(
+  server: FileServer,
+  settings: LoadSettings,
+): Promise<{ manifest: FastManifest } | { manifest: null; why: string }> {
+  const want = settings.engine;
+  if (want === 'reference') return { manifest: null, why: 'reference engine requested' };
+  const refuse = (why: string) => {
+    if (want === 'fast')
+      throw new ModelError('missing-file', `${server.label}: ${why}`, { file: FAST_MANIFEST });
+    return { manifest: null, why };
+  };
+  const blob = await server.read(FAST_MANIFEST).catch(() => null);
+  if (!blob) return refuse(`no ${FAST_MANIFEST} (the fast graphs)`);
+  if (Object.keys(settings.graphDtypes).length > 0) return refuse('per-graph dtypes asked for');
+  return { manifest: parseFastManifest(await blob.text(), server.label) };
+}
+
+/**
+ * The files of one graph at one dtype with their sizes (null when its .onnx does not exist): the
+ * .onnx, then its external data as config.json lists it (transformers.js's `NAME.onnx_data`,
+ * `NAME.onnx_data_1`, ...) or, where config.json says nothing, a `NAME.onnx_data` found beside it
+ * (the public exports' one-file layout). `chunks` collects each file's chunk count.
+ */
+function graphFiles(server: FileServer, config: QwenConfig, chunks: Map<string, number>) {
+  const sizes = new Map<string, Promise<number | null>>();
+  const size = (path: string) => {
+    let p = sizes.get(path);
+    if (!p) sizes.set(path, (p = server.size(path)));
+    return p;
+  };
+  return async (graph: Graph, dtype: ModelDtype): Promise<FileSize[] | null> => {
+    const name = `${graph}${SUFFIX[dtype]}.onnx`;
+    const path = `onnx/${name}`;
+    // Offline, a 4-bit embed_tokens copy that was never cached cannot even be probed: the fp32 one
+    // (cached) serves, the lookup being exact either way.
+    const fallback = graph === 'embed_tokens' && dtype !== 'fp32';
+    const bytes = fallback ? await size(path).catch(() => null) : await size(path);
+    if (bytes === null) return null;
+    const files = [{ path, bytes }];
+    let n = externalDataChunks(config, name);
+    if (n === null) n = (await size(`${path}_data`).catch(() => null)) === null ? 0 : 1;
+    for (let i = 0; i < n; i++) {
+      const data = `${path}_data${i === 0 ? '' : `_${i}`}`;
+      const b = await size(data);
+      if (b === null) {
+        throw new ModelError(
+          'missing-file',
+          `${server.label} is missing ${data} (external data of ${path})`,
+          { file: data },
+        );
+      }
+      files.push({ path: data, bytes: b });
+    }
+    chunks.set(name, n);
+    return files;
+  };
+}
+
+export async function loadModel(
+  source: ModelSource,
+  settings: LoadSettings,
+  onProgress: LoadProgress,
+): Promise<LoadedModel> {
   const t0 = performance.now();
-  const emit = options.onProgress;
-  configureRuntime(options.numThreads);
-  const server = serverFor(source);
+  const emit = onProgress ?? undefined;
+  configureRuntime(settings.numThreads);
+  const server = digestingServer(serverFor(source));
   activate(server, emit);
 
   emit?.({ kind: 'stage', stage: 'config' });
-  const config = checkConfig(await readJson(server, 'config.json'), server.label);
-  const fast = await fastGraphs(server, options);
+  const config = parseQwenConfig(await readJson(server, 'config.json'), server.label);
+  const preprocess = parsePreprocessor(
+    await readJson(server, 'preprocessor_config.json'),
+    server.label,
+  );
+  const generationRaw = await readJson(server, 'generation_config.json', true);
+  // The fast engine when the folder has fast graphs that fit this load; else why not.
+  const fast = await fastManifest(server, settings);
+  let referenceWhy: string;
   if (fast.manifest) {
-    return (await import('./fast/load')).loadFast({ server, config, options, t0, ...fast });
-  }
-  const dtype = await graphDtypes(server, options.dtype, options.graphDtypes);
-  const choice = await chooseDevice(options.device, Object.values(dtype));
+    const out = await (
+      await import('./fast/load')
+    ).loadFast({ server, config, preprocess, generationRaw, settings, emit, t0, ...fast });
+    if (!('reference' in out)) return out;
+    referenceWhy = out.reference;
+  } else referenceWhy = fast.why;
+  // An explicit fp16 variant needs shader-f16 (else wasm); 'auto' adapts to the device instead.
+  const asked = [
+    ...(settings.dtype === 'auto' ? [] : [settings.dtype]),
+    ...Object.values(settings.graphDtypes),
+  ];
+  const choice = await chooseDevice(settings.device, asked);
   emit?.({ kind: 'device', device: choice.device, reason: choice.reason });
 
-  // The files this dtype needs (external-data chunks included), checked before anything big moves.
-  let modelFiles: string[];
-  try {
-    modelFiles = await ModelRegistry.get_model_files(server.key, {
-      config: config as never,
-      dtype: dtype as never,
-      device: choice.device as never,
-    });
-  } catch (e) {
-    throw classifyError(e, `${server.label}: listing model files`);
-  }
-  const files = [...new Set([...TEXT_FILES, ...modelFiles])];
+  // The files of the dtype with their sizes, checked against this device before anything big moves.
+  const chunks = new Map<string, number>();
+  const vocab = textField(config, 'vocab_size') ?? 151936;
+  const hidden = textField(config, 'hidden_size') ?? 0;
+  const picked = await chooseDtype({
+    request: settings.dtype,
+    caps: choice,
+    overrides: settings.graphDtypes,
+    files: graphFiles(server, config, chunks),
+    largestWeight: qwenLargestWeight(vocab, hidden, config.vision_config?.embed_dim ?? 0),
+    enforceLimits: settings.enforceLimits,
+    label: server.label,
+  });
+  const dtypeLabel = picked.plan.dtype;
+  const dtype = byGraph((g) => picked.plan.graphs[g].dtype);
   const sizes = new Map<string, number>();
-  for (const f of files) {
+  for (const f of TEXT_FILES) {
     const size = await server.size(f);
     if (size === null) {
-      throw new ModelError(
-        'missing-file',
-        `${server.label} is missing ${f} (needed for ${options.dtype})`,
-        { file: f },
-      );
+      throw new ModelError('missing-file', `${server.label} is missing ${f}`, { file: f });
     }
     sizes.set(f, size);
   }
-  if (server.remote && options.cache !== false) emit?.(await checkQuota(server, sizes));
+  if (generationRaw !== null) {
+    sizes.set('generation_config.json', (await server.size('generation_config.json')) ?? 0);
+  }
+  for (const g of GRAPHS) for (const f of picked.plan.graphs[g].files) sizes.set(f.path, f.bytes);
+  const files = [...sizes.keys()];
+  const external = Object.fromEntries(
+    GRAPHS.map((g) => {
+      const name = `${g}${SUFFIX[dtype[g]]}.onnx`;
+      return [name, chunks.get(name) ?? 0];
+    }),
+  );
+  if (server.remote && settings.cache) emit?.(await checkQuota(server, sizes));
   else server.caching = false;
 
   emit?.({ kind: 'stage', stage: 'tokenizer' });
@@ -257,45 +287,84 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
   let model: PreTrainedModel;
   try {
     tokenizer = await AutoTokenizer.from_pretrained(server.key);
-    emit?.({ kind: 'stage', stage: 'sessions', detail: `${options.dtype} on ${choice.device}` });
+    emit?.({
+      kind: 'stage',
+      stage: 'sessions',
+      detail: `${dtypeLabel} on ${choice.device} (${picked.reason})`,
+    });
     model = await Qwen2VLForConditionalGeneration.from_pretrained(server.key, {
+      // Our zod-checked config: transformers.js's PretrainedConfig is a class of its own.
       config: config as never,
-      dtype: dtype as never,
+      dtype,
       device: choice.device,
+      // Our reading of the external data (config.json, else a NAME.onnx_data beside the graph).
+      use_external_data_format: external,
     });
   } catch (e) {
-    const missing = server.missing.find((f) => files.includes(f)) ?? server.missing[0];
+    // transformers.js also asks for optional files (generation_config.json): only ours count.
+    const missing = server.missing.find((f) => files.includes(f));
     if (missing && !(e instanceof ModelError)) {
       throw new ModelError('missing-file', `${server.label} is missing ${missing}`, {
         file: missing,
         cause: e,
       });
     }
-    throw classifyError(e, `${server.label}: loading ${options.dtype} on ${choice.device}`);
+    throw (
+      (await brokenGraphError(e, server, files)) ??
+      classifyError(e, `${server.label}: loading ${dtypeLabel} on ${choice.device}`)
+    );
   }
-  for (const name of ['embed_tokens', 'vision_encoder', 'decoder_model_merged']) {
-    if (!model.sessions[name]) {
-      throw new ModelError('bad-config', `${server.label}: the export has no ${name} session`);
-    }
+  let graphs: QwenInterface;
+  try {
+    const heads = textField(config, 'num_attention_heads');
+    graphs = checkQwenInterface(
+      Object.fromEntries(
+        GRAPHS.map((g) => {
+          const session: unknown = model.sessions[g];
+          const file = `onnx/${g}${SUFFIX[dtype[g]]}.onnx`;
+          return [g, session === undefined ? undefined : sessionInterface(session, g, file)];
+        }),
+      ),
+      {
+        layers: textField(config, 'num_hidden_layers') ?? 0,
+        kvHeads: textField(config, 'num_key_value_heads'),
+        headDim: textField(config, 'head_dim') ?? (heads && hidden ? hidden / heads : undefined),
+        hidden: hidden || undefined,
+        vocab,
+      },
+      Object.fromEntries(GRAPHS.map((g) => [g, `onnx/${g}${SUFFIX[dtype[g]]}.onnx`])),
+    );
+  } catch (e) {
+    await model.dispose().catch(() => undefined);
+    throw e;
   }
+  const ids = runnerIds(tokenizer);
 
+  const content = await server.content(files);
   const loaded: LoadedModel = {
     model,
     fast: null,
     engine: 'reference',
-    engineNote: `transformers.js on the reference graphs (${fast.why})`,
+    engineNote: `transformers.js on the reference graphs (${referenceWhy})`,
     tokenizer,
     config,
     device: choice.device,
     deviceReason: choice.reason,
-    dtype: options.dtype,
+    deviceSlow: choice.slow,
+    dtype: dtypeLabel,
+    dtypeReason: picked.reason,
     graphDtypes: dtype,
+    graphs,
+    preprocess,
+    generation: parseGeneration(generationRaw, server.label, ids),
+    sizeProblem: picked.problem?.message ?? null,
     source: server.label,
     files,
+    content,
     modelBytes: [...sizes.values()].reduce((a, b) => a + b, 0),
     threads: wasmThreads(),
     deviceLost: null,
-    ids: runnerIds(tokenizer),
+    ids,
     loadMs: performance.now() - t0,
   };
   if (choice.device === 'webgpu') {
@@ -303,7 +372,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
       loaded.deviceLost = message;
     });
   }
-  emit?.({ kind: 'stage', stage: 'ready', detail: `${options.dtype} on ${choice.device}` });
+  emit?.({ kind: 'stage', stage: 'ready', detail: `${dtypeLabel} on ${choice.device}` });
   return loaded;
 }
 

@@ -19,7 +19,8 @@ export interface Patches {
 }
 
 /**
- * Rescale by 1/255 and normalise with the Qwen2-VL mean/std, then flatten into patch rows.
+ * Rescale by 1/255 and normalise with the Qwen2-VL mean/std (the export's preprocessor_config.json
+ * values, checked equal to the protocol's at load), then flatten into patch rows.
  *
  * The processor views the frames as (t, tp, C, h/m, m, p, w/m, m, p) and permutes to
  * (t, h/m, w/m, m, m, C, tp, p, p): rows ordered by temporal slice, merge block (row-major),
@@ -27,7 +28,15 @@ export interface Patches {
  * A frame count that is not a multiple of the temporal patch repeats the last frame (the still,
  * one frame, becomes two identical frames).
  */
-export function patchify(frames: readonly Float32Array[], height: number, width: number): Patches {
+export function patchify(
+  frames: readonly Float32Array[],
+  height: number,
+  width: number,
+  stats: { mean: readonly number[]; std: readonly number[] } = {
+    mean: QWEN2VL_MEAN,
+    std: QWEN2VL_STD,
+  },
+): Patches {
   const p = PATCH_SIZE;
   const m = MERGE_SIZE;
   const tp = TEMPORAL_PATCH;
@@ -36,6 +45,8 @@ export function patchify(frames: readonly Float32Array[], height: number, width:
   if (height % unit !== 0 || width % unit !== 0) {
     throw new Error(`patchify: ${width}x${height} is not a multiple of ${unit}`);
   }
+  if (stats.mean.length !== 3 || stats.std.length !== 3)
+    throw new Error('patchify: image_mean and image_std need 3 values (RGB)');
   const plane = height * width;
   for (const [i, f] of frames.entries()) {
     if (f.length !== 3 * plane) {
@@ -43,16 +54,16 @@ export function patchify(frames: readonly Float32Array[], height: number, width:
     }
   }
   const padded = [...frames];
-  while (padded.length % tp !== 0) padded.push(frames[frames.length - 1] as Float32Array);
+  const last = frames.at(-1);
+  while (last && padded.length % tp !== 0) padded.push(last);
 
   // Normalise each frame once; (x / 255 - mean) / std as float32 (the reference's dtype).
   const norm = padded.map((f) => {
     const out = new Float32Array(f.length);
-    for (let c = 0; c < 3; c++) {
-      const mean = QWEN2VL_MEAN[c] as number;
-      const std = QWEN2VL_STD[c] as number;
+    for (const [c, mean] of stats.mean.entries()) {
+      const std = stats.std[c] ?? NaN;
       const base = c * plane;
-      for (let i = 0; i < plane; i++) out[base + i] = ((f[base + i] as number) / 255 - mean) / std;
+      for (let i = 0; i < plane; i++) out[base + i] = ((f[base + i] ?? 0) / 255 - mean) / std;
     }
     return out;
   });
@@ -72,7 +83,8 @@ export function patchify(frames: readonly Float32Array[], height: number, width:
             const x0 = (bw * m + mw) * p;
             for (let c = 0; c < 3; c++) {
               for (let k = 0; k < tp; k++) {
-                const f = norm[t * tp + k] as Float32Array;
+                const f = norm[t * tp + k];
+                if (!f) throw new Error(`patchify: no frame ${t * tp + k}`);
                 for (let py = 0; py < p; py++) {
                   const start = c * plane + (y0 + py) * width + x0;
                   data.set(f.subarray(start, start + p), o);

@@ -39,8 +39,8 @@ export function ropeIndex(
   let next = 0; // next text position
   let i = 0;
   while (i < L) {
-    const id = ids[i] as number;
-    const prev = i > 0 ? (ids[i - 1] as number) : -1;
+    const id = ids[i] ?? -1;
+    const prev = ids[i - 1] ?? -1;
     const isVisual = id === tokens.imageTokenId || id === tokens.videoTokenId;
     if (!isVisual || prev !== tokens.visionStartTokenId) {
       if (isVisual)
@@ -82,11 +82,10 @@ export function ropeIndex(
     );
   }
   const positions = new BigInt64Array(3 * L);
-  for (let k = 0; k < L; k++) {
-    positions[k] = BigInt(t[k] as number);
-    positions[L + k] = BigInt(h[k] as number);
-    positions[2 * L + k] = BigInt(w[k] as number);
-  }
+  // Every position was written above (text and visual runs cover 0..L-1).
+  t.forEach((x, k) => (positions[k] = BigInt(x)));
+  h.forEach((x, k) => (positions[L + k] = BigInt(x)));
+  w.forEach((x, k) => (positions[2 * L + k] = BigInt(x)));
   return { positions, delta: next - L };
 }
 

@@ -1,23 +1,24 @@
 /**
- * One question through Qwen2-VL: pixel_values from the prepared frames, vision encoding per
- * temporal slice, the official prompt with expanded pads, M-RoPE positions, greedy decoding with
+ * One question through Qwen2-VL: pixel_values from the prepared frames, vision encoding (per
+ * temporal slice on the reference engine, every slice in one run on the fast one), the official prompt with expanded pads, M-RoPE positions, greedy decoding with
  * the official repetition penalty, and the scoring passes.
  */
 import {
-  CHOICE_LETTERS,
+  errorMessage,
   renderChatPrompt,
-  type ChoiceLetter,
-  type QuestionWording,
+  sha256Hex,
+  type ModelPrompt,
+  type QuestionOptions,
   type Sample,
 } from '../bench/index';
 import { cancelCheck, checkCancelled, yieldToEventLoop } from './cancel';
-import { OFFICIAL_MAX_NEW_TOKENS, OFFICIAL_REPETITION_PENALTY } from './constants';
 import { applyRepetitionPenalty, argmax, commonPrefix, logProbs, topK } from './decoding';
 import {
   decoderStep,
   disposePast,
   embed,
   pastBytes,
+  prefill,
   prefixOfPast,
   type Past,
   type StepResult,
@@ -25,9 +26,9 @@ import {
 import { likelihoodPrompt, scoreChoices, scoreChoicesNoCache } from './likelihood';
 import type { LoadedModel } from './load';
 import { mergedTokens, patchify, type Grid } from './pixels';
-import { ropeIndex, textPositions, type RopeTokens } from './rope';
+import { ropeIndex, textPositions, type RopeIndex, type RopeTokens } from './rope';
 import { classifyError, memoryUse } from './runtime';
-import type { ModelVisuals, QuestionResult, QuestionTimings, RunOptions } from './types';
+import type { ModelAnswer, ModelVisuals, QuestionTimings, RunHooks } from './types';
 import { ModelError } from './types';
 import { encodeVisuals, frameSide, promptEmbeds, type Visual } from './visuals';
 import type { FastFeatures } from './fast/engine';
@@ -37,11 +38,12 @@ export async function runQuestion(
   m: LoadedModel,
   sample: Sample,
   visuals: ModelVisuals,
-  options: RunOptions,
-): Promise<QuestionResult> {
+  options: QuestionOptions,
+  hooks: RunHooks,
+): Promise<ModelAnswer> {
   const where = `question ${sample.sampleId}`;
   try {
-    return await runInner(m, sample, visuals, options);
+    return await runInner(m, sample, visuals, options, hooks);
   } catch (e) {
     const err = classifyError(e, where);
     // A lost device is announced asynchronously; give the announcement a moment to land.
@@ -60,10 +62,11 @@ async function runInner(
   m: LoadedModel,
   sample: Sample,
   visuals: ModelVisuals,
-  options: RunOptions,
-): Promise<QuestionResult> {
-  const cancelled = cancelCheck(options);
-  const wording = options.wording ?? 'as-is';
+  options: QuestionOptions,
+  hooks: RunHooks,
+): Promise<ModelAnswer> {
+  const cancelled = cancelCheck(hooks);
+  const { wording } = options;
   const t0 = performance.now();
   const cfg = m.config;
   const timings: QuestionTimings = {
@@ -81,6 +84,7 @@ async function runInner(
     promptTokens: 0,
     kvCacheBytes: 0,
     jsHeapBytes: null,
+    wasmHeapBytes: null,
   };
   if (m.deviceLost)
     throw new ModelError(
@@ -90,42 +94,50 @@ async function runInner(
 
   // 1. pixel_values: the clip (when the question has one) then the still, as two visual items.
   let t = performance.now();
-  const useClip = sample.hasClip;
-  if (useClip && (!visuals.clip || visuals.clip.frames.length < 2)) {
+  const frames = sample.hasClip ? (visuals.clip?.frames ?? []) : null;
+  const firstFrame = frames?.[0];
+  if (frames && (!firstFrame || frames.length < 2)) {
     throw new ModelError(
       'bad-visuals',
       'the question has a progress clip but fewer than 2 clip frames were prepared',
     );
   }
-  const items: Visual[] = [];
-  if (useClip && visuals.clip) {
-    const frames = visuals.clip.frames;
-    const side = frameSide(frames[0] as Float32Array, 'clip frame 0');
-    items.push({
+  let clipItem: Visual | null = null;
+  if (frames && firstFrame) {
+    const side = frameSide(firstFrame, 'clip frame 0');
+    clipItem = {
       tokenId: cfg.video_token_id,
-      patches: patchify(frames, side, side),
+      patches: patchify(frames, side, side, m.preprocess),
       features: null,
-    });
+    };
   }
   const stillSide = frameSide(visuals.still, 'still');
-  items.push({
+  const stillItem: Visual = {
     tokenId: cfg.image_token_id,
-    patches: patchify([visuals.still], stillSide, stillSide),
+    patches: patchify([visuals.still], stillSide, stillSide, m.preprocess),
     features: null,
-  });
+  };
+  const items: Visual[] = clipItem ? [clipItem, stillItem] : [stillItem];
   timings.framePrepMs = performance.now() - t;
 
   // 2. The official prompt, pads expanded per grid.
   t = performance.now();
-  const clipGrid: Grid | null = useClip ? (items[0] as Visual).patches.grid : null;
-  const stillGrid = (items[items.length - 1] as Visual).patches.grid;
+  const clipGrid: Grid | null = clipItem ? clipItem.patches.grid : null;
+  const stillGrid = stillItem.patches.grid;
   const counts = {
     clipTokens: clipGrid ? mergedTokens(clipGrid) : null,
     stillTokens: mergedTokens(stillGrid),
   };
-  const inputIds = m.tokenizer.encode(renderChatPrompt(sample, counts, wording), {
-    add_special_tokens: false,
-  });
+  // What the model gets is recorded here, from the very text handed to the tokenizer.
+  const promptText = renderChatPrompt(sample, counts, wording);
+  const inputIds = m.tokenizer.encode(promptText, { add_special_tokens: false });
+  const prompt = {
+    wording,
+    tokens: inputIds.length,
+    sha256: sha256Hex(promptText),
+    clipTokens: counts.clipTokens,
+    stillTokens: counts.stillTokens,
+  };
   timings.tokenizeMs = performance.now() - t;
   timings.promptTokens = inputIds.length;
   const grids = { image: [stillGrid], video: clipGrid ? [clipGrid] : [] };
@@ -138,7 +150,7 @@ async function runInner(
   try {
     rope = ropeIndex(inputIds, grids, ropeTokens, cfg.vision_config?.spatial_merge_size ?? 2);
   } catch (e) {
-    throw new ModelError('prompt-mismatch', (e as Error).message, { cause: e });
+    throw new ModelError('prompt-mismatch', errorMessage(e), { cause: e });
   }
 
   // 3. Vision encoder: the fast engine takes every slice in one call, the reference one per slice.
@@ -146,14 +158,14 @@ async function runInner(
   const fastFeatures = await encodeVisuals(m, items, cancelled);
   timings.visionMs = performance.now() - t;
   try {
-    return await generateAndScore(m, sample, options, cancelled, t0, timings, {
+    return await generateAndScore(m, sample, options, hooks, cancelled, t0, timings, {
       items,
       inputIds,
+      prompt,
       rope,
       grids,
       ropeTokens,
       counts,
-      wording,
       fastFeatures,
     });
   } finally {
@@ -164,27 +176,31 @@ async function runInner(
 async function generateAndScore(
   m: LoadedModel,
   sample: Sample,
-  options: RunOptions,
+  options: QuestionOptions,
+  hooks: RunHooks,
   cancelled: () => boolean,
   t0: number,
   timings: QuestionTimings,
   q: {
     items: Visual[];
     inputIds: number[];
-    rope: ReturnType<typeof ropeIndex>;
+    prompt: ModelPrompt;
+    rope: RopeIndex;
     grids: { image: Grid[]; video: Grid[] };
     ropeTokens: RopeTokens;
     counts: { clipTokens: number | null; stillTokens: number };
-    wording: QuestionWording;
     fastFeatures: FastFeatures | null;
   },
-): Promise<QuestionResult> {
-  const { items, inputIds, rope, grids, ropeTokens, counts, wording, fastFeatures } = q;
+): Promise<ModelAnswer> {
+  const { items, inputIds, prompt, rope, grids, ropeTokens, counts, fastFeatures } = q;
+  const { wording, probes } = options;
   const fast = m.fast;
-  // 4. Prefill: one forward pass over the prompt, keeping only the last position's logits.
+  // 4. Prefill over the prompt, keeping only the last position's logits (reference engine: in
+  // chunks through the cache where the decoder lacks num_logits_to_keep; fast engine: its graph
+  // returns the rows asked for, and the first greedy token).
   checkCancelled(cancelled, 'before prefill');
   let t = performance.now();
-  let prefill: StepResult | null = null;
+  let head: StepResult | null = null;
   let firstLogits: Float32Array;
   let fastFirst = -1;
   if (fast) {
@@ -194,13 +210,14 @@ async function generateAndScore(
     fastFirst = out.first;
   } else {
     const embeds = await promptEmbeds(m, inputIds, items);
-    prefill = await decoderStep(m, embeds, rope.positions, null, 0, 1);
-    firstLogits = prefill.logits.slice(0, prefill.vocab);
+    head = await prefill(m, embeds, rope.positions, null, 0, 1);
+    firstLogits = head.logits.slice(0, head.vocab);
   }
   timings.prefillMs = performance.now() - t;
 
-  const result: QuestionResult = {
+  const result: ModelAnswer = {
     response: '',
+    prompt,
     outputIds: [],
     inputIds,
     stopReason: 'not-run',
@@ -215,10 +232,12 @@ async function generateAndScore(
   // 5. Official greedy decoding with the repetition penalty over every id present. The prompt's
   // cache is kept (not disposed) while decoding when the likelihood pass will reuse it.
   const keepPrompt = options.scoring.likelihood;
-  let past: Past | null = prefill?.past ?? null;
+  let past: Past | null = head?.past ?? null;
   if (options.scoring.official) {
-    const maxNew = options.maxNewTokens ?? OFFICIAL_MAX_NEW_TOKENS;
-    const stops = new Set([m.ids.imEnd, m.ids.endOfText]);
+    const maxNew = options.maxNewTokens;
+    // generation_config.json's stop ids and penalty, or the official ones when it is absent (the
+    // fast graphs apply the manifest's penalty, checked equal to it at load).
+    const stops = new Set(m.generation.stopIds);
     const seen = new Set(inputIds);
     let logits: Float32Array = firstLogits.slice();
     let pastLength = inputIds.length;
@@ -235,12 +254,12 @@ async function generateAndScore(
           pastLength,
           1,
         );
-        if (past !== prefill?.past || !keepPrompt) disposePast(past);
+        if (past !== head?.past || !keepPrompt) disposePast(past);
         past = step.past;
         pastLength += 1;
         logits = step.logits;
       }
-      applyRepetitionPenalty(logits, seen, OFFICIAL_REPETITION_PENALTY);
+      applyRepetitionPenalty(logits, seen, m.generation.repetitionPenalty);
       const next = argmax(logits);
       seen.add(next);
       return next;
@@ -264,12 +283,13 @@ async function generateAndScore(
           skip_special_tokens: true,
           clean_up_tokenization_spaces: false,
         });
-        options.onToken?.(result.response, next);
+        hooks.onToken?.(result.response, next);
         if (result.outputIds.length >= maxNew) {
           result.stopReason = 'max-tokens';
           break;
         }
-        if (!options.cancelFlag) await yieldToEventLoop();
+        // A shared flag is seen without a message; otherwise let a queued 'cancel' message run.
+        if (!hooks.cancelFlag) await yieldToEventLoop();
         if (cancelled()) {
           result.stopReason = 'cancelled';
           break;
@@ -293,17 +313,16 @@ async function generateAndScore(
     });
   }
   timings.kvCacheBytes = fast ? fast.stats().kvBytes : past ? pastBytes(past) : 0;
-  if (past && (past !== prefill?.past || !keepPrompt)) disposePast(past);
+  if (past && (past !== head?.past || !keepPrompt)) disposePast(past);
 
   // 6. Letter scoring: log-softmax of the raw first-position logits (no penalty).
   t = performance.now();
-  if (options.topLogits) result.topLogits = topK(firstLogits, options.topLogits);
-  if (options.logitsAt) result.logitsAt = options.logitsAt.map((id) => firstLogits[id] ?? NaN);
+  if (probes.topLogits > 0) result.topLogits = topK(firstLogits, probes.topLogits);
+  if (probes.logitsAt.length > 0)
+    result.logitsAt = probes.logitsAt.map((id) => firstLogits[id] ?? NaN);
   if (options.scoring.letters) {
-    const lp = logProbs(firstLogits, m.ids.letters);
-    result.letterLogprobs = Object.fromEntries(
-      CHOICE_LETTERS.map((l, i) => [l, lp[i] as number]),
-    ) as Record<ChoiceLetter, number>;
+    const [a, b, c, d] = logProbs(firstLogits, m.ids.letters);
+    result.letterLogprobs = { A: a ?? NaN, B: b ?? NaN, C: c ?? NaN, D: d ?? NaN };
   }
   timings.letterMs = performance.now() - t;
 
@@ -320,9 +339,9 @@ async function generateAndScore(
       );
       shared = Math.min(commonPrefix(inputIds, likIds), likIds.length - 1);
       // The fast engine's cache keeps the shared prefix in place: nothing to copy.
-      if (prefill) likPrefix = await prefixOfPast(prefill.past, shared);
+      if (head) likPrefix = await prefixOfPast(head.past, shared);
     }
-    if (prefill) disposePast(prefill.past);
+    if (head) disposePast(head.past);
     timings.likelihoodMs += performance.now() - t;
   }
 
@@ -334,7 +353,7 @@ async function generateAndScore(
     if (likPrefix) result.choiceNll = await scoreChoices(input, likPrefix, shared);
     else if (fast) result.choiceNll = await scoreChoicesFast(input, fast, fastFeatures, shared);
     timings.likelihoodMs += performance.now() - t;
-    if (options.checkLikelihood) {
+    if (probes.checkLikelihood) {
       result.choiceNllNoCache = fast
         ? await scoreChoicesFastNoCache(input, fast, fastFeatures)
         : await scoreChoicesNoCache(input);
@@ -343,6 +362,7 @@ async function generateAndScore(
 
   const mem = memoryUse();
   timings.jsHeapBytes = mem.jsHeapBytes;
+  timings.wasmHeapBytes = mem.wasmHeapBytes;
   timings.totalMs = performance.now() - t0;
   return result;
 }

@@ -15,7 +15,7 @@ interface GpuDeviceLike {
 let configured = false;
 
 /** Point ORT at the bundled binaries. Must run AFTER transformers.js is imported (it sets a CDN). */
-export function configureRuntime(numThreads?: number): void {
+export function configureRuntime(numThreads: number | null): void {
   const onnx = env.backends.onnx;
   const wasm = onnx.wasm;
   if (!wasm) throw new ModelError('runtime', 'onnxruntime-web has no wasm backend in this build');
@@ -24,8 +24,8 @@ export function configureRuntime(numThreads?: number): void {
     wasm: new URL(ortWasmUrl, self.location.href).href,
     mjs: new URL(ortMjsUrl, self.location.href).href,
   };
-  const isolated = (self as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  const cores = self.navigator?.hardwareConcurrency ?? 1;
+  const isolated = self.crossOriginIsolated;
+  const cores = self.navigator.hardwareConcurrency;
   // Threads need SharedArrayBuffer (cross-origin isolation); 4 is where ORT's speed-up flattens.
   wasm.numThreads = isolated ? Math.max(1, numThreads ?? Math.min(4, cores)) : 1;
   if (!configured) {
@@ -47,7 +47,7 @@ export function wasmThreads(): number {
 /** Resolves when ORT's WebGPU device is lost (after the first WebGPU session exists). */
 export async function watchDeviceLost(onLost: (message: string) => void): Promise<void> {
   try {
-    const device = (await env.backends.onnx.webgpu?.device) as unknown as GpuDeviceLike | undefined;
+    const device = (await env.backends.onnx.webgpu?.device) as GpuDeviceLike | undefined;
     if (!device) return;
     void device.lost.then((info) => onLost(`${info.reason ?? 'unknown'}: ${info.message ?? ''}`));
   } catch {
@@ -57,17 +57,47 @@ export async function watchDeviceLost(onLost: (message: string) => void): Promis
 
 /** Destroy ORT's WebGPU device, as a driver reset would (tests of the device-lost path). */
 export async function destroyGpuDevice(): Promise<boolean> {
-  const device = (await env.backends.onnx.webgpu?.device) as unknown as
-    { destroy(): void } | undefined;
+  const device = (await env.backends.onnx.webgpu?.device) as { destroy(): void } | undefined;
   if (!device) return false;
   device.destroy();
   return true;
 }
 
-/** Bytes of the JS heap where the browser exposes it (Chromium's performance.memory). */
-export function memoryUse(): { jsHeapBytes: number | null } {
-  const perf = self.performance as unknown as { memory?: { usedJSHeapSize?: number } };
-  return { jsHeapBytes: perf.memory?.usedJSHeapSize ?? null };
+/** onnxruntime-web's wasm memories, caught as they are created (see watchWasmMemory). */
+const wasmMemories: WebAssembly.Memory[] = [];
+const WATCHED = Symbol.for('seedbench.watchedWasmMemory');
+
+/**
+ * Wrap WebAssembly.Memory so the memory onnxruntime-web creates (its threaded build imports one)
+ * is seen: a wasm memory only grows, so its size is the peak of the heap that holds every wasm
+ * session's weights, activations and outputs. Must run before the first session is created.
+ */
+function watchWasmMemory(): void {
+  const Original = WebAssembly.Memory;
+  if (Reflect.get(Original, WATCHED) === true) return;
+  // Called with `new`, a constructor that returns an object yields that object: the real Memory.
+  function Watched(descriptor: WebAssembly.MemoryDescriptor): WebAssembly.Memory {
+    const memory = new Original(descriptor);
+    wasmMemories.push(memory);
+    return memory;
+  }
+  Watched.prototype = Original.prototype; // keeps `memory instanceof WebAssembly.Memory` true
+  Reflect.set(Watched, WATCHED, true);
+  Reflect.set(WebAssembly, 'Memory', Watched);
+}
+watchWasmMemory();
+
+/**
+ * Bytes of the JS heap (Chromium's performance.memory) and of onnxruntime-web's wasm heap (its
+ * size so far, which is its peak); null where not exposed.
+ */
+export function memoryUse(): { jsHeapBytes: number | null; wasmHeapBytes: number | null } {
+  const wasm =
+    wasmMemories.length > 0 ? Math.max(...wasmMemories.map((m) => m.buffer.byteLength)) : null;
+  return {
+    jsHeapBytes: self.performance.memory?.usedJSHeapSize ?? null,
+    wasmHeapBytes: wasm,
+  };
 }
 
 /** Classify a runtime failure into a ModelError. */

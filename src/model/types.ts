@@ -1,5 +1,5 @@
 /** Types of the model stage. Plain data (structured-clonable) unless noted. */
-import type { ChoiceLetter, QuestionWording } from '../bench/index';
+import type { ChoiceLetter, ModelPrompt } from '../bench/index';
 import type { PreparedVisuals } from '../video/index';
 import type { DecodeProfile } from './fast/profile';
 
@@ -13,6 +13,9 @@ export type ModelVisuals = Pick<PreparedVisuals, 'clip' | 'still' | 'stillFrom'>
 
 export type ModelDtype = 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
 export const MODEL_DTYPES: readonly ModelDtype[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];
+/** A dtype, or 'auto': the device's default among the files that exist and fit (dtype-choice.ts). */
+export type DtypeRequest = ModelDtype | 'auto';
+export const DTYPE_REQUESTS: readonly DtypeRequest[] = ['auto', ...MODEL_DTYPES];
 export type DeviceRequest = 'auto' | 'webgpu' | 'wasm';
 export type ModelDevice = 'webgpu' | 'wasm';
 
@@ -49,63 +52,78 @@ export type LoadEvent =
   | { kind: 'device'; device: ModelDevice; reason: string }
   | { kind: 'stage'; stage: 'config' | 'tokenizer' | 'sessions' | 'ready'; detail?: string };
 
-export interface LoadOptions {
-  dtype: ModelDtype;
-  /** Per-graph dtypes overriding `dtype`, e.g. { vision_encoder: 'fp32' } beside a q4 decoder. */
-  graphDtypes?: Partial<
-    Record<'embed_tokens' | 'vision_encoder' | 'decoder_model_merged', ModelDtype>
-  >;
+export type GraphName = 'embed_tokens' | 'vision_encoder' | 'decoder_model_merged';
+
+/**
+ * How to load a model: built once by the caller (the model step, the CLI through it, the test
+ * harness) and passed whole through the client, the worker message and the loader. Every field is
+ * required, so a hop cannot drop one silently.
+ */
+export interface LoadSettings {
+  /** A dtype, or 'auto' (resolved at load: LoadedModel.dtype says what ran). */
+  dtype: DtypeRequest;
+  /** Per-graph dtypes overriding `dtype` ({}: none), e.g. { vision_encoder: 'fp32' } beside q4. */
+  graphDtypes: Partial<Record<GraphName, ModelDtype>>;
   device: DeviceRequest;
-  /** wasm threads; defaults to min(4, hardwareConcurrency) when cross-origin isolated, else 1. */
-  numThreads?: number;
-  /** Cache remote downloads in Cache Storage (default true). */
-  cache?: boolean;
+  /** wasm threads; null: min(4, hardwareConcurrency) when cross-origin isolated, else 1. */
+  numThreads: number | null;
+  /** Cache remote downloads in Cache Storage. */
+  cache: boolean;
   /**
-   * 'auto' (default): the fast graphs (onnx/fast.json, scripts/export/fast) when the folder has them
-   * for this dtype, else transformers.js on the reference graphs; 'fast' / 'reference' force one.
+   * Refuse a dtype whose files cannot load here. False only for experiments that probe the real
+   * limits: the problem is then reported in `sizeProblem` and the load goes ahead.
    */
-  engine?: EngineRequest;
-  /** Fast engine: KV positions allocated once (default 2048). */
-  kvCapacity?: number;
-  /** Fast engine on WebGPU: replay decode steps from a captured graph (default true). */
-  graphCapture?: boolean;
-  /** Fast engine on WebGPU: count and time the decode steps' GPU work into each result (benchmarks). */
-  profile?: boolean;
-  /** Fast engine on WebGPU: false requests the device without `subgroups` (default: auto, device.ts). */
-  gpuSubgroups?: boolean;
-  onProgress?: (event: LoadEvent) => void;
+  enforceLimits: boolean;
+  /**
+   * 'auto': the fast graphs (onnx/fast.json, scripts/export/fast) when the folder has them for the
+   * dtype, else transformers.js on the reference graphs; 'fast' / 'reference' force one.
+   */
+  engine: EngineRequest;
+  /** Fast engine: KV positions allocated once (prompt + new tokens + 2 for the pipelined steps). */
+  kvCapacity: number;
+  /** Fast engine on WebGPU: replay decode steps from a captured graph (a second decoder session). */
+  graphCapture: boolean;
+  /** Fast engine on WebGPU: count and time the decode steps' GPU work into each answer (benchmarks). */
+  profile: boolean;
+  /**
+   * Fast engine on WebGPU: request `subgroups` where the adapter is safe for them (device.ts leaves
+   * them off on adapters narrower than 16 lanes); false: never (an A/B switch for benchmarks).
+   */
+  gpuSubgroups: boolean;
 }
 
 export type EngineRequest = 'auto' | 'fast' | 'reference';
 /** 'fast': our own graphs on onnxruntime-web (src/model/fast); 'reference': transformers.js. */
 export type ModelEngine = 'fast' | 'reference';
 
-export interface ScoringOptions {
-  /** The official greedy generation (protocol section 4). */
-  official: boolean;
-  /** Next-token log-probs of A/B/C/D after the official prompt. */
-  letters: boolean;
-  /** EgoPlan-style likelihood ranking of the four choice texts. */
-  likelihood: boolean;
-}
+/** The app's load settings: `auto` dtype and device, default threads, cached, limits enforced. */
+export const DEFAULT_LOAD_SETTINGS: LoadSettings = {
+  dtype: 'auto',
+  graphDtypes: {},
+  device: 'auto',
+  numThreads: null,
+  cache: true,
+  enforceLimits: true,
+  engine: 'auto',
+  kvCapacity: 2048,
+  graphCapture: true,
+  profile: false,
+  gpuSubgroups: true,
+};
 
-export interface RunOptions {
-  scoring: ScoringOptions;
-  /** Default 256 (protocol). */
-  maxNewTokens?: number;
+/** What the loader reports while it works (not part of the settings: a callback, not data). */
+export type LoadProgress = ((event: LoadEvent) => void) | null;
+
+/** The per-question options (built once from the run settings, passed whole) are bench's. */
+export type { QuestionOptions, ScoringModes } from '../bench/index';
+
+/** What the worker adds to a question's options: streaming and the two ways to cancel. */
+export interface RunHooks {
   /** Called with the text decoded so far (special tokens skipped) and the new token id. */
-  onToken?: (textSoFar: string, tokenId: number) => void;
-  signal?: AbortSignal;
+  onToken: ((textSoFar: string, tokenId: number) => void) | null;
+  signal: AbortSignal | null;
   /** A shared (SharedArrayBuffer) flag: non-zero at index 0 cancels, seen without a message. */
-  cancelFlag?: Int32Array;
-  /** How the question is worded in the prompt (default 'as-is': the annotation's text). */
-  wording?: QuestionWording;
-  /** Keep the top-k logits of the first generated position in the result (tests; default 0). */
-  topLogits?: number;
-  /** Also score the choices without the shared cache, one full pass each (tests). */
-  checkLikelihood?: boolean;
-  /** Also return the first generated position's raw logits at these token ids (tests). */
-  logitsAt?: number[];
+  cancelFlag: Int32Array | null;
 }
 
 /** Milliseconds unless named otherwise. */
@@ -132,17 +150,25 @@ export interface QuestionTimings {
   kvCacheBytes: number;
   /** Bytes of the JS heap (Chromium's performance.memory); null where not exposed. */
   jsHeapBytes: number | null;
+  /**
+   * Bytes of onnxruntime-web's wasm heap after the question: its peak so far (a wasm memory never
+   * shrinks), which holds the weights and every activation on wasm; null where not seen.
+   */
+  wasmHeapBytes: number | null;
 }
 
-export interface QuestionResult {
+/** What the model made of one question (the benchmark's record of it is bench's QuestionResult). */
+export interface ModelAnswer {
   response: string;
+  /** What the model was given: wording, tokens, SHA-256 of the exact text tokenized. */
+  prompt: ModelPrompt;
   outputIds: number[];
   inputIds: number[];
   /** Natural-log probabilities of the tokens "A".."D" as the first generated token. */
   letterLogprobs?: Record<ChoiceLetter, number>;
   /** Mean negative log-likelihood per token of each choice text as the reply (lower is better). */
   choiceNll?: Record<ChoiceLetter, number>;
-  /** The same scores computed without the shared cache (when `checkLikelihood`). */
+  /** The same scores computed without the shared cache (probe `checkLikelihood`). */
   choiceNllNoCache?: Record<ChoiceLetter, number>;
   /** Top-k (id, logit) of the first generated position, before any penalty (when asked). */
   topLogits?: { id: number; logit: number }[];
@@ -159,7 +185,7 @@ export interface QuestionResult {
   /** Which engine ran the question (and, for the fast one, whether decode steps were captured). */
   engine: ModelEngine;
   engineNote: string;
-  /** The decode steps' WebGPU work (LoadOptions.profile; see src/model/fast/profile.ts). */
+  /** The decode steps' WebGPU work (LoadSettings.profile; see src/model/fast/profile.ts). */
   profile?: DecodeProfile;
 }
 
@@ -167,6 +193,12 @@ export type ModelErrorCode =
   | 'missing-file'
   | 'wrong-architecture'
   | 'bad-config'
+  /** A graph whose inputs or outputs do not fit the Qwen2-VL interface. */
+  | 'bad-interface'
+  /** A dtype whose files are over what this browser or device can hold. */
+  | 'too-large'
+  /** A file that exists but cannot be read as what it should be (a truncated graph). */
+  | 'bad-file'
   | 'download-failed'
   | 'out-of-memory'
   | 'device-lost'

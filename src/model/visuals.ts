@@ -1,10 +1,11 @@
 /** Visual inputs of a question: per-slice vision encoding and their place in the prompt embeddings. */
 import { Tensor } from '@huggingface/transformers';
 import { checkCancelled, type CancelCheck } from './cancel';
-import { embed } from './kv';
+import { asFloatType, embed } from './kv';
 import { referenceModel, type LoadedModel } from './load';
 import type { Patches } from './pixels';
 import type { FastFeatures } from './fast/engine';
+import { dims3, float32, tensor } from './tensor';
 import { ModelError } from './types';
 
 export interface Visual {
@@ -36,23 +37,26 @@ export async function encodeVisual(
       s * rows * v.patches.rowLength,
       (s + 1) * rows * v.patches.rowLength,
     );
-    const features = (await referenceModel(m).encode_image({
-      pixel_values: new Tensor('float32', slice, [rows, v.patches.rowLength]),
+    const pixels = new Tensor('float32', slice, [rows, v.patches.rowLength]);
+    const features: unknown = await referenceModel(m).encode_image({
+      // As the graph declares it: a float16 vision encoder gets correctly rounded halves.
+      pixel_values: asFloatType(pixels, m.graphs.pixelType),
       image_grid_thw: new Tensor('int64', BigInt64Array.from([1n, BigInt(h), BigInt(w)]), [1, 3]),
-    })) as Tensor;
-    parts.push(features);
+    });
+    parts.push(asFloatType(tensor(features, 'vision encoder output'), 'float32'));
   }
-  if (parts.length === 1) return parts[0] as Tensor;
-  const hidden = parts[0]?.dims[1] as number;
-  const first = parts[0] as Tensor;
-  const Ctor = (first.data as Float32Array).constructor as new (n: number) => Float32Array;
-  const all = new Ctor(parts.reduce((n, p) => n + p.data.length, 0));
+  const [first] = parts;
+  if (!first) throw new ModelError('bad-visuals', 'a visual with no temporal slice');
+  if (parts.length === 1) return first;
+  const hidden = first.dims[1] ?? 0;
+  // Every slice's features were widened to float32 above.
+  const all = new Float32Array(parts.reduce((n, p) => n + p.size, 0));
   let o = 0;
   for (const p of parts) {
-    all.set(p.data as Float32Array, o);
-    o += p.data.length;
+    all.set(float32(p, 'vision encoder output'), o);
+    o += p.size;
   }
-  return new Tensor(first.type as 'float32', all, [all.length / hidden, hidden]);
+  return new Tensor('float32', all, [all.length / hidden, hidden]);
 }
 
 /** Token embeddings with each visual's features written over its pad run, in prompt order. */
@@ -62,8 +66,8 @@ export async function promptEmbeds(
   visuals: Visual[],
 ): Promise<Tensor> {
   const embeds = await embed(m, ids);
-  const hidden = embeds.dims[2] as number;
-  const data = embeds.data as Float32Array;
+  const [, , hidden] = dims3(embeds, 'embeddings');
+  const data = float32(embeds, 'embeddings');
   let v = 0;
   for (let i = 0; i < ids.length;) {
     const visual = visuals[v];
@@ -71,10 +75,10 @@ export async function promptEmbeds(
       i++;
       continue;
     }
-    const features = visual.features as Tensor;
-    const f = (features.type === embeds.type ? features : features.to(embeds.type))
-      .data as Float32Array;
-    const n = features.dims[0] as number;
+    const features = visual.features;
+    if (!features) throw new ModelError('prompt-mismatch', `visual ${v} was not encoded`);
+    const f = float32(features.to('float32'), `visual ${v} features`);
+    const n = features.dims[0] ?? 0;
     for (let k = 0; k < n; k++) {
       if (ids[i + k] !== visual.tokenId)
         throw new ModelError('prompt-mismatch', `visual ${v}: pad run shorter than ${n} features`);
@@ -92,9 +96,9 @@ export async function promptEmbeds(
 }
 
 export function sliceRows(t: Tensor, from: number): Tensor {
-  const [b, n, hidden] = t.dims as [number, number, number];
-  const data = (t.data as Float32Array).slice(from * hidden, n * hidden);
-  return new Tensor(t.type as 'float32', data, [b, n - from, hidden]);
+  const [b, n, hidden] = dims3(t, 'embeddings');
+  const data = float32(t, 'embeddings').slice(from * hidden, n * hidden);
+  return new Tensor('float32', data, [b, n - from, hidden]);
 }
 
 export function slicePositions(p: BigInt64Array, length: number, from: number): BigInt64Array {

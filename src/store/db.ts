@@ -1,33 +1,41 @@
-import type { QuestionResult } from '../bench/index';
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { z } from 'zod';
+import {
+  errorMessage,
+  runSettingsSchema,
+  subsetSchema,
+  type QuestionResult,
+  type RunSettings,
+} from '../bench/index';
 
 /**
- * IndexedDB persistence: every finished question is written the moment it finishes, keyed by the
- * run key (model + settings) and sample id, so a reload, crash or closed tab loses nothing and a
- * resumed run skips what is done.
+ * IndexedDB persistence (through idb): every finished question is written the moment it finishes,
+ * keyed by the run key (bench/run-settings) and sample id, so a reload, crash or closed tab loses
+ * nothing and a resumed run skips what is done. Only the store's runs slice and runner call this.
  */
 
 const DB_NAME = 'seedbench-web';
 const DB_VERSION = 1;
-const RUNS = 'runs';
-const RESULTS = 'results';
 
-/** What identifies a run's results: everything that can change an answer. */
-export interface RunSettings {
-  /** Model label: hub id, URL or folder name. */
-  model: string;
-  dtype: string;
-  scoring: { official: boolean; letters: boolean; likelihood: boolean };
-  wording: 'as-is' | 'seed-bench-r1';
-  maxNewTokens: number;
-  /** Clip frame values after the resize (absent on older records: 'uint8'). */
-  clipValues?: 'uint8' | 'float';
-  /** Benchmark set id (or the dropped file's name). */
-  benchmark: string;
+/** Everything structured-clonable that sets a run up again; folder handles are kept too. */
+export interface ResumeInfo {
+  setId: string | null;
+  /** The model as it was asked for (a picked folder's handle included), or null: pick again. */
+  model: { source: unknown; label: string; dtype: string; device: string } | null;
+  /** 'served' (the demo clips), a directory handle, or null (files must be picked again). */
+  media: 'served' | FileSystemDirectoryHandle | null;
+  mediaLabel: string | null;
 }
 
 export interface RunRecord {
   key: string;
-  settings: RunSettings;
+  /**
+   * The run's settings record. Null for runs stored before runs were identified by content
+   * (model files, annotation records): they can be viewed and compared, not resumed.
+   */
+  settings: RunSettings | null;
+  /** A short human name (kept for name-only runs, whose settings are not read back). */
+  label: string;
   /** The questions of the run, in order (a subset keeps its own list). */
   sampleIds: string[];
   createdAt: string;
@@ -35,31 +43,7 @@ export interface RunRecord {
   status: 'running' | 'paused' | 'cancelled' | 'finished';
   /** Device the model last ran on. */
   device: string | null;
-  /** How the run was sampled, for the record. */
-  subset: string;
-  /** What "Resume" needs to set the run up again after a reload (absent on older records). */
-  resume?: ResumeInfo;
-}
-
-/** Everything structured-clonable that restores a run's setup; folder handles are kept too. */
-export interface ResumeInfo {
-  setId: string | null;
-  config: {
-    clipValues?: 'uint8' | 'float';
-    scoring: RunSettings['scoring'];
-    wording: RunSettings['wording'];
-    maxNewTokens: number;
-    subset: unknown;
-  };
-  model: {
-    source: unknown;
-    label: string;
-    dtype: string;
-    device: string;
-  } | null;
-  /** 'served' (the demo clips), a directory handle, or null (files must be picked again). */
-  media: 'served' | FileSystemDirectoryHandle | null;
-  mediaLabel: string | null;
+  resume: ResumeInfo | null;
 }
 
 export interface StoredResult extends QuestionResult {
@@ -68,108 +52,108 @@ export interface StoredResult extends QuestionResult {
   device: string | null;
 }
 
-/** The run key: the same settings resume the same results. */
-export function runKeyOf(s: RunSettings): string {
-  const scoring = (['official', 'letters', 'likelihood'] as const).filter((k) => s.scoring[k]);
-  const parts = [
-    s.benchmark,
-    s.model,
-    s.dtype,
-    scoring.join('+'),
-    s.wording,
-    `max${s.maxNewTokens}`,
-  ];
-  // 'uint8' is the default and older keys lack it, so only the non-default value is named.
-  if (s.clipValues === 'float') parts.push('float-frames');
-  return parts.join(' | ');
+interface Schema extends DBSchema {
+  runs: { key: string; value: unknown };
+  results: { key: [string, string]; value: StoredResult; indexes: { runKey: string } };
 }
 
-let opening: Promise<IDBDatabase> | null = null;
+const stored = z.object({
+  key: z.string(),
+  sampleIds: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  status: z.enum(['running', 'paused', 'cancelled', 'finished']),
+  device: z.string().nullable(),
+});
+const current = stored.extend({
+  settings: runSettingsSchema,
+  label: z.string(),
+  subset: subsetSchema.optional(),
+  // Structured clones (directory handles included): checked for shape where they are used.
+  resume: z.custom<ResumeInfo | null>((v) => v === null || typeof v === 'object').optional(),
+});
+// Runs stored before content identity: settings named the model and set only.
+const nameOnly = stored.extend({
+  settings: z.object({ benchmark: z.string(), model: z.string(), dtype: z.string() }),
+});
 
-function open(): Promise<IDBDatabase> {
-  opening ??= new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, DB_VERSION);
-    req.onupgradeneeded = () => {
-      const db = req.result;
-      if (!db.objectStoreNames.contains(RUNS)) db.createObjectStore(RUNS, { keyPath: 'key' });
-      if (!db.objectStoreNames.contains(RESULTS)) {
-        const results = db.createObjectStore(RESULTS, { keyPath: ['runKey', 'sampleId'] });
+/** A stored run record as the current code understands it, or why it cannot be read. */
+export function readRunRecord(raw: unknown): RunRecord | string {
+  const now = current.safeParse(raw);
+  if (now.success) return { ...now.data, resume: now.data.resume ?? null };
+  const old = nameOnly.safeParse(raw);
+  if (old.success) {
+    const s = old.data.settings;
+    return {
+      ...old.data,
+      settings: null,
+      label: `${s.benchmark} · ${s.model.split('/').pop() ?? s.model} · ${s.dtype} (identified by name only)`,
+      resume: null,
+    };
+  }
+  const issue = now.error.issues[0];
+  return `stored run: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unreadable'}`;
+}
+
+let opening: Promise<IDBPDatabase<Schema>> | null = null;
+
+function db(): Promise<IDBPDatabase<Schema>> {
+  opening ??= openDB<Schema>(DB_NAME, DB_VERSION, {
+    upgrade(d) {
+      if (!d.objectStoreNames.contains('runs')) d.createObjectStore('runs', { keyPath: 'key' });
+      if (!d.objectStoreNames.contains('results')) {
+        const results = d.createObjectStore('results', { keyPath: ['runKey', 'sampleId'] });
         results.createIndex('runKey', 'runKey');
       }
-    };
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () =>
-      reject(new Error(`cannot open the results database: ${req.error?.message}`));
-    req.onblocked = () => reject(new Error('the results database is blocked by another tab'));
+    },
+    blocked() {
+      console.warn('the results database is blocked by another tab');
+    },
+  }).catch((e: unknown) => {
+    opening = null;
+    throw new Error(`cannot open the results database: ${errorMessage(e)}`);
   });
   return opening;
 }
 
-function request<T>(r: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error ?? new Error('IndexedDB request failed'));
-  });
+export async function saveRun(run: RunRecord): Promise<void> {
+  await (await db()).put('runs', run);
 }
 
-async function tx<T>(
-  stores: string[],
-  mode: IDBTransactionMode,
-  body: (t: IDBTransaction) => Promise<T>,
-): Promise<T> {
-  const db = await open();
-  const t = db.transaction(stores, mode);
-  const done = new Promise<void>((resolve, reject) => {
-    t.oncomplete = () => resolve();
-    t.onerror = () => reject(t.error ?? new Error('IndexedDB transaction failed'));
-    t.onabort = () => reject(t.error ?? new Error('IndexedDB transaction aborted'));
-  });
-  const value = await body(t);
-  await done;
-  return value;
+export async function getRun(key: string): Promise<RunRecord | undefined> {
+  const raw = await (await db()).get('runs', key);
+  if (raw === undefined) return undefined;
+  const r = readRunRecord(raw);
+  return typeof r === 'string' ? undefined : r;
 }
 
-export function saveRun(run: RunRecord): Promise<void> {
-  return tx([RUNS], 'readwrite', async (t) => {
-    await request(t.objectStore(RUNS).put(run));
-  });
-}
-
-export function getRun(key: string): Promise<RunRecord | undefined> {
-  return tx([RUNS], 'readonly', (t) =>
-    request(t.objectStore(RUNS).get(key) as IDBRequest<RunRecord>),
-  );
-}
-
-export function listRuns(): Promise<RunRecord[]> {
-  return tx([RUNS], 'readonly', (t) =>
-    request(t.objectStore(RUNS).getAll() as IDBRequest<RunRecord[]>),
-  );
+/** Every stored run that can be read, and a message per record that cannot. */
+export async function listRuns(): Promise<{ runs: RunRecord[]; unreadable: string[] }> {
+  const runs: RunRecord[] = [];
+  const unreadable: string[] = [];
+  for (const raw of await (await db()).getAll('runs')) {
+    const r = readRunRecord(raw);
+    if (typeof r === 'string') unreadable.push(r);
+    else runs.push(r);
+  }
+  return { runs, unreadable };
 }
 
 /** Stores one finished question; resolves once it is durable. */
-export function saveResult(result: StoredResult): Promise<void> {
-  return tx([RESULTS], 'readwrite', async (t) => {
-    await request(t.objectStore(RESULTS).put(result));
-  });
+export async function saveResult(result: StoredResult): Promise<void> {
+  await (await db()).put('results', result);
 }
 
-export function loadResults(runKey: string): Promise<StoredResult[]> {
-  return tx([RESULTS], 'readonly', (t) =>
-    request(
-      t.objectStore(RESULTS).index('runKey').getAll(IDBKeyRange.only(runKey)) as IDBRequest<
-        StoredResult[]
-      >,
-    ),
-  );
+export async function loadResults(runKey: string): Promise<StoredResult[]> {
+  const all = await (await db()).getAllFromIndex('results', 'runKey', runKey);
+  // Results stored before the prompt was recorded lack it: they say nothing about it.
+  return all.map((r) => ({ ...r, modelPrompt: r.modelPrompt ?? null }));
 }
 
-export function deleteRun(key: string): Promise<void> {
-  return tx([RUNS, RESULTS], 'readwrite', async (t) => {
-    await request(t.objectStore(RUNS).delete(key));
-    const keys = await request(
-      t.objectStore(RESULTS).index('runKey').getAllKeys(IDBKeyRange.only(key)),
-    );
-    for (const k of keys) await request(t.objectStore(RESULTS).delete(k));
-  });
+export async function deleteRun(key: string): Promise<void> {
+  const t = (await db()).transaction(['runs', 'results'], 'readwrite');
+  await t.objectStore('runs').delete(key);
+  const results = t.objectStore('results');
+  for (const k of await results.index('runKey').getAllKeys(key)) await results.delete(k);
+  await t.done;
 }

@@ -1,4 +1,5 @@
-import { indexMediaPaths, type MediaIndex } from '../bench/index';
+import { z } from 'zod';
+import { indexMediaPaths, readJsonFile, type MediaIndex } from '../bench/index';
 
 /** A folder of clips and stills the run reads from, whatever way the user gave it. */
 export interface MediaLibrary {
@@ -34,14 +35,14 @@ function library(
 export function libraryFromFiles(files: ArrayLike<File>, label?: string): MediaLibrary {
   const byKey = new Map<string, File>();
   for (const f of Array.from(files)) {
-    const rel = (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
+    // Set by <input webkitdirectory>; empty for files dropped or picked one by one.
+    const rel = f.webkitRelativePath || f.name;
     byKey.set(rel, f);
   }
   const first = [...byKey.keys()][0]?.split('/')[0] ?? 'files';
-  return library(label ?? first, 'files', [...byKey.keys()], async (k) => {
+  return library(label ?? first, 'files', [...byKey.keys()], (k) => {
     const f = byKey.get(k);
-    if (!f) throw new Error(`${k}: not in the picked folder`);
-    return f;
+    return f ? Promise.resolve(f) : Promise.reject(new Error(`${k}: not in the picked folder`));
   });
 }
 
@@ -49,13 +50,11 @@ export function libraryFromFiles(files: ArrayLike<File>, label?: string): MediaL
 export async function libraryFromDirectory(dir: FileSystemDirectoryHandle): Promise<MediaLibrary> {
   const handles = new Map<string, FileSystemFileHandle>();
   async function walk(d: FileSystemDirectoryHandle, prefix: string, depth: number) {
-    for await (const [name, h] of (
-      d as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }
-    ).entries()) {
-      if (name.startsWith('.')) continue;
-      if (h.kind === 'directory' && depth < 4) {
-        await walk(h as FileSystemDirectoryHandle, `${prefix}${name}/`, depth + 1);
-      } else if (h.kind === 'file') handles.set(`${prefix}${name}`, h as FileSystemFileHandle);
+    for await (const h of d.values()) {
+      if (h.name.startsWith('.')) continue;
+      if (h instanceof FileSystemDirectoryHandle) {
+        if (depth < 4) await walk(h, `${prefix}${h.name}/`, depth + 1);
+      } else if (h instanceof FileSystemFileHandle) handles.set(`${prefix}${h.name}`, h);
     }
   }
   await walk(dir, '', 0);
@@ -67,13 +66,23 @@ export async function libraryFromDirectory(dir: FileSystemDirectoryHandle): Prom
   return { ...lib, handle: dir };
 }
 
-/** The demo clips the local server offers at /demo-videos/ (see scripts/vite-local-assets.ts). */
-export async function libraryFromServer(base = '/demo-videos/'): Promise<MediaLibrary | null> {
+const listing = z.object({ files: z.array(z.string()) });
+
+/**
+ * The demo clips served beside the page in demo-videos/, listed by its index.json (the local
+ * servers make both, scripts/vite-local-assets.ts; a static host gets them from scripts/add-clips.ts),
+ * or another served folder (the CLI's --videos), named `label` in messages ("missing file x (not
+ * in <label>)").
+ */
+export async function libraryFromServer(
+  base = 'demo-videos/',
+  label = 'demo clips (served with the app)',
+): Promise<MediaLibrary | null> {
   try {
     const res = await fetch(`${base}index.json`);
     if (!res.ok) return null;
-    const { files } = (await res.json()) as { files: string[] };
-    return library('demo clips (served locally)', 'served', files, async (k) => {
+    const { files } = readJsonFile(`${base}index.json`, await res.text(), listing);
+    return library(label, 'served', files, async (k) => {
       const r = await fetch(`${base}${k.split('/').map(encodeURIComponent).join('/')}`);
       if (!r.ok) throw new Error(`${k}: HTTP ${r.status}`);
       return r.blob();

@@ -1,9 +1,16 @@
 import type { StateCreator } from 'zustand';
-import type { DeviceRequest, LoadEvent, ModelDtype, ModelSource } from '../model/index';
+import { errorMessage } from '../bench/index';
+import {
+  DEFAULT_LOAD_SETTINGS,
+  type DeviceRequest,
+  type DtypeRequest,
+  type LoadEvent,
+  type ModelSource,
+} from '../model/index';
 import { ModelClient, type ModelInfo } from '../worker/index';
 
-/** The built-in default: the tiny test model the app serves at /models/ (works offline). */
-export const DEFAULT_MODEL_URL = '/models/tiny-random-qwen2-vl';
+/** The built-in default: the tiny test model the app carries in models/ (works offline). */
+export const DEFAULT_MODEL_URL = 'models/tiny-random-qwen2-vl';
 export const HUB_MODEL_ID = 'onnx-community/Qwen2-VL-2B-Instruct';
 
 export interface FileProgress {
@@ -15,25 +22,55 @@ export interface FileProgress {
   done: boolean;
 }
 
+/** The Model step's choices, kept here so that whatever loads a model (a click, Resume) shows. */
+export interface ModelForm {
+  choice: 'builtin' | 'hub' | 'url' | 'folder';
+  hubId: string;
+  url: string;
+  dtype: DtypeRequest;
+  device: DeviceRequest;
+}
+
+/** The form as a load of `source` would leave it. */
+function formFor(source: ModelSource, dtype: DtypeRequest, device: DeviceRequest, form: ModelForm) {
+  const next: ModelForm = { ...form, dtype, device };
+  if (source.kind === 'url' && source.url === DEFAULT_MODEL_URL) next.choice = 'builtin';
+  else if (source.kind === 'url') Object.assign(next, { choice: 'url', url: source.url });
+  else if (source.kind === 'hub') Object.assign(next, { choice: 'hub', hubId: source.id });
+  else next.choice = 'folder';
+  return next;
+}
+
 export interface ModelSlice {
+  modelForm: ModelForm;
+  setModelForm: (f: Partial<ModelForm>) => void;
   modelStatus: 'none' | 'loading' | 'ready' | 'error';
   modelLabel: string | null;
   modelError: string | null;
   modelInfo: ModelInfo | null;
   modelFiles: Record<string, FileProgress>;
-  /** Device notices (which device and why, fallbacks after a lost GPU). */
+  /** Fallbacks after a lost GPU, caching refused: what the loaded model's line does not say. */
   modelNotices: string[];
+  /** Which device the loading model goes to and why (said while it loads). */
+  modelDeviceNote: string | null;
   /** What was asked for, so a stored run can be resumed with the same model. */
-  modelRequest: { source: ModelSource; dtype: ModelDtype; device: DeviceRequest } | null;
+  modelRequest: { source: ModelSource; dtype: DtypeRequest; device: DeviceRequest } | null;
   loadModel: (
     source: ModelSource,
     label: string,
-    dtype: ModelDtype,
+    dtype: DtypeRequest,
     device: DeviceRequest,
   ) => Promise<void>;
 }
 
 let client: ModelClient | null = null;
+
+/** A relative model URL means "beside this page": the worker would resolve it against its script. */
+function besidePage(source: ModelSource): ModelSource {
+  return source.kind === 'url'
+    ? { ...source, url: new URL(source.url, document.baseURI).href }
+    : source;
+}
 
 /** The loaded model's worker client (the runner drives it). */
 export function modelClient(): ModelClient | null {
@@ -41,12 +78,15 @@ export function modelClient(): ModelClient | null {
 }
 
 export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
+  modelForm: { choice: 'builtin', hubId: HUB_MODEL_ID, url: '', dtype: 'auto', device: 'auto' },
+  setModelForm: (f) => set({ modelForm: { ...get().modelForm, ...f } }),
   modelStatus: 'none',
   modelLabel: null,
   modelError: null,
   modelInfo: null,
   modelFiles: {},
   modelNotices: [],
+  modelDeviceNote: null,
   modelRequest: null,
 
   async loadModel(source, label, dtype, device) {
@@ -62,10 +102,12 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
       modelStatus: 'loading',
       modelLabel: label,
       modelRequest: { source, dtype, device },
+      modelForm: formFor(source, dtype, device, get().modelForm),
       modelError: null,
       modelInfo: null,
       modelFiles: {},
       modelNotices: [],
+      modelDeviceNote: null,
     });
     const onProgress = (e: LoadEvent) => {
       if (client !== mine) return;
@@ -84,7 +126,7 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
           },
         });
       } else if (e.kind === 'device') {
-        set({ modelNotices: [...get().modelNotices, `Device: ${e.device} (${e.reason})`] });
+        set({ modelDeviceNote: `${e.device}: ${e.reason}` });
       } else if (e.kind === 'quota' && !e.caching) {
         set({
           modelNotices: [
@@ -95,10 +137,11 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
       }
     };
     try {
-      const info = await mine.load(source, { dtype, device, onProgress });
+      const settings = { ...DEFAULT_LOAD_SETTINGS, dtype, device };
+      const info = await mine.load(besidePage(source), settings, onProgress);
       if (client === mine) set({ modelStatus: 'ready', modelInfo: info });
     } catch (e) {
-      if (client === mine) set({ modelStatus: 'error', modelError: (e as Error).message });
+      if (client === mine) set({ modelStatus: 'error', modelError: errorMessage(e) });
     }
   },
 });

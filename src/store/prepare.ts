@@ -1,4 +1,10 @@
-import { matchSampleMedia, type ErrorStage, type Sample } from '../bench/index';
+import {
+  errorMessage,
+  matchSampleMedia,
+  type ClipValues,
+  type ErrorStage,
+  type Sample,
+} from '../bench/index';
 import type { ModelVisuals } from '../model/index';
 import { VideoClient } from '../worker/index';
 import type { MediaLibrary } from './media';
@@ -27,7 +33,7 @@ function videoClient(): VideoClient {
 export async function prepareQuestion(
   sample: Sample,
   media: MediaLibrary | null,
-  clipValues: 'uint8' | 'float' = 'uint8',
+  clipValues: ClipValues,
 ): Promise<Prepared> {
   if (!media) return { ok: false, stage: 'clip', message: 'no video folder picked' };
   const match = matchSampleMedia(media.index, sample);
@@ -44,12 +50,12 @@ export async function prepareQuestion(
   try {
     clip = match.clip ? await media.open(match.clip) : null;
   } catch (e) {
-    return { ok: false, stage: 'clip', message: (e as Error).message };
+    return { ok: false, stage: 'clip', message: errorMessage(e) };
   }
   try {
     still = match.still ? await media.open(match.still) : null;
   } catch (e) {
-    return { ok: false, stage: 'still', message: (e as Error).message };
+    return { ok: false, stage: 'still', message: errorMessage(e) };
   }
   try {
     const v = await videoClient().prepare(
@@ -66,9 +72,9 @@ export async function prepareQuestion(
       timings: prefixed('video', v.timings),
     };
   } catch (e) {
-    const err = e as Error & { code?: string };
-    const stage: ErrorStage = err.message.includes(match.still ?? '\u0000') ? 'still' : 'clip';
-    return { ok: false, stage, message: err.message };
+    const message = errorMessage(e);
+    const stage: ErrorStage = match.still && message.includes(match.still) ? 'still' : 'clip';
+    return { ok: false, stage, message };
   }
 }
 

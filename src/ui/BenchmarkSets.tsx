@@ -6,12 +6,25 @@ export function BenchmarkSets() {
   const setId = useAppStore((s) => s.setId);
   const selectSet = useAppStore((s) => s.selectSet);
 
-  if (manifest.status !== 'ready') return <section className="panel">Loading benchmarks…</section>;
+  if (manifest.status !== 'ready') {
+    return (
+      <section className="panel sets" aria-labelledby="sets-title">
+        <h2 id="sets-title">Benchmark sets</h2>
+        {manifest.status === 'error' ? (
+          <p data-testid="sets-state">None in this build (see the note above).</p>
+        ) : (
+          <p data-testid="sets-state" aria-busy="true">
+            Loading benchmark sets…
+          </p>
+        )}
+      </section>
+    );
+  }
   const sets = manifest.value.sets;
   return (
-    <section className="panel sets" aria-label="Benchmark sets">
-      <h2>Benchmark sets</h2>
-      {sets.length === 0 && <p>No sets in the manifest.</p>}
+    <section className="panel sets" aria-labelledby="sets-title">
+      <h2 id="sets-title">Benchmark sets</h2>
+      {sets.length === 0 && <p data-testid="sets-state">No sets in the manifest.</p>}
       <ul>
         {sets.map((s) => (
           <li key={s.id}>

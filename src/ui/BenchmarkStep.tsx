@@ -1,4 +1,6 @@
-import { useAppStore, type Subset } from '../store/index';
+import type { Subset } from '../bench/index';
+import { useAppStore } from '../store/index';
+import { Callout, Chip } from './Callout';
 
 /** Step 2: which questions, worded and scored how. The official preset is marked. */
 export function BenchmarkStep() {
@@ -8,6 +10,10 @@ export function BenchmarkStep() {
   const selectSet = useAppStore((s) => s.selectSet);
   const loadDroppedFile = useAppStore((s) => s.loadDroppedFile);
   const droppedReport = useAppStore((s) => s.droppedReport);
+  const droppedTone = useAppStore((s) => s.droppedTone);
+  const manifestMissing = useAppStore((s) => s.manifestMissing);
+  const runStatus = useAppStore((s) => s.runStatus);
+  const locked = runStatus === 'running' || runStatus === 'pausing' || runStatus === 'paused';
   const config = useAppStore((s) => s.runConfig);
   const setRunConfig = useAppStore((s) => s.setRunConfig);
   const sets = manifest.status === 'ready' ? manifest.value.sets : [];
@@ -15,17 +21,19 @@ export function BenchmarkStep() {
   const subset = config.subset;
   const setSubset = (s: Subset) => setRunConfig({ subset: s });
   const readFile = (f: File | undefined) => {
-    if (f) void f.text().then((t) => loadDroppedFile(f.name, t));
+    // Bytes, not f.text(): invalid UTF-8 is then reported with its line, not silently replaced.
+    if (f) void f.arrayBuffer().then((b) => loadDroppedFile(f.name, new Uint8Array(b)));
   };
 
   return (
     <fieldset
       className="step"
       aria-label="Benchmark"
+      disabled={locked}
       onDragOver={(e) => e.preventDefault()}
       onDrop={(e) => {
         e.preventDefault();
-        readFile(e.dataTransfer.files[0]);
+        if (!locked) readFile(e.dataTransfer.files[0]);
       }}
     >
       <legend>2 · Benchmark</legend>
@@ -38,7 +46,7 @@ export function BenchmarkStep() {
             onChange={(e) => void selectSet(e.target.value)}
           >
             <option value="" disabled>
-              pick a set…
+              {sets.length === 0 ? 'no sets in this build' : 'pick a set…'}
             </option>
             {sets.map((s) => (
               <option key={s.id} value={s.id}>
@@ -60,17 +68,37 @@ export function BenchmarkStep() {
           />
         </label>
       </div>
+      {manifestMissing && !setId && (
+        <p className="hint">
+          No sets in this build: open an annotation file (SEED-Bench-R1 validation_L*.jsonl,
+          EgoPlan_validation.json, EgoPlan-Bench2.json or examples.jsonl), or drop it here.
+        </p>
+      )}
       {droppedReport.length > 0 && (
-        <ul className="notices" aria-label="Annotation file report">
-          {droppedReport.slice(0, 20).map((m, i) => (
-            <li key={i}>{m}</li>
-          ))}
-        </ul>
+        <Callout
+          tone={droppedTone}
+          alert={droppedTone !== 'ok'}
+          title={
+            droppedTone === 'bad'
+              ? 'Not read:'
+              : droppedTone === 'warn'
+                ? 'Read, with problems:'
+                : 'Read:'
+          }
+        >
+          <ul className="report" aria-label="Annotation file report">
+            {droppedReport.slice(0, 20).map((m, i) => (
+              <li key={i}>{m}</li>
+            ))}
+            {droppedReport.length > 20 && <li>… and {droppedReport.length - 20} more</li>}
+          </ul>
+        </Callout>
       )}
       <div className="choice-row" role="radiogroup" aria-label="Questions">
         <label>
           <input
             type="radio"
+            name="questions"
             checked={subset.kind === 'all'}
             onChange={() => setSubset({ kind: 'all' })}
           />{' '}
@@ -79,6 +107,7 @@ export function BenchmarkStep() {
         <label>
           <input
             type="radio"
+            name="questions"
             checked={subset.kind === 'first'}
             onChange={() => setSubset({ kind: 'first', count: Math.min(10, count) })}
           />{' '}
@@ -97,6 +126,7 @@ export function BenchmarkStep() {
         <label>
           <input
             type="radio"
+            name="questions"
             checked={subset.kind === 'random'}
             onChange={() => setSubset({ kind: 'random', count: Math.min(100, count), seed: 0 })}
           />{' '}
@@ -137,7 +167,9 @@ export function BenchmarkStep() {
           <select
             aria-label="Question wording"
             value={config.wording}
-            onChange={(e) => setRunConfig({ wording: e.target.value as 'as-is' | 'seed-bench-r1' })}
+            onChange={(e) =>
+              setRunConfig({ wording: e.target.value === 'as-is' ? 'as-is' : 'seed-bench-r1' })
+            }
           >
             <option value="seed-bench-r1">
               SEED-Bench-R1 ("shown in the image") · official preset
@@ -150,7 +182,9 @@ export function BenchmarkStep() {
           <select
             aria-label="Clip frame values"
             value={config.clipValues}
-            onChange={(e) => setRunConfig({ clipValues: e.target.value as 'uint8' | 'float' })}
+            onChange={(e) =>
+              setRunConfig({ clipValues: e.target.value === 'float' ? 'float' : 'uint8' })
+            }
           >
             <option value="uint8">rounded to 0..255 as the official code · official preset</option>
             <option value="float">unrounded floats (protocol.md wording)</option>
@@ -167,9 +201,9 @@ export function BenchmarkStep() {
             onChange={(e) => setRunConfig({ maxNewTokens: Math.max(1, Number(e.target.value)) })}
           />{' '}
           {config.maxNewTokens === 256 ? (
-            <span className="official">official</span>
+            <Chip tone="ok">✓ official</Chip>
           ) : (
-            <span className="unofficial">not official</span>
+            <Chip tone="warn">! not official</Chip>
           )}
         </label>
       </div>
@@ -182,8 +216,7 @@ export function BenchmarkStep() {
               setRunConfig({ scoring: { ...config.scoring, official: e.target.checked } })
             }
           />{' '}
-          Official: greedy generation, first &lt;answer&gt; tag{' '}
-          <span className="official">official</span>
+          Official: greedy generation, first &lt;answer&gt; tag <Chip tone="ok">✓ official</Chip>
         </label>
         <label>
           <input
@@ -193,7 +226,7 @@ export function BenchmarkStep() {
               setRunConfig({ scoring: { ...config.scoring, letters: e.target.checked } })
             }
           />{' '}
-          A/B/C/D first-token log-probs <span className="unofficial">not official</span>
+          A/B/C/D first-token log-probs <Chip tone="warn">! not official</Chip>
         </label>
         <label>
           <input
@@ -203,7 +236,7 @@ export function BenchmarkStep() {
               setRunConfig({ scoring: { ...config.scoring, likelihood: e.target.checked } })
             }
           />{' '}
-          EgoPlan likelihood ranking <span className="unofficial">not official</span>
+          EgoPlan likelihood ranking <Chip tone="warn">! not official</Chip>
         </label>
       </div>
     </fieldset>

@@ -14,12 +14,9 @@ export function FolderPicker({
   onHandle: (handle: FileSystemDirectoryHandle) => void;
   onFiles: (files: FileList) => void;
 }) {
-  const w = window as unknown as {
-    showDirectoryPicker?: () => Promise<FileSystemDirectoryHandle>;
-  };
   const pick = async () => {
     try {
-      const handle = await w.showDirectoryPicker?.();
+      const handle = await window.showDirectoryPicker?.();
       if (handle) onHandle(handle);
     } catch {
       /* the user closed the picker */
@@ -27,7 +24,7 @@ export function FolderPicker({
   };
   return (
     <>
-      {w.showDirectoryPicker && (
+      {window.showDirectoryPicker && (
         <button type="button" onClick={() => void pick()}>
           {pickText}
         </button>

@@ -24,8 +24,8 @@ const STATUS_MARK = {
 const KEY_FREE_INPUTS = new Set(['checkbox', 'button', 'submit', 'reset', 'file', 'color']);
 
 function isTyping(e: KeyboardEvent) {
-  const t = e.target as HTMLElement | null;
-  if (!t) return false;
+  const t = e.target;
+  if (!(t instanceof HTMLElement)) return false;
   if (t instanceof HTMLInputElement) return !KEY_FREE_INPUTS.has(t.type);
   return t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable;
 }
@@ -51,7 +51,14 @@ export function Inspector({ onRerun }: { onRerun: (sampleId: string) => void }) 
     [runSamples, setSamples],
   );
   const counts = useMemo(() => {
-    const c = Object.fromEntries(FILTERS.map((f) => [f.id, 0])) as Record<InspectorFilter, number>;
+    const c: Record<InspectorFilter, number> = {
+      all: 0,
+      right: 0,
+      wrong: 0,
+      unparseable: 0,
+      errors: 0,
+      'not-run': 0,
+    };
     for (const s of list) {
       const r = results[s.sampleId];
       for (const f of FILTERS) if (passesFilter(f.id, r)) c[f.id] += 1;

@@ -1,7 +1,8 @@
 import { useState } from 'react';
-import type { DeviceRequest, ModelDtype, ModelSource } from '../model/index';
-import { DEFAULT_MODEL_URL, HUB_MODEL_ID, useAppStore } from '../store/index';
+import { DTYPE_REQUESTS, type DeviceRequest, type ModelSource } from '../model/index';
+import { DEFAULT_MODEL_URL, useAppStore } from '../store/index';
 import { sourceFromFiles } from '../worker/index';
+import { Callout } from './Callout';
 import { FolderPicker } from './FolderPicker';
 import { formatBytes, formatDuration } from './format';
 
@@ -12,8 +13,7 @@ function sourceSummary(files: { from: string }[]): string {
   return `${files.length} files: ${[...counts].map(([from, n]) => `${n} from ${from}`).join(', ')}`;
 }
 
-type Choice = 'builtin' | 'hub' | 'url' | 'folder';
-const DTYPES: ModelDtype[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];
+const DEVICES: readonly DeviceRequest[] = ['auto', 'webgpu', 'wasm'];
 
 /** Step 1: which model, in which precision, on which device. */
 export function ModelStep() {
@@ -23,13 +23,17 @@ export function ModelStep() {
   const info = useAppStore((s) => s.modelInfo);
   const files = useAppStore((s) => s.modelFiles);
   const notices = useAppStore((s) => s.modelNotices);
+  const deviceNote = useAppStore((s) => s.modelDeviceNote);
   const loadModel = useAppStore((s) => s.loadModel);
-  const [choice, setChoice] = useState<Choice>('builtin');
-  const [hubId, setHubId] = useState(HUB_MODEL_ID);
-  const [url, setUrl] = useState('');
+  const runStatus = useAppStore((s) => s.runStatus);
+  const locked = runStatus === 'running' || runStatus === 'pausing' || runStatus === 'paused';
+  // In the store, so that a model loaded by Resume shows here as what it is.
+  const form = useAppStore((s) => s.modelForm);
+  const setForm = useAppStore((s) => s.setModelForm);
+  const { choice, hubId, url, dtype, device } = form;
   const [folder, setFolder] = useState<{ source: ModelSource; label: string } | null>(null);
-  const [dtype, setDtype] = useState<ModelDtype>('fp32');
-  const [device, setDevice] = useState<DeviceRequest>('auto');
+  // dtype auto (the default): q4f16 on WebGPU with shader-f16, q4 without and on wasm, among the
+  // files that fit here.
 
   const source = (): { source: ModelSource; label: string } | null => {
     if (choice === 'builtin') {
@@ -50,7 +54,7 @@ export function ModelStep() {
   const eta = fileList.reduce((s, f) => Math.max(s, f.done ? 0 : (f.etaS ?? 0)), 0);
 
   return (
-    <fieldset className="step" aria-label="Model">
+    <fieldset className="step" aria-label="Model" disabled={locked}>
       <legend>1 · Model</legend>
       <div className="choice-row" role="radiogroup" aria-label="Model source">
         {(
@@ -66,7 +70,7 @@ export function ModelStep() {
               type="radio"
               name="model-source"
               checked={choice === value}
-              onChange={() => setChoice(value)}
+              onChange={() => setForm({ choice: value })}
             />{' '}
             {text}
           </label>
@@ -76,7 +80,7 @@ export function ModelStep() {
         <input
           aria-label="Hugging Face model id"
           value={hubId}
-          onChange={(e) => setHubId(e.target.value)}
+          onChange={(e) => setForm({ hubId: e.target.value })}
         />
       )}
       {choice === 'url' && (
@@ -84,7 +88,7 @@ export function ModelStep() {
           aria-label="Model URL"
           placeholder="https://…/Qwen2-VL-2B-Instruct"
           value={url}
-          onChange={(e) => setUrl(e.target.value)}
+          onChange={(e) => setForm({ url: e.target.value })}
         />
       )}
       {choice === 'folder' && (
@@ -109,10 +113,14 @@ export function ModelStep() {
           <select
             aria-label="dtype"
             value={dtype}
-            onChange={(e) => setDtype(e.target.value as ModelDtype)}
+            onChange={(e) =>
+              setForm({ dtype: DTYPE_REQUESTS.find((d) => d === e.target.value) ?? 'auto' })
+            }
           >
-            {DTYPES.map((d) => (
-              <option key={d}>{d}</option>
+            {DTYPE_REQUESTS.map((d) => (
+              <option key={d} value={d}>
+                {d === 'auto' ? 'auto (per device)' : d}
+              </option>
             ))}
           </select>
         </label>
@@ -121,13 +129,21 @@ export function ModelStep() {
           <select
             aria-label="device"
             value={device}
-            onChange={(e) => setDevice(e.target.value as DeviceRequest)}
+            onChange={(e) =>
+              setForm({ device: DEVICES.find((d) => d === e.target.value) ?? 'auto' })
+            }
           >
-            <option value="auto">auto (WebGPU if available, else wasm)</option>
-            <option value="webgpu">WebGPU</option>
+            <option value="auto">auto: a hardware GPU (WebGPU), else wasm</option>
+            <option value="webgpu">WebGPU (any adapter; software ones are slow)</option>
             <option value="wasm">wasm (CPU)</option>
           </select>
         </label>
+        {status === 'ready' && info && (
+          <output className="runs-on" data-testid="device-runs" title={info.deviceReason}>
+            runs on <strong>{info.device === 'webgpu' ? 'WebGPU' : 'wasm'}</strong>
+            {info.deviceSlow && ' (software adapter: slow)'}
+          </output>
+        )}
         <button
           type="button"
           className="primary"
@@ -138,9 +154,11 @@ export function ModelStep() {
         </button>
       </div>
       <p className="hint">
-        The reference runs bf16 weights; fp32 is the closest here, q4/q8 are smaller and faster but
-        change answers. fp16 needs WebGPU with shader-f16.
+        auto picks q4f16 on WebGPU with shader-f16, else q4, among the files that load here. The
+        reference runs bf16 weights; fp32 is the closest, q4/q8 are smaller and faster but change
+        answers (the 2B in fp32 is too large for a browser). fp16 needs WebGPU with shader-f16.
       </p>
+      {status === 'loading' && deviceNote && <p className="hint">Device: {deviceNote}</p>}
       {status === 'loading' && fileList.length > 0 && (
         <div className="model-progress" aria-label="Model download">
           <progress max={total || 1} value={loaded} />
@@ -159,20 +177,20 @@ export function ModelStep() {
         </div>
       )}
       {status === 'ready' && info && (
-        <p className="ok" data-testid="model-status">
-          Loaded {label} · {info.dtype} on <strong>{info.device}</strong> ({info.deviceReason})
-          {info.device === 'wasm' ? ` · ${info.threads} threads` : ''} ·{' '}
+        <Callout tone={info.deviceSlow ? 'warn' : 'ok'} title="Loaded" live testId="model-status">
+          {label} · {info.dtype} ({info.dtypeReason}) on <strong>{info.device}</strong> (
+          {info.deviceReason}){info.device === 'wasm' ? ` · ${info.threads} threads` : ''} ·{' '}
           {formatDuration(info.loadMs)}
           {fileList.length > 0 && ` · ${sourceSummary(fileList)}`}
-        </p>
+        </Callout>
       )}
       {status === 'error' && (
-        <p role="alert" className="error">
-          Could not load {label}: {error}
-        </p>
+        <Callout tone="bad" alert title="Not loaded:">
+          could not load {label}: {error}
+        </Callout>
       )}
       {notices.length > 0 && (
-        <ul className="notices">
+        <ul className="notices" aria-label="Model messages">
           {notices.map((n, i) => (
             <li key={i}>{n}</li>
           ))}

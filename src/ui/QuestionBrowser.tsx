@@ -15,7 +15,7 @@ function matches(s: Sample, query: string) {
 }
 
 function isTyping(e: KeyboardEvent) {
-  const t = e.target as HTMLElement | null;
+  const t = e.target instanceof HTMLElement ? e.target : null;
   return !!t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable);
 }
 

@@ -1,26 +1,23 @@
 import { useEffect, useMemo, useState } from 'react';
 import {
+  alignGroups,
+  availableModes,
+  errorMessage,
+  MODE_ORDER,
+  orderedResults,
+  restrictToShared,
   SCORING_MODE_LABELS,
   summarize,
   type QuestionResult,
   type ScoringMode,
-  type Summary,
 } from '../bench/index';
-import { listRuns, loadResults, useAppStore, type RunRecord } from '../store/index';
+import { useAppStore } from '../store/index';
 import { AccuracyChart, type ChartRow } from './AccuracyChart';
-import { ComparePanel, ExportBar, LettersPanel, type Comparison } from './results-panels';
-import {
-  alignGroups,
-  availableModes,
-  intervalText,
-  MODE_ORDER,
-  orderedResults,
-  pct,
-  restrictToShared,
-  runLabel,
-  type GroupRow,
-  type IntervalKind,
-} from './results-model';
+import { AccuracyTable, ModesOverview } from './AccuracyTable';
+import { ComparePanel, type Comparison } from './ComparePanel';
+import { ExportBar } from './ExportBar';
+import { LettersPanel } from './LettersPanel';
+import type { IntervalKind } from './results-model';
 import './results.css';
 
 /** The run shown as "A": the store's current run, or a stored past run (loaded on demand). */
@@ -37,9 +34,13 @@ export function ResultsView() {
   const results = useAppStore((s) => s.results);
   const runKey = useAppStore((s) => s.runKey);
   const runStatus = useAppStore((s) => s.runStatus);
+  const runSettings = useAppStore((s) => s.runSettings);
   const setSamples = useAppStore((s) => s.samples);
 
-  const [runs, setRuns] = useState<RunRecord[]>([]);
+  const runs = useAppStore((s) => s.storedRuns);
+  const runsMessages = useAppStore((s) => s.storedRunsMessages);
+  const refreshStoredRuns = useAppStore((s) => s.refreshStoredRuns);
+  const storedResults = useAppStore((s) => s.storedResults);
   const [runsError, setRunsError] = useState<string | null>(null);
   // Links for talks: ?view=results&run=<run key> opens a stored run directly.
   const [primary, setPrimary] = useState<Primary>(() => {
@@ -56,28 +57,17 @@ export function ResultsView() {
   const [linkedKey] = useState(() => (primary.kind === 'past' ? primary.key : null));
   useEffect(() => {
     if (!linkedKey) return;
-    loadResults(linkedKey).then(
+    storedResults(linkedKey).then(
       (rs) =>
         setPrimary((p) => (p.kind === 'past' && p.key === linkedKey ? { ...p, results: rs } : p)),
-      (e: unknown) => setRunsError(`Cannot load run ${linkedKey}: ${(e as Error).message}`),
+      (e: unknown) => setRunsError(`Cannot load run ${linkedKey}: ${errorMessage(e)}`),
     );
-  }, [linkedKey]);
+  }, [linkedKey, storedResults]);
 
   // Past runs, refreshed when a run starts or ends (the list lives in IndexedDB).
   useEffect(() => {
-    let alive = true;
-    listRuns().then(
-      (rs) => {
-        if (!alive) return;
-        setRuns([...rs].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)));
-        setRunsError(null);
-      },
-      (e: unknown) => alive && setRunsError((e as Error).message),
-    );
-    return () => {
-      alive = false;
-    };
-  }, [runKey, runStatus]);
+    void refreshStoredRuns();
+  }, [runKey, runStatus, refreshStoredRuns]);
 
   // Every question this page knows: the run's and the browsed set's (to export and to import).
   const knownSamples = useMemo(() => {
@@ -123,10 +113,8 @@ export function ResultsView() {
 
   const aName =
     primary.kind === 'current'
-      ? `Current run${record ? ` (${runLabel(record.settings)})` : ''}`
-      : record
-        ? runLabel(record.settings)
-        : primary.key;
+      ? `Current run${record ? ` (${record.label})` : ''}`
+      : (record?.label ?? primary.key);
   const bName = compare?.label ?? '';
   const series = b ? [`A: ${aName}`, `B: ${bName}`] : [aName];
   const chartRows: ChartRow[] = rows.map((r) => ({
@@ -142,9 +130,9 @@ export function ResultsView() {
       return;
     }
     setPrimary({ kind: 'past', key: value, results: null });
-    loadResults(value).then(
+    storedResults(value).then(
       (rs) => setPrimary((p) => (p.kind === 'past' && p.key === value ? { ...p, results: rs } : p)),
-      (e: unknown) => setRunsError(`Cannot load run ${value}: ${(e as Error).message}`),
+      (e: unknown) => setRunsError(`Cannot load run ${value}: ${errorMessage(e)}`),
     );
   };
 
@@ -164,7 +152,7 @@ export function ResultsView() {
               .filter((r) => r.key !== runKey)
               .map((r) => (
                 <option key={r.key} value={r.key}>
-                  {runLabel(r.settings)} — {r.status}, {r.updatedAt.slice(0, 16).replace('T', ' ')}
+                  {r.label} — {r.status}, {r.updatedAt.slice(0, 16).replace('T', ' ')}
                 </option>
               ))}
           </select>
@@ -177,9 +165,9 @@ export function ResultsView() {
             : ''}
         </span>
       </header>
-      {runsError && (
+      {(runsError ?? runsMessages[0]) && (
         <p role="alert" className="error">
-          {runsError}
+          {runsError ?? runsMessages.join('; ')}
         </p>
       )}
       {primary.kind === 'past' && primary.results === null ? (
@@ -208,7 +196,9 @@ export function ResultsView() {
               Interval{' '}
               <select
                 value={interval}
-                onChange={(e) => setIntervalKind(e.target.value as IntervalKind)}
+                onChange={(e) =>
+                  setIntervalKind(e.target.value === 'cluster' ? 'cluster' : 'wilson')
+                }
               >
                 <option value="wilson">95% Wilson</option>
                 <option value="cluster">95% cluster-robust (by video)</option>
@@ -251,6 +241,7 @@ export function ResultsView() {
           <ExportBar
             results={aAll}
             record={record}
+            settings={primary.kind === 'current' ? runSettings : (record?.settings ?? null)}
             samples={
               primary.kind === 'current' && runSamples.length > 0 ? runSamples : knownSamples
             }
@@ -258,135 +249,5 @@ export function ResultsView() {
         </>
       )}
     </section>
-  );
-}
-
-function AccuracyTable({
-  rows,
-  mode,
-  compared,
-  interval,
-}: {
-  rows: GroupRow[];
-  mode: ScoringMode;
-  compared: boolean;
-  interval: IntervalKind;
-}) {
-  const other: IntervalKind = interval === 'wilson' ? 'cluster' : 'wilson';
-  const ivHead = (k: IntervalKind) => (k === 'wilson' ? '95% Wilson' : '95% cluster');
-  return (
-    <table className="results-table" data-testid="accuracy-table">
-      <thead>
-        <tr>
-          <th scope="col">Group</th>
-          <th scope="col">Scored</th>
-          <th scope="col">Correct</th>
-          <th scope="col">Accuracy{compared ? ' A' : ''}</th>
-          <th scope="col">{ivHead(interval)}</th>
-          <th scope="col">{ivHead(other)}</th>
-          {compared && (
-            <>
-              <th scope="col">Accuracy B</th>
-              <th scope="col">{ivHead(interval)} B</th>
-              <th scope="col">B − A</th>
-            </>
-          )}
-          <th scope="col">Errors</th>
-          <th scope="col">Unparseable</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((r) => (
-          <GroupTableRow key={r.key} row={r} mode={mode} compared={compared} interval={interval} />
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-function GroupTableRow({
-  row,
-  mode,
-  compared,
-  interval,
-}: {
-  row: GroupRow;
-  mode: ScoringMode;
-  compared: boolean;
-  interval: IntervalKind;
-}) {
-  const ca = row.a?.byMode[mode];
-  const cb = row.b?.byMode[mode];
-  const iv = (c: typeof ca, k: IntervalKind) =>
-    c ? intervalText(k === 'wilson' ? c.wilson : c.cluster) : '—';
-  const clusterNote = (c: typeof ca) => (c ? ` (${c.clusters} videos)` : '');
-  return (
-    <tr className={`depth-${row.depth}`} data-group={row.key}>
-      <th scope="row">{row.label}</th>
-      <td>{ca?.n ?? '—'}</td>
-      <td>{ca?.correct ?? '—'}</td>
-      <td className="num strong">{ca ? pct(ca.accuracy) : '—'}</td>
-      <td className="num">{iv(ca, interval)}</td>
-      <td className="num muted">
-        {iv(ca, interval === 'wilson' ? 'cluster' : 'wilson')}
-        {interval === 'wilson' ? clusterNote(ca) : ''}
-      </td>
-      {compared && (
-        <>
-          <td className="num strong">{cb ? `${pct(cb.accuracy)} (n ${cb.n})` : '—'}</td>
-          <td className="num">{iv(cb, interval)}</td>
-          <td className="num">
-            {ca && cb
-              ? `${cb.accuracy >= ca.accuracy ? '+' : ''}${pct(cb.accuracy - ca.accuracy)}`
-              : '—'}
-          </td>
-        </>
-      )}
-      <td>{row.a?.errors ?? '—'}</td>
-      <td>{row.a ? row.a.unparseable : '—'}</td>
-    </tr>
-  );
-}
-
-const MODE_SHORT: Record<ScoringMode, string> = {
-  official: 'Official',
-  lenient: 'Lenient',
-  letters: 'Letter log-probs',
-  likelihood: 'Likelihood',
-};
-
-/** Every scoring mode of run A side by side, per level and L3 domain. */
-function ModesOverview({ summary, modes }: { summary: Summary; modes: ScoringMode[] }) {
-  const groups = [summary.total, ...summary.levels, ...summary.domains];
-  return (
-    <table className="results-table" data-testid="modes-table">
-      <caption>Every scoring mode (only Official is the benchmark’s number)</caption>
-      <thead>
-        <tr>
-          <th scope="col">Group</th>
-          {modes.map((m) => (
-            <th key={m} scope="col" title={SCORING_MODE_LABELS[m]}>
-              {MODE_SHORT[m]}
-              {m === 'official' ? '' : ' (not official)'}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {groups.map((g) => (
-          <tr key={g.key}>
-            <th scope="row">{g.key === 'all' ? 'All questions' : g.key.replace(' / ', ' · ')}</th>
-            {modes.map((m) => {
-              const c = g.byMode[m];
-              return (
-                <td key={m} className="num">
-                  {c ? `${pct(c.accuracy)} (n ${c.n})` : '—'}
-                </td>
-              );
-            })}
-          </tr>
-        ))}
-      </tbody>
-    </table>
   );
 }

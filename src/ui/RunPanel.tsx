@@ -1,44 +1,67 @@
-import { accuracyCell } from '../bench/index';
-import { isOfficial, useAppStore } from '../store/index';
+import { isOfficial } from '../bench/index';
+import { useAppStore } from '../store/index';
+import { Chip } from './Callout';
 import { formatDuration, percent } from './format';
 import { StoredRuns } from './StoredRuns';
+import { useRunProgress } from './useRunProgress';
+import { VisibleText } from './VisibleText';
+
+const STATUS_TONE = {
+  idle: 'neutral',
+  running: 'info',
+  pausing: 'warn',
+  paused: 'warn',
+  cancelled: 'neutral',
+  finished: 'ok',
+} as const;
 
 /** Start / pause / resume / cancel, progress with ETA and rate, live accuracy, the live output. */
 export function RunPanel() {
-  const status = useAppStore((s) => s.runStatus);
   const modelStatus = useAppStore((s) => s.modelStatus);
-  const runSamples = useAppStore((s) => s.runSamples);
-  const results = useAppStore((s) => s.results);
-  const durations = useAppStore((s) => s.sessionDurationsMs);
-  const tokensPerS = useAppStore((s) => s.tokensPerS);
-  const live = useAppStore((s) => s.live);
+  const info = useAppStore((s) => s.modelInfo);
+  const samples = useAppStore((s) => s.samples);
+  const media = useAppStore((s) => s.media);
   const notices = useAppStore((s) => s.runNotices);
   const config = useAppStore((s) => s.runConfig);
-  const { startRun, pauseRun, resumeRun, cancelRun, plannedQuestions } = useAppStore.getState();
+  const { startRun, pauseRun, resumeRun, cancelRun } = useAppStore.getState();
+  const p = useRunProgress();
+  const { status, active, total, done, errors, official, live, estimate: e } = p;
 
-  const active = status === 'running' || status === 'pausing' || status === 'paused';
-  const total =
-    active || status === 'finished' || status === 'cancelled'
-      ? runSamples.length
-      : plannedQuestions().samples.length;
-  const done = runSamples.filter((s) => results[s.sampleId]).length;
-  const finished = runSamples.map((s) => results[s.sampleId]).filter((r) => r !== undefined);
-  const errors = finished.filter((r) => r.error).length;
-  const official = accuracyCell(finished, 'official');
-  const recent = durations.slice(-20);
-  const perQuestion = recent.length > 0 ? recent.reduce((a, b) => a + b, 0) / recent.length : null;
+  // Why Start is not possible, said next to it (not in a tooltip).
+  const reason =
+    modelStatus === 'loading'
+      ? 'The model is still loading.'
+      : modelStatus !== 'ready'
+        ? 'Load a model first (1 · Model).'
+        : samples.status !== 'ready'
+          ? 'Pick a benchmark set or open an annotation file (2 · Benchmark).'
+          : total === 0
+            ? 'No questions to run: the set or the chosen subset is empty.'
+            : media === null
+              ? 'Pick where the clips and stills are (3 · Videos).'
+              : null;
   const remaining = total - done;
-  const eta = perQuestion !== null ? perQuestion * remaining : null;
 
   return (
-    <section className="panel run" aria-label="Run">
-      <div className="choice-row">
+    <section className="panel run-panel" aria-labelledby="run-panel-title">
+      <div className="run-head">
+        <h2 id="run-panel-title">Run</h2>
+        <Chip tone={STATUS_TONE[status]} testId="run-status">
+          {status}
+        </Chip>
+        <Chip tone={isOfficial(config) ? 'ok' : 'warn'}>
+          {isOfficial(config)
+            ? '✓ official settings'
+            : '! settings differ from the official protocol'}
+        </Chip>
+      </div>
+      <div className="run-actions">
         {!active && (
           <button
             type="button"
             className="primary"
-            disabled={modelStatus !== 'ready' || total === 0}
-            title={modelStatus !== 'ready' ? 'Load a model first' : ''}
+            disabled={reason !== null}
+            aria-describedby={reason ? 'start-reason' : undefined}
             onClick={() => void startRun()}
           >
             {status === 'finished' || status === 'cancelled' ? 'Run again / resume' : 'Start run'} (
@@ -51,7 +74,7 @@ export function RunPanel() {
           </button>
         )}
         {(status === 'paused' || status === 'pausing') && (
-          <button type="button" onClick={resumeRun}>
+          <button type="button" className="primary" onClick={resumeRun}>
             Resume
           </button>
         )}
@@ -60,13 +83,24 @@ export function RunPanel() {
             Cancel
           </button>
         )}
-        <span className={isOfficial(config) ? 'official' : 'unofficial'}>
-          {isOfficial(config) ? 'official settings' : 'settings differ from the official protocol'}
-        </span>
-        <span className="hint" data-testid="run-status">
-          {status}
-        </span>
       </div>
+      {!active && reason && (
+        <p className="start-reason">
+          <span className="start-reason-icon" aria-hidden="true">
+            !
+          </span>{' '}
+          <span id="start-reason" data-testid="start-reason">
+            {reason}
+          </span>
+        </p>
+      )}
+      {info && (active || done > 0) && (
+        <p className="run-device" data-testid="run-device">
+          On <strong>{info.device === 'webgpu' ? 'WebGPU' : 'wasm'}</strong>
+          {info.device === 'wasm' ? ` (${info.threads} threads)` : ''}
+          {info.deviceSlow ? ' · software adapter: slow' : ''} · {info.deviceReason}
+        </p>
+      )}
       {(active || done > 0) && (
         <>
           <progress max={total || 1} value={done} aria-label="Run progress" />
@@ -76,9 +110,11 @@ export function RunPanel() {
             </strong>{' '}
             done
             {errors > 0 && ` · ${errors} with errors`}
-            {eta !== null && remaining > 0 && ` · ETA ${formatDuration(eta)}`}
-            {perQuestion !== null && ` · ${(60_000 / perQuestion).toFixed(1)} questions/min`}
-            {tokensPerS !== null && ` · ${tokensPerS.toFixed(1)} tokens/s`}
+            {status === 'paused' && remaining > 0 && ' · paused'}
+            {e.etaMs !== null &&
+              ` · ETA ${e.etaUpperBound ? '≤ ' : ''}${formatDuration(e.etaMs)}${e.etaUpperBound ? ' (if every answer uses all its tokens)' : ''}`}
+            {e.questionsPerMin !== null && ` · ${e.questionsPerMin.toFixed(1)} questions/min`}
+            {p.tokensPerS !== null && ` · ${p.tokensPerS.toFixed(1)} tokens/s`}
             {official.n > 0 &&
               ` · accuracy ${percent(official.accuracy)} (95% CI ${percent(official.wilson.low)}–${percent(official.wilson.high)}, n=${official.n})`}
           </p>
@@ -86,18 +122,23 @@ export function RunPanel() {
       )}
       {live && (
         <div className="live" aria-label="Current question">
-          <p className="hint">
-            Question {live.sampleId}:{' '}
-            {live.stage === 'frames' ? 'decoding frames…' : `generating (${live.tokens} tokens)`}
+          <p className="live-head" data-testid="live-status">
+            Question <strong>{live.sampleId}</strong>:{' '}
+            {live.stage === 'frames'
+              ? 'decoding frames…'
+              : live.tokens === 0
+                ? 'reading the prompt…'
+                : `${live.tokens} / ${live.maxTokens} tokens`}
           </p>
           <pre className="live-output" data-testid="live-output">
-            {live.text}
+            <VisibleText text={live.text} />
           </pre>
         </div>
       )}
-      <StoredRuns />
+      {/* Stored runs offer their own Resume: not while this one is going or paused. */}
+      {!active && <StoredRuns />}
       {notices.length > 0 && (
-        <ul className="notices" aria-label="Run messages">
+        <ul className="run-messages" aria-label="Run messages">
           {notices.slice(-10).map((n, i) => (
             <li key={i}>{n}</li>
           ))}

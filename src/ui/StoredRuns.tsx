@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { listRuns, loadResults, useAppStore, type RunRecord } from '../store/index';
+import { useAppStore, type RunRecord } from '../store/index';
 
 interface Unfinished {
   record: RunRecord;
@@ -10,27 +10,34 @@ interface Unfinished {
 export function StoredRuns() {
   const status = useAppStore((s) => s.runStatus);
   const resumeStoredRun = useAppStore((s) => s.resumeStoredRun);
+  const storedRuns = useAppStore((s) => s.storedRuns);
+  const refreshStoredRuns = useAppStore((s) => s.refreshStoredRuns);
+  const storedResults = useAppStore((s) => s.storedResults);
   const [runs, setRuns] = useState<Unfinished[]>([]);
   const [busy, setBusy] = useState<string | null>(null);
 
   useEffect(() => {
-    let alive = true;
+    void refreshStoredRuns();
+  }, [status, refreshStoredRuns]);
+
+  useEffect(() => {
+    // Set false on cleanup; an object, so the check below is not narrowed away.
+    const effect = { alive: true };
     void (async () => {
-      const records = await listRuns().catch(() => []);
       const list: Unfinished[] = [];
-      for (const record of records) {
-        const done = (await loadResults(record.key).catch(() => [])).filter((r) =>
-          record.sampleIds.includes(r.sampleId),
-        ).length;
+      // Runs identified by name only (older versions) cannot be resumed: they are not listed.
+      for (const record of storedRuns.filter((r) => r.settings !== null)) {
+        const ids = new Set(record.sampleIds);
+        const stored = await storedResults(record.key).catch(() => []);
+        const done = stored.filter((r) => ids.has(r.sampleId)).length;
         if (done < record.sampleIds.length) list.push({ record, done });
       }
-      list.sort((a, b) => b.record.updatedAt.localeCompare(a.record.updatedAt));
-      if (alive) setRuns(list);
+      if (effect.alive) setRuns(list);
     })();
     return () => {
-      alive = false;
+      effect.alive = false;
     };
-  }, [status]);
+  }, [storedRuns, storedResults]);
 
   if (status === 'running' || status === 'pausing' || runs.length === 0) return null;
   return (
@@ -40,7 +47,7 @@ export function StoredRuns() {
         {runs.slice(0, 5).map(({ record, done }) => (
           <li key={record.key}>
             <span>
-              {record.settings.benchmark} · {record.settings.model} · {record.settings.dtype} ·{' '}
+              {record.label} ·{' '}
               <strong>
                 {done} / {record.sampleIds.length}
               </strong>{' '}

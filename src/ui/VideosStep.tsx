@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
+import { Callout } from './Callout';
 import { FolderPicker } from './FolderPicker';
 import {
   libraryFromDirectory,
@@ -18,6 +19,8 @@ export function VideosStep() {
   const subset = useAppStore((s) => s.runConfig.subset);
   const [served, setServed] = useState<MediaLibrary | null>(null);
   const [dragging, setDragging] = useState(false);
+  const runStatus = useAppStore((s) => s.runStatus);
+  const locked = runStatus === 'running' || runStatus === 'pausing' || runStatus === 'paused';
 
   useEffect(() => {
     void libraryFromServer().then(setServed);
@@ -33,15 +36,16 @@ export function VideosStep() {
     <fieldset
       className={dragging ? 'step dragging' : 'step'}
       aria-label="Videos"
+      disabled={locked}
       onDragOver={(e) => {
         e.preventDefault();
-        setDragging(true);
+        if (!locked) setDragging(true);
       }}
       onDragLeave={() => setDragging(false)}
       onDrop={(e) => {
         e.preventDefault();
         setDragging(false);
-        if (e.dataTransfer.files.length > 0)
+        if (!locked && e.dataTransfer.files.length > 0)
           setMedia(libraryFromFiles(e.dataTransfer.files, 'dropped files'));
       }}
     >
@@ -60,7 +64,15 @@ export function VideosStep() {
         />
         <span className="hint">or drop clips here</span>
       </div>
-      <p data-testid="media-source">{media ? media.label : 'No folder picked.'}</p>
+      <p data-testid="media-source">
+        {media ? (
+          <>
+            Videos from <strong>{media.label}</strong>
+          </>
+        ) : (
+          'No folder picked yet: a run needs one.'
+        )}
+      </p>
       {report && (
         <div aria-label="Media check">
           <p data-testid="media-summary">
@@ -70,14 +82,18 @@ export function VideosStep() {
               ` · ${report.incomplete.length} missing (they will be recorded as errors)`}
           </p>
           {report.incomplete.length > 0 && (
-            <ul className="notices missing">
-              {report.incomplete.slice(0, 12).map((m) => (
-                <li key={m.sampleId}>
-                  {m.sampleId}: {m.missing.join(', ')}
-                </li>
-              ))}
-              {report.incomplete.length > 12 && <li>… and {report.incomplete.length - 12} more</li>}
-            </ul>
+            <Callout tone="warn" title="Missing files:">
+              <ul className="report">
+                {report.incomplete.slice(0, 12).map((m) => (
+                  <li key={m.sampleId}>
+                    {m.sampleId}: {m.missing.join(', ')}
+                  </li>
+                ))}
+                {report.incomplete.length > 12 && (
+                  <li>… and {report.incomplete.length - 12} more</li>
+                )}
+              </ul>
+            </Callout>
           )}
         </div>
       )}

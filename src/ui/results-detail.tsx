@@ -1,5 +1,11 @@
 // The Inspector's right-hand side: one question in full.
-import { CHOICE_LETTERS, renderChatPrompt, type QuestionResult, type Sample } from '../bench/index';
+import {
+  CHOICE_LETTERS,
+  promptMismatch,
+  renderChatPrompt,
+  type QuestionResult,
+  type Sample,
+} from '../bench/index';
 import { useAppStore, type QuestionFrames } from '../store/index';
 import { OutputText } from './OutputText';
 import {
@@ -32,7 +38,12 @@ export function InspectorDetail({
   // Only this question's live state: other questions' tokens leave this selector's value alone.
   const live = useAppStore((s) => (s.live?.sampleId === id ? s.live : null));
   const frames = useAppStore((s) => s.frames[id]);
-  const wording = useAppStore((s) => s.runConfig.wording);
+  // The prompt the model got, as its own record says (wording, pads); before a run, the one the
+  // run's (or the form's) settings would give.
+  const planned = useAppStore((s) => s.runSettings?.wording ?? s.runConfig.wording);
+  const got = result?.modelPrompt ?? null;
+  const wording = got?.wording ?? planned;
+  const mismatch = got ? promptMismatch(sample, got) : null;
   const status = live ? 'running' : questionStatus(result);
   const frameCount = frames?.indices?.length ?? result?.frameIndices?.length ?? null;
   const tokens = realTokenCounts(sample, frameCount);
@@ -75,6 +86,11 @@ export function InspectorDetail({
       />
 
       <h3>Prompt</h3>
+      <p className="hint" data-testid="inspector-prompt-record">
+        {got
+          ? `What the model got: wording ${got.wording}, ${got.tokens} tokens, sha256 ${got.sha256.slice(0, 16)}… ${mismatch ? `— DIFFERS from this text: ${mismatch}` : '(equals this text with the pads expanded)'}`
+          : `Not run yet: wording ${wording} (the run's settings).`}
+      </p>
       <pre className="prompt-text" data-testid="inspector-prompt">
         {prompt}
       </pre>

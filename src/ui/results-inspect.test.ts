@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractAnswerTag, makeResult, type Sample } from '../bench/index';
+import { extractAnswerTag, resultFrom, type Sample } from '../bench/index';
 import {
   formatTiming,
   letterProbabilities,
@@ -79,11 +79,11 @@ describe('splitOutput', () => {
 
 describe('status and filters', () => {
   it('classifies every kind of question once', () => {
-    const right = makeResult(sample, { response: '<answer>B</answer>' });
-    const wrong = makeResult(sample, { response: '<answer>C</answer>' });
-    const unparseable = makeResult(sample, { response: '<answer>Option B</answer>' });
-    const error = makeResult(sample, { response: null, error: { stage: 'clip', message: 'x' } });
-    const lettersOnly = makeResult(sample, { response: null, letterLogprobs: [-3, -0.1, -4, -5] });
+    const right = resultFrom(sample, { response: '<answer>B</answer>' });
+    const wrong = resultFrom(sample, { response: '<answer>C</answer>' });
+    const unparseable = resultFrom(sample, { response: '<answer>Option B</answer>' });
+    const error = resultFrom(sample, { response: null, error: { stage: 'clip', message: 'x' } });
+    const lettersOnly = resultFrom(sample, { response: null, letterLogprobs: [-3, -0.1, -4, -5] });
     expect([right, wrong, unparseable, error, lettersOnly, undefined].map(questionStatus)).toEqual([
       'right',
       'wrong',

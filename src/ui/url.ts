@@ -10,7 +10,7 @@ export function readUrlState(): { set: string | null; question: string | null; v
   return {
     set: p.get('set'),
     question: p.get('q'),
-    view: VIEWS.includes(v as View) ? (v as View) : null,
+    view: VIEWS.find((x) => x === v) ?? null,
   };
 }
 

@@ -267,7 +267,8 @@ export async function decodeFrames(
     const results = await Promise.allSettled(lanes.map(decodeLane));
     for (const r of results) if (r.status === 'rejected') fail(r.reason);
     await pending;
-    if (failure) throw failure;
+    if (failure)
+      throw failure instanceof Error ? failure : new Error('decoding failed', { cause: failure });
     const missing = indices.filter((i) => !delivered.has(i));
     if (missing.length > 0) {
       throw new VideoError(

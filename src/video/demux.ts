@@ -24,6 +24,8 @@ export interface PacketInfo {
   key: boolean;
 }
 
+const ROTATIONS = [0, 90, 180, 270] as const;
+
 export interface OpenedClip {
   input: Input;
   track: InputVideoTrack;
@@ -169,7 +171,8 @@ export async function openClip(blob: Blob, name: string): Promise<OpenedClip> {
     // libavformat: avg_frame_rate = sample_count * timescale / sum(stts durations).
     const fps = durationTicks > 0 ? (frames.length * timescale) / durationTicks : NaN;
     const colorSpace = await track.getColorSpace();
-    const rotation = (((await track.getRotation()) % 360) + 360) % 360;
+    const degrees = (((await track.getRotation()) % 360) + 360) % 360;
+    const rotation = ROTATIONS.find((r) => r === degrees) ?? 0;
     return {
       input,
       track,
@@ -180,7 +183,7 @@ export async function openClip(blob: Blob, name: string): Promise<OpenedClip> {
       fps,
       width: await track.getCodedWidth(),
       height: await track.getCodedHeight(),
-      rotation: rotation as OpenedClip['rotation'],
+      rotation,
       tables: yuvTables(matrixFromColorSpace(colorSpace.matrix), colorSpace.fullRange === true),
       nalLengthSize,
     };

@@ -30,8 +30,9 @@ export interface VideoErrorData {
 
 export function isVideoErrorData(value: unknown): value is VideoErrorData {
   if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return typeof v.code === 'string' && typeof v.file === 'string' && typeof v.message === 'string';
+  if (!('code' in value) || !('file' in value) || !('message' in value)) return false;
+  const { code, file, message } = value;
+  return typeof code === 'string' && typeof file === 'string' && typeof message === 'string';
 }
 
 export function videoErrorFromData(data: VideoErrorData): VideoError {

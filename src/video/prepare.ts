@@ -98,7 +98,7 @@ function rotatePlanar(src: Uint8Array, w: number, h: number, rotation: 90 | 180 
         if (rotation === 90) [ox, oy] = [h - 1 - y, x];
         else if (rotation === 180) [ox, oy] = [w - 1 - x, h - 1 - y];
         else [ox, oy] = [y, w - 1 - x];
-        out[base + oy * ow + ox] = src[base + y * w + x] as number;
+        out[base + oy * ow + ox] = src[base + y * w + x] ?? 0;
       }
     }
   }

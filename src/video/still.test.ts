@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rgbaToPlanarRgb, withoutExif } from './still';
 
-const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
+const ascii = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
 
 describe('withoutExif', () => {
   it('drops the JPEG APP1 Exif segment and keeps everything else', () => {

@@ -1,44 +1,22 @@
 // Promise-based client of the model worker, used on the UI thread: load, run with streaming,
 // cancel, dispose; load progress and device fallbacks arrive as callbacks.
-import type { QuestionWording, Sample } from '../bench/index';
+import type { QuestionOptions, Sample } from '../bench/index';
 import {
   ModelError,
-  type DeviceRequest,
   type LoadEvent,
-  type LoadOptions,
-  type ModelDtype,
+  type LoadSettings,
+  type ModelAnswer,
   type ModelSource,
   type ModelVisuals,
-  type QuestionResult,
-  type ScoringOptions,
 } from '../model/index';
 import type { ModelInfo, ModelRequest, ModelResponse } from './model-protocol';
 
-export interface ClientLoadOptions {
-  dtype: ModelDtype;
-  graphDtypes?: LoadOptions['graphDtypes'];
-  device: DeviceRequest;
-  numThreads?: number;
-  cache?: boolean;
-  engine?: LoadOptions['engine'];
-  kvCapacity?: number;
-  graphCapture?: boolean;
-  profile?: boolean;
-  gpuSubgroups?: boolean;
-  onProgress?: (event: LoadEvent) => void;
-}
-
-export interface ClientRunOptions {
-  scoring: ScoringOptions;
-  maxNewTokens?: number;
-  topLogits?: number;
-  logitsAt?: number[];
-  checkLikelihood?: boolean;
-  wording?: QuestionWording;
-  onToken?: (textSoFar: string, tokenId: number) => void;
-  signal?: AbortSignal;
-  /** Transfer the frame buffers to the worker instead of copying them (default true). */
-  transfer?: boolean;
+/** What the caller adds to a question's options on this side of the worker. */
+export interface ClientRunHooks {
+  onToken: ((textSoFar: string, tokenId: number) => void) | null;
+  signal: AbortSignal | null;
+  /** Transfer the frame buffers to the worker instead of copying them. */
+  transfer: boolean;
 }
 
 interface Pending {
@@ -51,16 +29,15 @@ interface Pending {
 /** A model source from the files of an <input webkitdirectory> pick (paths relative to its folder). */
 export function sourceFromFiles(list: ArrayLike<File>): ModelSource {
   const files = Array.from(list);
-  const rel = files.map(
-    (f) => (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name,
-  );
-  const first = rel[0]?.split('/')[0] ?? 'model';
-  const sameTop = rel.every((p) => p.includes('/') && p.split('/')[0] === first);
+  // webkitRelativePath is set by <input webkitdirectory> (empty for files picked one by one).
+  const picked = files.map((file) => ({ file, rel: file.webkitRelativePath || file.name }));
+  const first = picked[0]?.rel.split('/')[0] ?? 'model';
+  const sameTop = picked.every(({ rel }) => rel.includes('/') && rel.split('/')[0] === first);
   return {
     kind: 'files',
     name: sameTop ? first : 'picked files',
-    files: files.map((file, i) => ({
-      path: sameTop ? (rel[i] as string).slice(first.length + 1) : (rel[i] as string),
+    files: picked.map(({ file, rel }) => ({
+      path: sameTop ? rel.slice(first.length + 1) : rel,
       file,
     })),
   };
@@ -134,12 +111,19 @@ export class ModelClient {
     transfer: Transferable[] = [],
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(req.id, { resolve: resolve as (v: unknown) => void, reject, ...extra });
+      // Each request's id is its own: the response for it carries a T (see receive()).
+      const settle = (v: unknown) => resolve(v as T);
+      this.pending.set(req.id, { resolve: settle, reject, ...extra });
       this.worker.postMessage(req, transfer);
     });
   }
 
-  async load(source: ModelSource, options: ClientLoadOptions): Promise<ModelInfo> {
+  /** Load a model; `settings` reach the loader exactly as given. */
+  async load(
+    source: ModelSource,
+    settings: LoadSettings,
+    onProgress: ((event: LoadEvent) => void) | null,
+  ): Promise<ModelInfo> {
     if (source.kind === 'url' || source.kind === 'hub') {
       // Ask for persistent storage before a big download (a Window API: here, not in the worker).
       const storage = (globalThis.navigator as { storage?: { persist?: () => Promise<boolean> } })
@@ -147,27 +131,17 @@ export class ModelClient {
       await storage?.persist?.().catch(() => false);
     }
     const id = this.nextId++;
-    return this.request<ModelInfo>(
-      {
-        type: 'load',
-        id,
-        source,
-        dtype: options.dtype,
-        ...(options.graphDtypes ? { graphDtypes: options.graphDtypes } : {}),
-        device: options.device,
-        ...(options.numThreads !== undefined ? { numThreads: options.numThreads } : {}),
-        ...(options.cache !== undefined ? { cache: options.cache } : {}),
-        ...(options.engine ? { engine: options.engine } : {}),
-        ...(options.kvCapacity !== undefined ? { kvCapacity: options.kvCapacity } : {}),
-        ...(options.graphCapture !== undefined ? { graphCapture: options.graphCapture } : {}),
-        ...(options.profile ? { profile: true } : {}),
-        ...(options.gpuSubgroups === false ? { gpuSubgroups: false } : {}),
-      },
-      { onProgress: options.onProgress },
-    );
+    const request: ModelRequest = { type: 'load', id, source, settings };
+    return this.request<ModelInfo>(request, { onProgress: onProgress ?? undefined });
   }
 
-  run(sample: Sample, visuals: ModelVisuals, options: ClientRunOptions): Promise<QuestionResult> {
+  /** One question; `options` reach the model exactly as given (see bench questionOptions). */
+  run(
+    sample: Sample,
+    visuals: ModelVisuals,
+    options: QuestionOptions,
+    hooks: ClientRunHooks,
+  ): Promise<ModelAnswer> {
     const id = this.nextId++;
     const rest: Omit<ModelVisuals, 'previews'> = {
       clip: visuals.clip,
@@ -175,41 +149,24 @@ export class ModelClient {
       stillFrom: visuals.stillFrom,
       ...(visuals.timings ? { timings: visuals.timings } : {}),
     };
-    const buffers =
-      options.transfer === false
-        ? []
-        : [...(rest.clip?.frames ?? []), rest.still].map((f) => f.buffer);
+    const buffers = hooks.transfer
+      ? [...(rest.clip?.frames ?? []), rest.still].map((f) => f.buffer)
+      : [];
     const unique = [...new Set(buffers)].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-    if (options.signal?.aborted)
+    if (hooks.signal?.aborted)
       return Promise.reject(new ModelError('cancelled', 'cancelled before start'));
     // With cross-origin isolation a shared flag reaches the worker at once, even mid-decoding.
-    const flag =
-      globalThis.crossOriginIsolated === true
-        ? new Int32Array(new SharedArrayBuffer(4))
-        : undefined;
+    const cancelFlag = globalThis.crossOriginIsolated
+      ? new Int32Array(new SharedArrayBuffer(4))
+      : null;
     const cancel = () => {
-      if (flag) Atomics.store(flag, 0, 1);
+      if (cancelFlag) Atomics.store(cancelFlag, 0, 1);
       this.worker.postMessage({ type: 'cancel', id } satisfies ModelRequest);
     };
-    if (flag) this.flags.set(id, flag);
-    options.signal?.addEventListener('abort', cancel, { once: true });
-    return this.request<QuestionResult>(
-      {
-        type: 'run',
-        id,
-        sample,
-        visuals: rest,
-        scoring: options.scoring,
-        ...(options.maxNewTokens !== undefined ? { maxNewTokens: options.maxNewTokens } : {}),
-        ...(options.topLogits !== undefined ? { topLogits: options.topLogits } : {}),
-        ...(options.logitsAt !== undefined ? { logitsAt: options.logitsAt } : {}),
-        ...(options.checkLikelihood ? { checkLikelihood: true } : {}),
-        ...(options.wording !== undefined ? { wording: options.wording } : {}),
-        ...(flag ? { cancelFlag: flag } : {}),
-      },
-      { onToken: options.onToken },
-      unique,
-    );
+    if (cancelFlag) this.flags.set(id, cancelFlag);
+    hooks.signal?.addEventListener('abort', cancel, { once: true });
+    const request: ModelRequest = { type: 'run', id, sample, visuals: rest, options, cancelFlag };
+    return this.request<ModelAnswer>(request, { onToken: hooks.onToken ?? undefined }, unique);
   }
 
   /** Cancel every run in flight. */

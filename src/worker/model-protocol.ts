@@ -1,32 +1,21 @@
 // Messages between the UI thread and the model worker (src/worker/model.worker.ts).
-import type { QuestionWording, Sample } from '../bench/index';
+import type { QuestionOptions, Sample } from '../bench/index';
 import type {
   LoadedModel,
-  DeviceRequest,
   LoadEvent,
-  LoadOptions,
-  ModelDtype,
+  LoadSettings,
+  ModelAnswer,
   ModelErrorCode,
   ModelSource,
   ModelVisuals,
-  QuestionResult,
-  ScoringOptions,
 } from '../model/index';
 
 export interface ModelLoadRequest {
   type: 'load';
   id: number;
   source: ModelSource;
-  dtype: ModelDtype;
-  graphDtypes?: LoadOptions['graphDtypes'];
-  device: DeviceRequest;
-  numThreads?: number;
-  cache?: boolean;
-  engine?: LoadOptions['engine'];
-  kvCapacity?: number;
-  graphCapture?: boolean;
-  profile?: boolean;
-  gpuSubgroups?: boolean;
+  /** As the caller built them (dtype 'auto' included), handed to the loader whole. */
+  settings: LoadSettings;
 }
 
 export interface ModelRunRequest {
@@ -35,12 +24,14 @@ export interface ModelRunRequest {
   sample: Sample;
   /** Previews are not needed by the model and are dropped before posting. */
   visuals: Omit<ModelVisuals, 'previews'>;
-  scoring: ScoringOptions;
-  maxNewTokens?: number;
-  topLogits?: number;
-  logitsAt?: number[];
-  checkLikelihood?: boolean;
-  wording?: QuestionWording;
+  /** Built once from the run settings (bench questionOptions) and handed to the model whole. */
+  options: QuestionOptions;
+  /**
+   * Set to 1 by the client to cancel; the model's decoding loop reads it between tokens, so it
+   * works even while the worker never returns to its event loop. Null when the page is not
+   * cross-origin isolated (no SharedArrayBuffer): the 'cancel' message is the only way then.
+   */
+  cancelFlag: Int32Array | null;
 }
 
 export type ModelRequest =
@@ -57,10 +48,16 @@ export type ModelInfo = Pick<
   LoadedModel,
   | 'device'
   | 'deviceReason'
+  | 'deviceSlow'
   | 'dtype'
+  | 'dtypeReason'
   | 'graphDtypes'
+  | 'graphs'
+  | 'generation'
+  | 'sizeProblem'
   | 'source'
   | 'files'
+  | 'content'
   | 'modelBytes'
   | 'threads'
   | 'loadMs'
@@ -78,7 +75,7 @@ export type ModelResponse =
   | { type: 'progress'; id: number; event: LoadEvent }
   | { type: 'loaded'; id: number; info: ModelInfo }
   | { type: 'token'; id: number; text: string; tokenId: number }
-  | { type: 'result'; id: number; result: QuestionResult }
+  | { type: 'result'; id: number; result: ModelAnswer }
   /** The WebGPU device was lost during request `id`; the model was reloaded on `info.device`. */
   | { type: 'fallback'; id: number; reason: string; info: ModelInfo }
   | { type: 'error'; id: number; error: ModelErrorData }

@@ -1,4 +1,4 @@
-// The model worker: owns the transformers.js model, runs one request at a time, streams tokens.
+// The model worker: owns the model (transformers.js or the fast engine), runs one request at a time, streams tokens.
 import {
   disposeModel,
   loadModel,
@@ -6,7 +6,6 @@ import {
   ModelError,
   runQuestion,
   type LoadedModel,
-  type ModelVisuals,
 } from '../model/index';
 import type {
   ModelErrorData,
@@ -16,11 +15,6 @@ import type {
   ModelResponse,
 } from './model-protocol';
 
-const scope = self as unknown as {
-  postMessage(message: ModelResponse): void;
-  onmessage: ((e: MessageEvent<ModelRequest>) => void) | null;
-};
-
 let model: LoadedModel | null = null;
 let lastLoad: ModelLoadRequest | null = null;
 const runs = new Map<number, AbortController>();
@@ -28,17 +22,24 @@ const runs = new Map<number, AbortController>();
 let queue: Promise<void> = Promise.resolve();
 
 function post(message: ModelResponse): void {
-  scope.postMessage(message);
+  // The worker global scope's own postMessage (tsconfig.worker.json: the WebWorker lib).
+  postMessage(message);
 }
 
 function info(m: LoadedModel): ModelInfo {
   return {
     device: m.device,
     deviceReason: m.deviceReason,
+    deviceSlow: m.deviceSlow,
     dtype: m.dtype,
+    dtypeReason: m.dtypeReason,
     graphDtypes: m.graphDtypes,
+    graphs: m.graphs,
+    generation: m.generation,
+    sizeProblem: m.sizeProblem,
     source: m.source,
     files: m.files,
+    content: m.content,
     modelBytes: m.modelBytes,
     threads: m.threads,
     loadMs: m.loadMs,
@@ -57,20 +58,12 @@ function errorData(e: unknown): ModelErrorData {
 async function load(req: ModelLoadRequest): Promise<LoadedModel> {
   if (model) await disposeModel(model).catch(() => undefined);
   model = null;
-  model = await loadModel(req.source, {
-    dtype: req.dtype,
-    ...(req.graphDtypes ? { graphDtypes: req.graphDtypes } : {}),
-    device: req.device,
-    ...(req.numThreads !== undefined ? { numThreads: req.numThreads } : {}),
-    ...(req.cache !== undefined ? { cache: req.cache } : {}),
-    ...(req.engine ? { engine: req.engine } : {}),
-    ...(req.kvCapacity !== undefined ? { kvCapacity: req.kvCapacity } : {}),
-    ...(req.graphCapture !== undefined ? { graphCapture: req.graphCapture } : {}),
-    ...(req.profile ? { profile: true } : {}),
-    ...(req.gpuSubgroups === false ? { gpuSubgroups: false } : {}),
-    onProgress: (event) => post({ type: 'progress', id: req.id, event }),
-  });
-  lastLoad = req;
+  model = await loadModel(req.source, req.settings, (event) =>
+    post({ type: 'progress', id: req.id, event }),
+  );
+  // A reload (device lost, out of memory) keeps the dtype that ran: 'auto' resolved again on
+  // another device could pick another one under the same run.
+  lastLoad = { ...req, settings: { ...req.settings, dtype: model.dtype } };
   return model;
 }
 
@@ -87,17 +80,13 @@ async function handle(req: ModelRequest): Promise<void> {
     case 'run': {
       const controller = runs.get(req.id) ?? new AbortController();
       runs.set(req.id, controller);
-      const go = (m: LoadedModel) =>
-        runQuestion(m, req.sample, req.visuals as ModelVisuals, {
-          scoring: req.scoring,
-          ...(req.maxNewTokens !== undefined ? { maxNewTokens: req.maxNewTokens } : {}),
-          ...(req.topLogits !== undefined ? { topLogits: req.topLogits } : {}),
-          ...(req.logitsAt !== undefined ? { logitsAt: req.logitsAt } : {}),
-          ...(req.checkLikelihood ? { checkLikelihood: true } : {}),
-          ...(req.wording !== undefined ? { wording: req.wording } : {}),
-          signal: controller.signal,
-          onToken: (text, tokenId) => post({ type: 'token', id: req.id, text, tokenId }),
-        });
+      const hooks = {
+        signal: controller.signal,
+        cancelFlag: req.cancelFlag,
+        onToken: (text: string, tokenId: number) =>
+          post({ type: 'token', id: req.id, text, tokenId }),
+      };
+      const go = (m: LoadedModel) => runQuestion(m, req.sample, req.visuals, req.options, hooks);
       try {
         if (!model) throw new ModelError('runtime', 'no model is loaded');
         try {
@@ -105,7 +94,10 @@ async function handle(req: ModelRequest): Promise<void> {
         } catch (e) {
           // A lost WebGPU device: reload on wasm, say so, and retry this question once.
           if (!(e instanceof ModelError) || e.code !== 'device-lost' || !lastLoad) throw e;
-          const reloaded = await load({ ...lastLoad, device: 'wasm' });
+          const reloaded = await load({
+            ...lastLoad,
+            settings: { ...lastLoad.settings, device: 'wasm' },
+          });
           post({ type: 'fallback', id: req.id, reason: e.message, info: info(reloaded) });
           post({ type: 'result', id: req.id, result: await go(reloaded) });
         }
@@ -148,7 +140,7 @@ async function handle(req: ModelRequest): Promise<void> {
   }
 }
 
-scope.onmessage = (e) => {
+onmessage = (e: MessageEvent<ModelRequest>) => {
   const req = e.data;
   if (req.type === 'cancel') {
     // Handled at once (not queued), so it reaches a run in progress.

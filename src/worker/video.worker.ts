@@ -2,19 +2,17 @@
 import { prepareVisuals, VideoError } from '../video/index';
 import { visualsTransferables, type VideoRequest, type VideoResponse } from './video-protocol';
 
-const scope = self as unknown as DedicatedWorkerGlobalScope;
-
 // Requests are served in order so that two clips never decode at once (memory, fairness).
 let queue: Promise<void> = Promise.resolve();
 
-scope.onmessage = (e: MessageEvent<VideoRequest>) => {
+onmessage = (e: MessageEvent<VideoRequest>) => {
   const req = e.data;
   queue = queue.then(async () => {
     let msg: VideoResponse;
     try {
       const visuals = await prepareVisuals(req.input, req.options);
       msg = { type: 'result', id: req.id, visuals };
-      scope.postMessage(msg, visualsTransferables(visuals));
+      postMessage(msg, visualsTransferables(visuals));
       return;
     } catch (err) {
       msg = {
@@ -30,6 +28,6 @@ scope.onmessage = (e: MessageEvent<VideoRequest>) => {
               },
       };
     }
-    scope.postMessage(msg);
+    postMessage(msg);
   });
 };

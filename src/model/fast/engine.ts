@@ -89,7 +89,7 @@ async function createSession(
     ...graph.data.map((d) => o.read(d.file)),
   ]);
   try {
-    return await ort.InferenceSession.create(model as Uint8Array, {
+    return await ort.InferenceSession.create(model, {
       executionProviders: [ep(o.device, o.gpuDevice)],
       externalData: graph.data.map((d, i) => ({ path: d.path, data: data[i] as Uint8Array })),
       graphOptimizationLevel: 'all',
@@ -225,6 +225,11 @@ export class FastModel {
     return m;
   }
 
+  /** The vision and (prefill) decoder sessions, for the interface check at load. */
+  get sessions(): { decoder: Session; vision: Session } {
+    return { decoder: this.prefillSession, vision: this.vision };
+  }
+
   stats(): FastStats {
     const t = this.manifest.text;
     return {
@@ -247,7 +252,7 @@ export class FastModel {
     const D = t.kv_head_dim;
     const kvBytes = t.kv_heads * C * D * 4;
     const gt = (b: GpuBuffer, type: 'float32' | 'int32' | 'int64', dims: number[]) =>
-      ort.Tensor.fromGpuBuffer(b as unknown as ort.Tensor.GpuBufferType, { dataType: type, dims });
+      ort.Tensor.fromGpuBuffer(b, { dataType: type, dims });
     const kv = Array.from({ length: t.layers }, (_, l) => {
       const keyBuf = storage(device, kvBytes, `past_key.${l}`);
       const valueBuf = storage(device, kvBytes, `past_value.${l}`);
@@ -452,7 +457,7 @@ export class FastModel {
       logits = (await logitsT.getData(true)) as Float32Array;
       next = Number(((await nextT.getData(true)) as Int32Array)[0]);
     } else {
-      this.keepCpuKv(out as Record<string, Tensor>);
+      this.keepCpuKv(out);
       logits = logitsT.data as Float32Array;
       next = Number((nextT.data as Int32Array)[0]);
     }
@@ -530,14 +535,14 @@ export class FastModel {
       q.writeBuffer(g.bufs.total, 0, Int32Array.of(pos + 1));
       const prof = this.profiler;
       const timed = prof !== null && this.profileStep++ === PROFILED_STEP;
-      if (timed) prof?.startTiming();
+      if (timed) prof.startTiming();
       const t0 = performance.now();
       if (this.decodeSession) {
         if (!this.captured) await this.captureFirst();
         else await this.decodeSession.run(g.decodeFeeds, g.decodeFetches);
       } else await this.prefillSession.run(g.decodeFeeds, g.decodeFetches);
       const t1 = performance.now();
-      if (timed) prof?.pauseTiming();
+      if (timed) prof.pauseTiming();
       const enc = g.device.createCommandEncoder();
       enc.copyBufferToBuffer(g.bufs.next, 0, g.bufs.ids, 0, 4);
       enc.copyBufferToBuffer(g.bufs.next, 0, staging, 0, 4);
@@ -601,7 +606,7 @@ export class FastModel {
       seen: new ort.Tensor('float32', seen, [t.vocab]),
       ...this.kvFeeds(),
     });
-    this.keepCpuKv(out as Record<string, Tensor>);
+    this.keepCpuKv(out);
     seen[previous] = 1;
     this.past = pos + 1;
     return Number(((out['next_token'] as Tensor).data as Int32Array)[0]);

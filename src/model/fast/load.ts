@@ -1,45 +1,83 @@
 /** Loading a model folder's fast graphs (onnx/fast.json) into the fast engine. */
 import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { chooseDevice } from '../device';
-import { checkQuota, type FileServer } from '../files';
-import { runnerIds, type LoadedModel, type QwenConfig } from '../load';
+import { dtypePreference } from '../dtype-choice';
+import { checkQuota } from '../files';
+import type { ModelContent } from '../digest';
+import {
+  runnerIds,
+  TEXT_FILES,
+  type FileServer,
+  type LoadedModel,
+  type QwenConfig,
+} from '../load';
+import { sessionInterface } from '../interface';
+import { parseGeneration, type Preprocess } from '../model-config';
 import { classifyError, watchDeviceLost, wasmThreads } from '../runtime';
-import type { LoadOptions } from '../types';
-import { ModelError } from '../types';
+import type { LoadEvent, LoadSettings, ModelDtype } from '../types';
+import { MODEL_DTYPES, ModelError } from '../types';
 import { FastModel } from './engine';
-import type { FastManifest } from './manifest';
+import { FAST_MANIFEST, type FastManifest } from './manifest';
 
-const TEXT_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
-export const DEFAULT_KV_CAPACITY = 2048;
+const FAST_NOTE = 'one run per step, penalty and argmax on the device';
 
+/**
+ * Load the fast graphs, or say why not when engine 'auto' finds none that fit this load (the
+ * reference engine then loads; engine 'fast' throws instead). `server` digests what it reads.
+ */
 export async function loadFast(a: {
-  server: FileServer;
+  server: FileServer & { content(files: readonly string[]): Promise<ModelContent> };
   config: QwenConfig;
+  preprocess: Preprocess;
+  generationRaw: unknown;
   manifest: FastManifest;
-  files: string[];
-  options: LoadOptions;
+  settings: LoadSettings;
+  emit: ((event: LoadEvent) => void) | undefined;
   t0: number;
-}): Promise<LoadedModel> {
-  const { server, options } = a;
-  const emit = options.onProgress;
-  const choice = await chooseDevice(options.device, [options.dtype]);
+}): Promise<LoadedModel | { reference: string }> {
+  const { server, settings, manifest, emit } = a;
+  const asked = settings.dtype === 'auto' ? [] : [settings.dtype];
+  const choice = await chooseDevice(settings.device, asked);
+  const present = MODEL_DTYPES.filter((d) => manifest.graphs[d]);
+  let dtype: ModelDtype | undefined;
+  let dtypeReason: string;
+  if (settings.dtype === 'auto') {
+    dtype = dtypePreference(choice).find((d) => manifest.graphs[d]);
+    dtypeReason = `auto: ${dtype ?? 'none'} among the fast graphs (${present.join(', ')})`;
+  } else {
+    dtype = manifest.graphs[settings.dtype] ? settings.dtype : undefined;
+    dtypeReason = `${settings.dtype} as asked`;
+  }
+  const refuse = (why: string, code: 'missing-file' | 'bad-config') => {
+    if (settings.engine === 'fast') {
+      throw new ModelError(code, `${server.label}: ${why}`, { file: FAST_MANIFEST });
+    }
+    return { reference: why };
+  };
+  const graphs = dtype ? manifest.graphs[dtype] : undefined;
+  if (!dtype || !graphs) {
+    return refuse(
+      `no fast graphs for ${settings.dtype} (${FAST_MANIFEST} has ${present.join(', ')})`,
+      'missing-file',
+    );
+  }
   emit?.({ kind: 'device', device: choice.device, reason: choice.reason });
-  const files = [...new Set([...TEXT_FILES, ...a.files])];
+  const graphFiles = [graphs.decoder, graphs.vision].flatMap((g) => [
+    g.file,
+    ...g.data.map((d) => d.file),
+  ]);
+  const files = [...new Set([...TEXT_FILES, FAST_MANIFEST, ...graphFiles])];
+  const hasGeneration = a.generationRaw !== null;
+  if (hasGeneration) files.push('generation_config.json');
   const sizes = new Map<string, number>();
   for (const f of files) {
     const size = await server.size(f);
     if (size === null) {
-      throw new ModelError(
-        'missing-file',
-        `${server.label} is missing ${f} (needed by ${a.manifest.graphs[options.dtype] ? 'the fast graphs' : f})`,
-        {
-          file: f,
-        },
-      );
+      throw new ModelError('missing-file', `${server.label} is missing ${f}`, { file: f });
     }
     sizes.set(f, size);
   }
-  if (server.remote && options.cache !== false) emit?.(await checkQuota(server, sizes));
+  if (server.remote && settings.cache) emit?.(await checkQuota(server, sizes));
   else server.caching = false;
 
   emit?.({ kind: 'stage', stage: 'tokenizer' });
@@ -49,10 +87,19 @@ export async function loadFast(a: {
   } catch (e) {
     throw classifyError(e, `${server.label}: loading the tokenizer`);
   }
+  const ids = runnerIds(tokenizer);
+  // The fast graphs apply their repetition penalty on the device: it must be the one decoding uses.
+  const generation = parseGeneration(a.generationRaw, server.label, ids);
+  if (generation.repetitionPenalty !== manifest.repetition_penalty) {
+    return refuse(
+      `the fast graphs apply repetition penalty ${manifest.repetition_penalty}, ${generation.from} asks for ${generation.repetitionPenalty}`,
+      'bad-config',
+    );
+  }
   emit?.({
     kind: 'stage',
     stage: 'sessions',
-    detail: `${options.dtype} on ${choice.device}, fast engine`,
+    detail: `${dtype} on ${choice.device}, fast engine (${dtypeReason})`,
   });
   const read = async (path: string): Promise<Uint8Array> => {
     const blob = await server.read(path);
@@ -64,19 +111,19 @@ export async function loadFast(a: {
   try {
     fast = await FastModel.load({
       device: choice.device,
-      dtype: options.dtype,
-      manifest: a.manifest,
+      dtype,
+      manifest,
       read,
-      capacity: options.kvCapacity ?? DEFAULT_KV_CAPACITY,
-      capture: options.graphCapture ?? true,
-      profile: options.profile ?? false,
-      ...(options.gpuSubgroups === false ? { subgroups: false } : {}),
+      capacity: settings.kvCapacity,
+      capture: settings.graphCapture,
+      profile: settings.profile,
+      subgroups: settings.gpuSubgroups,
       label: server.label,
     });
   } catch (e) {
     throw classifyError(
       e,
-      `${server.label}: loading the fast graphs (${options.dtype} on ${choice.device})`,
+      `${server.label}: loading the fast graphs (${dtype} on ${choice.device})`,
     );
   }
   const loaded: LoadedModel = {
@@ -88,14 +135,30 @@ export async function loadFast(a: {
     config: a.config,
     device: choice.device,
     deviceReason: choice.reason,
-    dtype: options.dtype,
-    graphDtypes: { decoder_fast: options.dtype, vision_fast: options.dtype },
+    deviceSlow: choice.slow,
+    dtype,
+    dtypeReason,
+    graphDtypes: { decoder_fast: dtype, vision_fast: dtype },
+    graphs: {
+      graphs: {
+        decoder_fast: sessionInterface(fast.sessions.decoder, 'decoder_fast', graphs.decoder.file),
+        vision_fast: sessionInterface(fast.sessions.vision, 'vision_fast', graphs.vision.file),
+      },
+      pixelType: 'float32',
+      embedsType: 'float32',
+      cacheType: 'float32',
+      logitsToKeep: true,
+    },
+    preprocess: a.preprocess,
+    generation,
+    sizeProblem: null,
     source: server.label,
     files,
+    content: await server.content(files),
     modelBytes: [...sizes.values()].reduce((x, y) => x + y, 0),
     threads: wasmThreads(),
     deviceLost: null,
-    ids: runnerIds(tokenizer),
+    ids,
     loadMs: performance.now() - a.t0,
   };
   if (choice.device === 'webgpu') {
@@ -103,12 +166,6 @@ export async function loadFast(a: {
       loaded.deviceLost = message;
     });
   }
-  emit?.({
-    kind: 'stage',
-    stage: 'ready',
-    detail: `${options.dtype} on ${choice.device}, fast engine`,
-  });
+  emit?.({ kind: 'stage', stage: 'ready', detail: `${dtype} on ${choice.device}, fast engine` });
   return loaded;
 }
-
-const FAST_NOTE = 'one run per step, penalty and argmax on the device';

@@ -1,13 +1,16 @@
 // Headless automation (npm run eval / npm run bench): `window.seedbenchAutomation` drives the SAME
 // store actions a user triggers from the UI, so what the command line measures is what users run.
 // Registered by main.tsx only when the URL has ?automation=1.
-import { matchSampleMedia, type Sample } from '../bench/index';
-import type { DeviceRequest, ModelDtype, ModelSource } from '../model/index';
-import { libraryFromServer, useAppStore, type RunConfig, type StoredResult } from '../store/index';
+import { matchSampleMedia, runKey, type RunConfig, type Sample } from '../bench/index';
+import type { DeviceRequest, DtypeRequest, ModelSource } from '../model/index';
 import { VideoClient } from '../worker/index';
+import { useAppStore, type StoredResult } from './index';
+import { libraryFromServer } from './media';
 
 export interface AutomationStatus {
   runStatus: string;
+  /** The key the app stored the run under (the CLI checks it equals its own). */
+  runKey: string | null;
   modelStatus: string;
   results: number;
   notices: string[];
@@ -24,7 +27,6 @@ export interface DumpedFrames {
 
 declare global {
   interface Window {
-    seedbenchAutomation?: typeof automation;
     /** Set by the CLI (page.exposeFunction): receives each finished question at once. */
     seedbenchEmit?: (result: StoredResult) => Promise<void>;
   }
@@ -68,7 +70,7 @@ async function pngBase64(frame: Float32Array): Promise<string> {
 }
 
 const automation = {
-  async loadModel(source: ModelSource, label: string, dtype: ModelDtype, device: DeviceRequest) {
+  async loadModel(source: ModelSource, label: string, dtype: DtypeRequest, device: DeviceRequest) {
     await state().loadModel(source, label, dtype, device);
     const s = state();
     return {
@@ -100,16 +102,17 @@ const automation = {
     const byId = new Map(samplesOrThrow().map((s) => [s.sampleId, s]));
     const missing = ids.filter((id) => !byId.has(id));
     if (missing.length > 0) throw new Error(`not in the loaded set: ${missing.join(', ')}`);
-    useAppStore.setState({
-      samples: { status: 'ready', value: ids.map((id) => byId.get(id) as Sample) },
-      questionIndex: 0,
-    });
+    const kept = ids.flatMap((id) => byId.get(id) ?? []);
+    useAppStore.setState({ samples: { status: 'ready', value: kept }, questionIndex: 0 });
     return ids.length;
   },
 
-  /** A video folder served over HTTP with an index.json listing. */
-  async setMediaFromServer(base: string) {
-    const media = await libraryFromServer(base);
+  /**
+   * A video folder served over HTTP with an index.json listing; `label` names it in messages (the
+   * CLI passes its --videos path).
+   */
+  async setMediaFromServer(base: string, label?: string) {
+    const media = await libraryFromServer(base, label);
     if (!media) throw new Error(`no video listing at ${base}index.json`);
     state().setMedia(media);
     const { report } = state().plannedQuestions();
@@ -123,9 +126,16 @@ const automation = {
     };
   },
 
-  setConfig(c: Partial<RunConfig>) {
+  /** The whole run configuration (the CLI's flags), as the Benchmark step would set it. */
+  setConfig(c: RunConfig) {
     state().setRunConfig(c);
     return state().runConfig;
+  },
+
+  /** The run key the app would use now, or why there is none (no set or model yet). */
+  runKey(): { key: string | null; reason: string | null } {
+    const id = state().currentIdentity();
+    return typeof id === 'string' ? { key: null, reason: id } : { key: runKey(id), reason: null };
   },
 
   /**
@@ -164,6 +174,7 @@ const automation = {
     const s = state();
     return {
       runStatus: s.runStatus,
+      runKey: s.runKey,
       modelStatus: s.modelStatus,
       results: Object.keys(s.results).length,
       notices: s.runNotices,
@@ -202,4 +213,7 @@ const automation = {
   },
 };
 
-window.seedbenchAutomation = automation;
+/** What the command line drives (scripts/headless-app.ts types window.seedbenchAutomation by it). */
+export type Automation = typeof automation;
+
+Object.assign(window, { seedbenchAutomation: automation });

@@ -2,20 +2,18 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   agreement,
-  makeResult,
-  parseBenchmarkFile,
-  summarize,
-  toOfficialJsonl,
-  type Sample,
-} from '../bench/index';
-import {
   alignGroups,
   errorDigest,
   importOfficialRun,
   mcnemarExactP,
   orderedResults,
-  safeFileName,
-} from './results-model';
+  parseBenchmarkFile,
+  promptRecordFor,
+  resultFrom,
+  summarize,
+  toOfficialJsonl,
+  type Sample,
+} from './index';
 
 const egoplan = parseBenchmarkFile(
   'EgoPlan_validation.json',
@@ -66,16 +64,18 @@ describe('importOfficialRun', () => {
 
   it('round-trips the app’s own official export: same letters and rewards', () => {
     const results = samples.map((s, i) =>
-      makeResult(s, {
+      resultFrom(s, {
         response:
           i % 3 === 0
             ? `<think>é “quotes” \n</think><answer>${s.gold}</answer>`
             : i % 3 === 1
               ? `<answer>${other(s)}. x</answer>`
               : 'The answer is (C)',
+        modelPrompt: promptRecordFor(s, 'seed-bench-r1', 16, 900),
       }),
     );
-    const jsonl = toOfficialJsonl(samples, results, 'seed-bench-r1');
+    const { jsonl, refused } = toOfficialJsonl(samples, results);
+    expect(refused).toEqual([]);
     const back = importOfficialRun('export.jsonl', jsonl, samples);
     expect(back.messages).toEqual([]);
     expect(back.rewardMismatches).toEqual([]);
@@ -99,10 +99,10 @@ describe('importOfficialRun', () => {
 describe('alignGroups', () => {
   it('puts B beside A by group key and nests domains and scenarios under L3', () => {
     const a = summarize(
-      samples.map((s) => makeResult(s, { response: `<answer>${s.gold}</answer>` })),
+      samples.map((s) => resultFrom(s, { response: `<answer>${s.gold}</answer>` })),
     );
     const b = summarize(
-      [...l2, ...examples.samples].map((s) => makeResult(s, { response: '<answer>A</answer>' })),
+      [...l2, ...examples.samples].map((s) => resultFrom(s, { response: '<answer>A</answer>' })),
     );
     const rows = alignGroups(a, b, { scenarios: true, total: true });
     const keys = rows.map((r) => r.key);
@@ -140,7 +140,7 @@ describe('mcnemarExactP', () => {
 describe('small helpers', () => {
   it('orders results by the run and counts the rest', () => {
     const r = Object.fromEntries(
-      samples.slice(0, 4).map((s) => [s.sampleId, makeResult(s, { response: 'x' })]),
+      samples.slice(0, 4).map((s) => [s.sampleId, resultFrom(s, { response: 'x' })]),
     );
     const { inRun, outside } = orderedResults([samples[2]!, samples[0]!, samples[9]!], r);
     expect(inRun.map((x) => x.sampleId)).toEqual([samples[2]!.sampleId, samples[0]!.sampleId]);
@@ -149,7 +149,7 @@ describe('small helpers', () => {
 
   it('digests errors by message', () => {
     const rs = samples.slice(0, 5).map((s, i) =>
-      makeResult(s, {
+      resultFrom(s, {
         response: null,
         error: i < 4 ? { stage: 'clip', message: i < 3 ? 'missing' : 'bad' } : null,
       }),
@@ -158,12 +158,5 @@ describe('small helpers', () => {
       ['missing', 3],
       ['bad', 1],
     ]);
-  });
-
-  it('makes safe file names', () => {
-    expect(safeFileName('seed-bench-r1-L1 | /models/tiny | q4 | official')).toBe(
-      'seed-bench-r1-L1_models_tiny_q4_official',
-    );
-    expect(safeFileName('../..')).toBe('results');
   });
 });

@@ -1,5 +1,5 @@
-// Helpers of the model-stage browser tests (model.spec.ts, fast.spec.ts): the fixtures, the
-// harness page, loading and running through the real model worker, the tolerance checks.
+// Shared by the model-stage browser tests (model, hub-twin, fast): the reference fixtures, the harness page, and the
+// comparison of a run with a reference (PyTorch, or onnxruntime on the same graphs).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { expect, type Page } from '@playwright/test';
@@ -27,12 +27,16 @@ export interface Fixture {
   onnx: Record<string, Reference>;
 }
 
+export type RunResult = Extract<RunOutcome, { ok: true }>['value']['result'];
+
 /** The fast graphs' own onnxruntime (CPU) outputs for a case (scripts/fast-fixtures.ts). */
 export function fastFixture(id: string, dtype: 'fp32' | 'q4'): Reference {
   const all = JSON.parse(
     readFileSync(resolve(import.meta.dirname, `fixtures/fast/${id}.json`), 'utf8'),
   ) as Record<string, Reference>;
-  return all[dtype] as Reference;
+  const ref = all[dtype];
+  if (!ref) throw new Error(`fixtures/fast/${id}.json has no ${dtype}`);
+  return ref;
 }
 
 export function fixture(id: string): Fixture {
@@ -120,7 +124,41 @@ export async function run(
 export const ALL_SCORING = { official: true, letters: true, likelihood: true };
 
 /**
- * Tolerances (absolute, on logits and on log-probs):
+ * Assert a run against a reference: same input_ids, top-20 logits and A-D log-probs within `tol`,
+ * optionally the same greedy ids, and four finite likelihood scores. Logs the differences.
+ */
+export function compareWith(
+  result: RunResult,
+  fx: Fixture,
+  ref: Reference,
+  tol: number,
+  label: string,
+  opts: { greedy: boolean; likelihood?: boolean },
+) {
+  expect(result.inputIds).toEqual(fx.input_ids);
+  const at = result.logitsAt ?? [];
+  const logitDiffs = ref.top20.map(([, value], i) => Math.abs((at[i] as number) - value));
+  const letterDiffs = (['A', 'B', 'C', 'D'] as const).map((l) =>
+    Math.abs((result.letterLogprobs?.[l] as number) - ref.letter_logprobs[l]),
+  );
+  const n = Math.min(result.outputIds.length, ref.greedy_ids.length);
+  const greedySame = result.outputIds.slice(0, n).every((id, i) => id === ref.greedy_ids[i]);
+  console.log(
+    `${fx.case_id} ${result.dtype} on ${result.device}: max |diff| top-20 logits ${Math.max(...logitDiffs).toExponential(2)}, ` +
+      `letter log-probs ${Math.max(...letterDiffs).toExponential(2)} (tolerance ${tol}); ` +
+      `first ${n} greedy ids ${greedySame ? 'equal' : 'DIFFER'} vs ${label}`,
+  );
+  logitDiffs.forEach((d, i) => expect(d, `logit of token ${ref.top20[i]?.[0]}`).toBeLessThan(tol));
+  letterDiffs.forEach((d, i) => expect(d, `letter ${'ABCD'[i]}`).toBeLessThan(tol));
+  if (opts.greedy) expect(result.outputIds).toEqual(ref.greedy_ids);
+  // The likelihood ranking ran and gave four finite scores.
+  if (opts.likelihood !== false) {
+    expect(Object.values(result.choiceNll ?? {}).filter(Number.isFinite)).toHaveLength(4);
+  }
+}
+
+/**
+ * Tolerances of the tiny model's runs (absolute, on logits and on log-probs), both engines:
  * - fp32 vs PyTorch: 1e-3. ORT's and torch's fp32 kernels differ only in summation order; onnxruntime
  *   Python is within 1e-5 of PyTorch on these inputs (fixture), wasm measured within 5e-5, and
  *   WebGPU (SwiftShader, different reduction order and exp) within 6e-4.
@@ -133,41 +171,33 @@ export const ALL_SCORING = { official: true, letters: true, likelihood: true };
  */
 export const TOLERANCE = { fp32: 1e-3, q4: 1e-3, q8: 0.5 } as const;
 
+/** compareWith against the fixture's entry for `dtype`: PyTorch for fp32, else onnxruntime's. */
 export function compare(
-  result: Extract<RunOutcome, { ok: true }>['value']['result'],
+  result: RunResult,
   fx: Fixture,
   dtype: keyof typeof TOLERANCE,
   opts: { greedy: boolean },
 ) {
-  const ref = dtype === 'fp32' ? fx.pytorch : (fx.onnx[dtype] as Reference);
-  const tol = TOLERANCE[dtype];
-  expect(result.inputIds).toEqual(fx.input_ids);
-  const at = result.logitsAt ?? [];
-  const logitDiffs = ref.top20.map(([, value], i) => Math.abs((at[i] as number) - value));
-  const letterDiffs = (['A', 'B', 'C', 'D'] as const).map((l) =>
-    Math.abs((result.letterLogprobs?.[l] as number) - ref.letter_logprobs[l]),
+  const ref = dtype === 'fp32' ? fx.pytorch : fx.onnx[dtype];
+  if (!ref) throw new Error(`${fx.case_id} has no onnxruntime ${dtype} entry`);
+  compareWith(
+    result,
+    fx,
+    ref,
+    TOLERANCE[dtype],
+    dtype === 'fp32' ? 'PyTorch' : `onnxruntime ${dtype}`,
+    opts,
   );
-  const n = Math.min(result.outputIds.length, ref.greedy_ids.length);
-  const greedySame = result.outputIds.slice(0, n).every((id, i) => id === ref.greedy_ids[i]);
-  console.log(
-    `${fx.case_id} ${dtype} on ${result.device}: max |diff| top-20 logits ${Math.max(...logitDiffs).toExponential(2)}, ` +
-      `letter log-probs ${Math.max(...letterDiffs).toExponential(2)} (tolerance ${tol}); ` +
-      `first ${n} greedy ids ${greedySame ? 'equal' : 'DIFFER'} vs ${dtype === 'fp32' ? 'PyTorch' : `onnxruntime ${dtype}`}`,
-  );
-  logitDiffs.forEach((d, i) => expect(d, `logit of token ${ref.top20[i]?.[0]}`).toBeLessThan(tol));
-  letterDiffs.forEach((d, i) => expect(d, `letter ${'ABCD'[i]}`).toBeLessThan(tol));
-  if (opts.greedy) expect(result.outputIds).toEqual(ref.greedy_ids);
-  // The likelihood ranking ran and gave four finite scores.
-  expect(Object.values(result.choiceNll ?? {}).filter(Number.isFinite)).toHaveLength(4);
 }
 
+/** Run arguments for a fixture case: its question, its PNG visuals, every scoring pass. */
 export function fixtureRun(fx: Fixture, extra: Partial<RunArgs> = {}): RunArgs {
   return {
     ...question(fx),
     ...pngVisuals(fx),
     scoring: ALL_SCORING,
     maxNewTokens: 32, // the fixtures' greedy length
-    logitsAt: (fx.pytorch.top20 as [number, number][]).map(([id]) => id),
+    logitsAt: fx.pytorch.top20.map(([id]) => id),
     ...extra,
   };
 }

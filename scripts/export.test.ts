@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+
+// The numpy + onnx exporter (scripts/export/): its own checks in Python, the 4-bit packing
+// against onnxruntime's CPU MatMulNBits kernel, and byte-for-byte reproducible twins.
+const root = resolve(import.meta.dirname, '..');
+const tmp = mkdtempSync(join(tmpdir(), 'export-test-'));
+
+function python(script: string, ...args: string[]): string {
+  const r = spawnSync('npx', ['tsx', 'scripts/run-python.ts', script, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`${script} failed:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+describe('scripts/export', () => {
+  it('q4 matches onnxruntime byte for byte; safetensors BF16/F16/F32; checkpoint route = twin route', () => {
+    const out = python('scripts/export/test_export.py', tmp);
+    expect(out).toContain('ok q4: 26 matrices byte-identical');
+    expect(out).toContain('ok safetensors');
+    expect(out).toContain('ok checkpoint');
+  });
+
+  it("the packed 4-bit weights are what onnxruntime's CPU MatMulNBits kernel multiplies by", async () => {
+    const nbits = await ort.InferenceSession.create(join(tmp, 'kernel', 'nbits.onnx'));
+    const dense = await ort.InferenceSession.create(join(tmp, 'kernel', 'dense.onnx'));
+    let seed = 3;
+    const x = Float32Array.from(
+      { length: 5 * 72 },
+      () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1,
+    );
+    const feed = { x: new ort.Tensor('float32', x, [5, 72]) };
+    const a = (await nbits.run(feed))['y']?.data as Float32Array;
+    const b = (await dense.run(feed))['y']?.data as Float32Array;
+    let max = 0;
+    let scale = 0;
+    for (let i = 0; i < a.length; i++) {
+      max = Math.max(max, Math.abs((a[i] as number) - (b[i] as number)));
+      scale = Math.max(scale, Math.abs(b[i] as number));
+    }
+    console.log(
+      `MatMulNBits vs MatMul of the dequantized weights: max |diff| ${max.toExponential(2)} (outputs up to ${scale.toFixed(1)})`,
+    );
+    // Same products in another summation order (the kernel dequantizes per block): float32 rounding.
+    expect(max).toBeLessThan(1e-5 * Math.max(1, scale));
+  });
+
+  it('rebuilds the hub twins byte for byte (the graphs hub-twin.json was computed on)', () => {
+    python('scripts/export/make_twin.py', '--models', join(tmp, 'models'), '--force');
+    const ref = JSON.parse(
+      readFileSync(join(root, 'e2e/fixtures/reference/hub-twin.json'), 'utf8'),
+    ) as { graphs: Record<string, string> };
+    for (const [file, sha] of Object.entries(ref.graphs)) {
+      const got = createHash('sha256')
+        .update(readFileSync(join(tmp, 'models', file)))
+        .digest('hex');
+      expect(got, file).toBe(sha);
+    }
+  });
+});

@@ -1,0 +1,157 @@
+"""Checks of the numpy + onnx exporter that need no torch (run by scripts/export.test.ts).
+
+    python3 scripts/export/test_export.py OUT_DIR
+
+1. q4.quantize gives onnxruntime 1.30's MatMulNBitsQuantizer bytes (packed weights and scales) on
+   all 26 matrices of the committed tiny model's q4 graphs.
+2. The safetensors reader reads BF16, F16 and F32 exactly, sharded (index.json) or not, under
+   transformers 5 names (model.language_model.*, model.visual.*) as well as 4's.
+3. A checkpoint folder of the tiny model's weights (sharded, transformers 5 names) converts to the
+   same fp32 graph bytes as the twin built from the committed ONNX (the two routes agree).
+4. Writes OUT_DIR/kernel/{nbits,dense}.onnx: one MatMulNBits from q4.quantize and the MatMul of its
+   dequantized weights, for the onnxruntime kernel check in scripts/export.test.ts.
+Prints one line per check; exits 1 on the first failure.
+"""
+
+import json
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+
+import q4  # noqa: E402
+from checkpoint import SafetensorsWeights  # noqa: E402
+from convert import convert  # noqa: E402
+from onnx_build import F32, MS_DOMAIN  # noqa: E402
+from tiny_weights import load_tiny_weights  # noqa: E402
+
+TINY = ROOT / "models" / "tiny-random-qwen2-vl"
+
+
+def fail(msg: str) -> None:
+    print(f"FAIL {msg}")
+    sys.exit(1)
+
+
+def check_q4() -> None:
+    n = 0
+    for graph in ("decoder_model_merged", "vision_encoder"):
+        fp32 = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(TINY / "onnx" / f"{graph}.onnx")).graph.initializer}
+        quant = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(TINY / "onnx" / f"{graph}_q4.onnx")).graph.initializer}
+        for name, w in fp32.items():
+            if name + "_Q4" not in quant:
+                continue
+            packed, scales = q4.quantize(w)
+            if not np.array_equal(packed, quant[name + "_Q4"]):
+                fail(f"q4: {graph} {name}: {(packed != quant[name + '_Q4']).sum()} bytes differ from onnxruntime's")
+            if not np.array_equal(scales.reshape(quant[name + "_scales"].shape), quant[name + "_scales"]):
+                fail(f"q4: {graph} {name}: scales differ from onnxruntime's")
+            back = q4.dequantize(packed, scales, w.shape[0])
+            # Half a step, or one at the clipped end (the range is -8..7 steps, the largest maps to -8).
+            if np.abs(back - w).max() > np.abs(scales).max() * 1.0001:
+                fail(f"q4: {graph} {name}: dequantized error over one step")
+            n += 1
+    if n != 26:
+        fail(f"q4: compared {n} matrices, expected 26")
+    print(f"ok q4: {n} matrices byte-identical to onnxruntime's MatMulNBitsQuantizer (block 32, symmetric)")
+
+
+def write_safetensors(path: Path, tensors: dict, dtype: str) -> None:
+    header, blobs, offset = {}, [], 0
+    for name, a in tensors.items():
+        a = np.asarray(a, np.float32)
+        if dtype == "BF16":
+            raw = (a.view(np.uint32) >> 16).astype(np.uint16).tobytes()
+        elif dtype == "F16":
+            raw = a.astype(np.float16).tobytes()
+        else:
+            raw = a.tobytes()
+        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    header["__metadata__"] = {"format": "pt"}
+    h = json.dumps(header).encode()
+    h += b" " * ((-len(h)) % 8)
+    path.write_bytes(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def check_safetensors(tmp: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 7)).astype(np.float32)
+    bf = ((x.view(np.uint32) >> 16) << 16).view(np.float32)  # exactly representable in bf16
+    for dtype, want in (("BF16", bf), ("F16", x.astype(np.float16).astype(np.float32)), ("F32", x)):
+        d = tmp / f"st-{dtype}"
+        d.mkdir(parents=True, exist_ok=True)
+        write_safetensors(d / "model.safetensors", {"model.language_model.norm.weight": want}, dtype)
+        got = SafetensorsWeights(d)["model.norm.weight"]
+        if got.dtype != np.float32 or not np.array_equal(got, want):
+            fail(f"safetensors: {dtype} read back differently")
+    print("ok safetensors: BF16, F16, F32 exact; transformers 5 names mapped to canonical ones")
+
+
+def check_checkpoint_route(tmp: Path) -> None:
+    weights = load_tiny_weights(TINY)
+    ckpt = tmp / "tiny-checkpoint"
+    ckpt.mkdir(parents=True, exist_ok=True)
+    renamed = {("model.language_model." + k[6:] if k.startswith("model.") else "model." + k): v for k, v in weights.items()}
+    names = sorted(renamed)
+    half = len(names) // 2
+    shards = {"model-00001-of-00002.safetensors": names[:half], "model-00002-of-00002.safetensors": names[half:]}
+    for f, keys in shards.items():
+        write_safetensors(ckpt / f, {k: renamed[k] for k in keys}, "F32")
+    index = {"metadata": {}, "weight_map": {k: f for f, keys in shards.items() for k in keys}}
+    (ckpt / "model.safetensors.index.json").write_text(json.dumps(index))
+    cfg = json.loads((TINY / "config.json").read_text())
+    (ckpt / "config.json").write_text(json.dumps(cfg))
+    for f in ("generation_config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json"):
+        (ckpt / f).write_bytes((TINY / f).read_bytes())
+    a, b = tmp / "from-checkpoint", tmp / "from-onnx"
+    convert(ckpt, a, ["fp32", "q4"], "float32", "public")
+    convert(TINY, b, ["fp32", "q4"], "float32", "public", weights=weights, cfg=cfg, tokenizer_dir=TINY)
+    for f in sorted((b / "onnx").iterdir()):
+        if (a / "onnx" / f.name).read_bytes() != f.read_bytes():
+            fail(f"checkpoint route: onnx/{f.name} differs from the one built from the committed ONNX")
+    print("ok checkpoint: sharded safetensors (transformers 5 names) -> same graph bytes as the twin's route")
+
+
+def write_kernel_graphs(out: Path) -> None:
+    rng = np.random.default_rng(1)
+    k, n = 72, 40  # K not a multiple of 32: the padded last block is exercised
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    packed, scales = q4.quantize(w)
+    dense = q4.dequantize(packed, scales, k)
+    out.mkdir(parents=True, exist_ok=True)
+    x = helper.make_tensor_value_info("x", F32, ["m", k])
+    y = helper.make_tensor_value_info("y", F32, ["m", n])
+    for name, node, inits, opsets in (
+        ("nbits", helper.make_node("MatMulNBits", ["x", "B", "scales"], ["y"], domain=MS_DOMAIN, K=k, N=n, bits=4,
+                                   block_size=32),
+         [numpy_helper.from_array(packed, "B"), numpy_helper.from_array(scales, "scales")],
+         [helper.make_opsetid("", 17), helper.make_opsetid(MS_DOMAIN, 1)]),
+        ("dense", helper.make_node("MatMul", ["x", "W"], ["y"]), [numpy_helper.from_array(dense, "W")],
+         [helper.make_opsetid("", 17)]),
+    ):
+        m = helper.make_model(helper.make_graph([node], name, [x], [y], inits), opset_imports=opsets)
+        m.ir_version = 8
+        onnx.save(m, str(out / f"{name}.onnx"))
+    print(f"ok kernel graphs written to {out}")
+
+
+def main() -> None:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/export-test")
+    out.mkdir(parents=True, exist_ok=True)
+    check_q4()
+    check_safetensors(out)
+    check_checkpoint_route(out)
+    write_kernel_graphs(out / "kernel")
+
+
+if __name__ == "__main__":
+    main()

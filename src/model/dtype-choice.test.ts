@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import {
+  chooseDtype,
+  dtypePreference,
+  qwenLargestWeight,
+  type DeviceCaps,
+  type FileSize,
+  type Graph,
+} from './dtype-choice';
+import type { ModelDtype } from './types';
+
+const GB = 1e9;
+const MB = 1e6;
+// onnx-community/Qwen2-VL-2B-Instruct's layout at our 2b export's sizes (scripts/export/README.md):
+// one .onnx_data beside each graph over protobuf's 2 GB, 4-bit embed_tokens files as copies.
+const HUB_2B: Record<string, number> = {
+  'onnx/embed_tokens.onnx': 933 * MB,
+  'onnx/embed_tokens_fp16.onnx': 467 * MB,
+  'onnx/embed_tokens_q4.onnx': 933 * MB,
+  'onnx/embed_tokens_q4f16.onnx': 467 * MB,
+  'onnx/vision_encoder.onnx': 1 * MB,
+  'onnx/vision_encoder.onnx_data': 2.66 * GB,
+  'onnx/vision_encoder_fp16.onnx': 1.33 * GB,
+  'onnx/vision_encoder_q4.onnx': 418 * MB,
+  'onnx/vision_encoder_q4f16.onnx': 375 * MB,
+  'onnx/decoder_model_merged.onnx': 1 * MB,
+  'onnx/decoder_model_merged.onnx_data': 6.17 * GB,
+  'onnx/decoder_model_merged_fp16.onnx': 1 * MB,
+  'onnx/decoder_model_merged_fp16.onnx_data': 3.09 * GB,
+  'onnx/decoder_model_merged_q4.onnx': 965 * MB,
+  'onnx/decoder_model_merged_q4f16.onnx': 869 * MB,
+};
+const SUFFIX: Record<ModelDtype, string> = {
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  q4: '_q4',
+  q4f16: '_q4f16',
+};
+
+function filesOf(sizes: Record<string, number>) {
+  return (graph: Graph, dtype: ModelDtype): Promise<FileSize[] | null> => {
+    const path = `onnx/${graph}${SUFFIX[dtype]}.onnx`;
+    const bytes = sizes[path];
+    if (bytes === undefined) return Promise.resolve(null);
+    const out = [{ path, bytes }];
+    const data = sizes[`${path}_data`];
+    if (data !== undefined) out.push({ path: `${path}_data`, bytes: data });
+    return Promise.resolve(out);
+  };
+}
+
+const GPU_F16: DeviceCaps = { device: 'webgpu', shaderF16: true, maxGpuBufferBytes: 2 ** 31 };
+const GPU: DeviceCaps = { device: 'webgpu', shaderF16: false, maxGpuBufferBytes: 2 ** 30 };
+const WASM: DeviceCaps = { device: 'wasm', shaderF16: false, maxGpuBufferBytes: null };
+const W2B = qwenLargestWeight(151936, 1536, 1280);
+
+function choose(request: ModelDtype | 'auto', caps: DeviceCaps, sizes = HUB_2B, largest = W2B) {
+  return chooseDtype({
+    request,
+    caps,
+    files: filesOf(sizes),
+    largestWeight: largest,
+    label: 'hub',
+  });
+}
+
+describe('dtype choice', () => {
+  it('auto picks per device: q4f16 with shader-f16, q4 without, q4 on wasm', async () => {
+    expect(dtypePreference(GPU_F16)[0]).toBe('q4f16');
+    const f16 = await choose('auto', GPU_F16);
+    expect(f16.plan.dtype).toBe('q4f16');
+    expect(f16.plan.graphs.embed_tokens).toMatchObject({ dtype: 'q4f16' });
+    expect(f16.plan.totalBytes).toBeCloseTo(1.711 * GB, -6);
+    expect(f16.reason).toBe('auto: q4f16, the default for WebGPU with shader-f16');
+    expect((await choose('auto', GPU)).plan.dtype).toBe('q4');
+    expect((await choose('auto', WASM)).plan.dtype).toBe('q4');
+  });
+
+  it('refuses fp32 of the 2B hub export by file, size and the dtype to pick instead', async () => {
+    const fp32 = choose('fp32', WASM);
+    await expect(fp32).rejects.toMatchObject({
+      code: 'too-large',
+      file: 'onnx/vision_encoder.onnx_data',
+    });
+    await expect(fp32).rejects.toThrow(
+      'fp32 cannot load here: onnx/vision_encoder.onnx_data is 2.48 GiB, over the 2.00 GiB a browser holds in one file; pick q4 instead (2.16 GiB in all)',
+    );
+    await expect(choose('fp16', GPU_F16)).rejects.toThrow(
+      /fp16 cannot load here: onnx\/decoder_model_merged_fp16.onnx_data is 2.88 GiB.*pick q4f16 instead/,
+    );
+  });
+
+  it('skips what an export lacks (the tiny export has no q4f16 decoder) and falls back per graph', async () => {
+    const tiny = {
+      'onnx/embed_tokens.onnx': 9.7 * MB,
+      'onnx/vision_encoder.onnx': 0.3 * MB,
+      'onnx/vision_encoder_q4.onnx': 0.08 * MB,
+      'onnx/vision_encoder_q4f16.onnx': 0.08 * MB,
+      'onnx/decoder_model_merged.onnx': 9.8 * MB,
+      'onnx/decoder_model_merged_q4.onnx': 3.1 * MB,
+    };
+    const c = await choose('auto', GPU_F16, tiny, qwenLargestWeight(151936, 16, 32));
+    expect(c.plan.dtype).toBe('q4');
+    // No embed_tokens_q4: the fp32 lookup serves (exact either way).
+    expect(c.plan.graphs.embed_tokens.dtype).toBe('fp32');
+    expect(c.reason).toMatch(
+      /auto: q4, .* \(skipped q4f16: no onnx\/decoder_model_merged_q4f16.onnx\)/,
+    );
+    await expect(choose('fp16', WASM, tiny)).rejects.toMatchObject({
+      code: 'missing-file',
+      file: 'onnx/embed_tokens_fp16.onnx',
+    });
+  });
+
+  it('7B shapes: the fp32 embedding exceeds a 2 GiB GPU buffer, and no dtype fits the wasm heap', async () => {
+    // Qwen2-VL-7B: vocab 152064 x hidden 3584; 4-bit decoder ~4.3 GB in chunks under 2 GB.
+    const sizes = {
+      'onnx/embed_tokens.onnx': 2.18 * GB,
+      'onnx/embed_tokens_fp16.onnx': 1.09 * GB,
+      'onnx/vision_encoder_q4.onnx': 0.4 * GB,
+      'onnx/vision_encoder_q4f16.onnx': 0.37 * GB,
+      'onnx/decoder_model_merged_q4.onnx': 1.9 * GB,
+      'onnx/decoder_model_merged_q4.onnx_data': 1.9 * GB,
+      'onnx/decoder_model_merged_q4f16.onnx': 1.9 * GB,
+      'onnx/decoder_model_merged_q4f16.onnx_data': 1.9 * GB,
+    };
+    const w7b = qwenLargestWeight(152064, 3584, 1280);
+    await expect(choose('auto', GPU_F16, sizes, w7b)).rejects.toThrow(
+      /no dtype loads on webgpu here: q4f16: its files are .* over the 3.50 GiB of onnxruntime-web's 4 GiB wasm heap/,
+    );
+    const probe = await chooseDtype({
+      request: 'q4f16',
+      caps: GPU_F16,
+      files: filesOf(sizes),
+      largestWeight: w7b,
+      label: '7b',
+      enforceLimits: false,
+    });
+    expect(probe.problem?.message).toMatch(/4.90 GiB in all/);
+    const gpuLimit = qwenLargestWeight(152064, 3584)('embed_tokens', 'fp32');
+    expect(gpuLimit).toBeGreaterThan(2 ** 31);
+  });
+});

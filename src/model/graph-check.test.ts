@@ -1,0 +1,27 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { graphProblem } from './graph-check';
+
+const DIR = new URL('../../models/tiny-random-qwen2-vl/onnx/', import.meta.url);
+const graphs = readdirSync(DIR).filter((f) => f.endsWith('.onnx'));
+
+describe('graphProblem (which .onnx behind "protobuf parsing failed")', () => {
+  it.each(graphs)('%s: whole, no problem; cut anywhere, cut short', async (name) => {
+    const bytes = readFileSync(new URL(name, DIR));
+    expect(await graphProblem(new Blob([bytes]))).toBeNull();
+    for (const keep of [0.1, 0.5, 0.999].map((f) => Math.floor(bytes.length * f))) {
+      expect(await graphProblem(new Blob([bytes.subarray(0, keep)]))).toMatch(/^is cut short/);
+    }
+  });
+
+  it('names what is not a graph at all', async () => {
+    expect(await graphProblem(new Blob([]))).toBe('is empty');
+    const lfs = 'version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 9785709\n';
+    expect(await graphProblem(new Blob([lfs]))).toMatch(
+      /^is not an ONNX graph \(it starts with "version https/,
+    );
+    expect(await graphProblem(new Blob(['<!doctype html><p>404']))).toMatch(
+      /^is not an ONNX graph/,
+    );
+  });
+});
