@@ -141,6 +141,19 @@ test('results: accuracy table, chart, letters, exports and an imported official 
   await expect(view.getByTestId('results-progress')).toContainText(
     `${results.length} of ${run.length} questions finished`,
   );
+  // The headline: the official number with its Wilson interval, what ran, official or not.
+  const total = summary.total.byMode.official!;
+  const head = view.getByTestId('run-headline');
+  await expect(head.getByTestId('headline-accuracy')).toHaveText(pct(total.accuracy));
+  await expect(head.getByTestId('headline-interval')).toHaveText(
+    `95% CI ${pct(total.wilson.low)}–${pct(total.wilson.high)}`,
+  );
+  await expect(head.getByTestId('headline-dtype')).toHaveText('fp32');
+  await expect(head.getByTestId('headline-device')).toHaveText('wasm');
+  await expect(head.getByTestId('headline-official')).toHaveText('✓ Official protocol');
+  await expect(head.getByTestId('headline-done')).toContainText(
+    `${results.length} / ${run.length} done · ${summary.total.errors} with errors`,
+  );
   const counts = view.getByTestId('output-counts');
   await expect(counts.locator('dd').nth(0)).toHaveText(String(summary.total.unparseable));
   await expect(counts.locator('dd').nth(2)).toHaveText(String(summary.total.errors));
@@ -271,8 +284,24 @@ test('results: a stored past run is listed, shown, and compared question by ques
     view.locator('[data-testid="accuracy-table"] tr[data-group="L2"] td').nth(5),
   ).toHaveText(`${pct(l2Past.byMode.official!.accuracy)} (n ${l2Past.byMode.official!.n})`);
 
-  // Show the past run itself as A.
-  await view.getByLabel('Run to show').selectOption({ index: 1 });
+  // Show the past run itself as A: its card in the run list, with its done/total and accuracy.
+  const card = view
+    .getByRole('list', { name: 'Runs' })
+    .getByRole('button', { name: /Qwen2-VL-2B-Instruct/ });
+  const pastOfficial = summarize(past).total.byMode.official!;
+  await expect(card.getByTestId('run-done')).toHaveText(`${past.length} / ${past.length} done`);
+  await expect(card.getByTestId('run-accuracy')).toHaveText(
+    `${pct(pastOfficial.accuracy)} (n ${pastOfficial.n})`,
+  );
+  await card.click();
+  await expect(card).toHaveAttribute('aria-current', 'true');
+  await expect(view.getByTestId('headline-accuracy')).toHaveText(pct(pastOfficial.accuracy));
+  // Stored without its questions (as older versions did) and its set not served: results only,
+  // and the Inspector says why rather than "No questions yet".
+  await expect(view.getByRole('note').first()).toContainText('questions of this run were not kept');
+  await expect(page.getByRole('region', { name: 'Inspector' })).toContainText(
+    'questions of this run were not kept',
+  );
   await expect(view.getByTestId('results-progress')).toContainText(
     `${past.length} of ${past.length} questions finished`,
   );
@@ -323,7 +352,7 @@ test('inspector: filters, filmstrip, prompt, untrusted output, keyboard, live, r
   await expect(detail.getByTestId('inspector-sample-id')).toHaveText(l1[1]!.sampleId);
   await page.keyboard.press('k');
   await expect(detail.getByTestId('inspector-sample-id')).toHaveText(first.sampleId);
-  await page.getByLabel('Run to show').focus();
+  await page.getByLabel('Interval').focus();
   await page.keyboard.press('j');
   await expect(detail.getByTestId('inspector-sample-id')).toHaveText(first.sampleId);
 

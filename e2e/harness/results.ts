@@ -15,7 +15,12 @@ import {
   type ModelOutputs,
   type Sample,
 } from '../../src/bench/index';
-import { useAppStore, type LiveQuestion, type StoredResult } from '../../src/store/index';
+import {
+  framesKey,
+  useAppStore,
+  type LiveQuestion,
+  type StoredResult,
+} from '../../src/store/index';
 import { Inspector, ResultsView } from '../../src/ui/index';
 
 export interface HarnessFrames {
@@ -71,7 +76,7 @@ function load(
   }
   const fr = Object.fromEntries(
     frames.map((f) => [
-      f.sampleId,
+      framesKey(runKey, f.sampleId),
       {
         previews: f.pngs.map(pngUrl),
         indices: f.indices,

@@ -3,9 +3,11 @@ import { z } from 'zod';
 import {
   errorMessage,
   runSettingsSchema,
+  sampleSchema,
   subsetSchema,
   type QuestionResult,
   type RunSettings,
+  type Sample,
 } from '../bench/index';
 
 /**
@@ -15,7 +17,9 @@ import {
  */
 
 const DB_NAME = 'seedbench-web';
-const DB_VERSION = 1;
+// 2: the frames the model saw (thumbnails) and the questions of each run, so a stored run can be
+// inspected after a restart without its set file or its clips.
+const DB_VERSION = 2;
 
 /** Everything structured-clonable that sets a run up again; folder handles are kept too. */
 export interface ResumeInfo {
@@ -52,9 +56,21 @@ export interface StoredResult extends QuestionResult {
   device: string | null;
 }
 
+/** The frames a question's model got, as JPEG thumbnails (clip frames, then the still). */
+export interface StoredFrames {
+  runKey: string;
+  sampleId: string;
+  previews: Blob[];
+  indices: number[] | null;
+  timestampsS: number[] | null;
+  stillFrom: 'image' | 'last-frame';
+}
+
 interface Schema extends DBSchema {
   runs: { key: string; value: unknown };
   results: { key: [string, string]; value: StoredResult; indexes: { runKey: string } };
+  frames: { key: [string, string]; value: StoredFrames; indexes: { runKey: string } };
+  questions: { key: string; value: { runKey: string; samples: unknown } };
 }
 
 const stored = z.object({
@@ -105,6 +121,12 @@ function db(): Promise<IDBPDatabase<Schema>> {
         const results = d.createObjectStore('results', { keyPath: ['runKey', 'sampleId'] });
         results.createIndex('runKey', 'runKey');
       }
+      if (!d.objectStoreNames.contains('frames')) {
+        const frames = d.createObjectStore('frames', { keyPath: ['runKey', 'sampleId'] });
+        frames.createIndex('runKey', 'runKey');
+      }
+      if (!d.objectStoreNames.contains('questions'))
+        d.createObjectStore('questions', { keyPath: 'runKey' });
     },
     blocked() {
       console.warn('the results database is blocked by another tab');
@@ -150,10 +172,41 @@ export async function loadResults(runKey: string): Promise<StoredResult[]> {
   return all.map((r) => ({ ...r, modelPrompt: r.modelPrompt ?? null }));
 }
 
+/** Keeps the thumbnails of the frames a question's model got (a few kB each). */
+export async function saveFrames(frames: StoredFrames): Promise<void> {
+  await (await db()).put('frames', frames);
+}
+
+export async function loadFrames(runKey: string, sampleId: string): Promise<StoredFrames | null> {
+  return (await (await db()).get('frames', [runKey, sampleId])) ?? null;
+}
+
+/** The questions of a run, kept with it (a dropped annotation file is gone after a restart). */
+export async function saveQuestions(runKey: string, samples: readonly Sample[]): Promise<void> {
+  await (await db()).put('questions', { runKey, samples: [...samples] });
+}
+
+const storedQuestions = z.array(sampleSchema);
+
+/** A run's stored questions; null when none were stored (runs of older versions). */
+export async function loadQuestions(runKey: string): Promise<Sample[] | null> {
+  const raw = await (await db()).get('questions', runKey);
+  if (!raw) return null;
+  const parsed = storedQuestions.safeParse(raw.samples);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new Error(
+    `the stored questions of ${runKey} are unreadable (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown field'})`,
+  );
+}
+
 export async function deleteRun(key: string): Promise<void> {
-  const t = (await db()).transaction(['runs', 'results'], 'readwrite');
+  const t = (await db()).transaction(['runs', 'results', 'frames', 'questions'], 'readwrite');
   await t.objectStore('runs').delete(key);
-  const results = t.objectStore('results');
-  for (const k of await results.index('runKey').getAllKeys(key)) await results.delete(k);
+  await t.objectStore('questions').delete(key);
+  for (const name of ['results', 'frames'] as const) {
+    const store = t.objectStore(name);
+    for (const k of await store.index('runKey').getAllKeys(key)) await store.delete(k);
+  }
   await t.done;
 }

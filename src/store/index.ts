@@ -6,20 +6,34 @@ import { createHostSlice, type HostSlice } from './host';
 import { createModelSlice, type ModelSlice } from './model';
 import { createRunSlice, type RunSlice } from './run';
 import { createRunsSlice, type RunsSlice } from './runs';
+import { createSpotSlice, type SpotSlice } from './spot';
 import { createThemeSlice, type ThemeSlice } from './theme';
+import { createViewedSlice, type ViewedSlice } from './viewed';
 
 export type { LoadState } from './benchmarks';
 export type { FileProgress, ModelForm } from './model';
 export { DEFAULT_MODEL_URL, HUB_MODEL_ID } from './model';
 export type { LiveQuestion } from './run';
 export type { QuestionFrames } from './frames';
+export { framesKey } from './frames';
+export type { RunStats } from './runs';
+export { runStats } from './runs';
+export type { StoredRunView } from './viewed';
+export type { SetMarks, SpotAnswer, SpotFrames, SpotQuestion } from './spot';
 export type { MediaLibrary } from './media';
 export { libraryFromDirectory, libraryFromFiles, libraryFromServer } from './media';
 export type { RunRecord, StoredResult } from './db';
 export type { HostInfo, OfflineReport, CachedFile } from './host';
 export type { Theme } from './theme';
 
-export type AppState = BenchmarksSlice & ModelSlice & RunSlice & RunsSlice & HostSlice & ThemeSlice;
+export type AppState = BenchmarksSlice &
+  ModelSlice &
+  RunSlice &
+  RunsSlice &
+  HostSlice &
+  ThemeSlice &
+  ViewedSlice &
+  SpotSlice;
 export type AppGet = () => AppState;
 export type AppSet = (partial: Partial<AppState>) => void;
 
@@ -30,4 +44,6 @@ export const useAppStore = create<AppState>()((...a) => ({
   ...createRunsSlice(...a),
   ...createHostSlice(...a),
   ...createThemeSlice(...a),
+  ...createViewedSlice(...a),
+  ...createSpotSlice(...a),
 }));

@@ -19,6 +19,8 @@ export type Prepared =
       timestampsS: number[] | null;
       stillFrom: 'image' | 'last-frame';
       timings: Record<string, number>;
+      /** The files read (a spot check plays the same clip). */
+      files: { clip: Blob | null; still: Blob | null };
     }
   | { ok: false; stage: ErrorStage; message: string };
 
@@ -70,6 +72,7 @@ export async function prepareQuestion(
       timestampsS: v.clip?.timestampsS ?? null,
       stillFrom: v.stillFrom,
       timings: prefixed('video', v.timings),
+      files: { clip, still },
     };
   } catch (e) {
     const message = errorMessage(e);

@@ -1,6 +1,12 @@
 /** Stored runs set up again after a reload: set, settings, model, videos, then a check and Start. */
 import { answerSettings, identityConflicts, type RunSettings } from '../bench/index';
-import { MODEL_DTYPES, type DeviceRequest, type ModelSource } from '../model/index';
+import {
+  DTYPE_REQUESTS,
+  MODEL_DTYPES,
+  type DeviceRequest,
+  type DtypeRequest,
+  type ModelSource,
+} from '../model/index';
 import type { ResumeInfo, RunRecord } from './db';
 import type { AppGet, AppSet, AppState } from './index';
 import { libraryFromDirectory, libraryFromServer } from './media';
@@ -89,4 +95,21 @@ export async function resumeStoredRun(get: AppGet, set: AppSet, record: RunRecor
     return;
   }
   await get().startRun();
+}
+
+/**
+ * The model a stored run asked for, as a request that can be loaded without a click-through
+ * permission prompt (a URL or hub id; a picked folder needs the Run view). Null when none.
+ */
+export function storedModelRequest(
+  r: ResumeInfo | null,
+): { source: ModelSource; label: string; dtype: DtypeRequest; device: DeviceRequest } | null {
+  const m = r?.model;
+  if (!m || !isModelSource(m.source) || m.source.kind === 'folder') return null;
+  return {
+    source: m.source,
+    label: m.label,
+    dtype: DTYPE_REQUESTS.find((d) => d === m.dtype) ?? 'fp32',
+    device: DEVICES.find((d) => d === m.device) ?? 'auto',
+  };
 }

@@ -16,7 +16,15 @@ import {
   type RunSettings,
   type Sample,
 } from '../bench/index';
-import { getRun, listRuns, loadResults, saveRun, type RunRecord, type StoredResult } from './db';
+import {
+  getRun,
+  listRuns,
+  loadResults,
+  saveQuestions,
+  saveRun,
+  type RunRecord,
+  type StoredResult,
+} from './db';
 import type { QuestionFrames } from './frames';
 import type { AppState } from './index';
 import type { MediaLibrary } from './media';
@@ -163,9 +171,13 @@ export const createRunSlice: StateCreator<AppState, [], [], RunSlice> = (set, ge
         device: s.modelInfo?.device ?? null,
         resume: resumeInfo(s),
       });
+      // The questions travel with the run: it stays inspectable without its set file.
+      await saveQuestions(key, samples);
       const todo = samples.filter((x) => !results[x.sampleId]);
       set({
         runStatus: 'running',
+        // Results and the Inspector follow the run just started.
+        viewedKey: null,
         runKey: key,
         runSettings: settings,
         runSamples: samples,

@@ -117,6 +117,8 @@ async function runOne(
   sample: Sample,
   preparing: Promise<Prepared>,
   signal: AbortSignal,
+  /** Where the stored result goes instead of the current run's results (a spot check). */
+  onStored?: (result: StoredResult) => void,
 ): Promise<StoredResult | null> {
   const started = performance.now();
   set({
@@ -132,7 +134,8 @@ async function runOne(
     },
   });
   const prepared = await preparing;
-  keepFrames(get, set, sample.sampleId, prepared);
+  // Stored with the run (IndexedDB) while the model works: the frames outlive this session.
+  const kept = keepFrames(get, set, settings.key, sample.sampleId, prepared);
   const outputs = await answer(get, set, sample, prepared, options, signal);
   if (signal.aborted && outputs.error?.message === 'cancelled') return null;
   const stored: StoredResult = {
@@ -141,11 +144,13 @@ async function runOne(
     device: get().modelInfo?.device ?? null,
   };
   stored.timings.totalMs = performance.now() - started;
-  await saveResult(stored);
-  set({
-    results: { ...get().results, [sample.sampleId]: stored },
-    sessionDurationsMs: [...get().sessionDurationsMs, performance.now() - started],
-  });
+  await Promise.all([saveResult(stored), kept]);
+  if (onStored) onStored(stored);
+  else
+    set({
+      results: { ...get().results, [sample.sampleId]: stored },
+      sessionDurationsMs: [...get().sessionDurationsMs, performance.now() - started],
+    });
   return stored;
 }
 
@@ -206,16 +211,30 @@ export async function runQuestions(
     });
 }
 
-/** One question of a run again, live (the Inspector's "Run again"), under the run's settings. */
+/**
+ * One question of a run again, live (the Inspector's "Run again"), under the run's settings; a
+ * spot check (Benchmarks view, presentation) passes `onStored` to take the result itself.
+ */
 export async function runQuestionAgain(
   get: AppGet,
   set: AppSet,
   settings: RunSettings,
   options: QuestionOptions,
   sample: Sample,
-): Promise<void> {
+  onStored?: (result: StoredResult) => void,
+): Promise<StoredResult | null> {
   controller = new AbortController();
   const preparing = prepareQuestion(sample, get().media, settings.clipValues);
-  await runOne(get, set, settings, options, sample, preparing, controller.signal);
+  const stored = await runOne(
+    get,
+    set,
+    settings,
+    options,
+    sample,
+    preparing,
+    controller.signal,
+    onStored,
+  );
   set({ live: null });
+  return stored;
 }

@@ -9,6 +9,7 @@ import { Inspector } from './Inspector';
 import { KeysDialog } from './KeysDialog';
 import { ModelStep } from './ModelStep';
 import { OfflinePanel } from './OfflinePanel';
+import { Presentation } from './Presentation';
 import { QuestionBrowser } from './QuestionBrowser';
 import { ResultsView } from './ResultsView';
 import { RunPanel } from './RunPanel';
@@ -38,6 +39,7 @@ export function App() {
   const selectQuestion = useAppStore((s) => s.selectQuestion);
   const rerunQuestion = useAppStore((s) => s.rerunQuestion);
   const [view, setView] = useState<View>(() => readUrlState().view ?? 'browse');
+  const presenting = useAppStore((s) => s.presenting);
 
   useEffect(() => {
     void (async () => {
@@ -82,6 +84,7 @@ export function App() {
     return () => window.removeEventListener('keydown', onKey);
   }, []);
 
+  if (presenting) return <Presentation />;
   return (
     <div className="app">
       <a className="skip-link" href="#main">

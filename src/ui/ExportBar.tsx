@@ -13,6 +13,7 @@ import {
 import type { RunRecord } from '../store/index';
 import { downloadText, MIME } from './download';
 import { safeFileName } from './results-model';
+import './runs.css';
 
 /**
  * The settings come from the run's own record (the current run's, or a stored run's): never
@@ -52,6 +53,22 @@ export function ExportBar({
     downloadText(`${stem}_${level}.jsonl`, out.jsonl, MIME.jsonl);
   };
   const devices = [...new Set(results.map((r) => ('device' in r ? String(r.device) : null)))];
+  // Why a button is off (or leaves questions out), said beside it rather than in a tooltip.
+  const notes = [
+    ...levels.flatMap((l) =>
+      l.missing > 0
+        ? [
+            `${l.level}: ${l.missing} answered questions are not loaded, so the official file ${l.count === 0 ? 'cannot be written' : `leaves them out (${l.count} written)`}; open the run's benchmark set to export them.`,
+          ]
+        : [],
+    ),
+    ...(levels.length === 0
+      ? [
+          'Official results: no question has a generated answer (the official generation did not run or failed everywhere).',
+        ]
+      : []),
+    ...(settings ? [] : ['Summary: this run was stored without its settings record.']),
+  ];
   return (
     <div className="export-bar" data-testid="exports">
       <h3>Export</h3>
@@ -61,11 +78,7 @@ export function ExportBar({
           type="button"
           disabled={l.count === 0}
           onClick={() => exportLevel(l.level)}
-          title={
-            l.missing > 0
-              ? `${l.missing} answered questions are not loaded (load their benchmark set to export them)`
-              : 'One line per answered question, as the official Python script writes'
-          }
+          title="One line per answered question, as the official Python script writes"
         >
           Official results {l.level} (.jsonl, {l.count})
         </button>
@@ -76,7 +89,6 @@ export function ExportBar({
       <button
         type="button"
         disabled={!settings}
-        title={settings ? '' : 'This run was stored without its settings record'}
         onClick={() => {
           if (!settings) return;
           const run = {
@@ -91,6 +103,13 @@ export function ExportBar({
       >
         Summary (.json)
       </button>
+      {notes.length > 0 && (
+        <ul className="export-note" data-testid="export-notes">
+          {notes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      )}
       {refused.length > 0 && (
         <p role="alert" className="error" data-testid="export-refused">
           Left out of the official file ({refused.length}): {refused.slice(0, 3).join('; ')}

@@ -1,7 +1,9 @@
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
-import { type QuestionResult, type Sample } from '../bench/index';
+import { OFFICIAL_CONFIG, type QuestionResult, type Sample } from '../bench/index';
 import { useAppStore } from '../store/index';
 import { InspectorDetail } from './results-detail';
+import { shortSampleId } from './run-text';
+import { useShownRun } from './shown-run';
 import {
   FILTERS,
   passesFilter,
@@ -36,10 +38,15 @@ function isTyping(e: KeyboardEvent) {
  * through the filtered list.
  */
 export function Inspector({ onRerun }: { onRerun: (sampleId: string) => void }) {
-  const runSamples = useAppStore((s) => s.runSamples);
   const setSamples = useAppStore((s) => s.samples);
-  const results = useAppStore((s) => s.results);
-  const liveId = useAppStore((s) => s.live?.sampleId ?? null);
+  const adoptViewedRun = useAppStore((s) => s.adoptViewedRun);
+  const shownState = useShownRun();
+  const shown = shownState.status === 'ready' ? shownState.run : null;
+  const results = useMemo(() => shown?.results ?? {}, [shown]);
+  // Live tokens belong to this session's run only.
+  const liveId = useAppStore((s) =>
+    shown?.kind === 'current' ? (s.live?.sampleId ?? null) : null,
+  );
   const [filter, setFilter] = useState<InspectorFilter>('all');
   const [selected, setSelected] = useState<string | null>(null);
   const [follow, setFollow] = useState(true);
@@ -47,9 +54,18 @@ export function Inspector({ onRerun }: { onRerun: (sampleId: string) => void }) 
   // Before any run, the browsed set's questions can still be inspected (prompt, choices).
   const list = useMemo(
     () =>
-      runSamples.length > 0 ? runSamples : setSamples.status === 'ready' ? setSamples.value : [],
-    [runSamples, setSamples],
+      shown && shown.samples.length > 0
+        ? shown.samples
+        : setSamples.status === 'ready'
+          ? setSamples.value
+          : [],
+    [shown, setSamples],
   );
+  // "Run again" on a stored run makes it the current run first (its settings, its results).
+  const rerun = (id: string) => {
+    if (shown?.kind === 'stored' && !adoptViewedRun()) return;
+    onRerun(id);
+  };
   const counts = useMemo(() => {
     const c: Record<InspectorFilter, number> = {
       all: 0,
@@ -74,7 +90,7 @@ export function Inspector({ onRerun }: { onRerun: (sampleId: string) => void }) 
   // A selection the filter hides gives way to the filter's first question.
   const selectedVisible = selected !== null && visible.some((s) => s.sampleId === selected);
   const shownId = following ? liveId : selectedVisible ? selected : (visible[0]?.sampleId ?? null);
-  const shown = list.find((s) => s.sampleId === shownId) ?? null;
+  const question = list.find((s) => s.sampleId === shownId) ?? null;
 
   const choose = (id: string) => {
     setSelected(id);
@@ -102,16 +118,42 @@ export function Inspector({ onRerun }: { onRerun: (sampleId: string) => void }) 
     return () => window.removeEventListener('keydown', onKey);
   }, [visible, shownId]);
 
+  if (shownState.status === 'loading') {
+    return (
+      <section className="panel inspector" aria-label="Inspector">
+        <p>Loading the run…</p>
+      </section>
+    );
+  }
   if (list.length === 0) {
     return (
-      <section className="panel inspector">
-        No questions yet: pick a benchmark set or start a run to inspect its questions.
+      <section className="panel inspector" aria-label="Inspector">
+        {shownState.status === 'error' ? (
+          <p role="alert" className="error">
+            {shownState.message}
+          </p>
+        ) : shown ? (
+          <p>{shown.questionsNote ?? 'This run has no questions.'}</p>
+        ) : (
+          <p>No questions yet: pick a benchmark set or start a run to inspect its questions.</p>
+        )}
       </section>
     );
   }
   return (
     <section className="panel inspector" aria-label="Inspector">
       <div className="inspector-side">
+        {shown && (
+          <p className="hint" data-testid="inspector-run">
+            {shown.kind === 'current' ? 'Current run' : 'Stored run'}:{' '}
+            {shown.record?.label ?? shown.key}
+          </p>
+        )}
+        {shown?.questionsNote && (
+          <p className="hint" role="note">
+            {shown.questionsNote}
+          </p>
+        )}
         <div className="filters" role="group" aria-label="Show questions">
           {FILTERS.map((f) => (
             <button
@@ -140,12 +182,14 @@ export function Inspector({ onRerun }: { onRerun: (sampleId: string) => void }) 
           onPick={choose}
         />
       </div>
-      {shown ? (
+      {question ? (
         <InspectorDetail
-          key={shown.sampleId}
-          sample={shown}
-          result={results[shown.sampleId]}
-          onRerun={onRerun}
+          key={`${shown?.key ?? ''}:${question.sampleId}`}
+          runKey={shown?.key ?? null}
+          clipValues={shown?.settings?.clipValues ?? OFFICIAL_CONFIG.clipValues}
+          sample={question}
+          result={results[question.sampleId]}
+          onRerun={rerun}
         />
       ) : (
         <p className="hint">No question matches this filter.</p>
@@ -193,7 +237,9 @@ const QuestionList = memo(function QuestionList({
               <span className={`status status-${status}`} title={status}>
                 {status === 'running' ? '▶' : STATUS_MARK[status]}
               </span>
-              <span className="sample-id">{s.sampleId}</span>
+              <span className="sample-id" title={s.sampleId}>
+                {shortSampleId(s.sampleId)}
+              </span>
               <span className="pred" title="predicted / gold (official rule)">
                 {letter ?? (r?.official ? '–' : '')}
                 {r ? `/${s.gold}` : ''}

@@ -1,6 +1,11 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { CHOICE_LETTERS, type Sample } from '../bench/index';
-import { useAppStore } from '../store/index';
+import { useAppStore, type StoredResult } from '../store/index';
+import { QuestionPlayer } from './QuestionPlayer';
+import { questionStatus, shortGoal } from './results-inspect';
+import { shortSampleId } from './run-text';
+import { SpotRun } from './SpotRun';
+import './spot.css';
 
 function matches(s: Sample, query: string) {
   if (!query) return true;
@@ -19,19 +24,51 @@ function isTyping(e: KeyboardEvent) {
   return !!t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable);
 }
 
-/** Browse a set's questions: a filterable list and the selected question in full. */
+const MARK = {
+  right: { sign: '✓', text: 'right' },
+  wrong: { sign: '✗', text: 'wrong' },
+  unparseable: { sign: '?', text: 'unparseable' },
+  error: { sign: '!', text: 'error' },
+} as const;
+
+/** The browsed set's run results the list marks (live when that run is the current one). */
+function useMarks(): Record<string, StoredResult> {
+  const marks = useAppStore((s) => s.setMarks);
+  const runKey = useAppStore((s) => s.runKey);
+  const results = useAppStore((s) => s.results);
+  return useMemo(
+    () =>
+      marks && marks.runKey === runKey ? { ...marks.results, ...results } : (marks?.results ?? {}),
+    [marks, runKey, results],
+  );
+}
+
+/**
+ * Browse a set's questions: a readable list (short id, the task goal, domain and scenario, a
+ * right/wrong mark once run) and the selected question in full, with its clip playing, the frames
+ * a run samples, and "Run this question".
+ */
 export function QuestionBrowser() {
   const samples = useAppStore((s) => s.samples);
+  const setId = useAppStore((s) => s.setId);
   const index = useAppStore((s) => s.questionIndex);
   const selectQuestion = useAppStore((s) => s.selectQuestion);
+  const refreshSetMarks = useAppStore((s) => s.refreshSetMarks);
+  const modelStatus = useAppStore((s) => s.modelStatus);
+  const runStatus = useAppStore((s) => s.runStatus);
+  const marks = useMarks();
   const [query, setQuery] = useState('');
-  const listRef = useRef<HTMLOListElement>(null);
 
   const all = useMemo(() => (samples.status === 'ready' ? samples.value : []), [samples]);
   const visible = useMemo(
     () => all.map((s, i) => ({ s, i })).filter(({ s }) => matches(s, query)),
     [all, query],
   );
+
+  // Marks follow the set, the loaded model (its run is the one a spot check adds to) and runs.
+  useEffect(() => {
+    void refreshSetMarks();
+  }, [setId, samples.status, modelStatus, runStatus, refreshSetMarks]);
 
   // Keyboard: j / ArrowDown next, k / ArrowUp previous, within the filtered list.
   useEffect(() => {
@@ -49,12 +86,6 @@ export function QuestionBrowser() {
     return () => window.removeEventListener('keydown', onKey);
   }, [visible, index, selectQuestion]);
 
-  useEffect(() => {
-    listRef.current
-      ?.querySelector<HTMLElement>(`[data-index="${index}"]`)
-      ?.scrollIntoView({ block: 'nearest' });
-  }, [index]);
-
   if (samples.status === 'idle') {
     return (
       <section className="panel browser">Pick a benchmark set to browse its questions.</section>
@@ -69,9 +100,10 @@ export function QuestionBrowser() {
     );
   }
   const current = all[index];
+  const run = Object.keys(marks).length;
   return (
-    <section className="panel browser" aria-label="Questions">
-      <div className="browser-list">
+    <section className="panel browser qb" aria-label="Questions">
+      <div className="browser-list qb-list">
         <input
           type="search"
           placeholder="Filter by id, text, domain…"
@@ -80,36 +112,104 @@ export function QuestionBrowser() {
           onChange={(e) => setQuery(e.target.value)}
         />
         <p className="hint">
-          {visible.length} of {all.length} · <kbd>j</kbd>/<kbd>k</kbd> or arrows to move
+          {visible.length} of {all.length}
+          {run > 0 ? ` · ${run} answered` : ''} · <kbd>j</kbd>/<kbd>k</kbd> or arrows to move
         </p>
-        <ol ref={listRef} className="question-list">
-          {visible.slice(0, 5000).map(({ s, i }) => (
-            <li key={s.sampleId}>
-              <button
-                type="button"
-                data-index={i}
-                className={i === index ? 'question-row selected' : 'question-row'}
-                onClick={() => selectQuestion(i)}
-              >
-                <span className="sample-id">{s.sampleId}</span>
-                <span className="goal">{s.taskGoal ?? s.question}</span>
-              </button>
-            </li>
-          ))}
-        </ol>
+        <QuestionRows visible={visible} index={index} marks={marks} onPick={selectQuestion} />
       </div>
       {current && <QuestionDetail sample={current} />}
     </section>
   );
 }
 
-function QuestionDetail({ sample }: { sample: Sample }) {
+const QuestionRows = memo(function QuestionRows({
+  visible,
+  index,
+  marks,
+  onPick,
+}: {
+  visible: { s: Sample; i: number }[];
+  index: number;
+  marks: Record<string, StoredResult>;
+  onPick: (i: number) => void;
+}) {
+  const listRef = useRef<HTMLOListElement>(null);
+  useEffect(() => {
+    listRef.current
+      ?.querySelector<HTMLElement>(`[data-index="${index}"]`)
+      ?.scrollIntoView({ block: 'nearest' });
+  }, [index]);
   return (
-    <article className="question-detail" aria-label={`Question ${sample.sampleId}`}>
-      <h2>
-        <span className={`level level-${sample.level}`}>{sample.level}</span> Question{' '}
-        <span data-testid="sample-id">{sample.sampleId}</span>
-      </h2>
+    <ol ref={listRef} className="question-list qb-rows">
+      {visible.slice(0, 5000).map(({ s, i }) => {
+        const r = marks[s.sampleId];
+        const status = questionStatus(r);
+        const mark = status === 'not-run' ? null : MARK[status];
+        return (
+          <li key={s.sampleId}>
+            <button
+              type="button"
+              data-index={i}
+              className={i === index ? 'question-row qb-row selected' : 'question-row qb-row'}
+              aria-current={i === index ? 'true' : undefined}
+              onClick={() => onPick(i)}
+            >
+              <span className={`qb-mark qb-mark-${status}`} data-testid="question-mark">
+                {mark && (
+                  <>
+                    <span aria-hidden="true">{mark.sign}</span>
+                    <span className="visually-hidden">{mark.text}</span>
+                  </>
+                )}
+              </span>
+              <span className="sample-id qb-id" title={s.sampleId}>
+                {shortSampleId(s.sampleId)}
+              </span>
+              <span className="goal qb-goal">{shortGoal(s)}</span>
+              {(s.domain ?? s.scenario) && (
+                <span className="qb-tags">
+                  {s.domain && <span className="qb-tag">{s.domain}</span>}
+                  {s.scenario && <span className="qb-tag">{s.scenario}</span>}
+                </span>
+              )}
+            </button>
+          </li>
+        );
+      })}
+      {visible.length > 5000 && (
+        <li className="hint">{visible.length - 5000} more: filter to see them</li>
+      )}
+    </ol>
+  );
+});
+
+function QuestionDetail({ sample }: { sample: Sample }) {
+  const setId = useAppStore((s) => s.setId);
+  const spot = useAppStore((s) => (s.spot?.sampleId === sample.sampleId ? s.spot : null));
+  const showSpot = useAppStore((s) => s.showSpot);
+  const setPresenting = useAppStore((s) => s.setPresenting);
+  const media = useAppStore((s) => s.media);
+  const clipValues = useAppStore((s) => s.runConfig.clipValues);
+
+  // The clip opens and its frames are sampled when the question (or the clips folder) changes.
+  useEffect(() => {
+    void showSpot(sample);
+  }, [sample, media, clipValues, showSpot]);
+  useEffect(() => () => void showSpot(null), [showSpot]);
+
+  return (
+    <article className="question-detail qb-detail" aria-label={`Question ${sample.sampleId}`}>
+      <header className="qb-detail-head">
+        <h2>
+          <span className={`level level-${sample.level}`}>{sample.level}</span> Question{' '}
+          <span data-testid="sample-id">{sample.sampleId}</span>
+        </h2>
+        {setId && (
+          <button type="button" onClick={() => setPresenting(true)}>
+            Present (full screen)
+          </button>
+        )}
+      </header>
       {sample.domain && (
         <p className="meta">
           {sample.domain} · {sample.scenario}
@@ -128,6 +228,8 @@ function QuestionDetail({ sample }: { sample: Sample }) {
           );
         })}
       </ol>
+      <QuestionPlayer sample={sample} frames={spot?.frames ?? null} />
+      <SpotRun sample={sample} />
       <dl className="meta-grid">
         <dt>Clip</dt>
         <dd data-testid="clip-name">

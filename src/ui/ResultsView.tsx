@@ -2,7 +2,6 @@ import { useEffect, useMemo, useState } from 'react';
 import {
   alignGroups,
   availableModes,
-  errorMessage,
   MODE_ORDER,
   orderedResults,
   restrictToShared,
@@ -11,58 +10,41 @@ import {
   type QuestionResult,
   type ScoringMode,
 } from '../bench/index';
-import { useAppStore } from '../store/index';
+import { runStats, useAppStore } from '../store/index';
 import { AccuracyChart, type ChartRow } from './AccuracyChart';
 import { AccuracyTable, ModesOverview } from './AccuracyTable';
 import { ComparePanel, type Comparison } from './ComparePanel';
 import { ExportBar } from './ExportBar';
 import { LettersPanel } from './LettersPanel';
 import type { IntervalKind } from './results-model';
+import { RunHeadline } from './RunHeadline';
+import { RunList, type RunListEntry } from './RunList';
+import { useShownRun } from './shown-run';
 import './results.css';
 
-/** The run shown as "A": the store's current run, or a stored past run (loaded on demand). */
-type Primary =
-  { kind: 'current' } | { kind: 'past'; key: string; results: QuestionResult[] | null };
-
 /**
- * Results of a run: accuracy per level, L3 domain and scenario with 95% intervals (table and
- * chart), every scoring mode, letter distribution, errors, comparison with a second run or an
- * imported official results file, and exports.
+ * Results of a run: the run list (every stored run, opening on the last), the run's headline,
+ * accuracy per level, L3 domain and scenario with 95% intervals (table and chart), every scoring
+ * mode, letter distribution, errors, comparison with a second run or an imported official results
+ * file, and exports. The run shown is the store's (useShownRun): the Inspector shows the same.
  */
 export function ResultsView() {
-  const runSamples = useAppStore((s) => s.runSamples);
-  const results = useAppStore((s) => s.results);
   const runKey = useAppStore((s) => s.runKey);
   const runStatus = useAppStore((s) => s.runStatus);
-  const runSettings = useAppStore((s) => s.runSettings);
   const setSamples = useAppStore((s) => s.samples);
-
   const runs = useAppStore((s) => s.storedRuns);
+  const stats = useAppStore((s) => s.runStats);
   const runsMessages = useAppStore((s) => s.storedRunsMessages);
   const refreshStoredRuns = useAppStore((s) => s.refreshStoredRuns);
-  const storedResults = useAppStore((s) => s.storedResults);
-  const [runsError, setRunsError] = useState<string | null>(null);
-  // Links for talks: ?view=results&run=<run key> opens a stored run directly.
-  const [primary, setPrimary] = useState<Primary>(() => {
-    const linked = new URLSearchParams(window.location.search).get('run');
-    return linked ? { kind: 'past', key: linked, results: null } : { kind: 'current' };
-  });
+  const openRun = useAppStore((s) => s.openRun);
+  const shownState = useShownRun();
+  const shown = shownState.status === 'ready' ? shownState.run : null;
+
   const [compare, setCompare] = useState<Comparison | null>(null);
   const [modeChoice, setModeChoice] = useState<ScoringMode>('official');
   const [interval, setIntervalKind] = useState<IntervalKind>('wilson');
   const [scenarios, setScenarios] = useState(false);
   const [sharedOnly, setSharedOnly] = useState(true);
-
-  // A linked run's results load once, on opening.
-  const [linkedKey] = useState(() => (primary.kind === 'past' ? primary.key : null));
-  useEffect(() => {
-    if (!linkedKey) return;
-    storedResults(linkedKey).then(
-      (rs) =>
-        setPrimary((p) => (p.kind === 'past' && p.key === linkedKey ? { ...p, results: rs } : p)),
-      (e: unknown) => setRunsError(`Cannot load run ${linkedKey}: ${errorMessage(e)}`),
-    );
-  }, [linkedKey, storedResults]);
 
   // Past runs, refreshed when a run starts or ends (the list lives in IndexedDB).
   useEffect(() => {
@@ -71,7 +53,10 @@ export function ResultsView() {
 
   // Every question this page knows: the run's and the browsed set's (to export and to import).
   const knownSamples = useMemo(() => {
-    const all = [...runSamples, ...(setSamples.status === 'ready' ? setSamples.value : [])];
+    const all = [
+      ...(shown?.samples ?? []),
+      ...(setSamples.status === 'ready' ? setSamples.value : []),
+    ];
     const seen = new Set<string>();
     return all.filter((s) => {
       const k = `${s.level}:${s.sampleId}`;
@@ -79,19 +64,42 @@ export function ResultsView() {
       seen.add(k);
       return true;
     });
-  }, [runSamples, setSamples]);
+  }, [shown?.samples, setSamples]);
 
-  const primaryKey = primary.kind === 'current' ? runKey : primary.key;
-  const record = runs.find((r) => r.key === primaryKey) ?? null;
-  const current = useMemo(() => orderedResults(runSamples, results), [runSamples, results]);
+  const record = shown?.record ?? null;
+  const inRun = useMemo(
+    () => (shown ? orderedResults(shown.samples, shown.results) : { inRun: [], outside: 0 }),
+    [shown],
+  );
+  // A stored run whose questions are unknown (older versions) still has its results.
   const aAll: QuestionResult[] = useMemo(() => {
-    if (primary.kind === 'current') return current.inRun;
-    if (!primary.results) return [];
-    const ids = record ? record.sampleIds.map((sampleId) => ({ sampleId })) : [];
-    const byId = Object.fromEntries(primary.results.map((r) => [r.sampleId, r]));
-    return orderedResults(ids, byId).inRun;
-  }, [primary, current, record]);
-  const planned = primary.kind === 'current' ? runSamples.length : (record?.sampleIds.length ?? 0);
+    if (!shown) return [];
+    if (shown.samples.length > 0 || !record) return inRun.inRun;
+    const ids = record.sampleIds.map((sampleId) => ({ sampleId }));
+    return orderedResults(ids, shown.results).inRun;
+  }, [shown, record, inRun]);
+  const planned = shown ? (record?.sampleIds.length ?? shown.samples.length) : 0;
+
+  const shownStats = useMemo(() => {
+    if (!shown) return null;
+    const ids =
+      shown.samples.length > 0 ? shown.samples.map((s) => s.sampleId) : (record?.sampleIds ?? []);
+    return runStats(
+      { sampleIds: ids, updatedAt: record?.updatedAt ?? '' },
+      Object.values(shown.results),
+    );
+  }, [shown, record]);
+
+  const entries: RunListEntry[] = useMemo(
+    () =>
+      runs.map((r) => ({
+        record: r,
+        stats:
+          r.key === runKey && shownStats && shown?.kind === 'current' ? shownStats : stats[r.key],
+        current: r.key === runKey,
+      })),
+    [runs, stats, runKey, shownStats, shown?.kind],
+  );
 
   const { a, b } = useMemo(() => {
     if (!compare) return { a: aAll, b: null };
@@ -111,10 +119,7 @@ export function ResultsView() {
     [summaryA, summaryB, scenarios],
   );
 
-  const aName =
-    primary.kind === 'current'
-      ? `Current run${record ? ` (${record.label})` : ''}`
-      : (record?.label ?? primary.key);
+  const aName = record?.label ?? shown?.key ?? '';
   const bName = compare?.label ?? '';
   const series = b ? [`A: ${aName}`, `B: ${bName}`] : [aName];
   const chartRows: ChartRow[] = rows.map((r) => ({
@@ -123,131 +128,136 @@ export function ResultsView() {
     depth: r.depth,
     values: b ? [r.a?.byMode[mode], r.b?.byMode[mode]] : [r.a?.byMode[mode]],
   }));
-
-  const pickPrimary = (value: string) => {
-    if (value === '') {
-      setPrimary({ kind: 'current' });
-      return;
-    }
-    setPrimary({ kind: 'past', key: value, results: null });
-    storedResults(value).then(
-      (rs) => setPrimary((p) => (p.kind === 'past' && p.key === value ? { ...p, results: rs } : p)),
-      (e: unknown) => setRunsError(`Cannot load run ${value}: ${errorMessage(e)}`),
-    );
-  };
+  const liveStatus =
+    shown?.kind === 'current' && runStatus !== 'idle' ? runStatus : (record?.status ?? 'finished');
 
   return (
     <section className="panel results-view" aria-label="Results">
-      <header className="results-head">
-        <h2>Results</h2>
-        <label>
-          Run{' '}
-          <select
-            value={primary.kind === 'current' ? '' : primary.key}
-            onChange={(e) => pickPrimary(e.target.value)}
-            aria-label="Run to show"
-          >
-            <option value="">Current run{runKey ? '' : ' (none yet)'}</option>
-            {runs
-              .filter((r) => r.key !== runKey)
-              .map((r) => (
-                <option key={r.key} value={r.key}>
-                  {r.label} — {r.status}, {r.updatedAt.slice(0, 16).replace('T', ' ')}
-                </option>
-              ))}
-          </select>
-        </label>
-        <span className="hint" data-testid="results-progress">
-          {aAll.length} of {planned || aAll.length} questions finished
-          {primary.kind === 'current' && runStatus === 'running' ? ' · running' : ''}
-          {primary.kind === 'current' && current.outside > 0
-            ? ` · ${current.outside} stored results of other questions under the same settings not counted`
-            : ''}
-        </span>
-      </header>
-      {(runsError ?? runsMessages[0]) && (
-        <p role="alert" className="error">
-          {runsError ?? runsMessages.join('; ')}
-        </p>
-      )}
-      {primary.kind === 'past' && primary.results === null ? (
-        <p>Loading the run’s results…</p>
-      ) : aAll.length === 0 ? (
-        <p className="results-empty">
-          No finished questions yet. Start a run, or pick a past run above.
-        </p>
-      ) : (
-        <>
-          <fieldset className="mode-picker">
-            <legend>Scoring</legend>
-            {modes.map((m) => (
-              <label key={m} className={m === 'official' ? 'mode official' : 'mode'}>
-                <input
-                  type="radio"
-                  name="results-mode"
-                  checked={mode === m}
-                  onChange={() => setModeChoice(m)}
-                />{' '}
-                {SCORING_MODE_LABELS[m]}
-                {m === 'official' && <span className="official-badge">the benchmark’s number</span>}
-              </label>
-            ))}
-            <label className="mode">
-              Interval{' '}
-              <select
-                value={interval}
-                onChange={(e) =>
-                  setIntervalKind(e.target.value === 'cluster' ? 'cluster' : 'wilson')
-                }
-              >
-                <option value="wilson">95% Wilson</option>
-                <option value="cluster">95% cluster-robust (by video)</option>
-              </select>
-            </label>
-            <label className="mode">
-              <input
-                type="checkbox"
-                checked={scenarios}
-                onChange={(e) => setScenarios(e.target.checked)}
-              />{' '}
-              L3 scenarios
-            </label>
-          </fieldset>
-          {mode !== 'official' && (
-            <p className="not-official" role="note">
-              Not official: {SCORING_MODE_LABELS[mode]}. The benchmark reports the official rule
-              only.
+      <div className="results-layout">
+        <div className="run-list-panel">
+          <h2>Runs</h2>
+          <RunList
+            entries={entries}
+            shownKey={shown?.key ?? null}
+            onOpen={(k) => void openRun(k)}
+          />
+        </div>
+        <div className="results-main">
+          {runsMessages.length > 0 && (
+            <p role="alert" className="error">
+              Stored runs: {runsMessages.join('; ')}
             </p>
           )}
-          <AccuracyTable rows={rows} mode={mode} compared={b !== null} interval={interval} />
-          <AccuracyChart
-            rows={chartRows}
-            series={series}
-            interval={interval}
-            title={`Accuracy, ${SCORING_MODE_LABELS[mode]}`}
-          />
-          {modes.length > 1 && <ModesOverview summary={summaryA} modes={modes} />}
-          <LettersPanel results={a} summary={summaryA} mode={mode} />
-          <ComparePanel
-            a={aAll}
-            compare={compare}
-            setCompare={setCompare}
-            runs={runs.filter((r) => r.key !== primaryKey)}
-            samples={knownSamples}
-            mode={mode}
-            sharedOnly={sharedOnly}
-            setSharedOnly={setSharedOnly}
-          />
-          <ExportBar
-            results={aAll}
-            record={record}
-            settings={primary.kind === 'current' ? runSettings : (record?.settings ?? null)}
-            samples={
-              primary.kind === 'current' && runSamples.length > 0 ? runSamples : knownSamples
-            }
-          />
-        </>
-      )}
+          {shownState.status === 'error' && (
+            <p role="alert" className="error">
+              {shownState.message}
+            </p>
+          )}
+          {shown && shownStats && (
+            <RunHeadline
+              runKey={shown.key}
+              record={record}
+              settings={shown.settings}
+              stats={shownStats}
+              status={liveStatus}
+            />
+          )}
+          {shown?.questionsNote && (
+            <p className="hint" role="note">
+              {shown.questionsNote}
+            </p>
+          )}
+          {shown && (
+            <p className="hint" data-testid="results-progress">
+              {aAll.length} of {planned || aAll.length} questions finished
+              {shown.kind === 'current' && runStatus === 'running' ? ' · running' : ''}
+              {inRun.outside > 0
+                ? ` · ${inRun.outside} stored results of other questions under the same settings not counted`
+                : ''}
+            </p>
+          )}
+          {shownState.status === 'loading' ? (
+            <p>Loading the run’s results…</p>
+          ) : !shown ? (
+            <p className="results-empty">
+              No runs yet: start one in the Run view. Finished questions are kept in this browser.
+            </p>
+          ) : aAll.length === 0 ? (
+            <p className="results-empty">No finished questions in this run yet.</p>
+          ) : (
+            <>
+              <fieldset className="mode-picker">
+                <legend>Scoring</legend>
+                {modes.map((m) => (
+                  <label key={m} className={m === 'official' ? 'mode official' : 'mode'}>
+                    <input
+                      type="radio"
+                      name="results-mode"
+                      checked={mode === m}
+                      onChange={() => setModeChoice(m)}
+                    />{' '}
+                    {SCORING_MODE_LABELS[m]}
+                    {m === 'official' && (
+                      <span className="official-badge">the benchmark’s number</span>
+                    )}
+                  </label>
+                ))}
+                <label className="mode">
+                  Interval{' '}
+                  <select
+                    value={interval}
+                    onChange={(e) =>
+                      setIntervalKind(e.target.value === 'cluster' ? 'cluster' : 'wilson')
+                    }
+                  >
+                    <option value="wilson">95% Wilson</option>
+                    <option value="cluster">95% cluster-robust (by video)</option>
+                  </select>
+                </label>
+                <label className="mode">
+                  <input
+                    type="checkbox"
+                    checked={scenarios}
+                    onChange={(e) => setScenarios(e.target.checked)}
+                  />{' '}
+                  L3 scenarios
+                </label>
+              </fieldset>
+              {mode !== 'official' && (
+                <p className="not-official" role="note">
+                  Not official: {SCORING_MODE_LABELS[mode]}. The benchmark reports the official rule
+                  only.
+                </p>
+              )}
+              <AccuracyTable rows={rows} mode={mode} compared={b !== null} interval={interval} />
+              <AccuracyChart
+                rows={chartRows}
+                series={series}
+                interval={interval}
+                title={`Accuracy, ${SCORING_MODE_LABELS[mode]}`}
+              />
+              {modes.length > 1 && <ModesOverview summary={summaryA} modes={modes} />}
+              <LettersPanel results={a} summary={summaryA} mode={mode} />
+              <ComparePanel
+                a={aAll}
+                compare={compare}
+                setCompare={setCompare}
+                runs={runs.filter((r) => r.key !== shown.key)}
+                samples={knownSamples}
+                mode={mode}
+                sharedOnly={sharedOnly}
+                setSharedOnly={setSharedOnly}
+              />
+              <ExportBar
+                results={aAll}
+                record={record}
+                settings={shown.settings}
+                samples={shown.samples.length > 0 ? shown.samples : knownSamples}
+              />
+            </>
+          )}
+        </div>
+      </div>
     </section>
   );
 }

@@ -1,3 +1,4 @@
 export { App } from './App';
 export { ResultsView } from './ResultsView';
 export { Inspector } from './Inspector';
+export { Presentation } from './Presentation';

@@ -3,10 +3,12 @@ import {
   CHOICE_LETTERS,
   promptMismatch,
   renderChatPrompt,
+  type ClipValues,
   type QuestionResult,
   type Sample,
 } from '../bench/index';
-import { useAppStore, type QuestionFrames } from '../store/index';
+import { useEffect, useState } from 'react';
+import { framesKey, useAppStore, type QuestionFrames } from '../store/index';
 import { OutputText } from './OutputText';
 import {
   formatTiming,
@@ -26,10 +28,16 @@ const STATUS_TEXT = {
 } as const;
 
 export function InspectorDetail({
+  runKey,
+  clipValues,
   sample,
   result,
   onRerun,
 }: {
+  /** The run shown (its frames are kept under its key); null: no run, the set's question. */
+  runKey: string | null;
+  /** The run's clip-frame setting (frames decoded again must be decoded as it did). */
+  clipValues: ClipValues;
   sample: Sample;
   result: QuestionResult | undefined;
   onRerun: (sampleId: string) => void;
@@ -37,7 +45,28 @@ export function InspectorDetail({
   const id = sample.sampleId;
   // Only this question's live state: other questions' tokens leave this selector's value alone.
   const live = useAppStore((s) => (s.live?.sampleId === id ? s.live : null));
-  const frames = useAppStore((s) => s.frames[id]);
+  const frames = useAppStore((s) => (runKey ? s.frames[framesKey(runKey, id)] : undefined));
+  const recall = useAppStore((s) => s.recallFrames);
+  const redecode = useAppStore((s) => s.redecodeFrames);
+  const [redecoding, setRedecoding] = useState<string | null>(null);
+  // Thumbnails of a stored question come back from IndexedDB; 'none': the run kept none.
+  const [kept, setKept] = useState<'looking' | 'none' | 'failed'>('looking');
+  const ran = result !== undefined;
+  useEffect(() => {
+    if (!runKey || !ran || frames) return;
+    const effect = { alive: true };
+    recall(runKey, id).then(
+      (found) => {
+        if (effect.alive && !found) setKept('none');
+      },
+      () => {
+        if (effect.alive) setKept('failed');
+      },
+    );
+    return () => {
+      effect.alive = false;
+    };
+  }, [runKey, id, ran, frames, recall]);
   // The prompt the model got, as its own record says (wording, pads); before a run, the one the
   // run's (or the form's) settings would give.
   const planned = useAppStore((s) => s.runSettings?.wording ?? s.runConfig.wording);
@@ -82,8 +111,30 @@ export function InspectorDetail({
       <Filmstrip
         sample={sample}
         frames={frames}
-        state={live ? 'running' : result ? 'ran' : 'not-run'}
+        state={live ? 'running' : result ? kept : 'not-run'}
+        failedStage={result?.error && !result.modelPrompt ? result.error.stage : null}
       />
+      {!frames && kept === 'none' && result && !result.error && runKey && (
+        <p className="hint">
+          <button
+            type="button"
+            disabled={redecoding === 'working'}
+            onClick={() => {
+              setRedecoding('working');
+              void redecode(runKey, sample, clipValues, result.frameIndices).then((why) =>
+                setRedecoding(why ?? 'done'),
+              );
+            }}
+          >
+            Decode them again from the clips
+          </button>{' '}
+          {redecoding && redecoding !== 'working' && redecoding !== 'done' && (
+            <span role="status" data-testid="redecode-problem">
+              {redecoding}
+            </span>
+          )}
+        </p>
+      )}
 
       <h3>Prompt</h3>
       <p className="hint" data-testid="inspector-prompt-record">
@@ -158,19 +209,27 @@ function Filmstrip({
   sample,
   frames,
   state,
+  failedStage,
 }: {
   sample: Sample;
   frames: QuestionFrames | undefined;
-  state: 'running' | 'ran' | 'not-run';
+  state: 'running' | 'looking' | 'none' | 'failed' | 'not-run';
+  /** The stage that failed before the model got anything (no frames were made). */
+  failedStage: string | null;
 }) {
   if (!frames) {
+    const text = {
+      running: 'Preparing the frames…',
+      looking: 'Loading the frames this question’s model got…',
+      none: failedStage
+        ? `No frames: the ${failedStage} stage failed before the model got any (see the error below).`
+        : 'This run kept no frames for this question (it ran in an older version).',
+      failed: 'The stored frames could not be read from this browser’s storage.',
+      'not-run': `Not run yet. Clip: ${sample.clipPaths?.[0] ?? 'none'}; still: ${sample.stillPath ?? 'last frame of the clip'}.`,
+    }[state];
     return (
       <p className="hint" data-testid="frames-missing">
-        {state === 'running'
-          ? 'Preparing the frames…'
-          : state === 'ran'
-            ? 'Frames not in memory — run again to see them.'
-            : `Not run yet. Clip: ${sample.clipPaths?.[0] ?? 'none'}; still: ${sample.stillPath ?? 'last frame of the clip'}.`}
+        {text}
       </p>
     );
   }
@@ -180,7 +239,8 @@ function Filmstrip({
   const still =
     frames.previews[clipCount] ?? (frames.stillFrom === 'last-frame' ? clip.at(-1) : undefined);
   return (
-    <div className="filmstrip-row">
+    // Scrolls sideways on narrow screens: focusable, so the keyboard can scroll it too.
+    <div className="filmstrip-row" role="group" aria-label="Frames the model got" tabIndex={0}>
       {clipCount > 0 && (
         <ol className="filmstrip" aria-label={`${clipCount} sampled clip frames`}>
           {clip.map((url, i) => (
