@@ -4,13 +4,7 @@ import { chooseDevice } from '../device';
 import { dtypePreference } from '../dtype-choice';
 import { checkQuota } from '../files';
 import type { ModelContent } from '../digest';
-import {
-  runnerIds,
-  TEXT_FILES,
-  type FileServer,
-  type LoadedModel,
-  type QwenConfig,
-} from '../load';
+import { runnerIds, TEXT_FILES, type FileServer, type LoadedModel, type QwenConfig } from '../load';
 import { sessionInterface } from '../interface';
 import { parseGeneration, type Preprocess } from '../model-config';
 import { classifyError, watchDeviceLost, wasmThreads } from '../runtime';
