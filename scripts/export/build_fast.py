@@ -3,8 +3,7 @@
     python3 scripts/export/build_fast.py models/tiny-random-qwen2-vl [--dtypes fp32,q4]
 
 Reads config.json and onnx/{embed_tokens,decoder_model_merged,vision_encoder}.onnx, rebuilds the hub
-checkpoint's weight dict (fast/onnx_weights.py), checks the q4 packing against the folder's
-MatMulNBitsQuantizer graphs byte for byte when they exist, and writes onnx/*_fast*.onnx + onnx/fast.json.
+checkpoint's weight dict (tiny_weights.py), and writes onnx/*_fast*.onnx + onnx/fast.json.
 Small models share the embedding with embed_tokens.onnx (no second copy). numpy + onnx only.
 """
 
@@ -16,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fast import build, weights_from_onnx  # noqa: E402
-from fast.q4 import check_against_onnx  # noqa: E402
+from fast import build  # noqa: E402
+from tiny_weights import load_tiny_weights  # noqa: E402
 
 SHARE_LIMIT = 64 * 1024 * 1024  # below this the embedding is shared with embed_tokens.onnx's bytes
 
@@ -31,12 +30,8 @@ def main() -> None:
     onnx_dir = model / "onnx"
     config = json.loads((model / "config.json").read_text())
     t0 = time.time()
-    weights = weights_from_onnx(onnx_dir, config)
+    weights = load_tiny_weights(model)
     print(f"weights: {len(weights)} tensors from {onnx_dir} in {time.time() - t0:.1f}s")
-    for g in ("decoder_model_merged", "vision_encoder"):
-        if (onnx_dir / f"{g}_q4.onnx").exists():
-            n = check_against_onnx(onnx_dir / f"{g}.onnx", onnx_dir / f"{g}_q4.onnx")
-            print(f"q4 packing: {n} weights of {g}_q4.onnx identical to onnxruntime's quantizer")
     embed = weights["model.embed_tokens.weight"]
     share = {"model.embed_tokens.weight": "embed_tokens.onnx"} if embed.nbytes < SHARE_LIMIT else None
     build(config, weights, model, dtypes=args.dtypes.split(","), share=share)

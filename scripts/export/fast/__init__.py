@@ -2,6 +2,6 @@
 
 from .build import build
 from .config import text_shape, vision_shape
-from .onnx_weights import check_shapes, expected_shapes, weights_from_onnx
+from .onnx_weights import check_shapes, expected_shapes
 
-__all__ = ["build", "check_shapes", "expected_shapes", "text_shape", "vision_shape", "weights_from_onnx"]
+__all__ = ["build", "check_shapes", "expected_shapes", "text_shape", "vision_shape"]

@@ -36,7 +36,7 @@ q4: every Linear is MatMulNBits (block 32, symmetric; see q4.py), the embedding 
 import numpy as np
 from onnx import TensorProto as TP
 
-from . import q4
+import q4  # scripts/export/q4.py: the one MatMulNBits packer (byte-exact with onnxruntime)
 from .config import TextShape
 from .graph import MS, Graph, Shared
 
@@ -67,7 +67,7 @@ def linear(g: Graph, x: str, w_nk: np.ndarray, bias, name: str, quant: bool, pac
     """x [M, K] @ W^T (+ bias) for a PyTorch Linear weight [N, K] (`packed_q4`: its q4.quantize(), if done)."""
     n, k = w_nk.shape
     if quant:
-        packed, scales = packed_q4 if packed_q4 is not None else q4.quantize(w_nk)
+        packed, scales = packed_q4 if packed_q4 is not None else q4.quantize(w_nk.T)
         ins = [x, g.init(name + ".weight_q4", packed), g.init(name + ".scales", scales)]
         if bias is not None:
             ins += ["", "", g.init(name + ".bias", bias)]
@@ -104,7 +104,7 @@ def build_decoder(ts: TextShape, w, quant: bool, share_embed: Shared | None = No
     if embed_q4:
         if not quant or H % q4.BLOCK:
             raise ValueError("embed_q4 needs a q4 graph and hidden % 32 == 0")
-        embed_packed = packed_e, scales_e = q4.quantize(embed)
+        embed_packed = packed_e, scales_e = q4.quantize(embed.T)
         data = g.init(e_name + "_q4", packed_e.reshape(V, H // 2))
         gathered = g.node("GatherBlockQuantized", [data, ids, g.init(e_name + ".scales", scales_e)], domain=MS,
                           name="embed_tokens", bits=4, block_size=q4.BLOCK, gather_axis=0, quantize_axis=1)
@@ -165,7 +165,7 @@ def build_decoder(ts: TextShape, w, quant: bool, share_embed: Shared | None = No
                                    [down, residual, g.init(norm_name, w[norm_name])], outputs=4, domain=MS,
                                    name="norm" if last else f"layers.{i + 1}.input_layernorm", epsilon=ts.rms_eps)
     sel = g.node("Gather", [h, rows], name="logit_rows")  # [L, H]
-    head_w = w.get("lm_head.weight", embed)
+    head_w = w["lm_head.weight"] if "lm_head.weight" in w else embed
     if quant:
         tied = "lm_head.weight" not in w
         logits = linear(g, sel, head_w, None, "lm_head", True, packed_q4=embed_packed if tied else None)

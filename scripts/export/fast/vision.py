@@ -17,7 +17,7 @@ Output:
 import numpy as np
 from onnx import TensorProto as TP
 
-from . import q4
+import q4  # scripts/export/q4.py: the one MatMulNBits packer (byte-exact with onnxruntime)
 from .config import VisionShape
 from .graph import MS, Graph
 
@@ -26,7 +26,7 @@ def linear3(g: Graph, x: str, w_nk: np.ndarray, bias, name: str, quant: bool) ->
     """x [..., K] @ W^T + bias, any rank (MatMul / MatMulNBits both broadcast over leading dims)."""
     n, k = w_nk.shape
     if quant:
-        packed, scales = q4.quantize(w_nk)
+        packed, scales = q4.quantize(w_nk.T)
         ins = [x, g.init(name + ".weight_q4", packed), g.init(name + ".scales", scales)]
         if bias is not None:
             ins += ["", "", g.init(name + ".bias", bias)]

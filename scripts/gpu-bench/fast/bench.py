@@ -341,7 +341,7 @@ def main():
             phase("official bf16", official)
 
         def cpu_reference():
-            from ortcpu import FastCpu
+            from fast.ortcpu import FastCpu
             from official import inputs_for
             from reference import build_processor
             import numpy as np
