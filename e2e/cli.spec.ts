@@ -60,6 +60,9 @@ type Line = Record<string, unknown> &
     wording: string | null;
     prompt_tokens: number | null;
     timings: Record<string, number>;
+    device: string | null;
+    dtype: string;
+    engine: string | null;
   };
 
 const readLines = (dir: string): Line[] =>
@@ -104,7 +107,11 @@ test('npm run eval: 3 questions, files parse, frames dumped, a second run resume
     expect(l.frame_indices!.length).toBeLessThanOrEqual(16);
     expect(l.timings.totalMs).toBeGreaterThan(0);
     expect(l.timings.visionMs).toBeGreaterThan(0);
+    // Where it ran, as the model reported it: the tiny folder has the fast graphs, so engine 'auto'
+    // (the default) ran them, and the line says so.
     expect(l.device).toBe('wasm');
+    expect(l.engine).toBe('fast');
+    expect(['fp32', 'q4']).toContain(l.dtype);
     // Frames: one PNG per sampled index plus the still, same indices as the run used.
     const dir = join(whole, 'frames', l.sample_id);
     const meta = JSON.parse(readFileSync(join(dir, 'frames.json'), 'utf8')) as {

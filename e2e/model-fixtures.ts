@@ -1,4 +1,4 @@
-// Shared by the model-stage browser tests: the reference fixtures, the harness page, and the
+// Shared by the model-stage browser tests (model, hub-twin, fast): the reference fixtures, the harness page, and the
 // comparison of a run with a reference (PyTorch, or onnxruntime on the same graphs).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -7,6 +7,8 @@ import type { LoadArgs, LoadOutcome, ModelHarness, RunArgs, RunOutcome } from '.
 
 export const FIXTURES = resolve(import.meta.dirname, 'fixtures/reference');
 export const SHARED = resolve(import.meta.dirname, '../../shared/seedbench');
+export const MODEL_URL = '/models/tiny-random-qwen2-vl/';
+export const MODEL_DIR = resolve(import.meta.dirname, '../models/tiny-random-qwen2-vl');
 
 export interface Reference {
   top20: [number, number][];
@@ -26,6 +28,16 @@ export interface Fixture {
 }
 
 export type RunResult = Extract<RunOutcome, { ok: true }>['value']['result'];
+
+/** The fast graphs' own onnxruntime (CPU) outputs for a case (scripts/fast-fixtures.ts). */
+export function fastFixture(id: string, dtype: 'fp32' | 'q4'): Reference {
+  const all = JSON.parse(
+    readFileSync(resolve(import.meta.dirname, `fixtures/fast/${id}.json`), 'utf8'),
+  ) as Record<string, Reference>;
+  const ref = all[dtype];
+  if (!ref) throw new Error(`fixtures/fast/${id}.json has no ${dtype}`);
+  return ref;
+}
 
 export function fixture(id: string): Fixture {
   return JSON.parse(readFileSync(`${FIXTURES}/${id}.json`, 'utf8')) as Fixture;
@@ -143,6 +155,39 @@ export function compareWith(
   if (opts.likelihood !== false) {
     expect(Object.values(result.choiceNll ?? {}).filter(Number.isFinite)).toHaveLength(4);
   }
+}
+
+/**
+ * Tolerances of the tiny model's runs (absolute, on logits and on log-probs), both engines:
+ * - fp32 vs PyTorch: 1e-3. ORT's and torch's fp32 kernels differ only in summation order; onnxruntime
+ *   Python is within 1e-5 of PyTorch on these inputs (fixture), wasm measured within 5e-5, and
+ *   WebGPU (SwiftShader, different reduction order and exp) within 6e-4.
+ * - q4 vs onnxruntime Python on the same q4 graphs: 1e-3. MatMulNBits dequantises the same 4-bit
+ *   weights and accumulates in fp32 in both runtimes (measured 5e-5 on wasm).
+ * - q8 vs onnxruntime Python on the same q8 graphs: 0.5. q8 quantises activations at run time
+ *   (DynamicQuantizeLinear); the two runtimes may put a value in the neighbouring 8-bit step, and
+ *   that moves logits by up to q8's own error: q8 vs fp32 differs by 0.50-0.69 on these cases
+ *   (fixtures' max_abs_logit_diff_last). Measured here: 0.24 (top-20 logits), 0.083 (letters).
+ */
+export const TOLERANCE = { fp32: 1e-3, q4: 1e-3, q8: 0.5 } as const;
+
+/** compareWith against the fixture's entry for `dtype`: PyTorch for fp32, else onnxruntime's. */
+export function compare(
+  result: RunResult,
+  fx: Fixture,
+  dtype: keyof typeof TOLERANCE,
+  opts: { greedy: boolean },
+) {
+  const ref = dtype === 'fp32' ? fx.pytorch : fx.onnx[dtype];
+  if (!ref) throw new Error(`${fx.case_id} has no onnxruntime ${dtype} entry`);
+  compareWith(
+    result,
+    fx,
+    ref,
+    TOLERANCE[dtype],
+    dtype === 'fp32' ? 'PyTorch' : `onnxruntime ${dtype}`,
+    opts,
+  );
 }
 
 /** Run arguments for a fixture case: its question, its PNG visuals, every scoring pass. */

@@ -1,57 +1,24 @@
-import { resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
 import type { ModelHarness } from './harness/model';
 import {
   ALL_SCORING,
-  compareWith,
+  compare,
   fixture,
   fixtureRun,
   load,
+  MODEL_DIR,
+  MODEL_URL,
   openHarness,
   question,
   requests,
   run,
-  type Fixture,
   type Reference,
-  type RunResult,
 } from './model-fixtures';
 
 // The model stage in real Chromium: transformers.js + onnxruntime-web in the model worker, on the
-// committed tiny Qwen2-VL export, against the PyTorch / onnxruntime reference fixtures.
-
-const MODEL_URL = '/models/tiny-random-qwen2-vl/';
-const MODEL_DIR = resolve(import.meta.dirname, '../models/tiny-random-qwen2-vl');
-
-/**
- * Tolerances (absolute, on logits and on log-probs):
- * - fp32 vs PyTorch: 1e-3. ORT's and torch's fp32 kernels differ only in summation order; onnxruntime
- *   Python is within 1e-5 of PyTorch on these inputs (fixture), wasm measured within 5e-5, and
- *   WebGPU (SwiftShader, different reduction order and exp) within 6e-4.
- * - q4 vs onnxruntime Python on the same q4 graphs: 1e-3. MatMulNBits dequantises the same 4-bit
- *   weights and accumulates in fp32 in both runtimes (measured 5e-5 on wasm).
- * - q8 vs onnxruntime Python on the same q8 graphs: 0.5. q8 quantises activations at run time
- *   (DynamicQuantizeLinear); the two runtimes may put a value in the neighbouring 8-bit step, and
- *   that moves logits by up to q8's own error: q8 vs fp32 differs by 0.50-0.69 on these cases
- *   (fixtures' max_abs_logit_diff_last). Measured here: 0.24 (top-20 logits), 0.083 (letters).
- */
-const TOLERANCE = { fp32: 1e-3, q4: 1e-3, q8: 0.5 } as const;
-
-function compare(
-  result: RunResult,
-  fx: Fixture,
-  dtype: keyof typeof TOLERANCE,
-  opts: { greedy: boolean },
-) {
-  const ref = dtype === 'fp32' ? fx.pytorch : (fx.onnx[dtype] as Reference);
-  compareWith(
-    result,
-    fx,
-    ref,
-    TOLERANCE[dtype],
-    dtype === 'fp32' ? 'PyTorch' : `onnxruntime ${dtype}`,
-    opts,
-  );
-}
+// committed tiny Qwen2-VL export, against the PyTorch / onnxruntime reference fixtures. The tiny
+// folder also has fast graphs (onnx/fast.json), so these loads ask for the reference engine; the
+// fast engine's parity is e2e/fast.spec.ts.
 
 const STILL = fixture('still-sample5');
 const SHORT_CLIP = fixture('clip-f71fb12c'); // 99 frames -> 6 sampled; its frames are committed PNGs
@@ -65,6 +32,7 @@ test.describe('tiny Qwen2-VL vs the reference, wasm', () => {
     await openHarness(page);
     const { info } = await load(page, {
       from: MODEL_URL,
+      engine: 'reference',
       dtype: 'fp32',
       device: 'wasm',
       numThreads: 2,
@@ -102,7 +70,13 @@ test.describe('tiny Qwen2-VL vs the reference, wasm', () => {
   for (const dtype of ['q4', 'q8'] as const) {
     test(`${dtype}: matches onnxruntime on the same ${dtype} graphs`, async ({ page }) => {
       await openHarness(page);
-      const { info } = await load(page, { from: MODEL_URL, dtype, device: 'wasm', numThreads: 2 });
+      const { info } = await load(page, {
+        from: MODEL_URL,
+        engine: 'reference',
+        dtype,
+        device: 'wasm',
+        numThreads: 2,
+      });
       // The tiny export ships embed_tokens only in fp32 and q8 (a Gather has no 4-bit form).
       expect(info.graphDtypes.decoder_model_merged).toBe(dtype);
       for (const fx of [STILL, SHORT_CLIP]) {
@@ -116,7 +90,13 @@ test.describe('tiny Qwen2-VL vs the reference, wasm', () => {
 
   test('cancel stops decoding and keeps the partial output', async ({ page }) => {
     await openHarness(page);
-    await load(page, { from: MODEL_URL, dtype: 'fp32', device: 'wasm', numThreads: 2 });
+    await load(page, {
+      from: MODEL_URL,
+      engine: 'reference',
+      dtype: 'fp32',
+      device: 'wasm',
+      numThreads: 2,
+    });
     const out = await run(page, fixtureRun(STILL, { cancelAfter: 3 }));
     expect(out.result.stopReason).toBe('cancelled');
     expect(out.result.outputIds.length).toBeGreaterThanOrEqual(3);
@@ -133,14 +113,19 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
 
   test('fp32 and q4: still-only question', async ({ page }) => {
     await openHarness(page);
-    const { info } = await load(page, { from: MODEL_URL, dtype: 'fp32', device: 'webgpu' });
+    const { info } = await load(page, {
+      from: MODEL_URL,
+      engine: 'reference',
+      dtype: 'fp32',
+      device: 'webgpu',
+    });
     expect(info.device).toBe('webgpu');
     expect(info.deviceReason).toContain('WebGPU adapter');
     const out = await run(page, fixtureRun(STILL));
     compare(out.result, STILL, 'fp32', { greedy: true });
     console.log(`still fp32 webgpu timings ${JSON.stringify(out.result.timings)}`);
 
-    await load(page, { from: MODEL_URL, dtype: 'q4', device: 'webgpu' });
+    await load(page, { from: MODEL_URL, engine: 'reference', dtype: 'q4', device: 'webgpu' });
     const ref = STILL.onnx['q4'] as Reference;
     const q4 = await run(
       page,
@@ -155,7 +140,7 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
   }) => {
     await openHarness(page);
     // dtype auto: q4 on SwiftShader (no shader-f16); the reload keeps the dtype that ran.
-    const { info } = await load(page, { from: MODEL_URL, device: 'webgpu' });
+    const { info } = await load(page, { from: MODEL_URL, engine: 'reference', device: 'webgpu' });
     expect([info.device, info.dtype]).toEqual(['webgpu', 'q4']);
     const lost = await page.evaluate(() =>
       (window as unknown as { modelHarness: ModelHarness }).modelHarness.loseDevice(),
@@ -180,6 +165,7 @@ test.describe('tiny Qwen2-VL vs the reference, WebGPU (SwiftShader)', () => {
     // The tiny export has a q4f16 vision encoder (its q4f16 decoder is not committed).
     const { info, events } = await load(page, {
       from: MODEL_URL,
+      engine: 'reference',
       dtype: 'q4',
       graphDtypes: { vision_encoder: 'q4f16' },
       device: 'auto',
@@ -213,7 +199,13 @@ test.describe('end to end', () => {
     page,
   }) => {
     await openHarness(page);
-    await load(page, { from: MODEL_URL, dtype: 'fp32', device: 'wasm', numThreads: 2 });
+    await load(page, {
+      from: MODEL_URL,
+      engine: 'reference',
+      dtype: 'fp32',
+      device: 'wasm',
+      numThreads: 2,
+    });
     for (const id of ['clip-c847fafa', 'clip-17be1d0a']) {
       const fx = fixture(id);
       const out = await run(page, {
@@ -255,6 +247,7 @@ test.describe('model sources', () => {
     await page.setInputFiles('#model-folder', MODEL_DIR);
     const { info, events } = await load(page, {
       from: 'folder-input',
+      engine: 'reference',
       dtype: 'q4',
       device: 'wasm',
     });
@@ -291,7 +284,12 @@ test.describe('model sources', () => {
         ),
       files,
     );
-    const { info, events } = await load(page, { from: 'opfs:tiny', dtype: 'q4', device: 'wasm' });
+    const { info, events } = await load(page, {
+      from: 'opfs:tiny',
+      engine: 'reference',
+      dtype: 'q4',
+      device: 'wasm',
+    });
     expect(info.source).toBe('folder "tiny"');
     expect(events.filter((e) => e.kind === 'file').every((e) => e.from === 'local')).toBe(true);
     const ref = STILL.onnx['q4'] as Reference;
@@ -309,6 +307,7 @@ test.describe('model sources', () => {
     const missing = await page.evaluate(() =>
       (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
         from: 'opfs:tiny',
+        engine: 'reference',
         dtype: 'q4',
         device: 'wasm',
       }),
@@ -322,7 +321,13 @@ test.describe('model sources', () => {
   test('a URL download is cached and then loads offline', async ({ page }) => {
     await openHarness(page);
     await page.evaluate(() => caches.delete('seedbench-models-v1'));
-    const first = await load(page, { from: MODEL_URL, dtype: 'q4', device: 'wasm', cache: true });
+    const first = await load(page, {
+      from: MODEL_URL,
+      engine: 'reference',
+      dtype: 'q4',
+      device: 'wasm',
+      cache: true,
+    });
     const quota = first.events.find((e) => e.kind === 'quota');
     expect(quota).toMatchObject({ kind: 'quota', caching: true });
     const decoder = 'onnx/decoder_model_merged_q4.onnx';
@@ -331,7 +336,13 @@ test.describe('model sources', () => {
     // Offline: every model request fails, and the cache still serves the model.
     await page.route('**/models/**', (route) => route.abort('internetdisconnected'));
     // q4 also shows that the fp32 embed_tokens is found offline (no embed_tokens_q4 to probe).
-    const second = await load(page, { from: MODEL_URL, dtype: 'q4', device: 'wasm', cache: true });
+    const second = await load(page, {
+      from: MODEL_URL,
+      engine: 'reference',
+      dtype: 'q4',
+      device: 'wasm',
+      cache: true,
+    });
     const fromCache = second.events.filter((e) => e.kind === 'file' && e.done);
     expect(fromCache.length).toBeGreaterThan(0);
     expect(fromCache.every((e) => e.kind === 'file' && e.from === 'cache')).toBe(true);
@@ -386,6 +397,7 @@ test.describe('model loading errors', () => {
     const out = await page.evaluate(() =>
       (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
         from: '/models/tiny-random-qwen2-vl/',
+        engine: 'reference',
         dtype: 'q4',
         device: 'wasm',
       }),
@@ -404,6 +416,7 @@ test.describe('model loading errors', () => {
     const out = await page.evaluate(() =>
       (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
         from: '/models/tiny-random-qwen2-vl/',
+        engine: 'reference',
         dtype: 'q4',
         device: 'wasm',
       }),
@@ -416,7 +429,7 @@ test.describe('model loading errors', () => {
 
   test('a bad question is reported and the model keeps working', async ({ page }) => {
     await openHarness(page);
-    await load(page, { from: MODEL_URL, dtype: 'q4', device: 'wasm' });
+    await load(page, { from: MODEL_URL, engine: 'reference', dtype: 'q4', device: 'wasm' });
     // A clip question that arrives without clip frames: refused by name, the worker lives on.
     const bad = await page.evaluate(
       (a) => (window as unknown as { modelHarness: ModelHarness }).modelHarness.run(a),

@@ -113,8 +113,10 @@ export function resultLine(
     frame_indices: r.frameIndices,
     timings,
     error: r.error,
-    device: extra.device,
-    dtype: extra.dtype,
+    // Where the question ran, as the model reported it; the load's values when it never ran.
+    device: r.ranOn?.device ?? extra.device,
+    dtype: r.ranOn?.dtype ?? extra.dtype,
+    engine: r.ranOn?.engine ?? null,
     model: extra.model,
     finished_at: r.finishedAt,
   });
@@ -164,6 +166,8 @@ export const resultLineSchema = z.object({
     .nullable(),
   device: z.string().nullable(),
   dtype: z.string(),
+  // Absent in files written before engines were recorded.
+  engine: z.string().nullable().default(null),
   model: z.string(),
   finished_at: z.string(),
 });
@@ -211,6 +215,10 @@ export function resultFromLine(l: ResultLine): QuestionResult {
     letterLogprobs: asFour(l.letter_logprobs, -Infinity),
     choiceNll: asFour(l.choice_nll, Infinity),
     error: l.error,
+    ranOn:
+      l.device !== null && l.engine !== null
+        ? { device: l.device, dtype: l.dtype, engine: l.engine }
+        : null,
     frameIndices: l.frame_indices,
     timings,
     finishedAt: l.finished_at,

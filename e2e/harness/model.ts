@@ -39,6 +39,12 @@ export interface LoadArgs {
   /** Default false here (the app caches). */
   cache?: boolean;
   enforceLimits?: boolean;
+  /** 'auto' picks the fast graphs when the folder has them (the app's default). */
+  engine?: LoadSettings['engine'];
+  kvCapacity?: number;
+  graphCapture?: boolean;
+  profile?: boolean;
+  gpuSubgroups?: boolean;
 }
 
 interface Failure {
@@ -82,6 +88,11 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
       numThreads: args.numThreads ?? DEFAULT_LOAD_SETTINGS.numThreads,
       cache: args.cache ?? false,
       enforceLimits: args.enforceLimits ?? DEFAULT_LOAD_SETTINGS.enforceLimits,
+      engine: args.engine ?? DEFAULT_LOAD_SETTINGS.engine,
+      kvCapacity: args.kvCapacity ?? DEFAULT_LOAD_SETTINGS.kvCapacity,
+      graphCapture: args.graphCapture ?? DEFAULT_LOAD_SETTINGS.graphCapture,
+      profile: args.profile ?? DEFAULT_LOAD_SETTINGS.profile,
+      gpuSubgroups: args.gpuSubgroups ?? DEFAULT_LOAD_SETTINGS.gpuSubgroups,
     };
     const info = await client.load(source, settings, (e) => events.push(e));
     return { ok: true, value: { info, events } };

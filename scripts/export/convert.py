@@ -99,18 +99,22 @@ def write_configs(src: Path, out: Path, cfg: dict, chunks: dict[str, int], token
     tok_path.write_text(json.dumps(tok, indent=2, ensure_ascii=False) + "\n")
 
 
-def fast_graphs(cfg: dict, weights, out: Path, dtypes: list[str]) -> bool:
-    """The fast decoder graphs (issue 11's scripts/export/fast/), where that builder exists."""
-    try:
-        from fast import build  # type: ignore[import-not-found]
-    except ImportError:
-        return False
-    build(cfg, weights, out / "onnx", dtypes)
-    return True
+FAST_DTYPES = ("fp32", "q4")  # what scripts/export/fast builds (fp32 activations: no shader-f16 needed)
+
+
+def fast_graphs(cfg: dict, weights, out: Path, dtypes: list[str]) -> str:
+    """The fast engine's graphs (scripts/export/fast) for the asked dtypes it builds; what was done."""
+    from fast import build
+
+    fast = [d for d in dtypes if d in FAST_DTYPES]
+    if not fast:
+        return f"not built (the fast builder makes {', '.join(FAST_DTYPES)}; asked {', '.join(dtypes)})"
+    build(cfg, weights, out, fast)
+    return f"written for {', '.join(fast)} (onnx/fast.json)"
 
 
 def convert(src: Path, out: Path, dtypes: list[str], io: str, external: str, weights=None, cfg=None,
-            tokenizer_dir: Path | None = None, also: list[tuple[str, str]] = ()) -> dict:
+            tokenizer_dir: Path | None = None, also: list[tuple[str, str]] = (), fast: bool = True) -> dict:
     t0 = time.time()
     cfg = cfg if cfg is not None else json.loads((src / "config.json").read_text())
     s = shapes_from_config(cfg)
@@ -137,8 +141,8 @@ def convert(src: Path, out: Path, dtypes: list[str], io: str, external: str, wei
         data = f" ({len(files)} data file(s))" if files else ""
         print(f"  {name}: {size:,} bytes{data} in {time.time() - t:.1f}s", flush=True)
     write_configs(src, out, cfg, chunks, tokenizer_dir or src)
-    fast = fast_graphs(cfg, weights, out, dtypes)
-    print(f"fast decoder graphs: {'written' if fast else 'not available (scripts/export/fast/ not present)'}")
+    # The hub twins imitate the public export, which has no fast graphs (make_twin passes fast=False).
+    print(f"fast engine graphs: {fast_graphs(cfg, weights, out, dtypes) if fast else 'not asked'}")
     print(f"converted in {time.time() - t0:.1f}s -> {out}")
     return report
 
@@ -153,6 +157,7 @@ def main() -> None:
     ap.add_argument("--external", choices=["auto", "public", "always", "never"], default="auto",
                     help="external data: auto = graphs over protobuf's 2 GB; public = where the public 2B has it")
     ap.add_argument("--also", default="", help="extra GRAPH:DTYPE pairs, e.g. embed_tokens:fp16 beside --dtypes q4")
+    ap.add_argument("--no-fast", action="store_true", help="skip the fast engine's graphs (onnx/fast.json)")
     ap.add_argument("--check", action="store_true", help="then run selfcheck.py (needs torch, transformers, onnxruntime)")
     args = ap.parse_args()
     dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
@@ -164,7 +169,7 @@ def main() -> None:
         if g not in BUILDERS or d not in DTYPES:
             raise SystemExit(f"--also {g}:{d}: graph of {', '.join(BUILDERS)}, dtype of {', '.join(DTYPES)}")
     src, out = Path(args.src), Path(args.out)
-    convert(src, out, dtypes, args.io, args.external, also=also)
+    convert(src, out, dtypes, args.io, args.external, also=also, fast=not args.no_fast)
     if args.check:
         import selfcheck
 

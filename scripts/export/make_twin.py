@@ -76,7 +76,7 @@ def main() -> None:
         c = dict(cfg)
         c["_comment"] = (f"{cfg.get('_comment', '')} Rebuilt in the hub interface by scripts/export/make_twin.py "
                          f"({v['io']} inputs and outputs).").strip()
-        convert(tiny, out, v["dtypes"], v["io"], "public", weights=weights, cfg=c, tokenizer_dir=tiny)
+        convert(tiny, out, v["dtypes"], v["io"], "public", weights=weights, cfg=c, tokenizer_dir=tiny, fast=False)
         (out / STAMP).write_text(digest + "\n")
 
 

@@ -12,7 +12,8 @@ fixture's exact prompt (its input_ids are checked equal). PyTorch runs the check
 (TF32 off); onnxruntime (CPU) runs the exported graphs as the hub interface allows: each visual's
 whole grid in one vision call, the prompt in one decoder pass (every position's logits), then
 greedy decoding with the official repetition penalty 1.05 through the KV cache, positions from the
-checkpoint's own get_rope_index. Prints the max |logit difference| (last prompt position and all
+checkpoint's own get_rope_index. Where the folder has the fast engine's graphs (onnx/fast.json) for the
+dtype, they run too (fast/ortcpu.py: fed as the app feeds them) and are held to the same tolerance. Prints the max |logit difference| (last prompt position and all
 positions) and whether the greedy tokens agree; exits 1 when they do not or the difference is over
 --tol (float32 graphs; other dtypes are reported, and fail only with --strict).
 """
@@ -178,6 +179,26 @@ def onnx_side(model_dir: Path, dtype: str, inputs, pos: np.ndarray, tokens: int,
                                    "threads": threads}
 
 
+def fast_side(model_dir: Path, dtype: str, inputs, tokens: int, threads: int):
+    """The fast engine's graphs (onnx/fast.json) on onnxruntime CPU, fed as the app feeds them; None
+    when the folder has none for this dtype."""
+    from fast.ortcpu import FastCpu
+
+    manifest = model_dir / "onnx" / "fast.json"
+    if not manifest.exists() or dtype not in json.loads(manifest.read_text())["graphs"]:
+        return None
+    grid = inputs["image_grid_thw"][0].tolist()
+    parts = [inputs[k].numpy() for k in ("pixel_values_videos", "pixel_values") if k in inputs]
+    slices = np.concatenate(parts, 0).astype(np.float32).reshape(-1, grid[1] * grid[2], parts[0].shape[-1])
+    grids = {"image": inputs["image_grid_thw"].tolist(),
+             "video": inputs["video_grid_thw"].tolist() if "video_grid_thw" in inputs else []}
+    ids = inputs["input_ids"][0].tolist()
+    t0 = time.time()
+    cpu = FastCpu(model_dir, dtype, threads, len(ids) + tokens + 2)
+    r = cpu.run(ids, slices, grids, tokens)
+    return r["first_logits"], r["output_ids"], {"load_s": round(cpu.load_s, 1), "run_s": round(time.time() - t0, 1)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ckpt", required=True, help="the Hugging Face checkpoint folder that was converted")
@@ -212,15 +233,35 @@ def main(argv=None) -> int:
         "pytorch_greedy": pt_greedy, "onnx_greedy": ox_greedy, "pytorch": pt_info, "onnxruntime": ox_info,
     }
     ok = agree and (last <= a.tol and every <= 10 * a.tol) if (a.dtype == "fp32" or a.strict) else True
+    fast = fast_side(Path(a.model), a.dtype, inputs, a.tokens, a.threads)
+    if fast is not None:
+        f_logits, f_greedy, f_info = fast
+        f_last = float(np.abs(f_logits - pt_logits[-1]).max())
+        fn = min(len(pt_greedy), len(f_greedy))
+        f_first = next((i for i in range(fn) if pt_greedy[i] != f_greedy[i]), None)
+        f_agree = f_first is None and len(f_greedy) >= len(pt_greedy)
+        result["fast"] = {"max_abs_logit_diff_last": f_last, "greedy_agree": f_agree, "first_difference_at": f_first,
+                          "fast_greedy": f_greedy, "onnxruntime": f_info}
+        if a.dtype == "fp32" or a.strict:
+            ok = ok and f_agree and f_last <= a.tol
     result["ok"] = ok
     print(f"self-check {a.model} ({a.dtype}) vs {a.ckpt} on {a.case} ({result['prompt_tokens']} prompt tokens):")
     print(f"  max |logit diff|: last position {last:.3g}, all positions {every:.3g} (logit std {result['logit_std_last']:.3g});"
           f" vision features {', '.join(f'{v:.3g}' for v in vision.values())}")
     print(f"  greedy tokens ({n}): {'AGREE' if agree else f'DIFFER from token {first_diff}'}")
     print(f"  PyTorch ({device}) load {pt_info['load_s']}s run {pt_info['run_s']}s; onnxruntime CPU load {ox_info['load_s']}s run {ox_info['run_s']}s")
+    if fast is not None:
+        f = result["fast"]
+        said = "AGREE" if f["greedy_agree"] else f"DIFFER from token {f['first_difference_at']}"
+        print(f"  fast graphs (onnx/fast.json, {a.dtype}): max |logit diff| last position {f['max_abs_logit_diff_last']:.3g};"
+              f" greedy {said}")
+    else:
+        print(f"  fast graphs: none for {a.dtype} in this folder")
     if a.out:
         Path(a.out).write_text(json.dumps(result, indent=1))
     if not ok:
+        if fast is not None and not (result["fast"]["greedy_agree"] and result["fast"]["max_abs_logit_diff_last"] <= a.tol):
+            print("SELF-CHECK FAILED: the fast graphs differ from PyTorch (see above)", file=sys.stderr)
         print(f"SELF-CHECK FAILED: {'greedy tokens differ' if not agree else ''}"
               f"{' and ' if not agree and max(last, every / 10) > a.tol else ''}"
               f"{f'logits differ by {max(last, every):.3g} (tolerance {a.tol})' if max(last, every / 10) > a.tol else ''}",

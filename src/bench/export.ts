@@ -136,6 +136,9 @@ const CSV_COLUMNS = [
   'wording',
   'prompt_tokens',
   'model_prompt_sha256',
+  'device',
+  'dtype',
+  'engine',
   'error',
   'response',
 ] as const;
@@ -181,6 +184,9 @@ export function toCsv(results: readonly QuestionResult[]): string {
       r.modelPrompt?.wording,
       r.modelPrompt?.tokens,
       r.modelPrompt?.sha256,
+      r.ranOn?.device,
+      r.ranOn?.dtype,
+      r.ranOn?.engine,
       r.error ? `${r.error.stage}: ${r.error.message}` : null,
       r.response,
     ]

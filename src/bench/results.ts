@@ -63,6 +63,14 @@ export function promptMismatch(sample: Sample, p: ModelPrompt): string | null {
     : `question ${sample.sampleId}: the prompt rendered for "${p.wording}" (sha256 ${hash.slice(0, 12)}) is not the one the model got (${p.sha256.slice(0, 12)})`;
 }
 
+/** Where a question's model ran, as the model reports it (a lost GPU can move a run to wasm). */
+export interface RanOn {
+  device: string;
+  dtype: string;
+  /** 'fast' (onnx/fast.json graphs) or 'reference' (transformers.js on the reference graphs). */
+  engine: string;
+}
+
 /** Which pipeline stage an error came from. */
 export type ErrorStage = 'clip' | 'still' | 'model' | 'other';
 
@@ -87,6 +95,8 @@ export interface QuestionResult {
   /** Extra mode (EgoPlan-Bench's rule): mean NLL per token of each choice text as the reply. */
   choiceNll: [number, number, number, number] | null;
   error: { stage: ErrorStage; message: string } | null;
+  /** Where the model ran (null when it never ran). */
+  ranOn: RanOn | null;
   /** Sampled clip frame indices, for the inspector and exports. */
   frameIndices: number[] | null;
   timings: Record<string, number>;
@@ -102,6 +112,7 @@ export interface ModelOutputs {
   frameIndices: number[] | null;
   timings: Record<string, number>;
   error: { stage: ErrorStage; message: string } | null;
+  ranOn: RanOn | null;
 }
 
 /** Outputs of a question that did not reach the model (or that only a response is known of). */
@@ -117,6 +128,7 @@ export function outputsWithout(
     frameIndices: null,
     timings: {},
     error,
+    ranOn: null,
     ...extra,
   };
 }
@@ -139,6 +151,7 @@ export function makeResult(sample: Sample, out: ModelOutputs, now = new Date()):
     letterLogprobs: out.letterLogprobs,
     choiceNll: out.choiceNll,
     error: out.error,
+    ranOn: out.ranOn,
     frameIndices: out.frameIndices,
     timings: { ...out.timings },
     finishedAt: now.toISOString(),

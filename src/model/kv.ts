@@ -4,7 +4,7 @@ import { assert } from '../bench/index';
 import { prefillChunks } from './chunks';
 import { float32ToFloat16Bits, hasNativeFloat16 } from './float16';
 import type { FloatType } from './interface';
-import type { LoadedModel } from './load';
+import { referenceModel, type LoadedModel } from './load';
 import { dims3, dims4, float32, tensor } from './tensor';
 
 export type Past = Record<string, Tensor>;
@@ -56,7 +56,7 @@ export async function decoderStep(
   };
   // Without num_logits_to_keep every position's logits come back (prefill() keeps that small).
   if (m.graphs.logitsToKeep) inputs['num_logits_to_keep'] = new Tensor('int64', [BigInt(keep)], []);
-  const out: unknown = await m.model.forward(inputs);
+  const out: unknown = await referenceModel(m).forward(inputs);
   if (typeof out !== 'object' || out === null) throw new Error('decoder returned no outputs');
   const nextPast: Past = {};
   let logitsTensor: Tensor | null = null;
@@ -165,7 +165,7 @@ export async function embed(m: LoadedModel, ids: readonly number[]): Promise<Ten
     [1, ids.length],
   );
   return asFloatType(
-    tensor(await m.model.encode_text({ input_ids: input }), 'embed_tokens output'),
+    tensor(await referenceModel(m).encode_text({ input_ids: input }), 'embed_tokens output'),
     'float32',
   );
 }

@@ -1,4 +1,4 @@
-/** Loading a Qwen2-VL ONNX export with transformers.js. */
+/** Loading a Qwen2-VL ONNX export: transformers.js on the reference graphs, or the fast engine. */
 import {
   AutoTokenizer,
   Qwen2VLForConditionalGeneration,
@@ -30,14 +30,30 @@ import {
 import { digestingServer, type ModelContent } from './digest';
 import { brokenGraphError } from './graph-check';
 import { classifyError, configureRuntime, watchDeviceLost, wasmThreads } from './runtime';
-import type { LoadProgress, LoadSettings, ModelDevice, ModelDtype, ModelSource } from './types';
+import type {
+  LoadProgress,
+  LoadSettings,
+  ModelDevice,
+  ModelDtype,
+  ModelEngine,
+  ModelSource,
+} from './types';
 import { ModelError } from './types';
+import type { FastModel } from './fast/engine';
+import { FAST_MANIFEST, parseFastManifest, type FastManifest } from './fast/manifest';
 
 export type { QwenConfig } from './model-config';
+export type { FileServer } from './files';
 
-/** A loaded model: the transformers.js model and tokenizer plus what the runner needs to know. */
+/** A loaded model: the engine's model and the tokenizer plus what the runner needs to know. */
 export interface LoadedModel {
-  model: PreTrainedModel;
+  /** transformers.js's model on the reference graphs; null when the fast engine runs. */
+  model: PreTrainedModel | null;
+  /** The fast engine (src/model/fast) on the folder's fast graphs; null for the reference engine. */
+  fast: FastModel | null;
+  engine: ModelEngine;
+  /** Why this engine (and, for the fast one, whether decode steps replay a captured graph). */
+  engineNote: string;
   tokenizer: PreTrainedTokenizer;
   config: QwenConfig;
   device: ModelDevice;
@@ -72,14 +88,18 @@ export interface LoadedModel {
 }
 
 /** Required beside the graphs; generation_config.json is optional (official decoding without). */
-const TEXT_FILES = [
+export const TEXT_FILES = [
   'config.json',
   'tokenizer.json',
   'tokenizer_config.json',
   'preprocessor_config.json',
 ];
 
-async function readJson(server: FileServer, path: string, optional = false): Promise<unknown> {
+export async function readJson(
+  server: FileServer,
+  path: string,
+  optional = false,
+): Promise<unknown> {
   const blob = await server.read(path);
   if (!blob) {
     if (optional) return null;
@@ -104,6 +124,48 @@ function tokenId(tokenizer: PreTrainedTokenizer, text: string, special: boolean)
     );
   }
   return ids[0];
+}
+
+/** transformers.js's model of a loaded model (the reference engine); a clear error otherwise. */
+export function referenceModel(m: LoadedModel): PreTrainedModel {
+  if (!m.model)
+    throw new ModelError('runtime', `${m.source} runs on the fast engine, not transformers.js`);
+  return m.model;
+}
+
+/** The token ids the runner needs. */
+export function runnerIds(tokenizer: PreTrainedTokenizer): LoadedModel['ids'] {
+  return {
+    imEnd: tokenId(tokenizer, '<|im_end|>', true),
+    endOfText: tokenId(tokenizer, '<|endoftext|>', true),
+    letters: [
+      tokenId(tokenizer, 'A', false),
+      tokenId(tokenizer, 'B', false),
+      tokenId(tokenizer, 'C', false),
+      tokenId(tokenizer, 'D', false),
+    ],
+  };
+}
+
+/**
+ * The folder's fast manifest when the fast engine is to run (engine 'auto' or 'fast'), or null
+ * with the reason for the reference engine.
+ */
+async function fastManifest(
+  server: FileServer,
+  settings: LoadSettings,
+): Promise<{ manifest: FastManifest } | { manifest: null; why: string }> {
+  const want = settings.engine;
+  if (want === 'reference') return { manifest: null, why: 'reference engine requested' };
+  const refuse = (why: string) => {
+    if (want === 'fast')
+      throw new ModelError('missing-file', `${server.label}: ${why}`, { file: FAST_MANIFEST });
+    return { manifest: null, why };
+  };
+  const blob = await server.read(FAST_MANIFEST).catch(() => null);
+  if (!blob) return refuse(`no ${FAST_MANIFEST} (the fast graphs)`);
+  if (Object.keys(settings.graphDtypes).length > 0) return refuse('per-graph dtypes asked for');
+  return { manifest: parseFastManifest(await blob.text(), server.label) };
 }
 
 /**
@@ -165,6 +227,16 @@ export async function loadModel(
     server.label,
   );
   const generationRaw = await readJson(server, 'generation_config.json', true);
+  // The fast engine when the folder has fast graphs that fit this load; else why not.
+  const fast = await fastManifest(server, settings);
+  let referenceWhy: string;
+  if (fast.manifest) {
+    const out = await (
+      await import('./fast/load')
+    ).loadFast({ server, config, preprocess, generationRaw, settings, emit, t0, ...fast });
+    if (!('reference' in out)) return out;
+    referenceWhy = out.reference;
+  } else referenceWhy = fast.why;
   // An explicit fp16 variant needs shader-f16 (else wasm); 'auto' adapts to the device instead.
   const asked = [
     ...(settings.dtype === 'auto' ? [] : [settings.dtype]),
@@ -266,12 +338,14 @@ export async function loadModel(
     await model.dispose().catch(() => undefined);
     throw e;
   }
-  const imEnd = tokenId(tokenizer, '<|im_end|>', true);
-  const endOfText = tokenId(tokenizer, '<|endoftext|>', true);
+  const ids = runnerIds(tokenizer);
 
   const content = await server.content(files);
   const loaded: LoadedModel = {
     model,
+    fast: null,
+    engine: 'reference',
+    engineNote: `transformers.js on the reference graphs (${referenceWhy})`,
     tokenizer,
     config,
     device: choice.device,
@@ -282,7 +356,7 @@ export async function loadModel(
     graphDtypes: dtype,
     graphs,
     preprocess,
-    generation: parseGeneration(generationRaw, server.label, { imEnd, endOfText }),
+    generation: parseGeneration(generationRaw, server.label, ids),
     sizeProblem: picked.problem?.message ?? null,
     source: server.label,
     files,
@@ -290,16 +364,7 @@ export async function loadModel(
     modelBytes: [...sizes.values()].reduce((a, b) => a + b, 0),
     threads: wasmThreads(),
     deviceLost: null,
-    ids: {
-      imEnd,
-      endOfText,
-      letters: [
-        tokenId(tokenizer, 'A', false),
-        tokenId(tokenizer, 'B', false),
-        tokenId(tokenizer, 'C', false),
-        tokenId(tokenizer, 'D', false),
-      ],
-    },
+    ids,
     loadMs: performance.now() - t0,
   };
   if (choice.device === 'webgpu') {
@@ -312,5 +377,6 @@ export async function loadModel(
 }
 
 export async function disposeModel(m: LoadedModel): Promise<void> {
-  await m.model.dispose();
+  await m.model?.dispose();
+  await m.fast?.dispose();
 }

@@ -1,26 +1,38 @@
 /**
- * One question through Qwen2-VL: pixel_values from the prepared frames, vision encoding per
- * temporal slice, the official prompt with expanded pads, M-RoPE positions, greedy decoding with
+ * One question through Qwen2-VL: pixel_values from the prepared frames, vision encoding (per
+ * temporal slice on the reference engine, every slice in one run on the fast one), the official prompt with expanded pads, M-RoPE positions, greedy decoding with
  * the official repetition penalty, and the scoring passes.
  */
 import {
   errorMessage,
   renderChatPrompt,
   sha256Hex,
+  type ModelPrompt,
   type QuestionOptions,
   type Sample,
 } from '../bench/index';
 import { cancelCheck, checkCancelled, yieldToEventLoop } from './cancel';
 import { applyRepetitionPenalty, argmax, commonPrefix, logProbs, topK } from './decoding';
-import { decoderStep, disposePast, embed, pastBytes, prefill, prefixOfPast, type Past } from './kv';
+import {
+  decoderStep,
+  disposePast,
+  embed,
+  pastBytes,
+  prefill,
+  prefixOfPast,
+  type Past,
+  type StepResult,
+} from './kv';
 import { likelihoodPrompt, scoreChoices, scoreChoicesNoCache } from './likelihood';
 import type { LoadedModel } from './load';
 import { mergedTokens, patchify, type Grid } from './pixels';
-import { ropeIndex, textPositions } from './rope';
+import { ropeIndex, textPositions, type RopeIndex, type RopeTokens } from './rope';
 import { classifyError, memoryUse } from './runtime';
 import type { ModelAnswer, ModelVisuals, QuestionTimings, RunHooks } from './types';
 import { ModelError } from './types';
-import { encodeVisual, frameSide, promptEmbeds, type Visual } from './visuals';
+import { encodeVisuals, frameSide, promptEmbeds, type Visual } from './visuals';
+import type { FastFeatures } from './fast/engine';
+import { scoreChoicesFast, scoreChoicesFastNoCache } from './fast/likelihood';
 
 export async function runQuestion(
   m: LoadedModel,
@@ -54,7 +66,7 @@ async function runInner(
   hooks: RunHooks,
 ): Promise<ModelAnswer> {
   const cancelled = cancelCheck(hooks);
-  const { wording, probes } = options;
+  const { wording } = options;
   const t0 = performance.now();
   const cfg = m.config;
   const timings: QuestionTimings = {
@@ -141,19 +153,67 @@ async function runInner(
     throw new ModelError('prompt-mismatch', errorMessage(e), { cause: e });
   }
 
-  // 3. Vision encoder, one temporal slice per call.
+  // 3. Vision encoder: the fast engine takes every slice in one call, the reference one per slice.
   t = performance.now();
-  for (const item of items) item.features = await encodeVisual(m, item, cancelled);
+  const fastFeatures = await encodeVisuals(m, items, cancelled);
   timings.visionMs = performance.now() - t;
+  try {
+    return await generateAndScore(m, sample, options, hooks, cancelled, t0, timings, {
+      items,
+      inputIds,
+      prompt,
+      rope,
+      grids,
+      ropeTokens,
+      counts,
+      fastFeatures,
+    });
+  } finally {
+    fastFeatures?.tensor.dispose();
+  }
+}
 
-  // 4. Prefill over the prompt, keeping only the last position's logits (in chunks through the
-  // cache where the decoder lacks num_logits_to_keep).
+async function generateAndScore(
+  m: LoadedModel,
+  sample: Sample,
+  options: QuestionOptions,
+  hooks: RunHooks,
+  cancelled: () => boolean,
+  t0: number,
+  timings: QuestionTimings,
+  q: {
+    items: Visual[];
+    inputIds: number[];
+    prompt: ModelPrompt;
+    rope: RopeIndex;
+    grids: { image: Grid[]; video: Grid[] };
+    ropeTokens: RopeTokens;
+    counts: { clipTokens: number | null; stillTokens: number };
+    fastFeatures: FastFeatures | null;
+  },
+): Promise<ModelAnswer> {
+  const { items, inputIds, prompt, rope, grids, ropeTokens, counts, fastFeatures } = q;
+  const { wording, probes } = options;
+  const fast = m.fast;
+  // 4. Prefill over the prompt, keeping only the last position's logits (reference engine: in
+  // chunks through the cache where the decoder lacks num_logits_to_keep; fast engine: its graph
+  // returns the rows asked for, and the first greedy token).
   checkCancelled(cancelled, 'before prefill');
-  t = performance.now();
-  const embeds = await promptEmbeds(m, inputIds, items);
-  const head = await prefill(m, embeds, rope.positions, null, 0, 1);
+  let t = performance.now();
+  let head: StepResult | null = null;
+  let firstLogits: Float32Array;
+  let fastFirst = -1;
+  if (fast) {
+    const runs = items.map((v) => ({ tokenId: v.tokenId, count: mergedTokens(v.patches.grid) }));
+    const out = await fast.prefill(inputIds, runs, fastFeatures, rope);
+    firstLogits = out.logits.slice(0, fast.manifest.text.vocab);
+    fastFirst = out.first;
+  } else {
+    const embeds = await promptEmbeds(m, inputIds, items);
+    head = await prefill(m, embeds, rope.positions, null, 0, 1);
+    firstLogits = head.logits.slice(0, head.vocab);
+  }
   timings.prefillMs = performance.now() - t;
-  const firstLogits = head.logits.slice(0, head.vocab);
 
   const result: ModelAnswer = {
     response: '',
@@ -164,60 +224,83 @@ async function runInner(
     timings,
     device: m.device,
     dtype: m.dtype,
+    engine: m.engine,
+    engineNote: fast
+      ? `${m.engineNote.split(';')[0] ?? ''}; ${fast.stats().captureNote}`
+      : m.engineNote,
   };
   // 5. Official greedy decoding with the repetition penalty over every id present. The prompt's
   // cache is kept (not disposed) while decoding when the likelihood pass will reuse it.
   const keepPrompt = options.scoring.likelihood;
-  let past: Past = head.past;
+  let past: Past | null = head?.past ?? null;
   if (options.scoring.official) {
     const maxNew = options.maxNewTokens;
-    // generation_config.json's stop ids and penalty, or the official ones when it is absent.
+    // generation_config.json's stop ids and penalty, or the official ones when it is absent (the
+    // fast graphs apply the manifest's penalty, checked equal to it at load).
     const stops = new Set(m.generation.stopIds);
     const seen = new Set(inputIds);
     let logits: Float32Array = firstLogits.slice();
     let pastLength = inputIds.length;
-    let decodeStart = performance.now();
-    for (;;) {
+    // The next greedy token: on the fast engine the graph applies the penalty and the argmax on the
+    // device (the prefill gave the first one); here, on the CPU over the last logits row.
+    const nextToken = async (previous: number | null): Promise<number> => {
+      if (fast) return previous === null ? fastFirst : fast.next(previous);
+      if (previous !== null) {
+        const step = await decoderStep(
+          m,
+          await embed(m, [previous]),
+          textPositions(pastLength, 1, rope.delta),
+          past,
+          pastLength,
+          1,
+        );
+        if (past !== head?.past || !keepPrompt) disposePast(past);
+        past = step.past;
+        pastLength += 1;
+        logits = step.logits;
+      }
       applyRepetitionPenalty(logits, seen, m.generation.repetitionPenalty);
       const next = argmax(logits);
-      result.outputIds.push(next);
       seen.add(next);
-      if (result.outputIds.length === 1) {
-        timings.timeToFirstTokenMs = performance.now() - t0;
-        decodeStart = performance.now();
+      return next;
+    };
+    let decodeStart = performance.now();
+    let previous: number | null = null;
+    try {
+      for (;;) {
+        const next: number = await nextToken(previous);
+        previous = next;
+        result.outputIds.push(next);
+        if (result.outputIds.length === 1) {
+          timings.timeToFirstTokenMs = performance.now() - t0;
+          decodeStart = performance.now();
+        }
+        if (stops.has(next)) {
+          result.stopReason = 'eos';
+          break;
+        }
+        result.response = m.tokenizer.decode(result.outputIds, {
+          skip_special_tokens: true,
+          clean_up_tokenization_spaces: false,
+        });
+        hooks.onToken?.(result.response, next);
+        if (result.outputIds.length >= maxNew) {
+          result.stopReason = 'max-tokens';
+          break;
+        }
+        // A shared flag is seen without a message; otherwise let a queued 'cancel' message run.
+        if (!hooks.cancelFlag) await yieldToEventLoop();
+        if (cancelled()) {
+          result.stopReason = 'cancelled';
+          break;
+        }
       }
-      if (stops.has(next)) {
-        result.stopReason = 'eos';
-        break;
-      }
-      result.response = m.tokenizer.decode(result.outputIds, {
-        skip_special_tokens: true,
-        clean_up_tokenization_spaces: false,
-      });
-      hooks.onToken?.(result.response, next);
-      if (result.outputIds.length >= maxNew) {
-        result.stopReason = 'max-tokens';
-        break;
-      }
-      // A shared flag is seen without a message; otherwise let a queued 'cancel' message run.
-      if (!hooks.cancelFlag) await yieldToEventLoop();
-      if (cancelled()) {
-        result.stopReason = 'cancelled';
-        break;
-      }
-      const step = await decoderStep(
-        m,
-        await embed(m, [next]),
-        textPositions(pastLength, 1, rope.delta),
-        past,
-        pastLength,
-        1,
-      );
-      if (past !== head.past || !keepPrompt) disposePast(past);
-      past = step.past;
-      pastLength += 1;
-      logits = step.logits;
+    } finally {
+      // The fast engine's pipeline runs ahead of the last token used: let those steps finish.
+      await fast?.drain();
     }
+    const profile = await fast?.takeProfile();
+    if (profile) result.profile = profile;
     timings.decodeMs = performance.now() - decodeStart;
     timings.decodeTokens = Math.max(0, result.outputIds.length - 1);
     timings.decodeTokensPerS =
@@ -229,8 +312,8 @@ async function runInner(
       clean_up_tokenization_spaces: false,
     });
   }
-  timings.kvCacheBytes = pastBytes(past);
-  if (past !== head.past || !keepPrompt) disposePast(past);
+  timings.kvCacheBytes = fast ? fast.stats().kvBytes : past ? pastBytes(past) : 0;
+  if (past && (past !== head?.past || !keepPrompt)) disposePast(past);
 
   // 6. Letter scoring: log-softmax of the raw first-position logits (no penalty).
   t = performance.now();
@@ -255,20 +338,26 @@ async function runInner(
         { add_special_tokens: false },
       );
       shared = Math.min(commonPrefix(inputIds, likIds), likIds.length - 1);
-      likPrefix = await prefixOfPast(head.past, shared);
+      // The fast engine's cache keeps the shared prefix in place: nothing to copy.
+      if (head) likPrefix = await prefixOfPast(head.past, shared);
     }
-    disposePast(head.past);
+    if (head) disposePast(head.past);
     timings.likelihoodMs += performance.now() - t;
   }
 
   // 7. Likelihood ranking of the choice texts on the shared prompt cache.
-  if (likIds && likPrefix && result.stopReason !== 'cancelled') {
+  if (likIds && (likPrefix || fast) && result.stopReason !== 'cancelled') {
     checkCancelled(cancelled, 'before likelihood scoring');
     t = performance.now();
     const input = { m, sample, ids: likIds, visuals: items, grids, ropeTokens, cancelled };
-    result.choiceNll = await scoreChoices(input, likPrefix, shared);
+    if (likPrefix) result.choiceNll = await scoreChoices(input, likPrefix, shared);
+    else if (fast) result.choiceNll = await scoreChoicesFast(input, fast, fastFeatures, shared);
     timings.likelihoodMs += performance.now() - t;
-    if (probes.checkLikelihood) result.choiceNllNoCache = await scoreChoicesNoCache(input);
+    if (probes.checkLikelihood) {
+      result.choiceNllNoCache = fast
+        ? await scoreChoicesFastNoCache(input, fast, fastFeatures)
+        : await scoreChoicesNoCache(input);
+    }
   }
 
   const mem = memoryUse();

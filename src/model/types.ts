@@ -1,6 +1,7 @@
 /** Types of the model stage. Plain data (structured-clonable) unless noted. */
 import type { ChoiceLetter, ModelPrompt } from '../bench/index';
 import type { PreparedVisuals } from '../video/index';
+import type { DecodeProfile } from './fast/profile';
 
 /**
  * The visuals of one question, as the video stage prepares them (its `PreparedVisuals`; previews
@@ -73,7 +74,27 @@ export interface LoadSettings {
    * limits: the problem is then reported in `sizeProblem` and the load goes ahead.
    */
   enforceLimits: boolean;
+  /**
+   * 'auto': the fast graphs (onnx/fast.json, scripts/export/fast) when the folder has them for the
+   * dtype, else transformers.js on the reference graphs; 'fast' / 'reference' force one.
+   */
+  engine: EngineRequest;
+  /** Fast engine: KV positions allocated once (prompt + new tokens + 2 for the pipelined steps). */
+  kvCapacity: number;
+  /** Fast engine on WebGPU: replay decode steps from a captured graph (a second decoder session). */
+  graphCapture: boolean;
+  /** Fast engine on WebGPU: count and time the decode steps' GPU work into each answer (benchmarks). */
+  profile: boolean;
+  /**
+   * Fast engine on WebGPU: request `subgroups` where the adapter is safe for them (device.ts leaves
+   * them off on adapters narrower than 16 lanes); false: never (an A/B switch for benchmarks).
+   */
+  gpuSubgroups: boolean;
 }
+
+export type EngineRequest = 'auto' | 'fast' | 'reference';
+/** 'fast': our own graphs on onnxruntime-web (src/model/fast); 'reference': transformers.js. */
+export type ModelEngine = 'fast' | 'reference';
 
 /** The app's load settings: `auto` dtype and device, default threads, cached, limits enforced. */
 export const DEFAULT_LOAD_SETTINGS: LoadSettings = {
@@ -83,6 +104,11 @@ export const DEFAULT_LOAD_SETTINGS: LoadSettings = {
   numThreads: null,
   cache: true,
   enforceLimits: true,
+  engine: 'auto',
+  kvCapacity: 2048,
+  graphCapture: true,
+  profile: false,
+  gpuSubgroups: true,
 };
 
 /** What the loader reports while it works (not part of the settings: a callback, not data). */
@@ -156,6 +182,11 @@ export interface ModelAnswer {
   timings: QuestionTimings;
   device: ModelDevice;
   dtype: ModelDtype;
+  /** Which engine ran the question (and, for the fast one, whether decode steps were captured). */
+  engine: ModelEngine;
+  engineNote: string;
+  /** The decode steps' WebGPU work (LoadSettings.profile; see src/model/fast/profile.ts). */
+  profile?: DecodeProfile;
 }
 
 export type ModelErrorCode =

@@ -2,8 +2,9 @@
 import { Tensor } from '@huggingface/transformers';
 import { checkCancelled, type CancelCheck } from './cancel';
 import { asFloatType, embed } from './kv';
-import type { LoadedModel } from './load';
+import { referenceModel, type LoadedModel } from './load';
 import type { Patches } from './pixels';
+import type { FastFeatures } from './fast/engine';
 import { dims3, float32, tensor } from './tensor';
 import { ModelError } from './types';
 
@@ -37,7 +38,7 @@ export async function encodeVisual(
       (s + 1) * rows * v.patches.rowLength,
     );
     const pixels = new Tensor('float32', slice, [rows, v.patches.rowLength]);
-    const features: unknown = await m.model.encode_image({
+    const features: unknown = await referenceModel(m).encode_image({
       // As the graph declares it: a float16 vision encoder gets correctly rounded halves.
       pixel_values: asFloatType(pixels, m.graphs.pixelType),
       image_grid_thw: new Tensor('int64', BigInt64Array.from([1n, BigInt(h), BigInt(w)]), [1, 3]),
@@ -105,4 +106,21 @@ export function slicePositions(p: BigInt64Array, length: number, from: number): 
   const out = new BigInt64Array(3 * n);
   for (let r = 0; r < 3; r++) out.set(p.subarray(r * length + from, (r + 1) * length), r * n);
   return out;
+}
+
+/**
+ * Encode the question's visuals: on the fast engine all of them (every temporal slice) in one run,
+ * returned as one feature tensor; on the reference engine each visual slice by slice, into `features`.
+ */
+export async function encodeVisuals(
+  m: LoadedModel,
+  visuals: Visual[],
+  cancelled: CancelCheck,
+): Promise<FastFeatures | null> {
+  if (m.fast) {
+    checkCancelled(cancelled, 'before vision encoding');
+    return m.fast.encode(visuals.map((v) => v.patches));
+  }
+  for (const v of visuals) v.features = await encodeVisual(m, v, cancelled);
+  return null;
 }

@@ -168,8 +168,8 @@ export async function saveResult(result: StoredResult): Promise<void> {
 
 export async function loadResults(runKey: string): Promise<StoredResult[]> {
   const all = await (await db()).getAllFromIndex('results', 'runKey', runKey);
-  // Results stored before the prompt was recorded lack it: they say nothing about it.
-  return all.map((r) => ({ ...r, modelPrompt: r.modelPrompt ?? null }));
+  // Results stored before the prompt (or the engine) was recorded lack it: they say nothing of it.
+  return all.map((r) => ({ ...r, modelPrompt: r.modelPrompt ?? null, ranOn: r.ranOn ?? null }));
 }
 
 /** Keeps the thumbnails of the frames a question's model got (a few kB each). */

@@ -99,6 +99,8 @@ async function answer(
       frameIndices: prepared.indices,
       timings: { ...prepared.timings, ...numericTimings(r.timings) },
       error: r.stopReason === 'cancelled' ? { stage: 'model', message: 'cancelled' } : null,
+      // What ran this question, as the model reports it (not what the load asked for).
+      ranOn: { device: r.device, dtype: r.dtype, engine: r.engine },
     };
   } catch (e) {
     return outputsWithout(
@@ -141,7 +143,7 @@ async function runOne(
   const stored: StoredResult = {
     ...makeResult(sample, outputs),
     runKey: settings.key,
-    device: get().modelInfo?.device ?? null,
+    device: outputs.ranOn?.device ?? get().modelInfo?.device ?? null,
   };
   stored.timings.totalMs = performance.now() - started;
   await Promise.all([saveResult(stored), kept]);

@@ -61,6 +61,8 @@ export type ModelInfo = Pick<
   | 'modelBytes'
   | 'threads'
   | 'loadMs'
+  | 'engine'
+  | 'engineNote'
 >;
 
 export interface ModelErrorData {

@@ -1,4 +1,4 @@
-// The model worker: owns the transformers.js model, runs one request at a time, streams tokens.
+// The model worker: owns the model (transformers.js or the fast engine), runs one request at a time, streams tokens.
 import {
   disposeModel,
   loadModel,
@@ -43,6 +43,8 @@ function info(m: LoadedModel): ModelInfo {
     modelBytes: m.modelBytes,
     threads: m.threads,
     loadMs: m.loadMs,
+    engine: m.engine,
+    engineNote: m.engineNote,
   };
 }
 

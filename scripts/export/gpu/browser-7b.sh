@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU machine, device call 2 (~5 min), right after call 1 and after Chromium was staged and set up
 # (../shared/gpu-chromium/README.md: parts p0..pN, then .gpu/s/setup.sh): export the 7B-shaped
-# checkpoint at q4 (+ an fp16 embed_tokens) and load it in real Chromium on the H200 through the
+# checkpoint at q4 (+ an fp16 embed_tokens; no fast graphs: the hub layout, as a user downloads it) and load it in real Chromium on the H200 through the
 # app's harness. Carries .device/site.tar.xz, .device/runargs.json (scripts/export/gpu/pack.sh) and
 # models/tiny-random-qwen2-vl/tokenizer.json.
 #   OUT=... bash scripts/export/gpu/browser-7b.sh     -> $OUT/browser-7b.json, browser-7b.log
@@ -17,7 +17,7 @@ step() { echo "== $1 (t=$(( $(date +%s) - T0 )) s)"; }
 step "7b: export q4 + embed_tokens fp16"
 M=/tmp/models/qwen2-vl-7b-random
 rm -rf "$M"
-python3 scripts/export/convert.py --from /tmp/ckpt-7b --out "$M" --dtypes q4 --also embed_tokens:fp16 || exit 1
+python3 scripts/export/convert.py --from /tmp/ckpt-7b --out "$M" --dtypes q4 --also embed_tokens:fp16 --no-fast || exit 1
 du -sh "$M"; ls -l "$M/onnx"
 step "site"
 rm -rf /tmp/site && mkdir -p /tmp/site && tar -xJf .device/site.tar.xz -C /tmp/site

@@ -1,0 +1,121 @@
+import { expect, test } from '@playwright/test';
+import type { ModelHarness } from './harness/model';
+import {
+  compare,
+  fastFixture,
+  fixture,
+  fixtureRun,
+  load,
+  MODEL_URL,
+  openHarness,
+  run,
+  type Reference,
+} from './model-fixtures';
+
+// The fast engine (src/model/fast, graphs of scripts/export/fast) in real Chromium against the same
+// PyTorch / onnxruntime fixtures as the reference engine, with the same tolerances (model-fixtures.ts).
+// Its q4 graphs quantise exactly as the reference q4 export (same MatMulNBits bytes), so the
+// reference's onnxruntime q4 entries apply; the fast graphs' own onnxruntime (CPU, Node) outputs are
+// checked too (e2e/fixtures/fast, scripts/fast-fixtures.ts).
+
+const STILL = fixture('still-sample5');
+const SHORT_CLIP = fixture('clip-f71fb12c');
+
+test.describe('fast engine vs the reference, wasm', () => {
+  test.setTimeout(300_000);
+
+  test('fp32 and q4: still-only and 6-frame clip questions, one vision call, greedy tokens identical', async ({
+    page,
+  }) => {
+    await openHarness(page);
+    const { info } = await load(page, {
+      from: MODEL_URL,
+      dtype: 'fp32',
+      device: 'wasm',
+      numThreads: 2,
+    });
+    // The default engine picks the fast graphs when the folder has them, and says so.
+    expect(info.engine).toBe('fast');
+    expect(info.engineNote).toContain('fast graphs');
+    for (const fx of [STILL, SHORT_CLIP]) {
+      const out = await run(page, fixtureRun(fx, { checkLikelihood: true }));
+      expect(out.result.engine).toBe('fast');
+      compare(out.result, fx, 'fp32', { greedy: true });
+      // The shared-prefix likelihood pass equals one full pass per choice (1e-4, as the reference).
+      for (const l of ['A', 'B', 'C', 'D'] as const) {
+        const cached = out.result.choiceNll?.[l] as number;
+        expect(Math.abs(cached - (out.result.choiceNllNoCache?.[l] as number)), l).toBeLessThan(
+          1e-4,
+        );
+      }
+      expect(out.result.stopReason).toBe('max-tokens');
+      expect(out.streamed).toBe(32);
+      console.log(`${fx.case_id} fast fp32 wasm timings ${JSON.stringify(out.result.timings)}`);
+    }
+    await load(page, { from: MODEL_URL, dtype: 'q4', device: 'wasm', numThreads: 2 });
+    for (const fx of [STILL, SHORT_CLIP]) {
+      const ref = fx.onnx['q4'] as Reference;
+      const out = await run(page, fixtureRun(fx, { logitsAt: ref.top20.map(([id]) => id) }));
+      compare(out.result, fx, 'q4', { greedy: true });
+      const own = fastFixture(fx.case_id, 'q4');
+      expect(out.result.outputIds).toEqual(own.greedy_ids);
+    }
+  });
+});
+
+test.describe('fast engine vs the reference, WebGPU (SwiftShader)', () => {
+  test.setTimeout(540_000);
+
+  test('fp32 and q4 still-only question; decode steps replay a captured graph', async ({
+    page,
+  }) => {
+    await openHarness(page);
+    const { info } = await load(page, { from: MODEL_URL, dtype: 'fp32', device: 'webgpu' });
+    expect(info.engine).toBe('fast');
+    const out = await run(page, fixtureRun(STILL, { maxNewTokens: 8 }));
+    console.log(`fast fp32 webgpu: ${out.result.engineNote}`);
+    compare(out.result, STILL, 'fp32', { greedy: false });
+    expect(out.result.outputIds).toEqual(STILL.pytorch.greedy_ids.slice(0, 8));
+    expect(out.result.engineNote).toContain('captured graph');
+    console.log(`still fast fp32 webgpu timings ${JSON.stringify(out.result.timings)}`);
+
+    await load(page, { from: MODEL_URL, dtype: 'q4', device: 'webgpu', graphCapture: false });
+    const ref = STILL.onnx['q4'] as Reference;
+    const q4 = await run(
+      page,
+      fixtureRun(STILL, { maxNewTokens: 6, logitsAt: ref.top20.map(([id]) => id) }),
+    );
+    compare(q4.result, STILL, 'q4', { greedy: false });
+    expect(q4.result.outputIds).toEqual(ref.greedy_ids.slice(0, 6));
+    expect(q4.result.engineNote).toContain('graph capture off');
+  });
+});
+
+test.describe('fast engine: files', () => {
+  test('a fast graph missing from the folder is named; the reference engine still loads', async ({
+    page,
+  }) => {
+    await page.route('**/models/tiny-random-qwen2-vl/onnx/decoder_fast_q4.onnx', (route) =>
+      route.fulfill({ status: 404 }),
+    );
+    await openHarness(page);
+    const out = await page.evaluate(() =>
+      (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
+        from: '/models/tiny-random-qwen2-vl/',
+        dtype: 'q4',
+        device: 'wasm',
+      }),
+    );
+    expect(out).toMatchObject({
+      ok: false,
+      error: { code: 'missing-file', file: 'onnx/decoder_fast_q4.onnx' },
+    });
+    const { info } = await load(page, {
+      from: MODEL_URL,
+      engine: 'reference',
+      dtype: 'q4',
+      device: 'wasm',
+    });
+    expect(info.engine).toBe('reference');
+  });
+});

@@ -1,0 +1,42 @@
+"""Write the fast graphs (scripts/export/fast) of a model folder from its own traced ONNX export.
+
+    python3 scripts/export/build_fast.py models/tiny-random-qwen2-vl [--dtypes fp32,q4]
+
+Reads config.json and onnx/{embed_tokens,decoder_model_merged,vision_encoder}.onnx, rebuilds the hub
+checkpoint's weight dict (tiny_weights.py), and writes onnx/*_fast*.onnx + onnx/fast.json.
+Small models share the embedding with embed_tokens.onnx (no second copy). numpy + onnx only.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fast import build  # noqa: E402
+from tiny_weights import load_tiny_weights  # noqa: E402
+
+SHARE_LIMIT = 64 * 1024 * 1024  # below this the embedding is shared with embed_tokens.onnx's bytes
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model_dir")
+    ap.add_argument("--dtypes", default="fp32,q4")
+    args = ap.parse_args()
+    model = Path(args.model_dir)
+    onnx_dir = model / "onnx"
+    config = json.loads((model / "config.json").read_text())
+    t0 = time.time()
+    weights = load_tiny_weights(model)
+    print(f"weights: {len(weights)} tensors from {onnx_dir} in {time.time() - t0:.1f}s")
+    embed = weights["model.embed_tokens.weight"]
+    share = {"model.embed_tokens.weight": "embed_tokens.onnx"} if embed.nbytes < SHARE_LIMIT else None
+    build(config, weights, model, dtypes=args.dtypes.split(","), share=share)
+    print(f"done in {time.time() - t0:.1f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,459 @@
+#!/usr/bin/env python3
+"""The fast engine against the official evaluation, on the GPU machine, in one device call.
+
+    python3 scripts/gpu-bench/fast/bench.py --payload /opt/stage/fast --out $OUT        (GPU machine)
+    python3 scripts/gpu-bench/fast/bench.py --payload .gpubench/fast/p0 --out /tmp/fb --local   (here)
+
+1. Exports Qwen2-VL-2B-shaped random weights (model_def.py, seed 0) with our builder (q4, fp32
+   activations) into a model folder.
+2. Drives the app's model harness page (the production build, e2e/harness/model.html) in Chromium over
+   the DevTools protocol: the 2B model on WebGPU (fast engine, decode steps from a captured graph,
+   profiled), the 12 EgoPlan-Bench2 example questions with their clip frames and still as the app's
+   video stage made them (payload frames/), 256 new tokens, official decoding; the tiny test model on
+   WebGPU (fast and reference engines). Peak GPU memory is polled with nvidia-smi meanwhile.
+3. Runs the official evaluation (official.py: transformers generate, bf16) on the same questions and
+   frames, with the prompt text the app used, fewer new tokens (--official-tokens, default 64) to fit
+   the call; its 256-token time is its time to first token + 255 / its decode tokens/s (measured
+   constant: one question also runs 256 tokens).
+4. If time is left (--deadline): the 2B model with graph capture off, onnxruntime Python (CPU) on the
+   same q4 graphs (greedy ids vs the app's), the tiny and 2B models on wasm against onnxruntime Python
+   CPU with the same thread count.
+Writes <out>/gpu-h200.json (the committed bench/gpu-h200.json) after every phase, and prints the tables.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "scripts" / "export"))
+
+from cdp import NVIDIA_FLAGS, SWIFTSHADER_FLAGS, Browser, Site  # noqa: E402
+
+T0 = time.time()
+
+
+def log(*a):
+    print(f"[{time.time() - T0:6.1f}s]", *a, flush=True)
+
+
+def elapsed():
+    return time.time() - T0
+
+
+class GpuMemory:
+    """Peak GPU memory in use (nvidia-smi, every 0.2 s) above a baseline taken at start."""
+
+    def __init__(self):
+        self.ok = subprocess.run(["which", "nvidia-smi"], capture_output=True).returncode == 0
+        self.baseline = self._used() if self.ok else None
+        self.peak = self.baseline
+        self.stop = False
+        if self.ok:
+            threading.Thread(target=self._poll, daemon=True).start()
+
+    def _used(self):
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
+                                 capture_output=True, text=True, timeout=5).stdout.split()
+            return int(out[0]) * 1024 * 1024
+        except Exception:
+            return None
+
+    def _poll(self):
+        while not self.stop:
+            u = self._used()
+            if u is not None and (self.peak is None or u > self.peak):
+                self.peak = u
+            time.sleep(0.2)
+
+    def result(self):
+        self.stop = True
+        if not self.ok or self.peak is None or self.baseline is None:
+            return None
+        return {"peak_bytes_above_baseline": self.peak - self.baseline, "peak_bytes": self.peak,
+                "baseline_bytes": self.baseline, "how": "nvidia-smi memory.used every 0.2 s while only Chromium ran"}
+
+
+def unpack(payload: Path) -> None:
+    """pack.sh ships the ORT wasm and the tokenizer xz-compressed."""
+    import lzma
+    import shutil
+
+    for xz in [*payload.glob("site/assets/*.xz"), *payload.glob("tokenizer/*.xz")]:
+        dst = xz.with_suffix("")
+        if not dst.exists():
+            with lzma.open(xz) as src, open(dst, "wb") as f:
+                shutil.copyfileobj(src, f)
+
+
+def questions(payload: Path) -> list[dict]:
+    """The example questions: annotation record, the app's official prompt text and its frames."""
+    recs = [json.loads(line) for line in (payload / "examples.jsonl").read_text().splitlines() if line.strip()]
+    results = {}
+    for line in (payload / "results.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        results[r["sample_id"]] = r
+    out = []
+    for rec in recs:
+        sid = rec["sample_id"]
+        fdir = payload / "frames" / sid
+        if not fdir.exists():
+            continue
+        meta = json.loads((fdir / "frames.json").read_text())
+        text = next(c["text"] for c in results[sid]["prompt"][0]["content"] if c["type"] == "text")
+        n_clip = sum(f.startswith("clip-") for f in meta["files"])
+        vision = ("<|vision_start|><|video_pad|><|vision_end|>" if n_clip else "") + "<|vision_start|><|image_pad|><|vision_end|>"
+        prompt = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n" + vision + text +
+                  "<|im_end|>\n<|im_start|>assistant\n")
+        out.append({"sample_id": sid, "record": json.dumps(rec), "frames": meta, "clip_frames": n_clip,
+                    "prompt_text": prompt})
+    return out
+
+
+def harness_run_args(q: dict, frames_url: str, new_tokens: int, extra=None) -> dict:
+    files = q["frames"]["files"]
+    return {"file": "examples.jsonl", "record": q["record"], "wording": "seed-bench-r1",
+            "clipPngs": [f"{frames_url}/{q['sample_id']}/{f}" for f in files if f.startswith("clip-")] or None,
+            "stillPng": f"{frames_url}/{q['sample_id']}/{next(f for f in files if f.startswith('still.'))}",
+            "scoring": {"official": True, "letters": False, "likelihood": False},
+            "maxNewTokens": new_tokens, "topLogits": 20, **(extra or {})}
+
+
+PICK = ("o => o.ok ? {ok: true, result: {timings: o.value.result.timings, outputIds: o.value.result.outputIds, "
+        "inputIds: o.value.result.inputIds, engine: o.value.result.engine, engineNote: o.value.result.engineNote, "
+        "device: o.value.result.device, stopReason: o.value.result.stopReason, topLogits: o.value.result.topLogits, "
+        "profile: o.value.result.profile}} : o")
+
+
+def app_load(page, args: dict, timeout=300):
+    t = time.time()
+    r = page.eval(f"modelHarness.load({json.dumps(args)}).then(o => o.ok ? {{ok: true, info: o.value.info}} : o)",
+                  timeout)
+    if not r or not r.get("ok"):
+        raise RuntimeError(f"load {args}: {json.dumps(r)[:600]}")
+    r["info"]["wall_s"] = round(time.time() - t, 2)
+    return r["info"]
+
+
+def app_run(page, args: dict, timeout=300):
+    r = page.eval(f"modelHarness.run({json.dumps(args)}).then({PICK})", timeout)
+    if not r or not r.get("ok"):
+        raise RuntimeError(f"run: {json.dumps(r)[:600]}")
+    return r["result"]
+
+
+def app_row(res: dict) -> dict:
+    t = res["timings"]
+    return {"frame_prep_ms": t["framePrepMs"], "vision_ms": t["visionMs"], "prefill_ms": t["prefillMs"],
+            "ttft_ms": t["timeToFirstTokenMs"], "decode_tokens_per_s": t["decodeTokensPerS"],
+            "total_ms": t["totalMs"], "new_tokens": len(res["outputIds"]), "prompt_tokens": t["promptTokens"],
+            "kv_cache_bytes": t["kvCacheBytes"], "engine_note": res["engineNote"],
+            "output_ids_head": res["outputIds"][:32]}
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def first_divergence(a, b):
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return None if len(a) == len(b) else n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--payload", required=True, help="pack.sh's folder: site/, frames/, examples.jsonl, results.jsonl, tokenizer/")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--chromium", default="/opt/chromium/chromium")
+    ap.add_argument("--local", action="store_true", help="here: SwiftShader, the tiny model only, no torch")
+    ap.add_argument("--deadline", type=float, default=520, help="seconds; optional phases stop before it")
+    ap.add_argument("--app-tokens", type=int, default=256)
+    ap.add_argument("--official-tokens", type=int, default=64)
+    ap.add_argument("--questions", type=int, default=12)
+    ap.add_argument("--model-dir", default="/tmp/fastbench/qwen2-vl-2b-random")
+    ap.add_argument("--no-subgroups", action="store_true", help="the app's WebGPU device without `subgroups` (A/B)")
+    args = ap.parse_args()
+    payload, out = Path(args.payload), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    unpack(payload)
+    report = {"bench": "scripts/gpu-bench/fast/bench.py", "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+              "host": {"platform": platform.platform(), "cpus": os.cpu_count()}, "phases": {}, "errors": []}
+    path = out / "gpu-h200.json"
+
+    def save():
+        report["elapsed_s"] = round(elapsed(), 1)
+        path.write_text(json.dumps(report, indent=1) + "\n")
+
+    def phase(name, fn, optional=False, need=0):
+        if optional and elapsed() + need > args.deadline:
+            report["phases"][name] = {"skipped": f"not enough time left ({elapsed():.0f}s of {args.deadline:.0f}s used, needs ~{need}s)"}
+            log(f"skip {name}")
+            save()
+            return None
+        t = time.time()
+        log(f"--- {name}")
+        try:
+            r = fn()
+            report["phases"][name] = {"seconds": round(time.time() - t, 1)}
+            return r
+        except Exception as e:
+            report["errors"].append({"phase": name, "error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()[-3000:]})
+            report["phases"][name] = {"seconds": round(time.time() - t, 1), "failed": True}
+            log(f"{name} FAILED: {e}")
+            return None
+        finally:
+            save()
+
+    qs = questions(payload)[: args.questions]
+    log(f"{len(qs)} questions")
+    try:
+        report["gpu"] = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+                                       capture_output=True, text=True).stdout.strip()
+    except Exception:
+        report["gpu"] = None
+
+    model_2b = Path(args.model_dir)
+    torch_model = None
+    if not args.local:
+        def do_export():
+            nonlocal torch_model
+            from export2b import export
+
+            torch_model = export("2b", 0, model_2b, payload / "tokenizer", log=log)
+            report["model_2b"] = {"folder": str(model_2b), "files": {str(p.relative_to(model_2b)): p.stat().st_size
+                                                                      for p in sorted(model_2b.rglob("*")) if p.is_file()}}
+        phase("export 2b", do_export)
+
+    models_root = Path("/tmp/fastbench/models")
+    models_root.mkdir(parents=True, exist_ok=True)
+    for name, src in (("tiny-random-qwen2-vl", ROOT / "models" / "tiny-random-qwen2-vl"), ("qwen2-vl-2b-random", model_2b)):
+        link = models_root / name
+        if not link.exists() and src.exists():
+            link.symlink_to(src)
+    tok = payload / "tokenizer" / "tokenizer.json"
+    tiny_tok = ROOT / "models" / "tiny-random-qwen2-vl" / "tokenizer.json"
+    if not tiny_tok.exists() and tok.exists():
+        tiny_tok.write_bytes(tok.read_bytes())
+
+    flags = SWIFTSHADER_FLAGS if args.local else NVIDIA_FLAGS
+    env = {} if args.local else {"LD_LIBRARY_PATH": "/opt/crlibs:/usr/local/nvidia/lib64"}
+    chromium = "/usr/bin/chromium" if args.local and args.chromium == "/opt/chromium/chromium" else args.chromium
+    mem = GpuMemory()
+    rows = {q["sample_id"]: {"sample_id": q["sample_id"], "clip_frames": q["clip_frames"]} for q in qs}
+    report["questions"] = list(rows.values())
+    with Site({"/": payload / "site", "/models/": models_root, "/frames/": payload / "frames"}) as site, \
+            Browser(chromium, flags, out / "chromium.log", env) as browser:
+        page = browser.page(site.url("/e2e/harness/model.html"))
+        for _ in range(300):
+            try:
+                if page.eval("!!(window.modelHarness && window.modelHarness.ready)", 5):
+                    break
+            except Exception:
+                pass
+            time.sleep(0.1)
+        report["chromium"] = browser.version()
+        report["cross_origin_isolated"] = page.eval("self.crossOriginIsolated", 5)
+        adapter = None
+        for _ in range(3):  # the first requestAdapter right after load can return null (README)
+            adapter = page.eval("navigator.gpu.requestAdapter({powerPreference: 'high-performance'}).then(a => a && "
+                                "({vendor: a.info.vendor, architecture: a.info.architecture, description: a.info.description, "
+                                "fallback: a.info.isFallbackAdapter, subgroups: [a.info.subgroupMinSize, a.info.subgroupMaxSize], "
+                                "features: [...a.features]}))", 20)
+            if adapter:
+                break
+            time.sleep(1)
+        report["adapter"] = adapter
+        log(f"chromium {report['chromium']}, adapter {adapter and adapter['description']}")
+        frames_url = site.url("/frames")
+        big = "/models/qwen2-vl-2b-random/" if not args.local else "/models/tiny-random-qwen2-vl/"
+        big_dtype = "q4"
+
+        def app_2b():
+            info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "profile": True, "kvCapacity": 1536,
+                                   **({"gpuSubgroups": False} if args.no_subgroups else {})})
+            report["app_load"] = info
+            log(f"loaded {big} in {info['wall_s']}s: {info['engineNote']}")
+            # Warm-up (shader compilation, graph capture) on the first question, then every question.
+            app_run(page, harness_run_args(qs[0], frames_url, 24))
+            for q in qs:
+                res = app_run(page, harness_run_args(q, frames_url, args.app_tokens))
+                rows[q["sample_id"]]["app"] = app_row(res)
+                rows[q["sample_id"]]["app_input_ids"] = res["inputIds"]
+                rows[q["sample_id"]]["app_top_logits"] = res.get("topLogits")
+                if res.get("profile"):
+                    rows[q["sample_id"]]["app_profile"] = res["profile"]
+                a = rows[q["sample_id"]]["app"]
+                log(f"  {q['sample_id']}: {a['prompt_tokens']} tokens, vision {a['vision_ms']:.0f} ms, prefill {a['prefill_ms']:.0f} ms, "
+                    f"TTFT {a['ttft_ms']:.0f} ms, decode {a['decode_tokens_per_s'] or 0:.1f} tok/s, total {a['total_ms']:.0f} ms")
+                save()
+        phase("app 2b q4 webgpu", app_2b)
+        report["gpu_memory"] = mem.result()
+
+        def tiny_webgpu():
+            out_t = {}
+            for engine in ("fast", "reference"):
+                info = app_load(page, {"from": "/models/tiny-random-qwen2-vl/", "dtype": "fp32", "device": "webgpu", "engine": engine})
+                app_run(page, harness_run_args(qs[0], frames_url, 16))
+                res = app_run(page, harness_run_args(qs[0], frames_url, args.app_tokens))
+                out_t[engine] = {"load": info, "question": app_row(res)}
+                log(f"  tiny {engine} webgpu: {out_t[engine]['question']['decode_tokens_per_s']} tok/s")
+            report["tiny_webgpu"] = out_t
+        phase("tiny webgpu", tiny_webgpu, optional=True, need=30)
+
+        if not args.local:
+            def official():
+                import torch
+                from official import load, run_question
+
+                model, tok, proc = load(torch_model, model_2b)
+                run_question(model, proc, qs[0], payload / "frames" / qs[0]["sample_id"], 2)  # warm-up
+                for i, q in enumerate(qs):
+                    n = 256 if i == 0 else args.official_tokens
+                    r = run_question(model, proc, q, payload / "frames" / q["sample_id"], n)
+                    row = rows[q["sample_id"]]
+                    row["official"] = {k: v for k, v in r.items() if k not in ("input_ids", "output_ids")}
+                    row["official"]["output_ids_head"] = r["output_ids"][:32]
+                    row["official"]["total_ms_256"] = r["processor_ms"] + r["ttft_ms"] + (255 / r["decode_tokens_per_s"] * 1000 if r["decode_tokens_per_s"] else 0)
+                    row["prompt_ids_equal"] = r["input_ids"] == row.get("app_input_ids")
+                    app = row.get("app")
+                    if app:
+                        row["greedy_first_divergence_app_q4_vs_official_bf16"] = first_divergence(app["output_ids_head"], row["official"]["output_ids_head"])
+                        row["ratio_total_app_over_official"] = app["total_ms"] / row["official"]["total_ms_256"]
+                    log(f"  official {q['sample_id']}: TTFT {r['ttft_ms']:.0f} ms, {r['decode_tokens_per_s'] or 0:.1f} tok/s ({n} tokens), prompt ids equal {row['prompt_ids_equal']}")
+                    save()
+                del model
+                torch.cuda.empty_cache()
+            phase("official bf16", official)
+
+        def cpu_reference():
+            from fast.ortcpu import FastCpu
+            from official import inputs_for
+            from reference import build_processor
+            import numpy as np
+
+            q = qs[0]
+            row = rows[q["sample_id"]]
+            _, proc = build_processor(model_2b)
+            inputs = inputs_for(proc, q, payload / "frames" / q["sample_id"])
+            parts = [inputs[k].numpy() for k in ("pixel_values_videos", "pixel_values") if k in inputs]
+            pv = np.concatenate(parts, 0).astype(np.float32).reshape(-1, 324, 1176)
+            grids = {"image": inputs["image_grid_thw"].tolist(), "video": inputs["video_grid_thw"].tolist() if "video_grid_thw" in inputs else []}
+            ids = inputs["input_ids"][0].tolist()
+            res = {}
+            for threads in (16, 4):
+                cpu = FastCpu(model_2b, big_dtype, threads, 1024)
+                r = cpu.run(ids, pv, grids, 16 if threads == 16 else 8)
+                res[f"threads_{threads}"] = {"load_s": cpu.load_s, "vision_ms": r["vision_ms"], "prefill_ms": r["prefill_ms"],
+                                            "decode_tokens_per_s": r["decode_tokens_per_s"], "output_ids": r["output_ids"]}
+                if threads == 16:
+                    app_top = row.get("app_top_logits") or []
+                    diffs = [abs(float(r["first_logits"][t["id"]]) - t["logit"]) for t in app_top]
+                    res["app_vs_cpu"] = {"prompt_ids_equal": ids == row.get("app_input_ids"),
+                                         "top20_max_abs_logit_diff": max(diffs) if diffs else None,
+                                         "greedy_first_divergence": first_divergence(row["app"]["output_ids_head"][:16], r["output_ids"]) if row.get("app") else "no app run"}
+                    log(f"  onnxruntime CPU vs app: {res['app_vs_cpu']}")
+                save()
+            report["onnxruntime_cpu_2b"] = res
+        if not args.local:
+            phase("onnxruntime cpu 2b", cpu_reference, optional=True, need=45)
+
+        def capture_off():
+            info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "graphCapture": False, "profile": True, "kvCapacity": 1536})
+            app_run(page, harness_run_args(qs[0], frames_url, 16))
+            out_c = []
+            for q in qs[:2]:
+                res = app_run(page, harness_run_args(q, frames_url, args.app_tokens))
+                out_c.append({"sample_id": q["sample_id"], **app_row(res), "profile": res.get("profile")})
+                log(f"  capture off {q['sample_id']}: {out_c[-1]['decode_tokens_per_s']} tok/s")
+            report["app_2b_capture_off"] = {"load": info, "questions": out_c}
+        phase("app 2b q4 webgpu, graph capture off", capture_off, optional=True, need=60)
+
+        def wasm():
+            res = {}
+            for name, url, n, cap in (("tiny", "/models/tiny-random-qwen2-vl/", args.app_tokens, 1536), ("2b", big, 8, 1024)):
+                if name == "2b" and (args.local or elapsed() + 120 > args.deadline):
+                    res[name] = {"skipped": "time" if not args.local else "local"}
+                    continue
+                info = app_load(page, {"from": url, "dtype": "q4", "device": "wasm", "numThreads": 4, "kvCapacity": cap}, 600)
+                r = app_run(page, harness_run_args(qs[0], frames_url, n), 600)
+                res[name] = {"load": info, "question": app_row(r), "threads": info.get("threads")}
+                log(f"  {name} wasm: {res[name]['question']['decode_tokens_per_s']} tok/s ({info.get('threads')} threads)")
+                save()
+            report["wasm"] = res
+        phase("wasm", wasm, optional=True, need=40)
+        report["console_tail"] = page.console[-40:]
+
+    summarise(report, rows)
+    save()
+    print_tables(report)
+
+
+def summarise(report, rows):
+    qs = list(rows.values())
+    apps = [q["app"] for q in qs if q.get("app")]
+    offs = [q["official"] for q in qs if q.get("official")]
+    sixteen = [q["app"]["ttft_ms"] for q in qs if q.get("app") and q["clip_frames"] == 16]
+    ratios = [q["ratio_total_app_over_official"] for q in qs if q.get("ratio_total_app_over_official")]
+    tiny = (report.get("tiny_webgpu") or {}).get("fast", {}).get("question", {})
+    adapter = report.get("adapter") or {}
+    mem = report.get("gpu_memory") or {}
+    report["summary"] = {
+        "app_decode_tokens_per_s": med([a["decode_tokens_per_s"] for a in apps]),
+        "app_ttft_ms_16_frames": med(sixteen),
+        "official_decode_tokens_per_s": med([o["decode_tokens_per_s"] for o in offs]),
+        "question_time_ratio_app_over_official": med(ratios),
+        "tiny_webgpu_tokens_per_s": tiny.get("decode_tokens_per_s"),
+        "peak_gpu_memory_bytes": mem.get("peak_bytes_above_baseline"),
+        "adapter": adapter.get("description"),
+        "chromium": report.get("chromium"),
+        "gpu_and_driver": report.get("gpu"),
+        "notes": "medians over the questions; official 256-token totals from its TTFT + 255 / its decode tokens/s "
+                 "(it ran --official-tokens new tokens, one question 256); app totals are measured over 256 tokens",
+    }
+
+
+def print_tables(report):
+    print("\n| question | frames | prompt | stage | app (fast, q4, WebGPU) | official (bf16, CUDA) | app / official |")
+    print("|---|---|---|---|---|---|---|")
+    for q in report.get("questions", []):
+        a, o = q.get("app") or {}, q.get("official") or {}
+        for stage, ka, ko in (("vision ms", "vision_ms", "vision_ms"), ("prefill ms", "prefill_ms", "prefill_ms"),
+                              ("TTFT ms", "ttft_ms", "ttft_ms"), ("decode tok/s", "decode_tokens_per_s", "decode_tokens_per_s"),
+                              ("total ms (256)", "total_ms", "total_ms_256")):
+            va, vo = a.get(ka), o.get(ko)
+            ratio = f"{va / vo:.3f}" if isinstance(va, (int, float)) and isinstance(vo, (int, float)) and vo else "-"
+            fmt = lambda v: f"{v:.1f}" if isinstance(v, (int, float)) else "-"
+            print(f"| {q['sample_id'][:13]} | {q['clip_frames']} | {a.get('prompt_tokens', '-')} | {stage} | {fmt(va)} | {fmt(vo)} | {ratio} |")
+    print("\nsummary:", json.dumps(report.get("summary"), indent=1))
+    prof = next((q.get("app_profile") for q in report.get("questions", []) if q.get("app_profile")), None)
+    if prof:
+        g = prof.get("gpu") or {}
+        print(f"\nper decode step (first question, {prof['steps']} steps, {prof['note']}): {json.dumps(prof['counts'])}; "
+              f"session.run CPU {prof['runCpuMs']:.2f} ms, readback {prof['readbackMs']:.2f} ms; "
+              f"GPU: {g.get('dispatches')} dispatches, busy {g.get('busyUs')} us, span {g.get('spanUs')} us")
+        if g.get("dispatchUs"):
+            top = sorted(enumerate(g["dispatchUs"]), key=lambda x: -x[1])[:10]
+            print("  slowest dispatches (index in step, us):", top)
+    if report.get("errors"):
+        print("\nerrors:")
+        for e in report["errors"]:
+            print(f"  {e['phase']}: {e['error']}")
+
+
+if __name__ == "__main__":
+    main()

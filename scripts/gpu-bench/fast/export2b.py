@@ -1,0 +1,54 @@
+"""Qwen2-VL-2B-shaped random weights (scripts/export/model_def.py, seed 0: the same weights the official
+evaluation then runs in bf16) exported for the app by our builder (scripts/export/fast): a model
+folder with config.json, the tokenizer and onnx/{decoder,vision}_fast_q4.onnx (+ external data)."""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+EXPORT = HERE.parent.parent / "export"
+sys.path.insert(0, str(EXPORT))
+
+
+def hub_weights(model) -> dict:
+    """transformers 5's parameter names -> the hub checkpoint's (what fast.build() takes), fp32 numpy."""
+    out = {}
+    for name, p in model.state_dict().items():
+        if name.startswith("model.language_model."):
+            key = "model." + name[len("model.language_model."):]
+        elif name.startswith("model.visual."):
+            key = name[len("model."):]
+        elif name == "lm_head.weight":
+            continue  # tied to the embedding (checked below)
+        else:
+            raise KeyError(f"unexpected parameter {name}")
+        out[key] = p.detach().float().cpu().numpy()
+    return out
+
+
+def export(size: str, seed: int, out: Path, tokenizer_dir: Path, log=print):
+    import torch
+    from export_onnx import write_configs
+    from model_def import build_model
+    from fast import build
+
+    t0 = time.time()
+    model = build_model(size, seed)
+    log(f"built {size} model in {time.time() - t0:.1f}s")
+    assert model.lm_head.weight.data_ptr() == model.model.language_model.embed_tokens.weight.data_ptr()
+    out.mkdir(parents=True, exist_ok=True)
+    write_configs(model, out, tokenizer_dir, size, seed)
+    config = json.loads((out / "config.json").read_text())
+    t1 = time.time()
+    weights = hub_weights(model)
+    manifest = build(config, weights, out, dtypes=["q4"], log=log)
+    # The rotary tables: torch's own inverse frequencies (the builder's numpy ones may differ by an ulp).
+    manifest["text"]["inv_freq"] = [float(x) for x in model.model.language_model.rotary_emb.inv_freq.float()]
+    manifest["vision"]["inv_freq"] = [float(x) for x in model.model.visual.rotary_pos_emb.inv_freq.float()]
+    (out / "onnx" / "fast.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    log(f"exported the fast q4 graphs in {time.time() - t1:.1f}s")
+    del weights
+    torch.set_grad_enabled(False)
+    return model

@@ -1,0 +1,699 @@
+/**
+ * The fast engine: Qwen2-VL through the graphs of scripts/export/fast on onnxruntime-web directly.
+ *
+ * - Vision: every temporal slice of a question (clip and still) in one session.run.
+ * - Decoder: one session.run per step; the embedding lookup, the visual rows, M-RoPE (cos/sin tables
+ *   by cache position, written once per question), the repetition penalty and the argmax all run in
+ *   the graph; the KV cache is a fixed-capacity GPU buffer bound as both past and present.
+ *   On WebGPU only the next token id (8 bytes) is read back per step; decoding is pipelined two deep
+ *   (step k+1 is submitted before step k's id is read: its input id is copied GPU to GPU).
+ * - Decode steps replay a captured command list (enableGraphCapture) in a second session when the
+ *   runtime allows it (see capture.ts); else the prefill session decodes too.
+ * - wasm: the same graphs on onnxruntime's CPU kernels; the cache is passed from run to run.
+ */
+import * as ort from 'onnxruntime-web/webgpu';
+import type { RopeIndex } from '../rope';
+import type { Patches } from '../pixels';
+import { ModelError } from '../types';
+import { pinned } from './capture';
+import { createFastDevice } from './device';
+import { perStep, Profiler, type Counts, type DecodeProfile } from './profile';
+import {
+  asGpuDevice,
+  download,
+  readback,
+  storage,
+  MAP_READ,
+  type GpuBuffer,
+  type GpuDevice,
+} from './gpu';
+import type { FastGraphFile, FastManifest } from './manifest';
+import { ropeTable, seenMask, visionTable, visualRows, type VisualRun } from './tables';
+
+type Session = ort.InferenceSession;
+type Tensor = ort.Tensor;
+
+export interface FastLoadOptions {
+  device: 'webgpu' | 'wasm';
+  dtype: string;
+  manifest: FastManifest;
+  /** Bytes of a file of the model folder (graphs and their external data). */
+  read: (path: string) => Promise<Uint8Array>;
+  /** KV positions allocated once (prompt + new tokens + 2 for the pipelined steps). */
+  capacity: number;
+  /** Replay decode steps from a captured command list (WebGPU; needs a second session). */
+  capture: boolean;
+  /** Count and time the decode steps' WebGPU work (benchmarks; see profile.ts). */
+  profile?: boolean;
+  /** false: no `subgroups` on the device whatever the adapter (device.ts decides otherwise). */
+  subgroups?: boolean;
+  /** Run on this WebGPU device instead of onnxruntime's own (the profiler needs its features). */
+  gpuDevice?: unknown;
+  label: string;
+}
+
+export interface FastFeatures {
+  /** [1 + rows, hidden]: row 0 is zeros. */
+  tensor: Tensor;
+  rows: number;
+}
+
+export interface FastStats {
+  /** Whether decode steps replay a captured graph, and why not when they do not. */
+  capture: boolean;
+  captureNote: string;
+  capacity: number;
+  kvBytes: number;
+  sessions: number;
+}
+
+const EXT_LOCATION = 'gpu-buffer' as const;
+/** The decode step that gets GPU timestamps when profiling (past the first ones: capture, warm-up). */
+const PROFILED_STEP = 16;
+
+function ep(device: 'webgpu' | 'wasm', gpu: unknown): ort.InferenceSession.ExecutionProviderConfig {
+  if (device === 'wasm') return 'wasm';
+  // onnxruntime-web accepts a GPUDevice in the WebGPU EP options (not in its typings).
+  const option: { name: 'webgpu'; device?: unknown } = { name: 'webgpu' };
+  if (gpu) option.device = gpu;
+  return option;
+}
+
+async function createSession(
+  o: FastLoadOptions,
+  graph: FastGraphFile,
+  extra: ort.InferenceSession.SessionOptions,
+): Promise<Session> {
+  const [model, ...data] = await Promise.all([
+    o.read(graph.file),
+    ...graph.data.map((d) => o.read(d.file)),
+  ]);
+  try {
+    return await ort.InferenceSession.create(model, {
+      executionProviders: [ep(o.device, o.gpuDevice)],
+      externalData: graph.data.map((d, i) => ({ path: d.path, data: data[i] as Uint8Array })),
+      graphOptimizationLevel: 'all',
+      ...extra,
+    });
+  } catch (e) {
+    throw new ModelError(
+      'runtime',
+      `${o.label}: ${graph.file} on ${o.device}: ${(e as Error).message}`,
+      {
+        file: graph.file,
+        cause: e,
+      },
+    );
+  }
+}
+
+function i64(values: ArrayLike<number>, dims: number[]): Tensor {
+  return new ort.Tensor(
+    'int64',
+    BigInt64Array.from(Array.from(values), (x) => BigInt(x)),
+    dims,
+  );
+}
+function i32(values: ArrayLike<number>, dims: number[]): Tensor {
+  return new ort.Tensor('int32', Int32Array.from(values), dims);
+}
+
+/** WebGPU buffers the engine owns for the whole load: KV cache, tables, decode IO. */
+interface GpuState {
+  device: GpuDevice;
+  kv: { key: Tensor; value: Tensor; keyBuf: GpuBuffer; valueBuf: GpuBuffer }[];
+  cos: Tensor;
+  sin: Tensor;
+  seen: Tensor;
+  bufs: Record<
+    | 'cos'
+    | 'sin'
+    | 'seen'
+    | 'ids'
+    | 'rows'
+    | 'vemb'
+    | 'seq'
+    | 'total'
+    | 'lrows'
+    | 'logits'
+    | 'next',
+    GpuBuffer
+  >;
+  /** Decode IO: the same tensors every step (a captured graph binds them once). */
+  decodeFeeds: Record<string, Tensor>;
+  decodeFetches: Record<string, Tensor>;
+  staging: GpuBuffer[];
+}
+
+export class FastModel {
+  readonly manifest: FastManifest;
+  readonly device: 'webgpu' | 'wasm';
+  readonly capacity: number;
+  private readonly vision: Session;
+  private readonly prefillSession: Session;
+  private decodeSession: Session | null = null;
+  private captureNote = '';
+  private deviceNote = '';
+  private gpu: GpuState | null = null;
+  /** wasm: the cache tensors of the last run. */
+  private cpuKv: Record<string, Tensor> = {};
+  private cpuSeen: Float32Array | null = null;
+  /** Positions of the cache holding this question's tokens. */
+  private past = 0;
+  /** Decode pipeline: readbacks of launched steps, oldest first; the last token known on the CPU. */
+  private pending: Promise<number>[] = [];
+  private launched = 0;
+  private stagingSlot = 0;
+  /** LoadOptions.profile: WebGPU call counts and timings of the decode steps. */
+  private profiler: Profiler | null = null;
+  private countsAtPrefill: Counts | null = null;
+  private decodeSteps = 0;
+  private profileStep = 0;
+  private runCpuMs = 0;
+  private readbackMs = 0;
+
+  private constructor(o: FastLoadOptions, vision: Session, prefill: Session) {
+    this.manifest = o.manifest;
+    this.device = o.device;
+    this.capacity = o.capacity;
+    this.vision = vision;
+    this.prefillSession = prefill;
+  }
+
+  static async load(o: FastLoadOptions): Promise<FastModel> {
+    const files = o.manifest.graphs[o.dtype];
+    if (!files) throw new ModelError('missing-file', `${o.label}: ${o.dtype} has no fast graphs`);
+    const t = o.manifest.text;
+    const outs = ['logits', 'next_token'];
+    for (let l = 0; l < t.layers; l++) outs.push(`present_key.${l}`, `present_value.${l}`);
+    const gpuOut =
+      o.device === 'webgpu'
+        ? { preferredOutputLocation: Object.fromEntries(outs.map((n) => [n, EXT_LOCATION])) }
+        : {};
+    let deviceNote = '';
+    if (o.device === 'webgpu' && !o.gpuDevice) {
+      // Our own device for every session (see device.ts); onnxruntime's env points at it too, so
+      // the device-lost watch and the tests' device reset find it.
+      const made = await createFastDevice(o.subgroups !== false);
+      o = { ...o, gpuDevice: made.device };
+      deviceNote = made.note;
+      (ort.env.webgpu as { device?: unknown }).device = made.device;
+    }
+    const vision = await createSession(
+      o,
+      files.vision,
+      o.device === 'webgpu' ? { preferredOutputLocation: EXT_LOCATION } : {},
+    );
+    const prefill = await createSession(o, files.decoder, gpuOut);
+    const m = new FastModel(o, vision, prefill);
+    m.deviceNote = deviceNote;
+    if (o.profile && o.device === 'webgpu') m.profiler = new Profiler(asGpuDevice(o.gpuDevice));
+    if (o.device === 'webgpu') {
+      m.gpu = m.allocate(asGpuDevice(o.gpuDevice));
+      if (o.capture) {
+        try {
+          m.decodeSession = await createSession(o, files.decoder, {
+            ...gpuOut,
+            enableGraphCapture: true,
+          });
+          m.captureNote = 'decode steps replay a captured graph';
+        } catch (e) {
+          m.captureNote = `graph capture unavailable: ${(e as Error).message}`;
+        }
+      } else m.captureNote = 'graph capture off';
+    } else m.captureNote = 'wasm: no graph capture';
+    return m;
+  }
+
+  /** The vision and (prefill) decoder sessions, for the interface check at load. */
+  get sessions(): { decoder: Session; vision: Session } {
+    return { decoder: this.prefillSession, vision: this.vision };
+  }
+
+  stats(): FastStats {
+    const t = this.manifest.text;
+    return {
+      capture: this.decodeSession !== null,
+      captureNote: [this.captureNote, this.deviceNote].filter(Boolean).join('; '),
+      capacity: this.capacity,
+      kvBytes: t.layers * 2 * t.kv_heads * this.capacity * t.kv_head_dim * 4,
+      sessions: this.decodeSession ? 3 : 2,
+    };
+  }
+
+  /** onnxruntime's WebGPU device (null on wasm), for the profiler. */
+  gpuDevice(): GpuDevice | null {
+    return this.gpu?.device ?? null;
+  }
+
+  private allocate(device: GpuDevice): GpuState {
+    const t = this.manifest.text;
+    const C = this.capacity;
+    const D = t.kv_head_dim;
+    const kvBytes = t.kv_heads * C * D * 4;
+    const gt = (b: GpuBuffer, type: 'float32' | 'int32' | 'int64', dims: number[]) =>
+      ort.Tensor.fromGpuBuffer(b, { dataType: type, dims });
+    const kv = Array.from({ length: t.layers }, (_, l) => {
+      const keyBuf = storage(device, kvBytes, `past_key.${l}`);
+      const valueBuf = storage(device, kvBytes, `past_value.${l}`);
+      return {
+        keyBuf,
+        valueBuf,
+        key: gt(keyBuf, 'float32', [1, t.kv_heads, C, D]),
+        value: gt(valueBuf, 'float32', [1, t.kv_heads, C, D]),
+      };
+    });
+    const bufs = {
+      cos: storage(device, C * (D / 2) * 4, 'cos_cache'),
+      sin: storage(device, C * (D / 2) * 4, 'sin_cache'),
+      seen: storage(device, t.vocab * 4, 'seen'),
+      ids: storage(device, 8, 'input_ids'),
+      rows: storage(device, 4, 'visual_rows'),
+      vemb: storage(device, t.hidden * 4, 'visual_embeds'),
+      seq: storage(device, 4, 'seqlens_k'),
+      total: storage(device, 4, 'total_sequence_length'),
+      lrows: storage(device, 8, 'logit_rows'),
+      logits: storage(device, t.vocab * 4, 'logits'),
+      next: storage(device, 8, 'next_token'),
+    };
+    const cos = gt(bufs.cos, 'float32', [C, D / 2]);
+    const sin = gt(bufs.sin, 'float32', [C, D / 2]);
+    const seen = gt(bufs.seen, 'float32', [t.vocab]);
+    const decodeFeeds: Record<string, Tensor> = {
+      input_ids: gt(bufs.ids, 'int32', [1, 1]),
+      visual_rows: gt(bufs.rows, 'int32', [1, 1]),
+      visual_embeds: gt(bufs.vemb, 'float32', [1, t.hidden]),
+      seqlens_k: gt(bufs.seq, 'int32', [1]),
+      total_sequence_length: gt(bufs.total, 'int32', []),
+      cos_cache: cos,
+      sin_cache: sin,
+      logit_rows: gt(bufs.lrows, 'int64', [1]),
+      seen,
+    };
+    const decodeFetches: Record<string, Tensor> = {
+      logits: gt(bufs.logits, 'float32', [1, t.vocab]),
+      next_token: gt(bufs.next, 'int32', [1, 1]),
+    };
+    kv.forEach((c, l) => {
+      decodeFeeds[`past_key.${l}`] = c.key;
+      decodeFeeds[`past_value.${l}`] = c.value;
+      decodeFetches[`present_key.${l}`] = c.key;
+      decodeFetches[`present_value.${l}`] = c.value;
+    });
+    const staging = Array.from({ length: 4 }, (_, i) =>
+      readback(device, 8, `next_token readback ${i}`),
+    );
+    return { device, kv, cos, sin, seen, bufs, decodeFeeds, decodeFetches, staging };
+  }
+
+  private kvFeeds(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    const t = this.manifest.text;
+    for (let l = 0; l < t.layers; l++) {
+      if (this.gpu) {
+        const c = this.gpu.kv[l] as GpuState['kv'][number];
+        out[`past_key.${l}`] = c.key;
+        out[`past_value.${l}`] = c.value;
+      } else {
+        const empty = () =>
+          new ort.Tensor('float32', new Float32Array(t.kv_heads * this.capacity * t.kv_head_dim), [
+            1,
+            t.kv_heads,
+            this.capacity,
+            t.kv_head_dim,
+          ]);
+        out[`past_key.${l}`] = this.cpuKv[`present_key.${l}`] ?? empty();
+        out[`past_value.${l}`] = this.cpuKv[`present_value.${l}`] ?? empty();
+      }
+    }
+    return out;
+  }
+
+  private keepCpuKv(out: Record<string, Tensor>): void {
+    for (const [name, tensor] of Object.entries(out))
+      if (name.startsWith('present_')) this.cpuKv[name] = tensor;
+  }
+
+  /** The vision features of every visual of a question, in prompt order, from one run. */
+  async encode(items: readonly Patches[]): Promise<FastFeatures> {
+    const v = this.manifest.vision;
+    const first = items[0];
+    if (!first) throw new ModelError('bad-visuals', 'no visuals to encode');
+    const [, h, w] = first.grid;
+    const per = h * w;
+    let slices = 0;
+    for (const p of items) {
+      if (p.grid[1] !== h || p.grid[2] !== w || p.rowLength !== first.rowLength)
+        throw new ModelError(
+          'bad-visuals',
+          'the fast vision graph needs every visual at the same size',
+        );
+      slices += p.grid[0];
+    }
+    const data = new Float32Array(slices * per * first.rowLength);
+    let o = 0;
+    for (const p of items) {
+      data.set(p.data, o);
+      o += p.data.length;
+    }
+    const table = visionTable(first.grid, v.inv_freq, v.merge);
+    const out = await this.vision.run({
+      pixel_values: new ort.Tensor('float32', data, [slices, per, first.rowLength]),
+      cos_cache: new ort.Tensor('float32', table.cos, [per, table.width]),
+      sin_cache: new ort.Tensor('float32', table.sin, [per, table.width]),
+    });
+    const tensor = out['visual_embeds'] as Tensor;
+    return { tensor, rows: (tensor.dims[0] as number) - 1 };
+  }
+
+  private writeTable(rope: RopeIndex, length: number): ort.Tensor[] {
+    const t = this.manifest.text;
+    const table = ropeTable(
+      rope.positions,
+      length,
+      rope.delta,
+      this.capacity,
+      t.inv_freq,
+      t.mrope_section,
+      t.kv_head_dim / 2,
+    );
+    if (this.gpu) {
+      this.gpu.device.queue.writeBuffer(this.gpu.bufs.cos, 0, table.cos);
+      this.gpu.device.queue.writeBuffer(this.gpu.bufs.sin, 0, table.sin);
+      return [this.gpu.cos, this.gpu.sin];
+    }
+    return [
+      new ort.Tensor('float32', table.cos, [this.capacity, table.width]),
+      new ort.Tensor('float32', table.sin, [this.capacity, table.width]),
+    ];
+  }
+
+  private checkCapacity(total: number): void {
+    if (total + 2 > this.capacity) {
+      throw new ModelError(
+        'runtime',
+        `the fast engine's KV cache holds ${this.capacity} positions; this question needs ${total + 2} (load with a larger capacity)`,
+      );
+    }
+  }
+
+  /**
+   * One multi-token step through the prefill session: `ids` at cache positions from..from+n-1, with
+   * rope tables for the whole prompt (`rope` covers positions 0..rope length-1). Returns the logits
+   * of the `keep` rows (indices into this step) and the next token (on the GPU: also copied where the
+   * decode step reads its input).
+   */
+  private async step(a: {
+    ids: readonly number[];
+    from: number;
+    rows: Int32Array;
+    features: FastFeatures | null;
+    keep: readonly number[];
+    seen: Iterable<number> | null;
+  }): Promise<{ logits: Float32Array; next: number }> {
+    await this.drain();
+    const t = this.manifest.text;
+    const n = a.ids.length;
+    this.checkCapacity(a.from + n);
+    const feeds: Record<string, Tensor> = {
+      input_ids: i32(a.ids, [n, 1]),
+      visual_rows: i32(a.rows, [n, 1]),
+      seqlens_k: i32([a.from + n - 1], [1]),
+      total_sequence_length: i32([a.from + n], []),
+      logit_rows: i64(a.keep, [a.keep.length]),
+      ...this.kvFeeds(),
+    };
+    const g = this.gpu;
+    if (g) {
+      feeds['cos_cache'] = g.cos;
+      feeds['sin_cache'] = g.sin;
+      if (a.seen) g.device.queue.writeBuffer(g.bufs.seen, 0, seenMask(a.seen, t.vocab));
+      feeds['seen'] = g.seen;
+    } else {
+      if (a.seen) this.cpuSeen = seenMask(a.seen, t.vocab);
+      feeds['seen'] = new ort.Tensor('float32', this.cpuSeen ?? new Float32Array(t.vocab), [
+        t.vocab,
+      ]);
+      feeds['cos_cache'] = this.cpuTable[0] as Tensor;
+      feeds['sin_cache'] = this.cpuTable[1] as Tensor;
+    }
+    feeds['visual_embeds'] = a.features?.tensor ?? this.zeroVisual();
+    const fetches: Record<string, Tensor | null> = { logits: null, next_token: null };
+    for (let l = 0; l < t.layers; l++) {
+      // WebGPU: written in place (the same buffers as past_*); wasm: new tensors for the next run.
+      const c = g?.kv[l];
+      fetches[`present_key.${l}`] = c ? c.key : null;
+      fetches[`present_value.${l}`] = c ? c.value : null;
+    }
+    const out = await this.prefillSession.run(feeds, fetches);
+    const logitsT = out['logits'] as Tensor;
+    const nextT = out['next_token'] as Tensor;
+    let logits: Float32Array;
+    let next: number;
+    if (g) {
+      const enc = g.device.createCommandEncoder();
+      enc.copyBufferToBuffer(nextT.gpuBuffer as unknown as GpuBuffer, 0, g.bufs.ids, 0, 4);
+      g.device.queue.submit([enc.finish()]);
+      logits = (await logitsT.getData(true)) as Float32Array;
+      next = Number(((await nextT.getData(true)) as Int32Array)[0]);
+    } else {
+      this.keepCpuKv(out);
+      logits = logitsT.data as Float32Array;
+      next = Number((nextT.data as Int32Array)[0]);
+    }
+    this.past = a.from + n;
+    return { logits, next };
+  }
+
+  private cpuTable: Tensor[] = [];
+  private zeroCpu: Tensor | null = null;
+
+  private zeroVisual(): Tensor {
+    if (this.gpu) return this.gpu.decodeFeeds['visual_embeds'] as Tensor;
+    this.zeroCpu ??= new ort.Tensor('float32', new Float32Array(this.manifest.text.hidden), [
+      1,
+      this.manifest.text.hidden,
+    ]);
+    return this.zeroCpu;
+  }
+
+  /** Prefill the official prompt: raw logits of its last position and the first generated token. */
+  async prefill(
+    ids: readonly number[],
+    runs: readonly VisualRun[],
+    features: FastFeatures | null,
+    rope: RopeIndex,
+  ): Promise<{ logits: Float32Array; first: number }> {
+    await this.drain();
+    this.tables(rope, ids.length);
+    let rows: Int32Array;
+    try {
+      rows = visualRows(ids, runs);
+    } catch (e) {
+      throw new ModelError('prompt-mismatch', (e as Error).message, { cause: e });
+    }
+    const r = await this.step({ ids, from: 0, rows, features, keep: [ids.length - 1], seen: ids });
+    this.launched = 0;
+    this.decodeSteps = 0;
+    this.countsAtPrefill = this.profiler?.snapshot() ?? null;
+    return { logits: r.logits, first: r.next };
+  }
+
+  private tables(rope: RopeIndex, length: number): void {
+    this.cpuTable = this.writeTable(rope, length);
+  }
+
+  /**
+   * The next greedy token. The k-th call (given token k; the prefill gave token 1) returns token
+   * k + 1, computed by the step whose input is token k, which the previous call (or the first call
+   * itself) launched. Before waiting for it, this call launches the following step: its input id is
+   * copied on the GPU, and `seen` by then holds every token but that input, which the graph adds.
+   */
+  async next(previous: number): Promise<number> {
+    if (!this.gpu) return this.nextCpu(previous);
+    if (this.launched === 0) this.pending.push(this.launch(null));
+    this.pending.push(this.launch(previous));
+    return (await this.pending.shift()) as number;
+  }
+
+  /**
+   * Queue one decode step. Everything it writes (the token to add to `seen`, the sequence lengths)
+   * is written when its turn comes in the chain, so it lands in the GPU queue after the earlier
+   * steps' work and before its own.
+   */
+  private launch(seen: number | null): Promise<number> {
+    const g = this.gpu as GpuState;
+    const pos = this.past + this.launched;
+    this.checkCapacity(pos + 1);
+    this.launched++;
+    const q = g.device.queue;
+    const slot = this.stagingSlot++ % g.staging.length;
+    const staging = g.staging[slot] as GpuBuffer;
+    const run = async () => {
+      if (seen !== null) q.writeBuffer(g.bufs.seen, seen * 4, Float32Array.of(1));
+      q.writeBuffer(g.bufs.seq, 0, Int32Array.of(pos));
+      q.writeBuffer(g.bufs.total, 0, Int32Array.of(pos + 1));
+      const prof = this.profiler;
+      const timed = prof !== null && this.profileStep++ === PROFILED_STEP;
+      if (timed) prof.startTiming();
+      const t0 = performance.now();
+      if (this.decodeSession) {
+        if (!this.captured) await this.captureFirst();
+        else await this.decodeSession.run(g.decodeFeeds, g.decodeFetches);
+      } else await this.prefillSession.run(g.decodeFeeds, g.decodeFetches);
+      const t1 = performance.now();
+      if (timed) prof.pauseTiming();
+      const enc = g.device.createCommandEncoder();
+      enc.copyBufferToBuffer(g.bufs.next, 0, g.bufs.ids, 0, 4);
+      enc.copyBufferToBuffer(g.bufs.next, 0, staging, 0, 4);
+      q.submit([enc.finish()]);
+      // Not awaited here: the next step is submitted while this id travels back (wrapped, so that
+      // the chain does not adopt the readback promise and wait for it).
+      const readback = staging.mapAsync(MAP_READ).then(() => {
+        const id = new Int32Array(staging.getMappedRange().slice(0, 4))[0] as number;
+        staging.unmap();
+        this.runCpuMs += t1 - t0;
+        this.readbackMs += performance.now() - t1;
+        return id;
+      });
+      return { readback };
+    };
+    // Runs are chained (onnxruntime sessions are not re-entrant); the readback is not part of it.
+    const submitted = this.chain.then(run);
+    this.chain = submitted.then(
+      () => undefined,
+      () => undefined,
+    );
+    return submitted.then((s) => s.readback);
+  }
+
+  private chain: Promise<void> = Promise.resolve();
+  private captured = false;
+
+  /** The captured session's first run: records the command list; its IO buffers pinned (capture.ts). */
+  private async captureFirst(): Promise<void> {
+    const g = this.gpu as GpuState;
+    const s = this.decodeSession as Session;
+    const buffers = [...Object.values(g.decodeFeeds), ...Object.values(g.decodeFetches)].map(
+      (t) => t.gpuBuffer as unknown as GpuBuffer,
+    );
+    const want = new Set(buffers).size;
+    const { pinned: n } = await pinned(g.device, buffers, () =>
+      s.run(g.decodeFeeds, g.decodeFetches),
+    );
+    this.captured = true;
+    if (n !== want) {
+      // Without the pin the next replay would fail: decode with the prefill session from now on.
+      this.decodeSession = null;
+      this.captureNote = `graph capture off: ${n} of ${want} IO buffers could be kept registered`;
+    }
+  }
+
+  private async nextCpu(previous: number): Promise<number> {
+    const t = this.manifest.text;
+    const pos = this.past;
+    this.checkCapacity(pos + 1);
+    const seen = this.cpuSeen ?? new Float32Array(t.vocab);
+    const out = await this.prefillSession.run({
+      input_ids: i32([previous], [1, 1]),
+      visual_rows: i32([0], [1, 1]),
+      visual_embeds: this.zeroVisual(),
+      seqlens_k: i32([pos], [1]),
+      total_sequence_length: i32([pos + 1], []),
+      cos_cache: this.cpuTable[0] as Tensor,
+      sin_cache: this.cpuTable[1] as Tensor,
+      logit_rows: i64([0], [1]),
+      seen: new ort.Tensor('float32', seen, [t.vocab]),
+      ...this.kvFeeds(),
+    });
+    this.keepCpuKv(out);
+    seen[previous] = 1;
+    this.past = pos + 1;
+    return Number(((out['next_token'] as Tensor).data as Int32Array)[0]);
+  }
+
+  /** Wait for every launched decode step (the pipeline runs up to two past the last token used). */
+  async drain(): Promise<void> {
+    const rest = this.pending.splice(0);
+    await Promise.allSettled(rest);
+    await this.chain;
+    this.past += this.launched;
+    this.decodeSteps += this.launched;
+    this.launched = 0;
+  }
+
+  /** The decode profile of the question so far (LoadOptions.profile), then reset. */
+  async takeProfile(): Promise<DecodeProfile | null> {
+    const p = this.profiler;
+    if (!p) return null;
+    await this.drain();
+    const steps = this.decodeSteps;
+    const out: DecodeProfile = {
+      steps,
+      counts: perStep(this.countsAtPrefill ?? p.snapshot(), p.snapshot(), steps),
+      runCpuMs: steps ? this.runCpuMs / steps : 0,
+      readbackMs: steps ? this.readbackMs / steps : 0,
+      gpu: await p.stopTiming(),
+      note: this.decodeSession ? 'captured decode session' : 'decode through the prefill session',
+    };
+    this.decodeSteps = 0;
+    this.runCpuMs = 0;
+    this.readbackMs = 0;
+    this.profileStep = 0;
+    this.countsAtPrefill = null;
+    return out;
+  }
+
+  /**
+   * Logits rows of a continuation: `ids` at positions from.., with rope tables of the whole prompt
+   * `rope` (its `length` positions), returning the rows `keep` (indices into `ids`). The cache
+   * before `from` is whatever the official prompt left there: shared prefixes are reused as is.
+   */
+  async rows(a: {
+    ids: readonly number[];
+    from: number;
+    rope: RopeIndex;
+    ropeLength: number;
+    visual: Int32Array;
+    features: FastFeatures | null;
+    keep: readonly number[];
+  }): Promise<{ logits: Float32Array; vocab: number }> {
+    await this.drain();
+    this.tables(a.rope, a.ropeLength);
+    const r = await this.step({
+      ids: a.ids,
+      from: a.from,
+      rows: a.visual,
+      features: a.features,
+      keep: a.keep,
+      seen: null,
+    });
+    return { logits: r.logits, vocab: this.manifest.text.vocab };
+  }
+
+  async dispose(): Promise<void> {
+    await this.drain().catch(() => undefined);
+    await Promise.all([
+      this.vision.release(),
+      this.prefillSession.release(),
+      this.decodeSession?.release(),
+    ]);
+    if (this.gpu) {
+      for (const c of this.gpu.kv) {
+        c.keyBuf.destroy();
+        c.valueBuf.destroy();
+      }
+      for (const b of Object.values(this.gpu.bufs)) b.destroy();
+      for (const b of this.gpu.staging) b.destroy();
+    }
+  }
+}
+
+/** Read back a GPU buffer's float32 contents (tests and the profiler). */
+export async function readFloats(
+  device: GpuDevice,
+  buffer: GpuBuffer,
+  count: number,
+): Promise<Float32Array> {
+  return new Float32Array(await download(device, buffer, count * 4));
+}

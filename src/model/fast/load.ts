@@ -1,0 +1,165 @@
+/** Loading a model folder's fast graphs (onnx/fast.json) into the fast engine. */
+import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { chooseDevice } from '../device';
+import { dtypePreference } from '../dtype-choice';
+import { checkQuota } from '../files';
+import type { ModelContent } from '../digest';
+import { runnerIds, TEXT_FILES, type FileServer, type LoadedModel, type QwenConfig } from '../load';
+import { sessionInterface } from '../interface';
+import { parseGeneration, type Preprocess } from '../model-config';
+import { classifyError, watchDeviceLost, wasmThreads } from '../runtime';
+import type { LoadEvent, LoadSettings, ModelDtype } from '../types';
+import { MODEL_DTYPES, ModelError } from '../types';
+import { FastModel } from './engine';
+import { FAST_MANIFEST, type FastManifest } from './manifest';
+
+const FAST_NOTE = 'one run per step, penalty and argmax on the device';
+
+/**
+ * Load the fast graphs, or say why not when engine 'auto' finds none that fit this load (the
+ * reference engine then loads; engine 'fast' throws instead). `server` digests what it reads.
+ */
+export async function loadFast(a: {
+  server: FileServer & { content(files: readonly string[]): Promise<ModelContent> };
+  config: QwenConfig;
+  preprocess: Preprocess;
+  generationRaw: unknown;
+  manifest: FastManifest;
+  settings: LoadSettings;
+  emit: ((event: LoadEvent) => void) | undefined;
+  t0: number;
+}): Promise<LoadedModel | { reference: string }> {
+  const { server, settings, manifest, emit } = a;
+  const asked = settings.dtype === 'auto' ? [] : [settings.dtype];
+  const choice = await chooseDevice(settings.device, asked);
+  const present = MODEL_DTYPES.filter((d) => manifest.graphs[d]);
+  let dtype: ModelDtype | undefined;
+  let dtypeReason: string;
+  if (settings.dtype === 'auto') {
+    dtype = dtypePreference(choice).find((d) => manifest.graphs[d]);
+    dtypeReason = `auto: ${dtype ?? 'none'} among the fast graphs (${present.join(', ')})`;
+  } else {
+    dtype = manifest.graphs[settings.dtype] ? settings.dtype : undefined;
+    dtypeReason = `${settings.dtype} as asked`;
+  }
+  const refuse = (why: string, code: 'missing-file' | 'bad-config') => {
+    if (settings.engine === 'fast') {
+      throw new ModelError(code, `${server.label}: ${why}`, { file: FAST_MANIFEST });
+    }
+    return { reference: why };
+  };
+  const graphs = dtype ? manifest.graphs[dtype] : undefined;
+  if (!dtype || !graphs) {
+    return refuse(
+      `no fast graphs for ${settings.dtype} (${FAST_MANIFEST} has ${present.join(', ')})`,
+      'missing-file',
+    );
+  }
+  emit?.({ kind: 'device', device: choice.device, reason: choice.reason });
+  const graphFiles = [graphs.decoder, graphs.vision].flatMap((g) => [
+    g.file,
+    ...g.data.map((d) => d.file),
+  ]);
+  const files = [...new Set([...TEXT_FILES, FAST_MANIFEST, ...graphFiles])];
+  const hasGeneration = a.generationRaw !== null;
+  if (hasGeneration) files.push('generation_config.json');
+  const sizes = new Map<string, number>();
+  for (const f of files) {
+    const size = await server.size(f);
+    if (size === null) {
+      throw new ModelError('missing-file', `${server.label} is missing ${f}`, { file: f });
+    }
+    sizes.set(f, size);
+  }
+  if (server.remote && settings.cache) emit?.(await checkQuota(server, sizes));
+  else server.caching = false;
+
+  emit?.({ kind: 'stage', stage: 'tokenizer' });
+  let tokenizer: PreTrainedTokenizer;
+  try {
+    tokenizer = await AutoTokenizer.from_pretrained(server.key);
+  } catch (e) {
+    throw classifyError(e, `${server.label}: loading the tokenizer`);
+  }
+  const ids = runnerIds(tokenizer);
+  // The fast graphs apply their repetition penalty on the device: it must be the one decoding uses.
+  const generation = parseGeneration(a.generationRaw, server.label, ids);
+  if (generation.repetitionPenalty !== manifest.repetition_penalty) {
+    return refuse(
+      `the fast graphs apply repetition penalty ${manifest.repetition_penalty}, ${generation.from} asks for ${generation.repetitionPenalty}`,
+      'bad-config',
+    );
+  }
+  emit?.({
+    kind: 'stage',
+    stage: 'sessions',
+    detail: `${dtype} on ${choice.device}, fast engine (${dtypeReason})`,
+  });
+  const read = async (path: string): Promise<Uint8Array> => {
+    const blob = await server.read(path);
+    if (!blob)
+      throw new ModelError('missing-file', `${server.label} is missing ${path}`, { file: path });
+    return new Uint8Array(await blob.arrayBuffer());
+  };
+  let fast: FastModel;
+  try {
+    fast = await FastModel.load({
+      device: choice.device,
+      dtype,
+      manifest,
+      read,
+      capacity: settings.kvCapacity,
+      capture: settings.graphCapture,
+      profile: settings.profile,
+      subgroups: settings.gpuSubgroups,
+      label: server.label,
+    });
+  } catch (e) {
+    throw classifyError(
+      e,
+      `${server.label}: loading the fast graphs (${dtype} on ${choice.device})`,
+    );
+  }
+  const loaded: LoadedModel = {
+    model: null,
+    fast,
+    engine: 'fast',
+    engineNote: `fast graphs (${FAST_NOTE}); ${fast.stats().captureNote}`,
+    tokenizer,
+    config: a.config,
+    device: choice.device,
+    deviceReason: choice.reason,
+    deviceSlow: choice.slow,
+    dtype,
+    dtypeReason,
+    graphDtypes: { decoder_fast: dtype, vision_fast: dtype },
+    graphs: {
+      graphs: {
+        decoder_fast: sessionInterface(fast.sessions.decoder, 'decoder_fast', graphs.decoder.file),
+        vision_fast: sessionInterface(fast.sessions.vision, 'vision_fast', graphs.vision.file),
+      },
+      pixelType: 'float32',
+      embedsType: 'float32',
+      cacheType: 'float32',
+      logitsToKeep: true,
+    },
+    preprocess: a.preprocess,
+    generation,
+    sizeProblem: null,
+    source: server.label,
+    files,
+    content: await server.content(files),
+    modelBytes: [...sizes.values()].reduce((x, y) => x + y, 0),
+    threads: wasmThreads(),
+    deviceLost: null,
+    ids,
+    loadMs: performance.now() - a.t0,
+  };
+  if (choice.device === 'webgpu') {
+    void watchDeviceLost((message) => {
+      loaded.deviceLost = message;
+    });
+  }
+  emit?.({ kind: 'stage', stage: 'ready', detail: `${dtype} on ${choice.device}, fast engine` });
+  return loaded;
+}

@@ -1,0 +1,170 @@
+/**
+ * Where a decode step's time goes (benchmarks only; LoadOptions.profile): every WebGPU call the worker
+ * makes is counted (dispatches, submits, buffer writes, readbacks, allocations, bind groups), the CPU
+ * time inside session.run and the readback latency are timed per step, and one step's dispatches get
+ * GPU timestamps (the timestamp-query-inside-passes feature; Chromium with
+ * --enable-webgpu-developer-features). The wrappers patch the WebGPU prototypes of this realm
+ * (the model worker), so they see onnxruntime's own calls, captured-graph replays included.
+ */
+import type { GpuDevice } from './gpu';
+
+export const COUNTED = [
+  'dispatch',
+  'submit',
+  'writeBuffer',
+  'mapAsync',
+  'createBuffer',
+  'createBindGroup',
+  'copyBufferToBuffer',
+  'beginComputePass',
+] as const;
+export type Counted = (typeof COUNTED)[number];
+export type Counts = Record<Counted, number>;
+
+export interface DecodeProfile {
+  steps: number;
+  /** Per decode step, averaged. */
+  counts: Counts;
+  runCpuMs: number;
+  readbackMs: number;
+  /** One step with GPU timestamps (null when the device lacks the feature). */
+  gpu: {
+    dispatches: number;
+    /** Sum of the dispatches' GPU durations. */
+    busyUs: number;
+    /** First dispatch start to last dispatch end. */
+    spanUs: number;
+    /** Every dispatch's duration in order (µs, 0.1 µs precision). */
+    dispatchUs: number[];
+  } | null;
+  note: string;
+}
+
+interface Proto {
+  [k: string]: unknown;
+}
+
+function globalProto(name: string): Proto | null {
+  const ctor = (globalThis as Record<string, unknown>)[name] as { prototype?: Proto } | undefined;
+  return ctor?.prototype ?? null;
+}
+
+const QUERY_CAPACITY = 4096;
+
+export class Profiler {
+  counts: Counts = Object.fromEntries(COUNTED.map((k) => [k, 0])) as Counts;
+  private timing = false;
+  private n = 0;
+  private querySet: { destroy(): void } | null = null;
+  private resolveBuf: { destroy(): void } | null = null;
+  readonly device: GpuDevice;
+  readonly timestamps: boolean;
+
+  constructor(device: GpuDevice) {
+    this.device = device;
+    const features = (device as unknown as { features?: ReadonlySet<string> }).features;
+    this.timestamps = !!features?.has('chromium-experimental-timestamp-query-inside-passes');
+    this.install();
+  }
+
+  private install(): void {
+    // The wrappers need both `this` values: the profiler's (closed over) and the GPU object's.
+    const counts = this.counts;
+    const state = (): Profiler => this;
+    const count = (proto: Proto | null, method: string, key: Counted) => {
+      const f = proto?.[method];
+      if (!proto || typeof f !== 'function') return;
+      proto[method] = function (this: unknown, ...args: unknown[]) {
+        counts[key]++;
+        return (f as (...a: unknown[]) => unknown).apply(this, args);
+      };
+    };
+    const pass = globalProto('GPUComputePassEncoder');
+    const dispatch = pass?.['dispatchWorkgroups'];
+    if (pass && typeof dispatch === 'function') {
+      pass['dispatchWorkgroups'] = function (this: Proto, ...args: unknown[]) {
+        const self = state();
+        self.counts.dispatch++;
+        const write = this['writeTimestamp'] as ((q: unknown, i: number) => void) | undefined;
+        if (self.timing && self.querySet && write && self.n + 2 <= QUERY_CAPACITY) {
+          write.call(this, self.querySet, self.n);
+          const r = (dispatch as (...a: unknown[]) => unknown).apply(this, args);
+          write.call(this, self.querySet, self.n + 1);
+          self.n += 2;
+          return r;
+        }
+        return (dispatch as (...a: unknown[]) => unknown).apply(this, args);
+      };
+    }
+    count(globalProto('GPUQueue'), 'submit', 'submit');
+    count(globalProto('GPUQueue'), 'writeBuffer', 'writeBuffer');
+    count(globalProto('GPUBuffer'), 'mapAsync', 'mapAsync');
+    count(globalProto('GPUDevice'), 'createBuffer', 'createBuffer');
+    count(globalProto('GPUDevice'), 'createBindGroup', 'createBindGroup');
+    count(globalProto('GPUCommandEncoder'), 'copyBufferToBuffer', 'copyBufferToBuffer');
+    count(globalProto('GPUCommandEncoder'), 'beginComputePass', 'beginComputePass');
+  }
+
+  snapshot(): Counts {
+    return { ...this.counts };
+  }
+
+  /** Time the dispatches issued until `stopTiming` (one decode step). */
+  startTiming(): void {
+    if (!this.timestamps) return;
+    const d = this.device as unknown as {
+      createQuerySet(d: { type: 'timestamp'; count: number }): { destroy(): void };
+    };
+    this.querySet ??= d.createQuerySet({ type: 'timestamp', count: QUERY_CAPACITY });
+    this.resolveBuf ??= this.device.createBuffer({
+      size: QUERY_CAPACITY * 8,
+      usage: 0x200 | 0x4,
+    }) as unknown as {
+      destroy(): void;
+    };
+    this.n = 0;
+    this.timing = true;
+  }
+
+  pauseTiming(): void {
+    this.timing = false;
+  }
+
+  async stopTiming(): Promise<DecodeProfile['gpu']> {
+    this.timing = false;
+    if (!this.timestamps || !this.querySet || !this.resolveBuf || this.n === 0) return null;
+    const bytes = this.n * 8;
+    const read = this.device.createBuffer({ size: bytes, usage: 0x1 | 0x8 });
+    const enc = this.device.createCommandEncoder() as unknown as {
+      resolveQuerySet(q: unknown, first: number, count: number, dst: unknown, offset: number): void;
+      copyBufferToBuffer(a: unknown, b: number, c: unknown, d: number, e: number): void;
+      finish(): unknown;
+    };
+    enc.resolveQuerySet(this.querySet, 0, this.n, this.resolveBuf, 0);
+    enc.copyBufferToBuffer(this.resolveBuf, 0, read, 0, bytes);
+    this.device.queue.submit([enc.finish()]);
+    await read.mapAsync(1);
+    const t = new BigInt64Array(read.getMappedRange().slice(0));
+    read.destroy();
+    const count = this.n;
+    this.n = 0;
+    const dispatchUs: number[] = [];
+    for (let i = 0; i < count; i += 2) {
+      dispatchUs.push(Math.round(Number((t[i + 1] as bigint) - (t[i] as bigint)) / 100) / 10);
+    }
+    const first = t[0] as bigint;
+    const last = t[count - 1] as bigint;
+    return {
+      dispatches: dispatchUs.length,
+      busyUs: Math.round(dispatchUs.reduce((a, b) => a + b, 0)),
+      spanUs: Math.round(Number(last - first) / 1000),
+      dispatchUs,
+    };
+  }
+}
+
+export function perStep(before: Counts, after: Counts, steps: number): Counts {
+  return Object.fromEntries(
+    COUNTED.map((k) => [k, steps > 0 ? Math.round(((after[k] - before[k]) / steps) * 10) / 10 : 0]),
+  ) as Counts;
+}
