@@ -5,7 +5,7 @@
 Writes config.json (Qwen2_5_VLForConditionalGeneration, model_type qwen2_5_vl, text fields also at
 the top level), generation_config.json, preprocessor_config.json (Qwen2_5_VLProcessor),
 tokenizer_config.json, and onnx/vision_encoder{,_fp16,_quantized,_q4,_q4f16}.onnx (one temporal
-slice: pixel_values [h*w, 1176], grid_thw [[1, h, w]] -> image_features [h*w/4, 16]). The text
+slice: pixel_values [h*w, 1176], image_grid_thw [[1, h, w]] -> image_features [h*w/4, 16]). The text
 graphs (embed_tokens, decoder_model_merged) are NOT exported: they are the committed tiny Qwen2-VL's
 files, copied here (`--link-text`) so that reference_qwen25.py runs the very files the app will load.
 """
@@ -21,6 +21,9 @@ from export_onnx import export_graph, make_variants, write_configs
 from qwen25 import VISION_SEED, VisionSlice25, build_model25
 
 Q2 = Path("models/tiny-random-qwen2-vl")
+# transformers.js's Qwen2_5_VLForConditionalGeneration feeds the vision encoder `image_grid_thw`
+# (its Qwen2-VL class: `grid_thw`), so that is the public Qwen2.5-VL exports' input name.
+GRID_INPUT = "image_grid_thw"
 TEXT_FILES = ["embed_tokens.onnx", "embed_tokens_quantized.onnx", "decoder_model_merged.onnx",
               "decoder_model_merged_quantized.onnx", "decoder_model_merged_q4.onnx"]
 
@@ -44,7 +47,7 @@ def main() -> None:
     # Example slice 1 x 12 x 20: h != w and several windows, so no row/column or window mix-up traces by accident.
     pv = torch.randn(240, 1176)
     grid = torch.tensor([[1, 12, 20]], dtype=torch.int64)
-    export_graph(VisionSlice25(model), (pv, grid), onnx_dir / "vision_encoder.onnx", ["pixel_values", "grid_thw"],
+    export_graph(VisionSlice25(model), (pv, grid), onnx_dir / "vision_encoder.onnx", ["pixel_values", GRID_INPUT],
                  ["image_features"], {"pixel_values": {0: "num_patches"}, "image_features": {0: "num_features"}}, False)
     make_variants(onnx_dir, "vision_encoder", ["fp32", "fp16", "q8", "q4", "q4f16"], False)
     if a.link_text:

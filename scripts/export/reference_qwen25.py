@@ -26,6 +26,7 @@ from PIL import Image
 
 import reference as R
 from export_onnx import QWEN2_VL_CHAT_TEMPLATE
+from export_qwen25 import GRID_INPUT
 from model_def import EOS_TOKEN_IDS, IMAGE_TOKEN_ID, VIDEO_TOKEN_ID, VISION_START_TOKEN_ID, text_dims
 from qwen25 import build_model25, hf_position_ids, visual_features
 
@@ -73,6 +74,21 @@ def own_position_ids(ids: list, image_grid, video_grid, spg, tps: float, merge: 
     return pos
 
 
+class OrtModel25(R.OrtModel):
+    """reference.py's runner; the vision graph's grid input is `image_grid_thw` (export_qwen25.py)."""
+
+    def vision(self, pv: np.ndarray, grid: np.ndarray) -> np.ndarray:
+        out, row = [], 0
+        for t, h, w in grid.tolist():
+            for _ in range(t):
+                n = h * w
+                out.append(self.s["vision_encoder"].run(None, {
+                    "pixel_values": pv[row:row + n].astype(np.float32),
+                    GRID_INPUT: np.array([[1, h, w]], dtype=np.int64)})[0])
+                row += n
+        return np.concatenate(out, 0)
+
+
 def onnx_vision_grids(model, model_dir: Path) -> dict:
     from check_qwen25 import GRIDS
 
@@ -86,7 +102,7 @@ def onnx_vision_grids(model, model_dir: Path) -> dict:
                 ref = visual_features(model.model.visual(pv, grid_thw=torch.tensor([[t, h, w]]))).numpy()
             n = h * w
             mine = np.concatenate([sess.run(None, {"pixel_values": pv[i * n:(i + 1) * n].numpy(),
-                                                   "grid_thw": np.array([[1, h, w]], np.int64)})[0] for i in range(t)])
+                                                   GRID_INPUT: np.array([[1, h, w]], np.int64)})[0] for i in range(t)])
             res[f"{dt} {t}x{h}x{w}"] = R.r6(np.abs(mine - ref).max())
     print(f"  vision graph per slice vs PyTorch whole grid: {res}", flush=True)
     return res
@@ -210,7 +226,7 @@ def run_case(case, cases_dir: Path, out_dir: Path, model, tok, proc2, proc25, mo
     pos_int = pos_np.astype(np.int64)
     for dt, combo in COMBOS.items():
         try:
-            om = R.OrtModel(model_dir, combo, dims["layers"], dims["kv_heads"], dims["head_dim"])
+            om = OrtModel25(model_dir, combo, dims["layers"], dims["kv_heads"], dims["head_dim"])
             r = R.run_onnx(om, inputs, pos_int, letter_ids, pt_logits, pt_vision, greedy)
         except Exception as e:
             traceback.print_exc()
