@@ -56,10 +56,14 @@ describe('Qwen2.5-VL time scaling', () => {
     const ids = [VS, ...Array<number>(12).fill(V), 20, 21, 22, 23, 24];
     const spg = secondPerGrid(2, 2, 1); // 2 of 2 frames at 1 fps: sample fps 1, 2 s per slice
     expect(spg).toBe(2);
-    const r = ropeIndex(ids, { image: [], video: [[3, 4, 4]] }, tokens, 2, {
-      secondPerGrid: [spg],
-      tokensPerSecond: 25,
-    });
+    const r = ropeIndex(
+      ids,
+      { image: [], video: [[3, 4, 4]] },
+      {
+        ...tokens,
+        videoTime: { secondPerGrid: [spg], tokensPerSecond: 25 },
+      },
+    );
     const L = ids.length;
     const row = (k: number) => Array.from(r.positions.subarray(k * L, (k + 1) * L), Number);
     const v = (t: number) => Array<number>(4).fill(1 + t);
@@ -86,10 +90,14 @@ describe('Qwen2.5-VL time scaling', () => {
 
   it('leaves the still (an image) unscaled beside a scaled video', () => {
     const ids = [VS, ...Array<number>(8).fill(V), VE, VS, ...Array<number>(4).fill(I), VE];
-    const r = ropeIndex(ids, { image: [[1, 4, 4]], video: [[2, 4, 4]] }, tokens, 2, {
-      secondPerGrid: [Math.fround(2.6125)],
-      tokensPerSecond: 2,
-    });
+    const r = ropeIndex(
+      ids,
+      { image: [[1, 4, 4]], video: [[2, 4, 4]] },
+      {
+        ...tokens,
+        videoTime: { secondPerGrid: [Math.fround(2.6125)], tokensPerSecond: 2 },
+      },
+    );
     const t = Array.from(r.positions.subarray(0, ids.length), Number);
     // video at offset 1: t 1 (slice 0) and 1 + 5 (slice 1); VE at 7; VS 8; image t 9; VE 11.
     expect(t).toEqual([0, 1, 1, 1, 1, 6, 6, 6, 6, 7, 8, 9, 9, 9, 9, 11]);
@@ -97,7 +105,14 @@ describe('Qwen2.5-VL time scaling', () => {
 
   it('refuses a time list that does not match the videos', () => {
     expect(() =>
-      ropeIndex([1], { image: [], video: [] }, tokens, 2, { secondPerGrid: [1], tokensPerSecond: 2 }),
+      ropeIndex(
+        [1],
+        { image: [], video: [] },
+        {
+          ...tokens,
+          videoTime: { secondPerGrid: [1], tokensPerSecond: 2 },
+        },
+      ),
     ).toThrow(/second_per_grid_ts/);
   });
 });

@@ -4,10 +4,13 @@
  */
 import type { Grid } from './pixels';
 
+/** What M-RoPE needs of the model besides the ids and grids. */
 export interface RopeTokens {
   imageTokenId: number;
   videoTokenId: number;
   visionStartTokenId: number;
+  /** Qwen2.5-VL: the videos' absolute time; absent or null for Qwen2-VL (t index = slice). */
+  videoTime?: VideoTime | null;
 }
 
 export interface RopeIndex {
@@ -48,7 +51,11 @@ export function secondPerGrid(
  * second_per_grid_ts tensor times tokens_per_second, times the slice index) and truncates with
  * .long(); the values are non-negative, so truncation is floor.
  */
-export function videoTimeIndices(t: number, secondPerGridTs: number, tokensPerSecond: number): number[] {
+export function videoTimeIndices(
+  t: number,
+  secondPerGridTs: number,
+  tokensPerSecond: number,
+): number[] {
   const step = Math.fround(Math.fround(secondPerGridTs) * tokensPerSecond);
   return Array.from({ length: t }, (_, j) => Math.floor(Math.fround(j * step)));
 }
@@ -57,7 +64,7 @@ export function videoTimeIndices(t: number, secondPerGridTs: number, tokensPerSe
  * Text runs get 1-D positions continuing from the previous maximum + 1; each visual run of grid
  * (t, h, w) gets (offset + t_i, offset + h_i, offset + w_i) over the merged grid (t, h/2, w/2),
  * with `offset` = the position its first token would have had as text. Qwen2-VL has no time scaling
- * of t; with `videoTime` (Qwen2.5-VL) a video's t_i is its scaled time index (videoTimeIndices).
+ * of t; with `tokens.videoTime` (Qwen2.5-VL) a video's t_i is its scaled time index (videoTimeIndices).
  * Images and videos draw from their own grid lists in order, as in the reference; each visual is
  * found from its `<|vision_start|>` token.
  */
@@ -66,8 +73,8 @@ export function ropeIndex(
   grids: { image: readonly Grid[]; video: readonly Grid[] },
   tokens: RopeTokens,
   mergeSize = 2,
-  videoTime: VideoTime | null = null,
 ): RopeIndex {
+  const videoTime = tokens.videoTime ?? null;
   if (videoTime && videoTime.secondPerGrid.length !== grids.video.length) {
     throw new Error(
       `rope: ${videoTime.secondPerGrid.length} second_per_grid_ts for ${grids.video.length} videos`,
@@ -98,9 +105,7 @@ export function ropeIndex(
     if (!grid) throw new Error(`rope: more ${isImage ? 'image' : 'video'} runs than grids`);
     const gt = grid[0];
     const times =
-      spg === undefined || !videoTime
-        ? null
-        : videoTimeIndices(gt, spg, videoTime.tokensPerSecond);
+      spg === undefined || !videoTime ? null : videoTimeIndices(gt, spg, videoTime.tokensPerSecond);
     const gh = Math.floor(grid[1] / mergeSize);
     const gw = Math.floor(grid[2] / mergeSize);
     const count = gt * gh * gw;
