@@ -130,7 +130,7 @@ class VisionSlice25(nn.Module):
         return merger.mlp(y)[0]  # [N / 4, out_hidden]
 
     def _attn(self, attn, x, cos, sin, bias):
-        qkv = attn.qkv(x).unflatten(-1, (3, self.heads, self.head_dim))
+        qkv = attn.qkv(x).reshape(1, -1, 3, self.heads, self.head_dim)  # (torch 1.13 cannot export unflatten)
         q, k, v = (qkv[:, :, i].transpose(1, 2) for i in range(3))  # [1, H, N, D]
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
