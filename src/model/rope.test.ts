@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ropeIndex, secondPerGrid, textPositions, videoTimeIndices } from './rope';
 
@@ -115,4 +116,50 @@ describe('Qwen2.5-VL time scaling', () => {
       ),
     ).toThrow(/second_per_grid_ts/);
   });
+});
+
+describe("Qwen2.5-VL positions vs transformers' get_rope_index (e2e/fixtures/reference-qwen25)", () => {
+  // Each fixture holds HF's own position ids (transformers 4.50 modeling_qwen2_5_vl, run by
+  // scripts/export/reference_qwen25_local.py) for the prompt's input_ids, grids and clip timing.
+  interface Fixture {
+    input_ids: number[];
+    image_grid_thw: [number, number, number][];
+    video_grid_thw?: [number, number, number][];
+    N: number | null;
+    fps: number | null;
+    n_sampled: number;
+    position_ids: number[][];
+    time?: { second_per_grid_ts: number; tokens_per_second: number };
+  }
+  const dir = new URL('../../e2e/fixtures/reference-qwen25/', import.meta.url);
+  for (const id of ['clip-f71fb12c', 'clip-c847fafa', 'clip-17be1d0a', 'still-sample5']) {
+    it(`${id}: every position equal`, () => {
+      const fx = JSON.parse(readFileSync(new URL(`${id}.json`, dir), 'utf8')) as Fixture;
+      const video = fx.video_grid_thw ?? [];
+      const spg =
+        fx.N !== null && fx.fps !== null && video.length
+          ? [secondPerGrid(fx.n_sampled, fx.N, fx.fps)]
+          : [];
+      if (fx.time) expect(spg[0]).toBe(Math.fround(fx.time.second_per_grid_ts));
+      const r = ropeIndex(
+        fx.input_ids,
+        { image: fx.image_grid_thw, video },
+        {
+          ...tokens,
+          videoTime: video.length ? { secondPerGrid: spg, tokensPerSecond: 2 } : null,
+        },
+      );
+      const L = fx.input_ids.length;
+      for (let k = 0; k < 3; k++) {
+        expect(Array.from(r.positions.subarray(k * L, (k + 1) * L), Number)).toEqual(
+          fx.position_ids[k],
+        );
+      }
+      // Without the time scale (Qwen2-VL's rule) the 16-frame clips' ids would differ.
+      if (video.length && (video[0]?.[0] ?? 0) > 3) {
+        const plain = ropeIndex(fx.input_ids, { image: fx.image_grid_thw, video }, tokens);
+        expect(Array.from(plain.positions.subarray(0, L), Number)).not.toEqual(fx.position_ids[0]);
+      }
+    });
+  }
 });

@@ -146,6 +146,12 @@ async function runInner(
   // frames at the container's fps).
   const tps = tokensPerSecond(cfg);
   const clip = visuals.clip;
+  if (tps !== null && clipGrid && !(clip && clip.frameCount >= 2 && clip.fps > 0)) {
+    throw new ModelError(
+      'bad-visuals',
+      `Qwen2.5-VL's video positions need the clip's frame count and fps (got ${clip?.frameCount ?? 'none'} frames at ${clip?.fps ?? 'no'} fps)`,
+    );
+  }
   const videoTime =
     tps !== null && clipGrid && frames && clip
       ? {
