@@ -193,6 +193,8 @@ def run_case(case, cases_dir: Path, out_dir: Path, model, tok, proc2, proc25, mo
             spg = torch.tensor(got, dtype=torch.float32)
         fx["time"]["second_per_grid_ts_processor25"] = got
         fx["time"]["second_per_grid_ts_used"] = [float(x) for x in spg]
+        fx["time"]["second_per_grid_ts"] = float(spg[0])  # the key reference_qwen25_local.py writes
+        fx["time"]["tokens_per_second"] = tps
         fx["pixel_values_videos"] = R.stats(inputs["pixel_values_videos"])
         fx["video_grid_thw"] = inputs["video_grid_thw"].tolist()
     fx["pixel_values"] = R.stats(inputs["pixel_values"])
