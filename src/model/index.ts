@@ -1,4 +1,4 @@
-// The model stage: Qwen2-VL through transformers.js (load, one question, scoring) and the pure
+// The model stage: Qwen2-VL and Qwen2.5-VL through transformers.js (load, one question, scoring) and the pure
 // pieces it is built from (patch layout, M-RoPE positions, decoding arithmetic).
 // transformers.js and onnxruntime-web are imported lazily, so that importing this entry point (for
 // types, ModelError or the pure helpers) does not pull the runtime into the UI thread's bundle.

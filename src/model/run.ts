@@ -1,5 +1,5 @@
 /**
- * One question through Qwen2-VL: pixel_values from the prepared frames, vision encoding (per
+ * One question through Qwen2-VL or Qwen2.5-VL: pixel_values from the prepared frames, vision encoding (per
  * temporal slice on the reference engine, every slice in one run on the fast one), the official prompt with expanded pads, M-RoPE positions, greedy decoding with
  * the official repetition penalty, and the scoring passes.
  */
