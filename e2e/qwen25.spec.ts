@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
+import type { ModelHarness } from './harness/model';
 import {
   compare,
   fixture,
@@ -48,7 +49,7 @@ const SHORT_CLIP = fixture25('clip-f71fb12c');
 test.describe('tiny Qwen2.5-VL vs PyTorch', () => {
   test.setTimeout(400_000);
 
-  test('wasm fp32: still-only and 6-frame clip questions, greedy tokens identical', async ({
+  test('wasm fp32: still-only, 6-frame clip and 16-frame clip (video worker) questions, greedy tokens identical', async ({
     page,
   }) => {
     await openHarness(page);
@@ -101,5 +102,25 @@ test.describe('tiny Qwen2.5-VL vs PyTorch', () => {
     expect(info.device).toBe('webgpu');
     const out = await run(page, run25(SHORT_CLIP));
     compare(out.result, SHORT_CLIP, 'fp32', { greedy: true });
+  });
+});
+
+test('the fast engine asked for by name on Qwen2.5-VL is refused with the reason', async ({
+  page,
+}) => {
+  await openHarness(page);
+  const out = await page.evaluate(
+    (from) =>
+      (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
+        from,
+        engine: 'fast',
+        dtype: 'fp32',
+        device: 'wasm',
+      }),
+    MODEL_URL,
+  );
+  expect(out).toMatchObject({
+    ok: false,
+    error: { code: 'bad-config', message: expect.stringMatching(/fast engine runs Qwen2-VL only/) },
   });
 });
