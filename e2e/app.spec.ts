@@ -115,6 +115,7 @@ interface StoredRecord {
   response: string | null;
   frameIndices: number[] | null;
   modelPrompt: { wording: string; tokens: number; sha256: string } | null;
+  ranOn: { device: string; dtype: string; engine: string } | null;
 }
 async function storedRecords(page: Page): Promise<StoredRecord[]> {
   return page.evaluate(
@@ -193,7 +194,7 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   // The model step's defaults for dtype: 'auto' resolves to q4 on wasm, and the run is q4's.
   await setUp(page, { dtype: 'auto' });
   await expect(page.getByTestId('model-status')).toContainText(
-    'q4 (auto: q4, the wasm default) on wasm',
+    'q4 (auto: q4 among the fast graphs (fp32, q4)) on wasm',
   );
   await expect(page.getByTestId('media-summary')).toContainText(
     '12 of 12 questions have their files',
@@ -236,10 +237,13 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   expect(stored?.key).toContain(' | q4 | ');
   expect(stored?.key).not.toContain('auto');
   const graphs = stored?.settings?.model.files.map((f) => f.path).filter((p) => p.includes('onnx'));
+  // The tiny folder has the fast graphs, so engine 'auto' (the app's default) ran them: the run's
+  // identity digests what that engine read (its manifest, its graphs, the embedding they share).
   expect(graphs?.sort()).toEqual([
-    'onnx/decoder_model_merged_q4.onnx',
-    'onnx/embed_tokens.onnx', // no 4-bit copy in this export: the fp32 lookup, exact either way
-    'onnx/vision_encoder_q4.onnx',
+    'onnx/decoder_fast_q4.onnx',
+    'onnx/embed_tokens.onnx', // the fast decoder's fp32 embedding, shared with embed_tokens.onnx
+    'onnx/fast.json',
+    'onnx/vision_fast_q4.onnx',
   ]);
   // What the model got, as the worker recorded it where it tokenized: the official wording, and
   // the hash of the official template rendered here for that wording and frame count.
@@ -254,6 +258,8 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
     expect(r.modelPrompt?.sha256).toBe(
       sha256(protocolPrompt(problemText(sample, 'seed-bench-r1'), frames)),
     );
+    // Where it ran, as the model reported it for this question (not what the load asked for).
+    expect(r.ranOn).toEqual({ device: 'wasm', dtype: 'q4', engine: 'fast' });
   }
   for (const b of before) {
     expect(after.find((a) => a.sampleId === b.sampleId)?.finishedAt).toBe(b.finishedAt);
@@ -361,8 +367,9 @@ test('offline: the app shell, benchmark sets and cached model work with the netw
   // Still offline: load the cached model and run two questions from a local folder.
   const { dir } = brokenFolder();
   await setUp(page, { folder: dir, limit: 2, goto: false });
-  // configs (config, generation, preprocessor), tokenizer (2), three graphs: all from the cache.
-  await expect(page.getByTestId('model-status')).toContainText('8 files: 8 from cache');
+  // configs (config, generation, preprocessor), tokenizer (2), the fast engine's manifest, its two
+  // graphs and the embedding they share (embed_tokens.onnx): all from the cache.
+  await expect(page.getByTestId('model-status')).toContainText('9 files: 9 from cache');
   await page.getByRole('button', { name: /Start run|Run again/ }).click();
   await waitForStatus(page, 'finished');
   await expect(page.getByTestId('run-progress')).toContainText('2 / 2');
