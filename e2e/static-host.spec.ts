@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { addClips } from '../scripts/add-clips.ts';
+import { fullPageShot } from './screenshot';
 
 // The built app on a plain static host under a sub-path: `vite build` output (plus the demo clips
 // from `npm run add-clips`) served under /sub/path/ by a file server that sends no headers beyond
@@ -171,7 +172,7 @@ test('a plain static host under a sub-path: isolated by the service worker, runs
   await expect(page.getByTestId('offline-models')).toContainText(TINY);
   // configs (config, generation, preprocessor: checked at load), tokenizer (2), three graphs.
   await expect(page.getByTestId('offline-models')).toContainText('8 files');
-  await page.screenshot({ path: `${SHOTS}/static-host.png`, fullPage: true });
+  await fullPageShot(page, `${SHOTS}/static-host.png`);
 
   // A new deployment: the updated service worker waits, takes over on "Update", and its
   // activation leaves the model cache alone.
