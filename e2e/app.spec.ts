@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { parseBenchmarkFile, problemText } from '../src/bench/index';
 import { protocolPrompt, sha256 } from './protocol-prompt';
+import { fullPageShot } from './screenshot';
 
 // The evaluation app end to end, with the real tiny model (wasm), the real decoder and the 12 real
 // EgoPlan-Bench2 example questions and clips from ../shared.
@@ -115,6 +116,7 @@ interface StoredRecord {
   response: string | null;
   frameIndices: number[] | null;
   modelPrompt: { wording: string; tokens: number; sha256: string } | null;
+  ranOn: { device: string; dtype: string; engine: string } | null;
 }
 async function storedRecords(page: Page): Promise<StoredRecord[]> {
   return page.evaluate(
@@ -193,18 +195,18 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   // The model step's defaults for dtype: 'auto' resolves to q4 on wasm, and the run is q4's.
   await setUp(page, { dtype: 'auto' });
   await expect(page.getByTestId('model-status')).toContainText(
-    'q4 (auto: q4, the wasm default) on wasm',
+    'q4 (auto: q4 among the fast graphs (fp32, q4)) on wasm',
   );
   await expect(page.getByTestId('media-summary')).toContainText(
     '12 of 12 questions have their files',
   );
-  await page.screenshot({ path: `${SHOTS}/run-setup.png`, fullPage: true });
+  await fullPageShot(page, `${SHOTS}/run-setup.png`);
   await page.getByRole('button', { name: /Start run/ }).click();
   // Reload once a few questions are stored: nothing finished may be lost or redone.
   await expect
     .poll(async () => (await storedResults(page)).length, { timeout: 300_000 })
     .toBeGreaterThanOrEqual(3);
-  await page.screenshot({ path: `${SHOTS}/run-progress.png`, fullPage: true });
+  await fullPageShot(page, `${SHOTS}/run-progress.png`);
   await page.reload();
   const before = await storedResults(page);
   expect(before.length).toBeGreaterThanOrEqual(3);
@@ -213,7 +215,7 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   await page.goto('/?view=run');
   const unfinished = page.getByRole('region', { name: 'Unfinished runs' });
   await expect(unfinished).toContainText(`${before.length} / 12`);
-  await page.screenshot({ path: `${SHOTS}/run-unfinished.png`, fullPage: true });
+  await fullPageShot(page, `${SHOTS}/run-unfinished.png`);
   await unfinished.getByRole('button', { name: 'Resume' }).first().click();
   await expect(page.getByRole('list', { name: 'Run messages' })).toContainText(
     `Resumed: ${before.length} of 12 already done.`,
@@ -236,10 +238,13 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   expect(stored?.key).toContain(' | q4 | ');
   expect(stored?.key).not.toContain('auto');
   const graphs = stored?.settings?.model.files.map((f) => f.path).filter((p) => p.includes('onnx'));
+  // The tiny folder has the fast graphs, so engine 'auto' (the app's default) ran them: the run's
+  // identity digests what that engine read (its manifest, its graphs, the embedding they share).
   expect(graphs?.sort()).toEqual([
-    'onnx/decoder_model_merged_q4.onnx',
-    'onnx/embed_tokens.onnx', // no 4-bit copy in this export: the fp32 lookup, exact either way
-    'onnx/vision_encoder_q4.onnx',
+    'onnx/decoder_fast_q4.onnx',
+    'onnx/embed_tokens.onnx', // the fast decoder's fp32 embedding, shared with embed_tokens.onnx
+    'onnx/fast.json',
+    'onnx/vision_fast_q4.onnx',
   ]);
   // What the model got, as the worker recorded it where it tokenized: the official wording, and
   // the hash of the official template rendered here for that wording and frame count.
@@ -254,18 +259,20 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
     expect(r.modelPrompt?.sha256).toBe(
       sha256(protocolPrompt(problemText(sample, 'seed-bench-r1'), frames)),
     );
+    // Where it ran, as the model reported it for this question (not what the load asked for).
+    expect(r.ranOn).toEqual({ device: 'wasm', dtype: 'q4', engine: 'fast' });
   }
   for (const b of before) {
     expect(after.find((a) => a.sampleId === b.sampleId)?.finishedAt).toBe(b.finishedAt);
   }
-  await page.screenshot({ path: `${SHOTS}/run-finished.png`, fullPage: true });
+  await fullPageShot(page, `${SHOTS}/run-finished.png`);
 
   // Results: the table, then the three exports, downloaded and parsed.
   await page.getByRole('button', { name: 'Results', exact: true }).click();
   const table = page.getByTestId('accuracy-table');
   await expect(table).toContainText('L3');
   await expect(table).toContainText('Daily life');
-  await page.screenshot({ path: `${SHOTS}/results.png`, fullPage: true });
+  await fullPageShot(page, `${SHOTS}/results.png`);
   const exports = page.getByTestId('exports');
   const download = async (name: RegExp) => {
     const [file] = await Promise.all([
@@ -311,7 +318,7 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   await expect(strip.getByRole('img')).not.toHaveCount(0);
   await expect(page.getByRole('img', { name: 'current observation' })).toBeVisible();
   await expect(page.getByTestId('inspector-prompt')).toContainText('<|video_pad|>');
-  await page.screenshot({ path: `${SHOTS}/inspector.png`, fullPage: true });
+  await fullPageShot(page, `${SHOTS}/inspector.png`);
 });
 
 test('a corrupt clip and a missing clip are reported while the others finish', async ({ page }) => {
@@ -330,7 +337,7 @@ test('a corrupt clip and a missing clip are reported while the others finish', a
   await expect(messages).toContainText(`${corrupt.sample_id}: clip`);
   await expect(messages).toContainText(corrupt.video_basename);
   await expect(page.getByTestId('run-progress')).toContainText('12 / 12 done · 2 with errors');
-  await page.screenshot({ path: `${SHOTS}/run-errors.png`, fullPage: true });
+  await fullPageShot(page, `${SHOTS}/run-errors.png`);
 });
 
 test('offline: the app shell, benchmark sets and cached model work with the network off', async ({
@@ -357,12 +364,13 @@ test('offline: the app shell, benchmark sets and cached model work with the netw
   await expect(page.getByRole('article').getByTestId('sample-id')).toHaveText(
     examples[0]!.sample_id,
   );
-  await page.screenshot({ path: `${SHOTS}/offline.png`, fullPage: true });
+  await fullPageShot(page, `${SHOTS}/offline.png`);
   // Still offline: load the cached model and run two questions from a local folder.
   const { dir } = brokenFolder();
   await setUp(page, { folder: dir, limit: 2, goto: false });
-  // configs (config, generation, preprocessor), tokenizer (2), three graphs: all from the cache.
-  await expect(page.getByTestId('model-status')).toContainText('8 files: 8 from cache');
+  // configs (config, generation, preprocessor), tokenizer (2), the fast engine's manifest, its two
+  // graphs and the embedding they share (embed_tokens.onnx): all from the cache.
+  await expect(page.getByTestId('model-status')).toContainText('9 files: 9 from cache');
   await page.getByRole('button', { name: /Start run|Run again/ }).click();
   await waitForStatus(page, 'finished');
   await expect(page.getByTestId('run-progress')).toContainText('2 / 2');

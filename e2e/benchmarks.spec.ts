@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { fullPageShot } from './screenshot';
 
 // The first screen: the sets of public/benchmarks/manifest.json (built by `npm run
 // fetch-benchmarks -- --from ../shared/seedbench` before the tests) and a question browser.
@@ -29,7 +30,7 @@ test('lists the benchmark sets with their counts and browses questions', async (
   await expect(detail.getByTestId('sample-id')).toHaveText('116');
   await page.keyboard.press('k');
   await expect(detail.getByTestId('sample-id')).toHaveText('115');
-  await page.screenshot({ path: 'test-results/screenshots/benchmarks-L1.png', fullPage: true });
+  await fullPageShot(page, 'test-results/screenshots/benchmarks-L1.png');
 });
 
 test('opens a set and question from the URL and shows L3 domains and clips', async ({ page }) => {
@@ -42,5 +43,5 @@ test('opens a set and question from the URL and shows L3 domains and clips', asy
   await expect(detail.getByTestId('clip-name')).toHaveText(
     'videos/Ego4D/ec9fd60f-578b-4e29-b016-b6a424b064f4_QA-3.mp4',
   );
-  await page.screenshot({ path: 'test-results/screenshots/benchmarks-L3.png', fullPage: true });
+  await fullPageShot(page, 'test-results/screenshots/benchmarks-L3.png');
 });

@@ -161,26 +161,34 @@ test('the CLI app that cannot open: Chromium closed, the reason named', async ()
   }
 });
 
-test('npm run eval: a truncated .onnx is named', () => {
-  test.setTimeout(60_000);
-  // The tiny model with its fp32 decoder graph cut to half (other files linked, not copied).
-  const model = join(tmp, 'cut-model');
-  mkdirSync(join(model, 'onnx'), { recursive: true });
-  for (const f of readdirSync(TINY)) if (f !== 'onnx') symlinkSync(join(TINY, f), join(model, f));
-  for (const f of readdirSync(join(TINY, 'onnx'))) {
-    const src = join(TINY, 'onnx', f);
-    if (f !== 'decoder_model_merged.onnx') symlinkSync(src, join(model, 'onnx', f));
-    else writeFileSync(join(model, 'onnx', f), readFileSync(src).subarray(0, 4_000_000));
+test('npm run eval: a truncated .onnx is named, on either engine', () => {
+  test.setTimeout(90_000);
+  // The tiny model with one graph cut short (other files linked, not copied). Without onnx/fast.json
+  // the folder is the reference layout (transformers.js loads decoder_model_merged.onnx); with it,
+  // the default load runs the fast engine's q4 decoder.
+  for (const [name, cut, dtype, fast] of [
+    ['reference', 'decoder_model_merged.onnx', 'fp32', false],
+    ['fast', 'decoder_fast_q4.onnx', 'q4', true],
+  ] as const) {
+    const model = join(tmp, `cut-model-${name}`);
+    mkdirSync(join(model, 'onnx'), { recursive: true });
+    for (const f of readdirSync(TINY)) if (f !== 'onnx') symlinkSync(join(TINY, f), join(model, f));
+    for (const f of readdirSync(join(TINY, 'onnx'))) {
+      const src = join(TINY, 'onnx', f);
+      if (f === cut)
+        writeFileSync(join(model, 'onnx', f), readFileSync(src).subarray(0, 2_000_000));
+      else if (fast || f !== 'fast.json') symlinkSync(src, join(model, 'onnx', f));
+    }
+    const r = evalCli([
+      ...['--model', model, '--benchmark', SET, '--videos', VIDEOS, '--limit', '1'],
+      ...['--device', 'wasm', '--dtype', dtype, '--out', join(tmp, `cut-out-${name}`)],
+    ]);
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toContain(
+      `eval: model did not load: ${model}/: onnx/${cut} is cut short (2000000 bytes;`,
+    );
+    expect(r.err).toContain('protobuf parsing failed');
   }
-  const r = evalCli([
-    ...['--model', model, '--benchmark', SET, '--videos', VIDEOS, '--limit', '1'],
-    ...['--device', 'wasm', '--out', join(tmp, 'cut-out')],
-  ]);
-  expect(r.code, r.err).toBe(1);
-  expect(r.err).toContain(
-    `eval: model did not load: ${model}/: onnx/decoder_model_merged.onnx is cut short (4000000 bytes;`,
-  );
-  expect(r.err).toContain('protobuf parsing failed');
 });
 
 /** Loopback as strace prints addresses: 127.x, ::1, ::ffff:127.x. */

@@ -12,6 +12,7 @@ import {
   type Sample,
 } from '../src/bench/index';
 import { FILTERS, passesFilter } from '../src/ui/results-inspect';
+import { fullPageShot } from './screenshot';
 
 // The Results view and the Inspector on real questions (EgoPlan validation L1/L2 and the 12
 // EgoPlan-Bench2 examples) and real decoded frames of one example clip. The model outputs are
@@ -165,7 +166,7 @@ test('results: accuracy table, chart, letters, exports and an imported official 
   await expect(modes.locator('tr', { hasText: 'L1' }).locator('td').nth(2)).toHaveText(
     `${pct(summary.levels[0]!.byMode.letters!.accuracy)} (n ${summary.levels[0]!.byMode.letters!.n})`,
   );
-  await page.screenshot({ path: 'test-results/screenshots/results-view.png', fullPage: true });
+  await fullPageShot(page, 'test-results/screenshots/results-view.png');
 
   // Exports: the official L1 file is byte-identical to the bench export of the same results.
   const l1Results = results.filter((r) => r.level === 'L1');
@@ -345,7 +346,7 @@ test('inspector: filters, filmstrip, prompt, untrusted output, keyboard, live, r
   await expect(prompt).toContainText(
     'Considering the progress shown in the video and my current observation shown in the image',
   );
-  await page.screenshot({ path: 'test-results/screenshots/inspector.png', fullPage: true });
+  await fullPageShot(page, 'test-results/screenshots/inspector.png');
 
   // Keyboard: j / k move; keys typed into a select do not.
   await page.locator('body').press('j');

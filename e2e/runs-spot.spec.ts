@@ -18,6 +18,7 @@ import {
   toOfficialJsonl,
   type QuestionResult,
 } from '../src/bench/index';
+import { fullPageShot } from './screenshot';
 
 // Runs as first-class objects, spot checks and presentation mode, end to end: the real tiny model
 // (wasm), the real decoder and the 12 EgoPlan-Bench2 example clips, in ONE browser profile kept on
@@ -91,7 +92,7 @@ async function shot(page: Page, name: string, opts: { width?: number; theme?: st
     if (t) document.documentElement.dataset.theme = t;
     else delete document.documentElement.dataset.theme;
   }, opts.theme ?? null);
-  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  await fullPageShot(page, `${SHOTS}/${name}.png`);
   await page.evaluate(() => delete document.documentElement.dataset.theme);
   if (before) await page.setViewportSize(before);
 }

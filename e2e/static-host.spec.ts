@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { addClips } from '../scripts/add-clips.ts';
+import { fullPageShot } from './screenshot';
 
 // The built app on a plain static host under a sub-path: `vite build` output (plus the demo clips
 // from `npm run add-clips`) served under /sub/path/ by a file server that sends no headers beyond
@@ -169,14 +170,15 @@ test('a plain static host under a sub-path: isolated by the service worker, runs
   await expect(page.getByTestId('offline-sets')).toContainText('3 of 3 set files');
   await expect(page.getByTestId('offline-shell')).not.toContainText('not saved');
   await expect(page.getByTestId('offline-models')).toContainText(TINY);
-  // configs (config, generation, preprocessor: checked at load), tokenizer (2), three graphs.
-  await expect(page.getByTestId('offline-models')).toContainText('8 files');
-  await page.screenshot({ path: `${SHOTS}/static-host.png`, fullPage: true });
+  // configs (config, generation, preprocessor: checked at load), tokenizer (2), and what the fast
+  // engine reads: its manifest, its two graphs, the embedding they share (embed_tokens.onnx).
+  await expect(page.getByTestId('offline-models')).toContainText('9 files');
+  await fullPageShot(page, `${SHOTS}/static-host.png`);
 
   // A new deployment: the updated service worker waits, takes over on "Update", and its
   // activation leaves the model cache alone.
   const modelFiles = await cachedModelFiles(page);
-  expect(modelFiles).toHaveLength(8);
+  expect(modelFiles).toHaveLength(9);
   appendFileSync(join(ROOT, PREFIX, 'sw.js'), '\n// a new deployment\n');
   await page.evaluate(async () => (await navigator.serviceWorker.ready).update());
   await page.getByRole('button', { name: 'Update to the new version' }).click();
@@ -191,7 +193,7 @@ test('a plain static host under a sub-path: isolated by the service worker, runs
   await expect(isolation).toHaveText('cross-origin isolated: wasm runs multithreaded');
   expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
   const offlineStatus = await loadTinyModel(page);
-  expect(offlineStatus).toContain('8 files: 8 from cache');
+  expect(offlineStatus).toContain('9 files: 9 from cache');
   expect(threadsIn(offlineStatus)).toBeGreaterThan(1);
   await page
     .getByRole('group', { name: 'Benchmark' })
@@ -214,9 +216,9 @@ test('a plain static host under a sub-path: isolated by the service worker, runs
   await model.getByRole('radio', { name: 'URL' }).check();
   await model.getByLabel('Model URL').fill(`http://127.0.0.1:${PORT + 1}/tiny-random-qwen2-vl`);
   const crossOrigin = await loadTinyModel(page);
-  expect(crossOrigin).toMatch(/8 files: \d from network/);
+  expect(crossOrigin).toMatch(/9 files: \d from network/);
   expect(threadsIn(crossOrigin)).toBeGreaterThan(1);
-  expect(hubRequested).toContain('/tiny-random-qwen2-vl/onnx/decoder_model_merged.onnx');
+  expect(hubRequested).toContain('/tiny-random-qwen2-vl/onnx/decoder_fast.onnx');
 });
 
 test('where isolation is impossible the app says so, runs single-threaded and does not reload', async ({

@@ -5,6 +5,7 @@ import { stripVTControlCharacters } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Browser, type Page } from '@playwright/test';
+import { fullPageShot } from './screenshot';
 
 // The app as a new user meets it: the device "auto" picks, what the Run panel and status line say
 // from the first token on, every view in both themes at a wide and a narrow width (axe, with
@@ -225,7 +226,7 @@ test('every view, both themes, 1400 and 420 px wide: no serious or critical axe 
       } else lesser.set(`${v.id} (${v.impact})`, (lesser.get(`${v.id} (${v.impact})`) ?? 0) + 1);
     }
     const name = view.toLowerCase().replace(/\W+/g, '-');
-    await page.screenshot({ path: `${SHOTS}/ui-${name}-${theme}-${width}.png`, fullPage: true });
+    await fullPageShot(page, `${SHOTS}/ui-${name}-${theme}-${width}.png`);
   };
   for (const theme of ['light', 'dark'] as const) {
     // Pressed at least once, so the theme is the user's choice (and remembered), not the system's.
@@ -356,7 +357,7 @@ test('a fresh clone without ../shared serves the app with the message', async ({
     await expect(p.getByTestId('sets-state')).toHaveText(
       'None in this build (see the note above).',
     );
-    await p.screenshot({ path: `${SHOTS}/ui-no-sets-dark-1400.png`, fullPage: true });
+    await fullPageShot(p, `${SHOTS}/ui-no-sets-dark-1400.png`);
     await note.getByRole('button', { name: 'Run view' }).click();
     const model = p.getByRole('group', { name: 'Model' });
     await expect(model.getByLabel('Built-in tiny test model (offline)')).toBeChecked();

@@ -11,6 +11,7 @@ export const SCROLL_AREAS = [
   '.live-output',
   '.filmstrip-row',
   '.results-table',
+  '.chart-scroll',
   '.question-list',
   '.file-progress',
 ].join(', ');

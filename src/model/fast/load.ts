@@ -3,6 +3,7 @@ import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transforme
 import { chooseDevice } from '../device';
 import { dtypePreference } from '../dtype-choice';
 import { checkQuota } from '../files';
+import { brokenGraphError } from '../graph-check';
 import type { ModelContent } from '../digest';
 import { runnerIds, TEXT_FILES, type FileServer, type LoadedModel, type QwenConfig } from '../load';
 import { sessionInterface } from '../interface';
@@ -115,9 +116,10 @@ export async function loadFast(a: {
       label: server.label,
     });
   } catch (e) {
-    throw classifyError(
-      e,
-      `${server.label}: loading the fast graphs (${dtype} on ${choice.device})`,
+    // A parse failure names the graph file that is cut short or not ONNX, as the reference loader does.
+    throw (
+      (await brokenGraphError(e, server, graphFiles)) ??
+      classifyError(e, `${server.label}: loading the fast graphs (${dtype} on ${choice.device})`)
     );
   }
   const loaded: LoadedModel = {
