@@ -197,6 +197,8 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   await expect(page.getByTestId('model-status')).toContainText(
     'q4 (auto: q4 among the fast graphs (fp32, q4)) on wasm',
   );
+  // The tiny folder has the fast graphs: the status says which engine runs.
+  await expect(page.getByTestId('model-engine')).toHaveText('fast engine');
   await expect(page.getByTestId('media-summary')).toContainText(
     '12 of 12 questions have their files',
   );

@@ -172,7 +172,8 @@ export function Inspector({ onRerun }: { onRerun: (sampleId: string) => void }) 
           follow the running question
         </label>
         <p className="hint">
-          {visible.length} shown · <kbd>j</kbd>/<kbd>k</kbd> or arrows to move
+          {visible.length} shown · <kbd>j</kbd>/<kbd>k</kbd> or arrows to move · letters: predicted
+          / gold (official rule; – when it read no letter)
         </p>
         <QuestionList
           samples={visible}

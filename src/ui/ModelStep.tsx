@@ -180,7 +180,11 @@ export function ModelStep() {
         <Callout tone={info.deviceSlow ? 'warn' : 'ok'} title="Loaded" live testId="model-status">
           {label} · {info.dtype} ({info.dtypeReason}) on <strong>{info.device}</strong> (
           {info.deviceReason}){info.device === 'wasm' ? ` · ${info.threads} threads` : ''} ·{' '}
-          {formatDuration(info.loadMs)}
+          {/* Which engine runs, in words (the note says why: fast graphs present, or not). */}
+          <span title={info.engineNote} data-testid="model-engine">
+            {info.engine === 'fast' ? 'fast engine' : 'reference engine (transformers.js)'}
+          </span>{' '}
+          · {formatDuration(info.loadMs)}
           {fileList.length > 0 && ` · ${sourceSummary(fileList)}`}
         </Callout>
       )}

@@ -107,6 +107,13 @@ export function InspectorDetail({
         </p>
       )}
 
+      {/* A failed question says so first, above what it has (not under its prompt and output). */}
+      {result?.error && (
+        <p role="alert" className="error" data-testid="inspector-error">
+          {result.error.stage} stage failed: {result.error.message}
+        </p>
+      )}
+
       <h3>Frames</h3>
       <Filmstrip
         sample={sample}
@@ -181,12 +188,6 @@ export function InspectorDetail({
 
       {result && <Scores sample={sample} result={result} />}
 
-      {result?.error && (
-        <p role="alert" className="error" data-testid="inspector-error">
-          {result.error.stage} stage failed: {result.error.message}
-        </p>
-      )}
-
       {result && Object.keys(result.timings).length > 0 && (
         <>
           <h3>Timings</h3>
@@ -222,7 +223,7 @@ function Filmstrip({
       running: 'Preparing the frames…',
       looking: 'Loading the frames this question’s model got…',
       none: failedStage
-        ? `No frames: the ${failedStage} stage failed before the model got any (see the error below).`
+        ? `No frames: the ${failedStage} stage failed before the model got any (see the error above).`
         : 'This run kept no frames for this question (it ran in an older version).',
       failed: 'The stored frames could not be read from this browser’s storage.',
       'not-run': `Not run yet. Clip: ${sample.clipPaths?.[0] ?? 'none'}; still: ${sample.stillPath ?? 'last frame of the clip'}.`,
