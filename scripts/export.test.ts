@@ -26,6 +26,7 @@ describe('scripts/export', () => {
     expect(out).toContain('ok q4: 26 matrices byte-identical');
     expect(out).toContain('ok safetensors');
     expect(out).toContain('ok checkpoint');
+    expect(out).toContain('ok qwen2_5_vl checkpoint');
   });
 
   it("the packed 4-bit weights are what onnxruntime's CPU MatMulNBits kernel multiplies by", async () => {

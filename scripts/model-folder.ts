@@ -4,7 +4,12 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { digestRanges, fileDigest, modelDigest, type FileDigest } from '../src/bench/index';
-import { copyTokenizer, TINY_MODEL_DIR } from './copy-tokenizer';
+import {
+  copyTokenizer,
+  linkSharedTextGraphs,
+  TINY_MODEL_DIR,
+  TINY_QWEN25_DIR,
+} from './copy-tokenizer';
 
 function readRange(fd: number, [start, end]: [number, number]): Uint8Array {
   const buf = new Uint8Array(end - start);
@@ -45,9 +50,13 @@ export function folderContent(
  * package); any other folder must have its own tokenizer. Returns a message when it copied.
  */
 export function ensureTokenizer(dir: string): string | null {
-  if (existsSync(join(dir, 'tokenizer.json'))) return null;
-  if (resolve(dir) !== resolve(TINY_MODEL_DIR))
+  const q25 = resolve(dir) === resolve(TINY_QWEN25_DIR);
+  const linked = q25 ? linkSharedTextGraphs() : [];
+  const note = linked.length ? `linked the shared text graphs: ${linked.join(', ')}` : null;
+  if (existsSync(join(dir, 'tokenizer.json'))) return note;
+  if (resolve(dir) !== resolve(TINY_MODEL_DIR) && !q25)
     throw new Error(`${dir} has no tokenizer.json (a model folder needs its tokenizer)`);
-  const { src, bytes } = copyTokenizer();
-  return `put the tokenizer in place: ${src} -> ${join(dir, 'tokenizer.json')} (${bytes} bytes)`;
+  const { src, bytes } = copyTokenizer(dir);
+  const copied = `put the tokenizer in place: ${src} -> ${join(dir, 'tokenizer.json')} (${bytes} bytes)`;
+  return note ? `${copied}; ${note}` : copied;
 }

@@ -117,6 +117,9 @@ export function resultLine(
     device: r.ranOn?.device ?? extra.device,
     dtype: r.ranOn?.dtype ?? extra.dtype,
     engine: r.ranOn?.engine ?? null,
+    // The model family (config.json's model_type) and, for Qwen2.5-VL clips, the video time used.
+    model_family: r.ranOn?.family ?? null,
+    second_per_grid_ts: r.ranOn?.secondPerGridTs ?? null,
     model: extra.model,
     finished_at: r.finishedAt,
   });
@@ -168,6 +171,9 @@ export const resultLineSchema = z.object({
   dtype: z.string(),
   // Absent in files written before engines were recorded.
   engine: z.string().nullable().default(null),
+  // Absent in files written before model families were recorded.
+  model_family: z.string().nullable().default(null),
+  second_per_grid_ts: z.number().nullable().default(null),
   model: z.string(),
   finished_at: z.string(),
 });
@@ -217,7 +223,13 @@ export function resultFromLine(l: ResultLine): QuestionResult {
     error: l.error,
     ranOn:
       l.device !== null && l.engine !== null
-        ? { device: l.device, dtype: l.dtype, engine: l.engine }
+        ? {
+            device: l.device,
+            dtype: l.dtype,
+            engine: l.engine,
+            ...(l.model_family !== null ? { family: l.model_family } : {}),
+            ...(l.second_per_grid_ts !== null ? { secondPerGridTs: l.second_per_grid_ts } : {}),
+          }
         : null,
     frameIndices: l.frame_indices,
     timings,

@@ -123,7 +123,11 @@ async function decodePng(url: string): Promise<{ rgb: Uint8Array; width: number;
 }
 
 /** Visuals as the official pipeline makes them from already-decoded RGB frames. */
-async function visualsFromPngs(clipPngs: string[] | null, stillPng: string): Promise<ModelVisuals> {
+async function visualsFromPngs(
+  clipPngs: string[] | null,
+  stillPng: string,
+  clipTiming: RunArgs['clipTiming'],
+): Promise<ModelVisuals> {
   let clip: ModelVisuals['clip'] = null;
   if (clipPngs) {
     const frames: Float32Array[] = [];
@@ -142,8 +146,9 @@ async function visualsFromPngs(clipPngs: string[] | null, stillPng: string): Pro
       frames,
       indices: [],
       timestampsS: [],
-      frameCount: frames.length,
-      fps: 0,
+      // The source clip's frame count and rate where given (Qwen2.5-VL's video time needs them).
+      frameCount: clipTiming?.frameCount ?? frames.length,
+      fps: clipTiming?.fps ?? 0,
       width: w,
       height: h,
       codec: 'png',
@@ -196,6 +201,8 @@ export interface RunArgs {
   /** Either decoded frames (PNG URLs, resized here) and a still PNG... */
   clipPngs?: string[] | null;
   stillPng?: string;
+  /** The PNG frames' source clip: its frame count and fps, as the video stage reports them. */
+  clipTiming?: { frameCount: number; fps: number };
   /** ...or a real clip (and optional still) through the video stage's worker. */
   clipUrl?: string;
   stillUrl?: string;
@@ -234,7 +241,7 @@ async function run(args: RunArgs) {
       videoTimings = { ...prepared.timings };
       visuals = prepared;
     } else {
-      visuals = await visualsFromPngs(args.clipPngs ?? null, args.stillPng ?? '');
+      visuals = await visualsFromPngs(args.clipPngs ?? null, args.stillPng ?? '', args.clipTiming);
     }
     const pixels = pixelSummary(visuals);
     const tokens: string[] = [];

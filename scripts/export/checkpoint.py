@@ -44,7 +44,19 @@ class QwenShapes:
     v_eps: float = 1e-6
 
 
+QWEN25_NOT_YET = (
+    "config.json: model_type 'qwen2_5_vl' is Qwen2.5-VL, which the app runs, but this converter does not "
+    "build its vision graph yet: hub_graphs.py implements Qwen2-VL's vision tower (LayerNorm, QuickGELU MLP, "
+    "attention over the whole slice), not Qwen2.5-VL's (RMSNorm, gated SiLU MLP, window attention with "
+    "full-attention blocks at vision_config.fullatt_block_indexes). Its text model is Qwen2-VL's, so "
+    "embed_tokens and decoder_model_merged would convert as they are; the vision graph's interface is "
+    "pixel_values + image_grid_thw -> image_features, one temporal slice per call (see "
+    "scripts/export/qwen25.py, the PyTorch wrapper the tiny Qwen2.5-VL is exported with).")
+
+
 def shapes_from_config(cfg: dict) -> QwenShapes:
+    if cfg.get("model_type") == "qwen2_5_vl":
+        raise SystemExit(QWEN25_NOT_YET)
     if cfg.get("model_type") != "qwen2_vl":
         raise SystemExit(f"config.json: model_type {cfg.get('model_type')!r}; this converter reads Qwen2-VL (qwen2_vl)")
     text = cfg.get("text_config") or {}

@@ -153,7 +153,9 @@ def make_variants(onnx_dir: Path, name: str, dtypes: list[str], big: bool) -> No
                 dst.unlink()
 
 
-def write_configs(model, out: Path, tokenizer_dir: Path, size: str, seed: int) -> None:
+def write_configs(model, out: Path, tokenizer_dir: Path, size: str, seed: int,
+                  architecture: str = "Qwen2VLForConditionalGeneration", model_type: str = "qwen2_vl",
+                  processor_class: str = "Qwen2VLProcessor", comment: str | None = None) -> None:
     cfg = model.config.to_dict()
     tc = cfg["text_config"]
     d = text_dims(model)
@@ -163,13 +165,13 @@ def write_configs(model, out: Path, tokenizer_dir: Path, size: str, seed: int) -
         cfg[k] = tc[k]
     cfg.update(head_dim=d["head_dim"], rope_theta=1000000.0, eos_token_id=EOS_TOKEN_IDS[0],
                rope_scaling={"type": "mrope", "mrope_section": mrope_section(model)}, tie_word_embeddings=True,
-               architectures=["Qwen2VLForConditionalGeneration"], model_type="qwen2_vl", torch_dtype="float32")
-    cfg["_comment"] = f"Random weights (size {size}, seed {seed}) made by scripts/export/export_onnx.py; not a trained model."
+               architectures=[architecture], model_type=model_type, torch_dtype="float32")
+    cfg["_comment"] = comment or f"Random weights (size {size}, seed {seed}) made by scripts/export/export_onnx.py; not a trained model."
     (out / "config.json").write_text(json.dumps(cfg, indent=2))
     gen = {"bos_token_id": BOS_TOKEN_ID, "pad_token_id": BOS_TOKEN_ID, "do_sample": True, "eos_token_id": EOS_TOKEN_IDS,
            "repetition_penalty": 1.05, "top_k": 1, "top_p": 0.001}
     (out / "generation_config.json").write_text(json.dumps(gen, indent=2))
-    pre = {"processor_class": "Qwen2VLProcessor", "image_processor_type": "Qwen2VLImageProcessor",
+    pre = {"processor_class": processor_class, "image_processor_type": "Qwen2VLImageProcessor",
            "do_convert_rgb": True, "do_normalize": True, "do_rescale": True, "do_resize": True,
            "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "rescale_factor": 1 / 255, "resample": 3,
            "min_pixels": MIN_PIXELS, "max_pixels": MAX_PIXELS,

@@ -33,18 +33,24 @@ SIZES = {
 }
 
 
-def build_config(size: str):
-    from transformers import Qwen2VLConfig
-
-    s = SIZES[size]
-    t = dict(s["text"])
+def text_config_kwargs(size: str) -> dict:
+    """The text model's config fields; Qwen2.5-VL's tiny model (qwen25.py) shares them."""
+    t = dict(SIZES[size]["text"])
     mrope = t.pop("mrope_section")
-    text_config = dict(
+    return dict(
         vocab_size=VOCAB_SIZE, max_position_embeddings=32768, rms_norm_eps=1e-6, hidden_act="silu",
         rope_theta=1000000.0, rope_scaling={"type": "mrope", "mrope_section": mrope},
         bos_token_id=BOS_TOKEN_ID, eos_token_id=EOS_TOKEN_IDS[0], tie_word_embeddings=True,
         use_sliding_window=False, attention_dropout=0.0, **t,
     )
+
+
+def build_config(size: str):
+    from transformers import Qwen2VLConfig
+
+    s = SIZES[size]
+    t = s["text"]
+    text_config = text_config_kwargs(size)
     vision_config = dict(
         hidden_size=t["hidden_size"], in_channels=3, patch_size=14, temporal_patch_size=2,
         spatial_merge_size=2, hidden_act="quick_gelu", **s["vision"],

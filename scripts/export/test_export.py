@@ -8,7 +8,8 @@
    transformers 5 names (model.language_model.*, model.visual.*) as well as 4's.
 3. A checkpoint folder of the tiny model's weights (sharded, transformers 5 names) converts to the
    same fp32 graph bytes as the twin built from the committed ONNX (the two routes agree).
-4. Writes OUT_DIR/kernel/{nbits,dense}.onnx: one MatMulNBits from q4.quantize and the MatMul of its
+4. A Qwen2.5-VL config.json is recognised and refused with what is missing (its vision builder).
+5. Writes OUT_DIR/kernel/{nbits,dense}.onnx: one MatMulNBits from q4.quantize and the MatMul of its
    dequantized weights, for the onnxruntime kernel check in scripts/export.test.ts.
 Prints one line per check; exits 1 on the first failure.
 """
@@ -121,6 +122,20 @@ def check_checkpoint_route(tmp: Path) -> None:
     print("ok checkpoint: sharded safetensors (transformers 5 names) -> same graph bytes as the twin's route")
 
 
+def check_qwen25_message() -> None:
+    from checkpoint import shapes_from_config
+
+    try:
+        shapes_from_config({"model_type": "qwen2_5_vl", "architectures": ["Qwen2_5_VLForConditionalGeneration"]})
+    except SystemExit as e:
+        msg = str(e)
+        if "Qwen2.5-VL" not in msg or "vision graph" not in msg:
+            fail(f"qwen2_5_vl checkpoint: unclear message {msg!r}")
+        print("ok qwen2_5_vl checkpoint: recognised, refused with what is missing (its vision graph builder)")
+        return
+    fail("qwen2_5_vl checkpoint: converted without a Qwen2.5-VL vision builder")
+
+
 def write_kernel_graphs(out: Path) -> None:
     rng = np.random.default_rng(1)
     k, n = 72, 40  # K not a multiple of 32: the padded last block is exercised
@@ -150,6 +165,7 @@ def main() -> None:
     check_q4()
     check_safetensors(out)
     check_checkpoint_route(out)
+    check_qwen25_message()
     write_kernel_graphs(out / "kernel")
 
 

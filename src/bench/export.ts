@@ -139,6 +139,7 @@ const CSV_COLUMNS = [
   'device',
   'dtype',
   'engine',
+  'model_family',
   'error',
   'response',
 ] as const;
@@ -187,6 +188,7 @@ export function toCsv(results: readonly QuestionResult[]): string {
       r.ranOn?.device,
       r.ranOn?.dtype,
       r.ranOn?.engine,
+      r.ranOn?.family,
       r.error ? `${r.error.stage}: ${r.error.message}` : null,
       r.response,
     ]

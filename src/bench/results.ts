@@ -69,6 +69,10 @@ export interface RanOn {
   dtype: string;
   /** 'fast' (onnx/fast.json graphs) or 'reference' (transformers.js on the reference graphs). */
   engine: string;
+  /** config.json's model_type: qwen2_vl or qwen2_5_vl (absent in records made before it was kept). */
+  family?: string;
+  /** Qwen2.5-VL clip questions: seconds per temporal grid slice the M-RoPE positions used. */
+  secondPerGridTs?: number;
 }
 
 /** Which pipeline stage an error came from. */

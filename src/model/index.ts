@@ -1,4 +1,4 @@
-// The model stage: Qwen2-VL through transformers.js (load, one question, scoring) and the pure
+// The model stage: Qwen2-VL and Qwen2.5-VL through transformers.js (load, one question, scoring) and the pure
 // pieces it is built from (patch layout, M-RoPE positions, decoding arithmetic).
 // transformers.js and onnxruntime-web are imported lazily, so that importing this entry point (for
 // types, ModelError or the pure helpers) does not pull the runtime into the UI thread's bundle.
@@ -32,7 +32,15 @@ export {
   type Grid,
   type Patches,
 } from './pixels';
-export { ropeIndex, textPositions, type RopeIndex, type RopeTokens } from './rope';
+export {
+  ropeIndex,
+  secondPerGrid,
+  textPositions,
+  videoTimeIndices,
+  type RopeIndex,
+  type RopeTokens,
+  type VideoTime,
+} from './rope';
 export {
   applyRepetitionPenalty,
   argmax,

@@ -65,6 +65,19 @@ describe('checkQwenInterface', () => {
     });
   });
 
+  it("wants Qwen2.5-VL's vision grid input as transformers.js feeds it (image_grid_thw)", () => {
+    const q25 = tiny();
+    const grid = q25['vision_encoder']!.inputs.find((v) => v.name === 'grid_thw')!;
+    grid.name = 'image_grid_thw';
+    expect(checkQwenInterface(q25, { ...WANT, gridInput: 'image_grid_thw' })).toMatchObject({
+      pixelType: 'float32',
+    });
+    expect(() => checkQwenInterface(q25, WANT)).toThrow(/grid_thw/);
+    expect(() => checkQwenInterface(tiny(), { ...WANT, gridInput: 'image_grid_thw' })).toThrow(
+      /image_grid_thw/,
+    );
+  });
+
   it('names the graph and the field that does not fit', () => {
     const missing = tiny();
     missing['vision_encoder']!.inputs = missing['vision_encoder']!.inputs.filter(

@@ -75,6 +75,11 @@ export interface InterfaceExpectation {
   headDim?: number;
   hidden?: number;
   vocab?: number;
+  /**
+   * The vision encoder's grid input: transformers.js feeds Qwen2-VL's `grid_thw` and
+   * Qwen2.5-VL's `image_grid_thw` (its `image_grid_thw_name`). Default `grid_thw`.
+   */
+  gridInput?: 'grid_thw' | 'image_grid_thw';
 }
 
 interface Field {
@@ -194,7 +199,7 @@ export function checkQwenInterface(
     vision.inputs,
     [
       { name: 'pixel_values', types: FLOAT, rank: 2, dims: { 1: 1176 } },
-      { name: 'grid_thw', types: ['int64'], rank: 2, dims: { 1: 3 } },
+      { name: want.gridInput ?? 'grid_thw', types: ['int64'], rank: 2, dims: { 1: 3 } },
     ],
     false,
   );

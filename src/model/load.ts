@@ -1,6 +1,10 @@
-/** Loading a Qwen2-VL ONNX export: transformers.js on the reference graphs, or the fast engine. */
+/**
+ * Loading a Qwen2-VL or Qwen2.5-VL ONNX export: transformers.js on the reference graphs, or the
+ * fast engine (Qwen2-VL only).
+ */
 import {
   AutoTokenizer,
+  Qwen2_5_VLForConditionalGeneration,
   Qwen2VLForConditionalGeneration,
   type PreTrainedModel,
   type PreTrainedTokenizer,
@@ -19,6 +23,8 @@ import {
 import { checkQwenInterface, sessionInterface, type QwenInterface } from './interface';
 import {
   externalDataChunks,
+  familyName,
+  modelFamily,
   parseGeneration,
   parsePreprocessor,
   parseQwenConfig,
@@ -154,9 +160,18 @@ export function runnerIds(tokenizer: PreTrainedTokenizer): LoadedModel['ids'] {
 async function fastManifest(
   server: FileServer,
   settings: LoadSettings,
+  config: QwenConfig,
 ): Promise<{ manifest: FastManifest } | { manifest: null; why: string }> {
   const want = settings.engine;
   if (want === 'reference') return { manifest: null, why: 'reference engine requested' };
+  const family = modelFamily(config);
+  if (family !== 'qwen2_vl') {
+    // Its graphs (scripts/export/fast) implement Qwen2-VL's vision tower and time-free M-RoPE.
+    const why = `the fast engine runs Qwen2-VL only; this is ${familyName(family)}`;
+    if (want === 'fast')
+      throw new ModelError('bad-config', `${server.label}: ${why}`, { file: 'config.json' });
+    return { manifest: null, why };
+  }
   const refuse = (why: string) => {
     if (want === 'fast')
       throw new ModelError('missing-file', `${server.label}: ${why}`, { file: FAST_MANIFEST });
@@ -228,7 +243,8 @@ export async function loadModel(
   );
   const generationRaw = await readJson(server, 'generation_config.json', true);
   // The fast engine when the folder has fast graphs that fit this load; else why not.
-  const fast = await fastManifest(server, settings);
+  const fast = await fastManifest(server, settings, config);
+  const family = modelFamily(config);
   let referenceWhy: string;
   if (fast.manifest) {
     const out = await (
@@ -254,7 +270,14 @@ export async function loadModel(
     caps: choice,
     overrides: settings.graphDtypes,
     files: graphFiles(server, config, chunks),
-    largestWeight: qwenLargestWeight(vocab, hidden, config.vision_config?.embed_dim ?? 0),
+    // The vision width: Qwen2-VL's embed_dim, Qwen2.5-VL's vision hidden_size.
+    largestWeight: qwenLargestWeight(
+      vocab,
+      hidden,
+      config.vision_config?.embed_dim ??
+        (family === 'qwen2_5_vl' ? config.vision_config?.hidden_size : undefined) ??
+        0,
+    ),
     enforceLimits: settings.enforceLimits,
     label: server.label,
   });
@@ -292,7 +315,12 @@ export async function loadModel(
       stage: 'sessions',
       detail: `${dtypeLabel} on ${choice.device} (${picked.reason})`,
     });
-    model = await Qwen2VLForConditionalGeneration.from_pretrained(server.key, {
+    // The two classes differ only in the vision encoder's grid input name (grid_thw, image_grid_thw).
+    const ModelClass =
+      family === 'qwen2_5_vl'
+        ? Qwen2_5_VLForConditionalGeneration
+        : Qwen2VLForConditionalGeneration;
+    model = await ModelClass.from_pretrained(server.key, {
       // Our zod-checked config: transformers.js's PretrainedConfig is a class of its own.
       config: config as never,
       dtype,
@@ -331,6 +359,7 @@ export async function loadModel(
         headDim: textField(config, 'head_dim') ?? (heads && hidden ? hidden / heads : undefined),
         hidden: hidden || undefined,
         vocab,
+        gridInput: family === 'qwen2_5_vl' ? 'image_grid_thw' : 'grid_thw',
       },
       Object.fromEntries(GRAPHS.map((g) => [g, `onnx/${g}${SUFFIX[dtype[g]]}.onnx`])),
     );

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseGeneration, parsePreprocessor, parseQwenConfig, textField } from './model-config';
+import {
+  modelFamily,
+  parseGeneration,
+  parsePreprocessor,
+  parseQwenConfig,
+  textField,
+  tokensPerSecond,
+} from './model-config';
 
 const TINY = new URL('../../models/tiny-random-qwen2-vl/', import.meta.url);
 const read = (f: string): unknown => JSON.parse(readFileSync(new URL(f, TINY), 'utf8'));
@@ -34,6 +41,49 @@ describe('config.json', () => {
     expect(() => parseQwenConfig({ ...c, image_token_id: 'x' }, 'm')).toThrow(
       /config.json image_token_id/,
     );
+  });
+});
+
+describe('Qwen2.5-VL config.json', () => {
+  // Qwen/Qwen2.5-VL-7B-Instruct's fields that matter here (transformers 4.49 layout).
+  const q25 = {
+    model_type: 'qwen2_5_vl',
+    architectures: ['Qwen2_5_VLForConditionalGeneration'],
+    image_token_id: 151655,
+    video_token_id: 151656,
+    vision_start_token_id: 151652,
+    hidden_size: 3584,
+    vision_config: {
+      depth: 32,
+      hidden_size: 1280,
+      out_hidden_size: 3584,
+      patch_size: 14,
+      spatial_merge_size: 2,
+      temporal_patch_size: 2,
+      tokens_per_second: 2,
+      window_size: 112,
+      fullatt_block_indexes: [7, 15, 23, 31],
+      in_chans: 3,
+    },
+  };
+
+  it('is read as the qwen2_5_vl family with its time scale', () => {
+    const c = parseQwenConfig(q25, 'q25');
+    expect(modelFamily(c)).toBe('qwen2_5_vl');
+    expect(tokensPerSecond(c)).toBe(2);
+    const noTime: Record<string, unknown> = { ...q25.vision_config };
+    delete noTime['tokens_per_second'];
+    expect(tokensPerSecond(parseQwenConfig({ ...q25, vision_config: noTime }, 'q25'))).toBe(4);
+    expect(tokensPerSecond(parseQwenConfig(read('config.json'), 'tiny'))).toBeNull();
+  });
+
+  it('refuses a family whose architecture is the other one, and names both families', () => {
+    expect(() =>
+      parseQwenConfig({ ...q25, architectures: ['Qwen2VLForConditionalGeneration'] }, 'm'),
+    ).toThrow(/"qwen2_5_vl" \(Qwen2VLForConditionalGeneration\).*Qwen2-VL.*Qwen2.5-VL/);
+    expect(() =>
+      parseQwenConfig({ ...q25, vision_config: { ...q25.vision_config, patch_size: 16 } }, 'm'),
+    ).toThrow(/Qwen2.5-VL's processor \(and this app\) use 14/);
   });
 });
 

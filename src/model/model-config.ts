@@ -1,5 +1,5 @@
 /**
- * The JSON files of a Qwen2-VL export, validated: config.json (architecture and token ids),
+ * The JSON files of a Qwen2-VL or Qwen2.5-VL export, validated: config.json (architecture and token ids),
  * preprocessor_config.json (checked against the protocol's preprocessing, which the app
  * implements; a mismatch is an error naming the field), generation_config.json (optional: the
  * official decoding when absent). Pure, so Vitest covers it.
@@ -42,17 +42,58 @@ const qwenConfig = z.looseObject({
       embed_dim: count.optional(),
       in_chans: count.optional(),
       in_channels: count.optional(),
+      // Qwen2.5-VL: the vision width is hidden_size (out_hidden_size is the text width it maps to).
+      hidden_size: count.optional(),
+      out_hidden_size: count.optional(),
+      tokens_per_second: z.number().positive().optional(),
+      window_size: count.optional(),
+      fullatt_block_indexes: z.array(z.number().int().nonnegative()).optional(),
     })
     .optional(),
 });
 export type QwenConfig = z.infer<typeof qwenConfig>;
+
+/** The two model families this app runs; they differ in the vision tower and the video's time. */
+export type ModelFamily = 'qwen2_vl' | 'qwen2_5_vl';
+
+const FAMILIES: Record<ModelFamily, { architecture: string; name: string }> = {
+  qwen2_vl: { architecture: 'Qwen2VLForConditionalGeneration', name: 'Qwen2-VL' },
+  qwen2_5_vl: { architecture: 'Qwen2_5_VLForConditionalGeneration', name: 'Qwen2.5-VL' },
+};
+
+function isFamily(t: unknown): t is ModelFamily {
+  return t === 'qwen2_vl' || t === 'qwen2_5_vl';
+}
+
+/** The family a parsed config.json describes (parseQwenConfig refused every other). */
+export function modelFamily(c: QwenConfig): ModelFamily {
+  if (!isFamily(c.model_type)) throw new Error(`not a Qwen2-VL family model: ${c.model_type}`);
+  return c.model_type;
+}
+
+/** The family's display name: Qwen2-VL or Qwen2.5-VL. */
+export function familyName(f: ModelFamily): string {
+  return FAMILIES[f].name;
+}
+
+// transformers' Qwen2_5_VLVisionConfig default, where a config.json leaves the field out.
+const DEFAULT_TOKENS_PER_SECOND = 4;
+
+/**
+ * Qwen2.5-VL's video time scale (vision_config.tokens_per_second, 2 in every released checkpoint;
+ * transformers' default 4 when absent); null for Qwen2-VL, whose video t index is the slice index.
+ */
+export function tokensPerSecond(c: QwenConfig): number | null {
+  if (modelFamily(c) !== 'qwen2_5_vl') return null;
+  return c.vision_config?.tokens_per_second ?? DEFAULT_TOKENS_PER_SECOND;
+}
 
 function issue(e: z.ZodError): string {
   const first = e.issues[0];
   return first ? `${first.path.join('.') || '(top level)'}: ${first.message}` : 'invalid';
 }
 
-/** config.json of a Qwen2-VL export; other architectures are refused by name. */
+/** config.json of a Qwen2-VL or Qwen2.5-VL export; other architectures are refused by name. */
 const architecture = z.looseObject({
   model_type: z.unknown(),
   architectures: z.array(z.unknown()).optional().catch(undefined),
@@ -62,14 +103,11 @@ export function parseQwenConfig(raw: unknown, label: string): QwenConfig {
   const head = architecture.safeParse(raw);
   const c = head.success ? head.data : null;
   const arch = c?.architectures?.length ? String(c.architectures[0]) : undefined;
-  if (
-    !c ||
-    c.model_type !== 'qwen2_vl' ||
-    (arch !== undefined && arch !== 'Qwen2VLForConditionalGeneration')
-  ) {
+  const family = isFamily(c?.model_type) ? c.model_type : null;
+  if (!c || !family || (arch !== undefined && arch !== FAMILIES[family].architecture)) {
     throw new ModelError(
       'wrong-architecture',
-      `${label}: config.json describes model_type "${String(c?.model_type)}"${arch ? ` (${arch})` : ''}; this app runs Qwen2-VL (qwen2_vl)`,
+      `${label}: config.json describes model_type "${String(c?.model_type)}"${arch ? ` (${arch})` : ''}; this app runs Qwen2-VL (qwen2_vl, Qwen2VLForConditionalGeneration) and Qwen2.5-VL (qwen2_5_vl, Qwen2_5_VLForConditionalGeneration)`,
       { file: 'config.json' },
     );
   }
@@ -90,7 +128,7 @@ export function parseQwenConfig(raw: unknown, label: string): QwenConfig {
     if (got !== undefined && got !== want) {
       throw new ModelError(
         'bad-config',
-        `${label}: config.json ${field} is ${got}; Qwen2-VL's processor (and this app) use ${want}`,
+        `${label}: config.json ${field} is ${got}; ${FAMILIES[family].name}'s processor (and this app) use ${want}`,
         { file: 'config.json' },
       );
     }

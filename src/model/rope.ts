@@ -1,13 +1,16 @@
 /**
- * Qwen2-VL multimodal rotary positions (M-RoPE), as transformers' `get_rope_index` computes them
- * for one unpadded sequence. Pure, so Vitest covers it.
+ * Qwen2-VL and Qwen2.5-VL multimodal rotary positions (M-RoPE), as transformers' `get_rope_index`
+ * computes them for one unpadded sequence. Pure, so Vitest covers it.
  */
 import type { Grid } from './pixels';
 
+/** What M-RoPE needs of the model besides the ids and grids. */
 export interface RopeTokens {
   imageTokenId: number;
   videoTokenId: number;
   visionStartTokenId: number;
+  /** Qwen2.5-VL: the videos' absolute time; absent or null for Qwen2-VL (t index = slice). */
+  videoTime?: VideoTime | null;
 }
 
 export interface RopeIndex {
@@ -18,11 +21,52 @@ export interface RopeIndex {
 }
 
 /**
+ * Qwen2.5-VL's absolute time for videos: the temporal index of grid slice j is
+ * floor(j * second_per_grid_ts * tokens_per_second) instead of j. One entry per video, in order.
+ */
+export interface VideoTime {
+  /** Seconds per temporal grid slice, per video: temporal_patch_size / sampled fps. */
+  secondPerGrid: readonly number[];
+  /** vision_config.tokens_per_second (2 in every Qwen2.5-VL release). */
+  tokensPerSecond: number;
+}
+
+/**
+ * second_per_grid_ts of a clip as the official pipeline gives it: qwen-vl-utils samples n of N
+ * frames and reports sample_fps = n / N * fps (float64); Qwen2_5_VLProcessor divides the temporal
+ * patch size by it; the model holds the result as a float32 tensor.
+ */
+export function secondPerGrid(
+  sampled: number,
+  frameCount: number,
+  fps: number,
+  temporalPatch = 2,
+): number {
+  const sampleFps = (sampled / Math.max(frameCount, 1e-6)) * fps;
+  return Math.fround(temporalPatch / sampleFps);
+}
+
+/**
+ * Temporal indices of a video's `t` grid slices. HF multiplies in float32 (a float32
+ * second_per_grid_ts tensor times tokens_per_second, times the slice index) and truncates with
+ * .long(); the values are non-negative, so truncation is floor.
+ */
+export function videoTimeIndices(
+  t: number,
+  secondPerGridTs: number,
+  tokensPerSecond: number,
+): number[] {
+  const step = Math.fround(Math.fround(secondPerGridTs) * tokensPerSecond);
+  return Array.from({ length: t }, (_, j) => Math.floor(Math.fround(j * step)));
+}
+
+/**
  * Text runs get 1-D positions continuing from the previous maximum + 1; each visual run of grid
  * (t, h, w) gets (offset + t_i, offset + h_i, offset + w_i) over the merged grid (t, h/2, w/2),
  * with `offset` = the position its first token would have had as text. Qwen2-VL has no time scaling
- * of t (unlike Qwen2.5-VL). Images and videos draw from their own grid lists in order, as in the
- * reference; each visual is found from its `<|vision_start|>` token.
+ * of t; with `tokens.videoTime` (Qwen2.5-VL) a video's t_i is its scaled time index (videoTimeIndices).
+ * Images and videos draw from their own grid lists in order, as in the reference; each visual is
+ * found from its `<|vision_start|>` token.
  */
 export function ropeIndex(
   ids: ArrayLike<number>,
@@ -30,6 +74,12 @@ export function ropeIndex(
   tokens: RopeTokens,
   mergeSize = 2,
 ): RopeIndex {
+  const videoTime = tokens.videoTime ?? null;
+  if (videoTime && videoTime.secondPerGrid.length !== grids.video.length) {
+    throw new Error(
+      `rope: ${videoTime.secondPerGrid.length} second_per_grid_ts for ${grids.video.length} videos`,
+    );
+  }
   const L = ids.length;
   const t = new Array<number>(L);
   const h = new Array<number>(L);
@@ -50,9 +100,12 @@ export function ropeIndex(
       continue;
     }
     const isImage = id === tokens.imageTokenId;
+    const spg = isImage ? undefined : videoTime?.secondPerGrid[videoIndex];
     const grid = isImage ? grids.image[imageIndex++] : grids.video[videoIndex++];
     if (!grid) throw new Error(`rope: more ${isImage ? 'image' : 'video'} runs than grids`);
     const gt = grid[0];
+    const times =
+      spg === undefined || !videoTime ? null : videoTimeIndices(gt, spg, videoTime.tokensPerSecond);
     const gh = Math.floor(grid[1] / mergeSize);
     const gw = Math.floor(grid[2] / mergeSize);
     const count = gt * gh * gw;
@@ -65,7 +118,8 @@ export function ropeIndex(
     }
     let maxPos = next - 1;
     for (let k = 0; k < count; k++) {
-      const pt = next + Math.floor(k / (gh * gw));
+      const slot = Math.floor(k / (gh * gw));
+      const pt = next + (times ? (times[slot] ?? slot) : slot);
       const ph = next + (Math.floor(k / gw) % gh);
       const pw = next + (k % gw);
       t[i + k] = pt;

@@ -1,5 +1,5 @@
 /**
- * One question through Qwen2-VL: pixel_values from the prepared frames, vision encoding (per
+ * One question through Qwen2-VL or Qwen2.5-VL: pixel_values from the prepared frames, vision encoding (per
  * temporal slice on the reference engine, every slice in one run on the fast one), the official prompt with expanded pads, M-RoPE positions, greedy decoding with
  * the official repetition penalty, and the scoring passes.
  */
@@ -26,7 +26,8 @@ import {
 import { likelihoodPrompt, scoreChoices, scoreChoicesNoCache } from './likelihood';
 import type { LoadedModel } from './load';
 import { mergedTokens, patchify, type Grid } from './pixels';
-import { ropeIndex, textPositions, type RopeIndex, type RopeTokens } from './rope';
+import { modelFamily, tokensPerSecond } from './model-config';
+import { ropeIndex, secondPerGrid, textPositions, type RopeIndex, type RopeTokens } from './rope';
 import { classifyError, memoryUse } from './runtime';
 import type { ModelAnswer, ModelVisuals, QuestionTimings, RunHooks } from './types';
 import { ModelError } from './types';
@@ -141,10 +142,30 @@ async function runInner(
   timings.tokenizeMs = performance.now() - t;
   timings.promptTokens = inputIds.length;
   const grids = { image: [stillGrid], video: clipGrid ? [clipGrid] : [] };
-  const ropeTokens = {
+  // Qwen2.5-VL: the clip's absolute time, as the official pipeline derives it (n sampled of N
+  // frames at the container's fps).
+  const tps = tokensPerSecond(cfg);
+  const clip = visuals.clip;
+  if (tps !== null && clipGrid && !(clip && clip.frameCount >= 2 && clip.fps > 0)) {
+    throw new ModelError(
+      'bad-visuals',
+      `Qwen2.5-VL's video positions need the clip's frame count and fps (got ${clip?.frameCount ?? 'none'} frames at ${clip?.fps ?? 'no'} fps)`,
+    );
+  }
+  const videoTime =
+    tps !== null && clipGrid && frames && clip
+      ? {
+          secondPerGrid: [
+            secondPerGrid(frames.length, clip.frameCount, clip.fps, m.preprocess.temporalPatch),
+          ],
+          tokensPerSecond: tps,
+        }
+      : null;
+  const ropeTokens: RopeTokens = {
     imageTokenId: cfg.image_token_id,
     videoTokenId: cfg.video_token_id,
     visionStartTokenId: cfg.vision_start_token_id,
+    videoTime,
   };
   let rope;
   try {
@@ -228,6 +249,13 @@ async function generateAndScore(
     engineNote: fast
       ? `${m.engineNote.split(';')[0] ?? ''}; ${fast.stats().captureNote}`
       : m.engineNote,
+    family: modelFamily(m.config),
+    videoTime: ropeTokens.videoTime
+      ? {
+          secondPerGridTs: ropeTokens.videoTime.secondPerGrid[0] ?? NaN,
+          tokensPerSecond: ropeTokens.videoTime.tokensPerSecond,
+        }
+      : null,
   };
   // 5. Official greedy decoding with the repetition penalty over every id present. The prompt's
   // cache is kept (not disposed) while decoding when the likelihood pass will reuse it.

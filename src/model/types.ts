@@ -1,4 +1,5 @@
 /** Types of the model stage. Plain data (structured-clonable) unless noted. */
+import type { ModelFamily } from './model-config';
 import type { ChoiceLetter, ModelPrompt } from '../bench/index';
 import type { PreparedVisuals } from '../video/index';
 import type { DecodeProfile } from './fast/profile';
@@ -185,6 +186,13 @@ export interface ModelAnswer {
   /** Which engine ran the question (and, for the fast one, whether decode steps were captured). */
   engine: ModelEngine;
   engineNote: string;
+  /** The model family that ran it (config.json's model_type). */
+  family: ModelFamily;
+  /**
+   * Qwen2.5-VL with a clip: the absolute time its M-RoPE positions were given (seconds per
+   * temporal grid slice, from n sampled of N frames at the clip's fps, and tokens per second).
+   */
+  videoTime: { secondPerGridTs: number; tokensPerSecond: number } | null;
   /** The decode steps' WebGPU work (LoadSettings.profile; see src/model/fast/profile.ts). */
   profile?: DecodeProfile;
 }

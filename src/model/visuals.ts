@@ -22,7 +22,11 @@ export function frameSide(frame: Float32Array, what: string): number {
   return side;
 }
 
-/** Encode a visual one temporal slice at a time (exact: Qwen2-VL's vision attention is per slice). */
+/**
+ * Encode a visual one temporal slice at a time: exact, as neither Qwen2-VL's nor Qwen2.5-VL's
+ * vision attention crosses temporal slices (Qwen2.5-VL's windows and full-attention blocks are
+ * per slice; measured: per-slice vs whole-grid 0.0 in transformers' own code).
+ */
 export async function encodeVisual(
   m: LoadedModel,
   v: Visual,

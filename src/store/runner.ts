@@ -100,7 +100,13 @@ async function answer(
       timings: { ...prepared.timings, ...numericTimings(r.timings) },
       error: r.stopReason === 'cancelled' ? { stage: 'model', message: 'cancelled' } : null,
       // What ran this question, as the model reports it (not what the load asked for).
-      ranOn: { device: r.device, dtype: r.dtype, engine: r.engine },
+      ranOn: {
+        device: r.device,
+        dtype: r.dtype,
+        engine: r.engine,
+        family: r.family,
+        ...(r.videoTime ? { secondPerGridTs: r.videoTime.secondPerGridTs } : {}),
+      },
     };
   } catch (e) {
     return outputsWithout(
