@@ -116,7 +116,7 @@ interface StoredRecord {
   response: string | null;
   frameIndices: number[] | null;
   modelPrompt: { wording: string; tokens: number; sha256: string } | null;
-  ranOn: { device: string; dtype: string; engine: string } | null;
+  ranOn: { device: string; dtype: string; engine: string; family?: string } | null;
 }
 async function storedRecords(page: Page): Promise<StoredRecord[]> {
   return page.evaluate(
@@ -262,7 +262,7 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
       sha256(protocolPrompt(problemText(sample, 'seed-bench-r1'), frames)),
     );
     // Where it ran, as the model reported it for this question (not what the load asked for).
-    expect(r.ranOn).toEqual({ device: 'wasm', dtype: 'q4', engine: 'fast' });
+    expect(r.ranOn).toEqual({ device: 'wasm', dtype: 'q4', engine: 'fast', family: 'qwen2_vl' });
   }
   for (const b of before) {
     expect(after.find((a) => a.sampleId === b.sampleId)?.finishedAt).toBe(b.finishedAt);
