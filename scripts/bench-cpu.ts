@@ -16,6 +16,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from '@playwright/test';
+import { format, resolveConfig } from 'prettier';
 import { topK } from '../src/model/decoding';
 import {
   fixture,
@@ -32,8 +33,8 @@ import { fixtureVisuals } from './fixture-visuals';
 import { ensureBuild, privateChromiumArgs, repoRoot, serve } from './headless-app';
 
 const STOPS = [151645, 151643];
-/** The app's default KV capacity (DEFAULT_LOAD_SETTINGS.kvCapacity), used on both sides. */
-const CAPACITY = 2048;
+/** KV capacity on both sides: --capacity, by default the app's (DEFAULT_LOAD_SETTINGS.kvCapacity). */
+let CAPACITY = 2048;
 const BIG_DIR = 'models/.bench/qwen2-vl-2b-random-fast';
 const TINY_DIR = 'models/tiny-random-qwen2-vl';
 const KERNEL_DIR = 'models/.bench/kernels';
@@ -79,6 +80,37 @@ function ensureBig(): { made: Made; builtNow: boolean; wallS: number } {
   };
 }
 
+interface StepProfile {
+  runMedianUs: number;
+  runMinUs: number;
+  kernelsUs: number;
+  vocabTailUs: number;
+  nodes: { name: string; op: string; vocabTail: boolean; medianUs: number }[];
+}
+
+/** step-profile.ts: onnxruntime's per-node profile of the tiny fp32 decode step on wasm (1 thread). */
+function stepProfile(): StepProfile | { error: string } {
+  const r = spawnSync('npx', ['tsx', 'scripts/bench-cpu/step-profile.ts'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) return { error: r.stderr.slice(-400) };
+  const p = JSON.parse(line) as StepProfile;
+  return { ...p, nodes: p.nodes.slice(0, 16) };
+}
+
+function stepTable(p: StepProfile): string {
+  const us = (x: number) => `${(x / 1000).toFixed(2)} ms`;
+  return [
+    `one decode step of the tiny fp32 fast decoder on wasm (onnxruntime's profiler, 1 thread, capacity ${CAPACITY}):`,
+    `session.run median ${us(p.runMedianUs)} (min ${us(p.runMinUs)}); its kernels ${us(p.kernelsUs)}, of which the vocabulary-wide tail (lm_head, penalty mask ops, argmax over 151936) ${us(p.vocabTailUs)} (${((100 * p.vocabTailUs) / p.kernelsUs).toFixed(0)}%)`,
+    ...p.nodes
+      .slice(0, 8)
+      .map((n) => `  ${us(n.medianUs).padStart(9)}  ${n.op.padEnd(20)} ${n.name}`),
+  ].join('\n');
+}
+
 /** kernels.py's one-op graphs (a few seconds). */
 function ensureKernels(): string {
   const dir = resolve(repoRoot, KERNEL_DIR);
@@ -120,6 +152,8 @@ interface Row {
     totalMs: number | null;
     /** onnxruntime-web's wasm heap after the question (its peak: a wasm memory never shrinks). */
     wasmHeapBytes: number | null;
+    runMsPerStep: number | null;
+    stepMs: number | null;
   };
   ortCpu: Side;
   /** The reference engine (transformers.js) on wasm, tiny model only. */
@@ -232,6 +266,8 @@ async function bench(page: Page, target: Target, threads: number, origin: string
       numThreads: threads,
       engine,
       kvCapacity: CAPACITY,
+      // Fast engine on wasm: each decode step's session.run timed (result.profile.runCpuMs).
+      profile: engine === 'fast',
     });
     if (info.engine !== engine || info.device !== 'wasm' || info.threads !== threads) {
       throw new Error(
@@ -300,6 +336,9 @@ async function bench(page: Page, target: Target, threads: number, origin: string
         totalMs: w.timings.totalMs,
         wasmHeapBytes: w.timings.wasmHeapBytes,
         decodeTokensPerSRuns: wBest.rates,
+        // Per decode step: inside session.run vs the whole step (1000 / tokens/s: the app's loop too).
+        runMsPerStep: w.profile?.runCpuMs ?? null,
+        stepMs: wasm.decodeTokensPerS ? 1000 / wasm.decodeTokensPerS : null,
       },
       ortCpu: { ...cpu, loadMs: ortLoadMs, decodeTokensPerSRuns: oBest.rates },
       reference,
@@ -317,6 +356,10 @@ async function bench(page: Page, target: Target, threads: number, origin: string
   });
 }
 
+/** JSON.stringify replacer: 5 significant digits are plenty for timings on a shared machine. */
+const roundNumbers = (_key: string, v: unknown) =>
+  typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(5)) : v;
+
 const f = (v: number | null | undefined, d = 0) =>
   v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(d);
 
@@ -331,6 +374,7 @@ function table(rows: Row[]): string {
     'wasm tok/s',
     'ORT CPU tok/s',
     'wasm/ORT',
+    'run ms/step',
     'ref wasm tok/s',
     'fast/ref',
     'TTFT wasm',
@@ -351,6 +395,7 @@ function table(rows: Row[]): string {
     f(r.wasm.decodeTokensPerS, 1),
     f(r.ortCpu.decodeTokensPerS, 1),
     f(r.wasmOverOrt, 2),
+    `${f(r.wasm.runMsPerStep, 2)}/${f(r.wasm.stepMs, 2)}`,
     f(r.reference?.decodeTokensPerS, 1),
     f(r.fastOverReference, 2),
     f(r.wasm.ttftMs),
@@ -383,9 +428,11 @@ async function main() {
       out: { type: 'string', default: `bench/cpu-${cpus().length}core.json` },
       port: { type: 'string', default: process.env.PW_PORT ?? '4700' },
       'no-kernels': { type: 'boolean', default: false },
+      capacity: { type: 'string', default: '2048' },
     },
   });
   const t0 = performance.now();
+  CAPACITY = Number(values.capacity);
   const models = values.models.split(',');
   const threads = values.threads.split(',').map(Number);
   const tiny = ['still-sample5', 'clip-f71fb12c'].map(fixture);
@@ -442,6 +489,12 @@ async function main() {
   const rows: Row[] = [];
   const kernels: KernelRow[] = [];
   const kernelDir = values['no-kernels'] ? null : ensureKernels();
+  let step: ReturnType<typeof stepProfile> | null = null;
+  if (kernelDir) {
+    log('onnxruntime profile of one tiny decode step on wasm …');
+    step = stepProfile();
+    console.log(`\n${'error' in step ? `step profile failed: ${step.error}` : stepTable(step)}`);
+  }
   let isolated: boolean;
   try {
     const context = await browser.newContext({ baseURL: served.origin, serviceWorkers: 'block' });
@@ -509,12 +562,19 @@ async function main() {
     model2b: big ? { dir: BIG_DIR, ...big } : null,
     wallS: (performance.now() - t0) / 1000,
     kernels,
+    stepProfile: step,
     rows,
   };
   const out = resolve(repoRoot, values.out);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(report, null, 1)}\n`);
+  // Formatted as the repository's Prettier check wants it (the file is committed).
+  const style = (await resolveConfig(out)) ?? {};
+  writeFileSync(
+    out,
+    await format(JSON.stringify(report, roundNumbers), { ...style, parser: 'json' }),
+  );
   if (kernels.length) console.log(`\n${kernelTable(kernels)}`);
+  if (step && !('error' in step)) console.log(`\n${stepTable(step)}`);
   console.log(`\nall rows:\n${table(rows)}\n\nwritten: ${out} (${report.wallS.toFixed(0)} s)`);
 }
 
