@@ -33,6 +33,8 @@ test.describe('fast engine vs the reference, wasm', () => {
       dtype: 'fp32',
       device: 'wasm',
       numThreads: 2,
+      // Benchmarks' per-step timing (npm run bench:cpu): asserted where the engine fills it in.
+      profile: true,
     });
     // The default engine picks the fast graphs when the folder has them, and says so.
     expect(info.engine).toBe('fast');
@@ -50,6 +52,10 @@ test.describe('fast engine vs the reference, wasm', () => {
       }
       expect(out.result.stopReason).toBe('max-tokens');
       expect(out.streamed).toBe(32);
+      // profile on wasm: every decode step (31 after the prefill's token) timed inside session.run.
+      expect(out.result.profile?.steps).toBe(31);
+      expect(out.result.profile?.runCpuMs).toBeGreaterThan(0);
+      expect(out.result.profile?.gpu).toBeNull();
       console.log(`${fx.case_id} fast fp32 wasm timings ${JSON.stringify(out.result.timings)}`);
     }
     await load(page, { from: MODEL_URL, dtype: 'q4', device: 'wasm', numThreads: 2 });

@@ -84,7 +84,7 @@ export interface LoadSettings {
   kvCapacity: number;
   /** Fast engine on WebGPU: replay decode steps from a captured graph (a second decoder session). */
   graphCapture: boolean;
-  /** Fast engine on WebGPU: count and time the decode steps' GPU work into each answer (benchmarks). */
+  /** Fast engine: count and time the decode steps' GPU work (WebGPU), or time their session.run (wasm), into each answer (benchmarks). */
   profile: boolean;
   /**
    * Fast engine on WebGPU: request `subgroups` where the adapter is safe for them (device.ts leaves

@@ -34,7 +34,11 @@ def text_inv_freq(ts) -> np.ndarray:
     return (1.0 / (np.float32(ts.rope_theta) ** (np.arange(0, d, 2, dtype=np.float32) / np.float32(d)))).astype(np.float32)
 
 
-def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | None = None, log=print) -> dict:
+def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | None = None, log=print,
+          embed_q4: bool | None = None) -> dict:
+    """embed_q4: None (default) picks GatherBlockQuantized for q4 models with hidden % 32 == 0; False keeps an
+    fp32 Gather (onnxruntime-web's asyncify wasm build, the one the app ships, has no CPU GatherBlockQuantized
+    kernel: such graphs do not load on wasm)."""
     out_dir = Path(out_dir)
     onnx_dir = out_dir / "onnx"
     onnx_dir.mkdir(parents=True, exist_ok=True)
@@ -50,10 +54,12 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
         entry = {}
         # q4 models whose hidden size fills whole 32-blocks look tokens up in the lm_head's 4-bit bytes
         # (GatherBlockQuantized): an fp32 copy of a 2B model's embedding alone is 933 MB of GPU memory.
-        embed_q4 = quant and ts.hidden % 32 == 0 and "model.embed_tokens.weight" not in shared
+        use_embed_q4 = quant and ts.hidden % 32 == 0 and "model.embed_tokens.weight" not in shared
+        if embed_q4 is not None:
+            use_embed_q4 = use_embed_q4 and embed_q4
         for kind, make in (("decoder", lambda: build_decoder(ts, weights, quant,
                                                              share_embed=shared.get("model.embed_tokens.weight"),
-                                                             name=f"decoder_fast{SUFFIX[dt]}", embed_q4=embed_q4)),
+                                                             name=f"decoder_fast{SUFFIX[dt]}", embed_q4=use_embed_q4)),
                            ("vision", lambda: build_vision(vs, weights, quant, name=f"vision_fast{SUFFIX[dt]}"))):
             t0 = time.time()
             g = make()

@@ -42,9 +42,11 @@ def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
 
 def check_shapes(weights, config: dict) -> None:
     """Every weight the builder needs is present with the shape the config implies (names as on the hub)."""
+    # A lazy mapping (random_weights.LazyRandomWeights) says a shape without making the tensor.
+    shape_of = getattr(weights, "shape_of", None)
     for name, shape in expected_shapes(config).items():
         if name not in weights:
             raise KeyError(f"weights: missing {name}")
-        got = tuple(np.shape(weights[name]))
+        got = tuple(shape_of(name) if shape_of else np.shape(weights[name]))
         if got != shape:
             raise ValueError(f"weights: {name} has shape {got}, the config implies {shape}")

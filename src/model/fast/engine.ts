@@ -17,7 +17,7 @@ import type { Patches } from '../pixels';
 import { ModelError } from '../types';
 import { pinned } from './capture';
 import { createFastDevice } from './device';
-import { perStep, Profiler, type Counts, type DecodeProfile } from './profile';
+import { noCounts, perStep, Profiler, type Counts, type DecodeProfile } from './profile';
 import {
   asGpuDevice,
   download,
@@ -43,7 +43,7 @@ export interface FastLoadOptions {
   capacity: number;
   /** Replay decode steps from a captured command list (WebGPU; needs a second session). */
   capture: boolean;
-  /** Count and time the decode steps' WebGPU work (benchmarks; see profile.ts). */
+  /** Count and time the decode steps' WebGPU work; on wasm, time their session.run (benchmarks; see profile.ts). */
   profile?: boolean;
   /** false: no `subgroups` on the device whatever the adapter (device.ts decides otherwise). */
   subgroups?: boolean;
@@ -171,6 +171,8 @@ export class FastModel {
   private profileStep = 0;
   private runCpuMs = 0;
   private readbackMs = 0;
+  /** wasm with LoadOptions.profile: decode steps run and their session.run time. */
+  private cpuProfile: { steps: number; runMs: number } | null = null;
 
   private constructor(o: FastLoadOptions, vision: Session, prefill: Session) {
     this.manifest = o.manifest;
@@ -208,6 +210,7 @@ export class FastModel {
     const m = new FastModel(o, vision, prefill);
     m.deviceNote = deviceNote;
     if (o.profile && o.device === 'webgpu') m.profiler = new Profiler(asGpuDevice(o.gpuDevice));
+    if (o.profile && o.device === 'wasm') m.cpuProfile = { steps: 0, runMs: 0 };
     if (o.device === 'webgpu') {
       m.gpu = m.allocate(asGpuDevice(o.gpuDevice));
       if (o.capture) {
@@ -594,6 +597,7 @@ export class FastModel {
     const pos = this.past;
     this.checkCapacity(pos + 1);
     const seen = this.cpuSeen ?? new Float32Array(t.vocab);
+    const t0 = performance.now();
     const out = await this.prefillSession.run({
       input_ids: i32([previous], [1, 1]),
       visual_rows: i32([0], [1, 1]),
@@ -606,6 +610,10 @@ export class FastModel {
       seen: new ort.Tensor('float32', seen, [t.vocab]),
       ...this.kvFeeds(),
     });
+    if (this.cpuProfile) {
+      this.cpuProfile.steps++;
+      this.cpuProfile.runMs += performance.now() - t0;
+    }
     this.keepCpuKv(out);
     seen[previous] = 1;
     this.past = pos + 1;
@@ -624,6 +632,20 @@ export class FastModel {
 
   /** The decode profile of the question so far (LoadOptions.profile), then reset. */
   async takeProfile(): Promise<DecodeProfile | null> {
+    const c = this.cpuProfile;
+    if (c) {
+      const steps = c.steps;
+      const out: DecodeProfile = {
+        steps,
+        counts: noCounts(),
+        runCpuMs: steps ? c.runMs / steps : 0,
+        readbackMs: 0,
+        gpu: null,
+        note: "wasm: runCpuMs is the wall time of a decode step's session.run (feeds in, outputs out)",
+      };
+      this.cpuProfile = { steps: 0, runMs: 0 };
+      return out;
+    }
     const p = this.profiler;
     if (!p) return null;
     await this.drain();

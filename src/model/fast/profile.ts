@@ -163,6 +163,11 @@ export class Profiler {
   }
 }
 
+/** All counts 0 (wasm: no WebGPU calls). */
+export function noCounts(): Counts {
+  return Object.fromEntries(COUNTED.map((k) => [k, 0])) as Counts;
+}
+
 export function perStep(before: Counts, after: Counts, steps: number): Counts {
   return Object.fromEntries(
     COUNTED.map((k) => [k, steps > 0 ? Math.round(((after[k] - before[k]) / steps) * 10) / 10 : 0]),
