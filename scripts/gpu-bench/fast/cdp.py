@@ -184,10 +184,15 @@ class Page:
 
 class Browser:
     def __init__(self, chromium: str, flags: list[str], log_path: Path, env: dict | None = None):
+        """`env`: variables to set over this process's (a None value unsets one)."""
         self.ud = tempfile.mkdtemp(prefix="ud-fastbench-")
         self.log = open(log_path, "wb")
         e = dict(os.environ)
-        e.update(env or {})
+        for k, v in (env or {}).items():  # None: leave the variable unset
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
         self.proc = subprocess.Popen([chromium, *BASE_FLAGS, *flags, f"--user-data-dir={self.ud}", "about:blank"],
                                      env=e, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
