@@ -49,12 +49,13 @@ export interface LikelihoodInput {
   cancelled: CancelCheck;
 }
 
-function replyIds(input: LikelihoodInput, i: number): number[] {
+/** Choice i as the model's reply: its text's tokens, then <|im_end|> (both engines score these). */
+export function replyIds(input: LikelihoodInput, i: number): number[] {
   const text = input.sample.choices[i] ?? '';
   return [...input.m.tokenizer.encode(text, { add_special_tokens: false }), input.m.ids.imEnd];
 }
 
-function merge(input: LikelihoodInput): number {
+export function merge(input: LikelihoodInput): number {
   return input.m.config.vision_config?.spatial_merge_size ?? 2;
 }
 

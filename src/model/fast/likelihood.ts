@@ -7,7 +7,7 @@
 import { CHOICE_LETTERS, type ChoiceLetter } from '../../bench/index';
 import { checkCancelled } from '../cancel';
 import { meanNll } from '../decoding';
-import type { LikelihoodInput } from '../likelihood';
+import { merge, replyIds, type LikelihoodInput } from '../likelihood';
 import { mergedTokens } from '../pixels';
 import { ropeIndex } from '../rope';
 import { ModelError } from '../types';
@@ -24,15 +24,6 @@ function rowsOf(ids: readonly number[], input: LikelihoodInput): Int32Array {
   } catch (e) {
     throw new ModelError('prompt-mismatch', (e as Error).message, { cause: e });
   }
-}
-
-function replyIds(input: LikelihoodInput, i: number): number[] {
-  const text = input.sample.choices[i] as string;
-  return [...input.m.tokenizer.encode(text, { add_special_tokens: false }), input.m.ids.imEnd];
-}
-
-function merge(input: LikelihoodInput): number {
-  return input.m.config.vision_config?.spatial_merge_size ?? 2;
 }
 
 export async function scoreChoicesFast(
