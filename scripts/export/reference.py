@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import torch
 from PIL import Image
 
@@ -125,6 +124,8 @@ def summarise_logits(last: np.ndarray, letter_ids: dict) -> dict:
 
 class OrtModel:
     def __init__(self, model_dir: Path, combo: dict, layers: int, kv_heads: int, head_dim: int):
+        import onnxruntime as ort  # here, so the helpers above import without it (reference_qwen25_local.py)
+
         so = ort.SessionOptions()
         so.intra_op_num_threads = 8
         self.files = {g: f"onnx/{g}{SUFFIX[dt]}.onnx" for g, dt in combo.items()}
@@ -193,6 +194,8 @@ def run_onnx(om: OrtModel, inputs: dict, pos: np.ndarray, letter_ids: dict, pt_l
 def check_vision_grids(model, model_dir: Path) -> dict:
     """The fp32 vision graph on grids other than the traced 1x4x6 and the 1x18x18 of the cases,
     slice by slice, against PyTorch's vision tower on the whole grid."""
+    import onnxruntime as ort
+
     sess = ort.InferenceSession(str(model_dir / "onnx/vision_encoder.onnx"), providers=["CPUExecutionProvider"])
     res = {}
     g = torch.Generator().manual_seed(7)
@@ -293,6 +296,8 @@ def run_case(case, cases_dir: Path, out_dir: Path, model, tok, proc, model_dir: 
 
 
 def main() -> None:
+    import onnxruntime as ort
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", default="models/tiny-random-qwen2-vl")
     ap.add_argument("--cases", default=".device/cases")

@@ -41,22 +41,15 @@ from hf_shim import build_shim  # noqa: E402
 from model_def import (EOS_TOKEN_IDS, IMAGE_TOKEN_ID, VIDEO_TOKEN_ID, VISION_END_TOKEN_ID,  # noqa: E402
                        VISION_START_TOKEN_ID, init_weights, text_config_kwargs)
 from qwen25 import VISION_SEED, VISION_TINY, VisionSlice25  # noqa: E402
+# The Qwen2-VL reference's own helpers and constants (onnxruntime is imported there only where used).
+from reference import (LOGIT_IDS, NEW_TOKENS, PENALTY, SIDE, own_patches, penalised_argmax, r6,  # noqa: E402
+                       summarise_logits)
 from tiny_weights import load_tiny_weights  # noqa: E402
 
 Q2 = ROOT / "models" / "tiny-random-qwen2-vl"
 Q2_FIX = ROOT / "e2e" / "fixtures" / "reference"
-CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
-CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
-SIDE = 252
-LOGIT_IDS = [i * 2374 for i in range(64)]
-NEW_TOKENS = 32
-PENALTY = 1.05
 GRIDS = [(1, 18, 18), (3, 18, 18), (1, 10, 14), (2, 20, 8), (1, 16, 16), (2, 36, 20)]
 GRID_INPUT = "image_grid_thw"
-
-
-def r6(x) -> float:
-    return float(f"{float(x):.6g}")
 
 
 def build(hf_dir: Path):
@@ -149,15 +142,6 @@ def write_configs(model, out: Path) -> None:
         shutil.copy(Q2 / f, out / f)
 
 
-def patchify(frames: torch.Tensor) -> torch.Tensor:
-    """[n, 3, 252, 252] float (0..255) -> pixel_values [n/2 * 324, 1176], as Qwen2VLImageProcessor."""
-    x = frames / 255.0
-    x = (x - torch.tensor(CLIP_MEAN)[:, None, None]) / torch.tensor(CLIP_STD)[:, None, None]
-    n, g = x.shape[0], SIDE // 14
-    p = x.reshape(n // 2, 2, 3, g // 2, 2, 14, g // 2, 2, 14).permute(0, 3, 6, 4, 7, 2, 1, 5, 8)
-    return p.reshape(n // 2 * g * g, 3 * 2 * 14 * 14)
-
-
 def stats_diff(t: torch.Tensor, ref: dict) -> float:
     """Max abs difference to a Qwen2-VL fixture's statistics of the same tensor (shape checked)."""
     assert list(t.shape) == ref["shape"], (list(t.shape), ref["shape"])
@@ -166,24 +150,6 @@ def stats_diff(t: torch.Tensor, ref: dict) -> float:
     for k, i in ref["row_indices"].items():
         d = max(d, float(np.abs(t[i, :64].numpy() - np.array(ref["rows_first64"][k])).max()))
     return d
-
-
-def summarise(last: np.ndarray, letters: dict) -> dict:
-    last = last.astype(np.float64)
-    top = np.argsort(-last, kind="stable")[:20]
-    m = last.max()
-    lse = m + np.log(np.exp(last - m).sum())
-    return {"top20": [[int(i), r6(last[i])] for i in top],
-            "letter_logprobs": {k: r6(last[i] - lse) for k, i in letters.items()},
-            "logits_at_ids": [r6(last[i]) for i in LOGIT_IDS]}
-
-
-def penalised_argmax(logits: np.ndarray, seen: set) -> int:
-    lg = logits.astype(np.float32).copy()
-    ids = np.fromiter(seen, dtype=np.int64)
-    s = lg[ids]
-    lg[ids] = np.where(s < 0, s * np.float32(PENALTY), s / np.float32(PENALTY))
-    return int(np.argmax(lg))
 
 
 def run_case(model, case: dict, cases_dir: Path, letters: dict) -> dict:
@@ -199,7 +165,7 @@ def run_case(model, case: dict, cases_dir: Path, letters: dict) -> dict:
     fx["still_252_png"] = f"../reference/{q2['still_252_png']}"
     still = Image.open(cdir / case["still_png"]).convert("RGB").resize((SIDE, SIDE), Image.Resampling.BICUBIC)
     s = torch.from_numpy(np.asarray(still).copy()).permute(2, 0, 1).float()
-    pv = patchify(torch.stack([s, s]))
+    pv = own_patches(torch.stack([s, s]))
     fx["pixel_values_vs_qwen2vl_fixture"] = r6(stats_diff(pv, q2["pixel_values"]))
     ids = torch.tensor([q2["input_ids"]])
     kwargs = dict(pixel_values=pv, image_grid_thw=torch.tensor(q2["image_grid_thw"]))
@@ -208,7 +174,7 @@ def run_case(model, case: dict, cases_dir: Path, letters: dict) -> dict:
         frames = [np.asarray(Image.open(cdir / f).convert("RGB")) for f in case["frames"]]
         video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).contiguous().float()
         video = TF.resize(video, [SIDE, SIDE], interpolation=InterpolationMode.BICUBIC, antialias=True)
-        pvv = patchify(video)
+        pvv = own_patches(video)
         fx["pixel_values_videos_vs_qwen2vl_fixture"] = r6(stats_diff(pvv, q2["pixel_values_videos"]))
         sample_fps = case["n_sampled"] / max(case["N"], 1e-6) * case["fps"]
         spg = torch.tensor([2 / sample_fps], dtype=torch.float32)
@@ -228,7 +194,7 @@ def run_case(model, case: dict, cases_dir: Path, letters: dict) -> dict:
     logits = out[0][0].float().numpy()
     fx["position_ids"] = pos[:, 0].tolist()
     fx["rope_delta"] = int(delta[0, 0])
-    fx["pytorch"] = summarise(logits[-1], letters)
+    fx["pytorch"] = summarise_logits(logits[-1], letters)
     seen, greedy = set(q2["input_ids"]), []
     nxt = logits[-1]
     seq = list(q2["input_ids"])
