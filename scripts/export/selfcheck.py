@@ -33,17 +33,8 @@ sys.path.insert(0, str(HERE))
 SUFFIX = {"fp32": "", "fp16": "_fp16", "q4": "_q4", "q4f16": "_q4f16"}
 EOS = (151645, 151643)
 IMAGE, VIDEO = 151655, 151656
-PENALTY = 1.05
-SIDE = 252
-
-
-def penalised_argmax(logits: np.ndarray, seen: set) -> int:
-    """transformers' RepetitionPenaltyLogitsProcessor (float32), then the argmax."""
-    lg = logits.astype(np.float32).copy()
-    ids = np.fromiter(seen, dtype=np.int64)
-    s = lg[ids]
-    lg[ids] = np.where(s < 0, s * np.float32(PENALTY), s / np.float32(PENALTY))
-    return int(np.argmax(lg))
+# The PyTorch reference's penalty, greedy step and frame side (one definition for both scripts).
+from reference import PENALTY, SIDE, penalised_argmax  # noqa: E402
 
 
 def case_inputs(model_dir: Path, case_id: str):
