@@ -4,6 +4,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { parseBenchmarkFile, problemText } from '../src/bench/index';
 import { protocolPrompt, sha256 } from './protocol-prompt';
 import { fullPageShot } from './screenshot';
+import { storedRows } from './stored';
 
 // The evaluation app end to end, with the real tiny model (wasm), the real decoder and the 12 real
 // EgoPlan-Bench2 example questions and clips from ../shared.
@@ -68,24 +69,8 @@ async function waitForStatus(page: Page, status: string, timeout = 600_000) {
 }
 
 async function storedResults(page: Page): Promise<{ sampleId: string; finishedAt: string }[]> {
-  return page.evaluate(
-    () =>
-      new Promise((resolveAll, reject) => {
-        const req = indexedDB.open('seedbench-web');
-        req.onsuccess = () => {
-          const all = req.result.transaction('results').objectStore('results').getAll();
-          all.onsuccess = () =>
-            resolveAll(
-              (all.result as { sampleId: string; finishedAt: string }[]).map((r) => ({
-                sampleId: r.sampleId,
-                finishedAt: r.finishedAt,
-              })),
-            );
-          all.onerror = () => reject(all.error ?? new Error('IndexedDB getAll failed'));
-        };
-        req.onerror = () => reject(req.error ?? new Error('IndexedDB open failed'));
-      }),
-  );
+  const rows = await storedRows<{ sampleId: string; finishedAt: string }>(page, 'results');
+  return rows.map((r) => ({ sampleId: r.sampleId, finishedAt: r.finishedAt }));
 }
 
 /** Every stored run's key and settings, as the runs slice wrote them to IndexedDB. */
@@ -95,18 +80,7 @@ interface StoredRun {
   resume: { model: { dtype: string } | null } | null;
 }
 async function storedRuns(page: Page): Promise<StoredRun[]> {
-  return page.evaluate(
-    () =>
-      new Promise<StoredRun[]>((done, fail) => {
-        const req = indexedDB.open('seedbench-web');
-        req.onsuccess = () => {
-          const all = req.result.transaction('runs').objectStore('runs').getAll();
-          all.onsuccess = () => done(all.result as StoredRun[]);
-          all.onerror = () => fail(all.error ?? new Error('IndexedDB getAll failed'));
-        };
-        req.onerror = () => fail(req.error ?? new Error('IndexedDB open failed'));
-      }),
-  );
+  return storedRows<StoredRun>(page, 'runs');
 }
 
 /** Every stored result, as the runner wrote it to IndexedDB. */
@@ -119,18 +93,7 @@ interface StoredRecord {
   ranOn: { device: string; dtype: string; engine: string; family?: string } | null;
 }
 async function storedRecords(page: Page): Promise<StoredRecord[]> {
-  return page.evaluate(
-    () =>
-      new Promise<StoredRecord[]>((done, fail) => {
-        const req = indexedDB.open('seedbench-web');
-        req.onsuccess = () => {
-          const all = req.result.transaction('results').objectStore('results').getAll();
-          all.onsuccess = () => done(all.result as StoredRecord[]);
-          all.onerror = () => fail(all.error ?? new Error('IndexedDB getAll failed'));
-        };
-        req.onerror = () => fail(req.error ?? new Error('IndexedDB open failed'));
-      }),
-  );
+  return storedRows<StoredRecord>(page, 'results');
 }
 
 const FIXTURE_5 = JSON.parse(readFileSync('e2e/fixtures/reference/still-sample5.json', 'utf8')) as {

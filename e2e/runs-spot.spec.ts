@@ -19,6 +19,7 @@ import {
   type QuestionResult,
 } from '../src/bench/index';
 import { fullPageShot } from './screenshot';
+import { storedRows } from './stored';
 
 // Runs as first-class objects, spot checks and presentation mode, end to end: the real tiny model
 // (wasm), the real decoder and the 12 EgoPlan-Bench2 example clips, in ONE browser profile kept on
@@ -45,21 +46,7 @@ interface StoredRecord extends QuestionResult {
   device: string | null;
 }
 async function storedRecords(page: Page): Promise<StoredRecord[]> {
-  return page.evaluate(
-    () =>
-      new Promise<StoredRecord[]>((done, fail) => {
-        const req = indexedDB.open('seedbench-web');
-        req.onsuccess = () => {
-          const all = req.result.transaction('results').objectStore('results').getAll();
-          all.onsuccess = () => {
-            done(all.result as StoredRecord[]);
-            req.result.close();
-          };
-          all.onerror = () => fail(all.error ?? new Error('IndexedDB getAll failed'));
-        };
-        req.onerror = () => fail(req.error ?? new Error('IndexedDB open failed'));
-      }),
-  );
+  return storedRows<StoredRecord>(page, 'results');
 }
 
 /** Records every text the live output shows, so a test can tell streaming from one late block. */

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { fullPageShot } from './screenshot';
+import { storedRows } from './stored';
 
 // The app as a new user meets it: the device "auto" picks, what the Run panel and status line say
 // from the first token on, every view in both themes at a wide and a narrow width (axe, with
@@ -38,19 +39,7 @@ test.afterAll(async () => {
 });
 
 async function storedDevices(p: Page): Promise<(string | null)[]> {
-  return p.evaluate(
-    () =>
-      new Promise<(string | null)[]>((done, fail) => {
-        const req = indexedDB.open('seedbench-web');
-        req.onsuccess = () => {
-          const all = req.result.transaction('results').objectStore('results').getAll();
-          all.onsuccess = () =>
-            done((all.result as { device: string | null }[]).map((r) => r.device));
-          all.onerror = () => fail(all.error ?? new Error('IndexedDB getAll failed'));
-        };
-        req.onerror = () => fail(req.error ?? new Error('IndexedDB open failed'));
-      }),
-  );
+  return (await storedRows<{ device: string | null }>(p, 'results')).map((r) => r.device);
 }
 
 test('auto on a SwiftShader-only browser picks wasm; speed and ETA from the first tokens', async () => {
@@ -146,24 +135,10 @@ test('model output: characters this system cannot draw are shown as code points'
   const out = page.locator('.output-text').first();
   await expect(out).toBeVisible();
   const id = await page.getByTestId('inspector-sample-id').textContent();
-  const response = await page.evaluate(
-    (sampleId) =>
-      new Promise<string | null>((done, fail) => {
-        const req = indexedDB.open('seedbench-web');
-        req.onsuccess = () => {
-          const all = req.result.transaction('results').objectStore('results').getAll();
-          all.onsuccess = () =>
-            done(
-              (all.result as { sampleId: string; response: string | null }[]).find(
-                (r) => r.sampleId === sampleId,
-              )?.response ?? null,
-            );
-          all.onerror = () => fail(all.error ?? new Error('IndexedDB getAll failed'));
-        };
-        req.onerror = () => fail(req.error ?? new Error('IndexedDB open failed'));
-      }),
-    id,
-  );
+  const response =
+    (await storedRows<{ sampleId: string; response: string | null }>(page, 'results')).find(
+      (r) => r.sampleId === id,
+    )?.response ?? null;
   expect(response).not.toBeNull();
   const shown = await page.evaluate(() => {
     const pre = document.querySelector('.output-text');
