@@ -18,6 +18,7 @@ positions) and whether the greedy tokens agree; exits 1 when they do not or the 
 --tol (float32 graphs; other dtypes are reported, and fail only with --strict).
 """
 
+import inspect
 import argparse
 import json
 import sys
@@ -86,8 +87,14 @@ def pytorch_side(ckpt: Path, inputs, tokens: int, device: str):
     with torch.no_grad():
         t0 = time.time()
         logits = model(**feed).logits[0].float().cpu().numpy()
-        pos, _ = model.model.get_rope_index(feed["input_ids"], feed.get("image_grid_thw"), feed.get("video_grid_thw"),
-                                            feed["attention_mask"])
+        rope = model.model.get_rope_index
+        if "mm_token_type_ids" in inspect.signature(rope).parameters:
+            # transformers 5.x: the modality of each token is passed in (0 text, 1 image, 2 video).
+            ids = feed["input_ids"]
+            types = (ids == IMAGE).int() + 2 * (ids == VIDEO).int()
+            pos, _ = rope(ids, types, feed.get("image_grid_thw"), feed.get("video_grid_thw"), feed["attention_mask"])
+        else:
+            pos, _ = rope(feed["input_ids"], feed.get("image_grid_thw"), feed.get("video_grid_thw"), feed["attention_mask"])
         vis = model.model.visual
         feats = {}
         for key, grid_key, token in (("pixel_values_videos", "video_grid_thw", VIDEO), ("pixel_values", "image_grid_thw", IMAGE)):
@@ -258,7 +265,9 @@ def main(argv=None) -> int:
               f"{f'logits differ by {max(last, every):.3g} (tolerance {a.tol})' if max(last, every / 10) > a.tol else ''}",
               file=sys.stderr)
         return 1
-    print("  self-check passed")
+    held = a.dtype == "fp32" or a.strict
+    print("  self-check passed" if held else
+          f"  self-check passed: {a.dtype} differences are reported, not held to the tolerance (--strict holds them)")
     return 0
 
 

@@ -6,7 +6,7 @@
 # models/tiny-random-qwen2-vl/tokenizer.json.
 #   OUT=... bash scripts/export/gpu/browser-7b.sh     -> $OUT/browser-7b.json, browser-7b.log
 set -uo pipefail
-export PYTHONUNBUFFERED=1
+export PYTHONUNBUFFERED=1 LD_LIBRARY_PATH="/opt/crlibs:/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}"  # the set-up script's libraries, as run.sh
 cd "$(dirname "$0")/../../.."
 OUT="${OUT:-/tmp/browser-out}"
 mkdir -p "$OUT"
