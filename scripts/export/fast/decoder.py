@@ -21,15 +21,15 @@ Outputs:
   next_token             int32 [1, 1]         argmax after the repetition penalty over seen + the last input id
   present_key.{i}, present_value.{i}
 
-Integer tensors are int32 (ids, rows, compares) except ArgMax's int64 result, cast at once: onnxruntime's
-WebGPU EP has no int64 kernels outside graph capture and would put an int64 Unsqueeze or Greater on
-the CPU (a GPU -> CPU copy, i.e. a sync, every decode step).
+Integer tensors are int32 (ids, rows, compares): onnxruntime's WebGPU EP has no int64 kernels outside
+graph capture and would put an int64 Unsqueeze or Greater on the CPU (a GPU -> CPU copy, i.e. a sync,
+every decode step). The argmax is two levels of ReduceMax / ReduceMin (first_argmax), not ArgMax.
 
 Ops: Gather (embedding, inside the graph) + Where (visual rows), SimplifiedLayerNormalization /
 SkipSimplifiedLayerNormalization (residual adds fused), one fused q|k|v projection with bias,
 GroupQueryAttention (packed QKV, do_rotary, shared KV buffer), SiLU as Sigmoid * x (the pattern
 onnxruntime's WebGPU MatMulNBitsMlpFusion folds with the norm and both projections into one kernel),
-tied lm_head sharing the embedding initializer (fp32: Gemm transB), penalty + ArgMax on the device.
+tied lm_head sharing the embedding initializer (fp32: Gemm transB), penalty + a parallel argmax on the device.
 q4: every Linear is MatMulNBits (block 32, symmetric; see q4.py), the embedding lookup stays fp32.
 """
 
@@ -41,6 +41,35 @@ from .config import TextShape
 from .graph import MS, Graph, Shared
 
 PENALTY = 1.05  # the official repetition penalty (protocol section 4)
+
+
+ARGMAX_ROW = 128  # the width of each row of the two-level argmax below
+
+
+def first_argmax(g: Graph, scored: str, vocab: int) -> str:
+    """int32 [1, 1]: the first index of the largest of `scored` [1, vocab], as ArgMax gives it, from
+    reductions that run in parallel. onnxruntime's WebGPU ArgMax is one invocation per output looping
+    over the whole row (its shared-memory reduction refuses ArgMax): 9.5 ms of a 13.6 ms 2B decode step
+    on the H200 (bench/gpu-h200.json), where ReduceMax / ReduceMin over rows take microseconds.
+    Exact: max and min are order-free, the compare is exact and the ids are integers in float32
+    (exact below 2^24); ties give the lowest id, as ArgMax does."""
+    rows = -(-vocab // ARGMAX_ROW)
+    padded = rows * ARGMAX_ROW
+    x = scored
+    if padded > vocab:  # pad the row with the lowest float, which never wins over a real logit
+        x = g.node("Concat", [scored, g.const(np.full((1, padded - vocab), np.finfo(np.float32).min), np.float32)],
+                   name="argmax_pad", axis=1)
+    grid = g.node("Reshape", [x, g.const([rows, ARGMAX_ROW])], name="argmax_grid")  # [rows, 128]
+    row_max = g.node("ReduceMax", [grid], name="argmax_row_max", axes=[1], keepdims=1)  # [rows, 1]
+    best = g.node("ReduceMax", [row_max], name="argmax_max", axes=[0, 1], keepdims=1)  # [1, 1]
+    ids = g.node("Reshape", [g.node("Range", [g.const(0.0, np.float32), g.const(float(padded), np.float32),
+                                              g.const(1.0, np.float32)], name="argmax_ids"),
+                             g.const([rows, ARGMAX_ROW])], name="argmax_id_grid")
+    hits = g.node("Where", [g.node("Equal", [grid, best], name="argmax_hit"), ids, g.const(float(padded), np.float32)],
+                  name="argmax_hit_ids")
+    row_first = g.node("ReduceMin", [hits], name="argmax_row_first", axes=[1], keepdims=1)  # [rows, 1]
+    first = g.node("ReduceMin", [row_first], name="argmax_first", axes=[0, 1], keepdims=1)  # [1, 1]
+    return g.node("Cast", [first], name="next_token", to=TP.INT32)
 
 
 def kv_head_dim(head_dim: int) -> int:
@@ -191,8 +220,7 @@ def build_decoder(ts: TextShape, w, quant: bool, share_embed: Shared | None = No
                                  g.node("Mul", [last_row, pen]), g.node("Div", [last_row, pen])])
     scored = g.node("Where", [g.node("Greater", [seen_now, g.const(0.0, np.float32)]), penalised, last_row],
                     name="penalised_logits")
-    best = g.node("ArgMax", [scored], name="argmax", axis=1, keepdims=1)  # int64 [1, 1]
-    g.output("next_token", TP.INT32, [1, 1], g.node("Cast", [best], name="next_token", to=TP.INT32))
+    g.output("next_token", TP.INT32, [1, 1], first_argmax(g, scored, V))
     for i, (pk, pv) in enumerate(presents):
         g.output(f"present_key.{i}", TP.FLOAT, [1, ts.kv_heads, "C", hd], pk)
         g.output(f"present_value.{i}", TP.FLOAT, [1, ts.kv_heads, "C", hd], pv)
