@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import type { ModelHarness } from './harness/model';
 import {
@@ -123,5 +127,51 @@ test.describe('fast engine: files', () => {
       device: 'wasm',
     });
     expect(info.engine).toBe('reference');
+  });
+
+  test('fast q4 graphs with an op the wasm runtime lacks: auto runs the reference graphs, fast names the op', async ({
+    page,
+  }) => {
+    // Real models' fast q4 graphs look up the embedding with GatherBlockQuantized (hidden % 32 == 0),
+    // which onnxruntime-web's wasm build has no kernel for (measured on the 2B, bench/gpu-h200.json).
+    const dir = mkdtempSync(join(tmpdir(), 'kernel-probe-'));
+    const made = spawnSync(
+      'npx',
+      [
+        'tsx',
+        'scripts/run-python.ts',
+        'scripts/export/fast/with_kernel_probe.py',
+        'models/tiny-random-qwen2-vl/onnx/decoder_fast_q4.onnx',
+        join(dir, 'decoder_fast_q4.onnx'),
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(made.status, made.stderr).toBe(0);
+    const body = readFileSync(join(dir, 'decoder_fast_q4.onnx'));
+    await page.route('**/models/tiny-random-qwen2-vl/onnx/decoder_fast_q4.onnx', (route) =>
+      route.fulfill({ status: 200, body, contentType: 'application/octet-stream' }),
+    );
+    await openHarness(page);
+    const refused = await page.evaluate(() =>
+      (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
+        from: '/models/tiny-random-qwen2-vl/',
+        engine: 'fast',
+        dtype: 'q4',
+        device: 'wasm',
+      }),
+    );
+    expect(refused).toMatchObject({
+      ok: false,
+      error: { code: 'unsupported-device', file: 'onnx/decoder_fast_q4.onnx' },
+    });
+    expect(!refused.ok && refused.error.message).toContain('GatherBlockQuantized');
+    const { info } = await load(page, { from: MODEL_URL, dtype: 'q4', device: 'wasm' });
+    expect(info.engine).toBe('reference');
+    expect(info.engineNote).toContain('uses GatherBlockQuantized');
+    // The reference graphs then answer as they always do: the still question's q4 greedy tokens.
+    const ref = STILL.onnx['q4'] as Reference;
+    const out = await run(page, fixtureRun(STILL, { logitsAt: ref.top20.map(([id]) => id) }));
+    expect(out.result.engine).toBe('reference');
+    compare(out.result, STILL, 'q4', { greedy: true });
   });
 });

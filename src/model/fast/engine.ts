@@ -206,7 +206,13 @@ export class FastModel {
       files.vision,
       o.device === 'webgpu' ? { preferredOutputLocation: EXT_LOCATION } : {},
     );
-    const prefill = await createSession(o, files.decoder, gpuOut);
+    let prefill: Session;
+    try {
+      prefill = await createSession(o, files.decoder, gpuOut);
+    } catch (e) {
+      await vision.release(); // the caller may load the reference graphs next: free this memory first
+      throw e;
+    }
     const m = new FastModel(o, vision, prefill);
     m.deviceNote = deviceNote;
     if (o.profile && o.device === 'webgpu') m.profiler = new Profiler(asGpuDevice(o.gpuDevice));

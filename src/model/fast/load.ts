@@ -8,7 +8,7 @@ import type { ModelContent } from '../digest';
 import { runnerIds, TEXT_FILES, type FileServer, type LoadedModel, type QwenConfig } from '../load';
 import { sessionInterface } from '../interface';
 import { parseGeneration, type Preprocess } from '../model-config';
-import { classifyError, watchDeviceLost, wasmThreads } from '../runtime';
+import { classifyError, missingKernel, watchDeviceLost, wasmThreads } from '../runtime';
 import type { LoadEvent, LoadSettings, ModelDtype } from '../types';
 import { MODEL_DTYPES, ModelError } from '../types';
 import { FastModel } from './engine';
@@ -116,6 +116,22 @@ export async function loadFast(a: {
       label: server.label,
     });
   } catch (e) {
+    // Fast q4 graphs of real models look up the embedding with GatherBlockQuantized, which the app's
+    // wasm runtime has no kernel for: engine 'auto' then runs the reference graphs instead of failing.
+    const op = missingKernel(e);
+    if (op) {
+      const file = (e instanceof ModelError ? e.file : undefined) ?? graphs.decoder.file;
+      const why = `${file} uses ${op}, which onnxruntime-web has no ${choice.device} kernel for`;
+      if (settings.engine !== 'fast') return { reference: why };
+      throw new ModelError(
+        'unsupported-device',
+        `${server.label}: ${why}; pick another device or engine`,
+        {
+          file,
+          cause: e,
+        },
+      );
+    }
     // A parse failure names the graph file that is cut short or not ONNX, as the reference loader does.
     throw (
       (await brokenGraphError(e, server, graphFiles)) ??
