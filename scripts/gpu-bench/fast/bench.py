@@ -181,6 +181,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--chromium", default="/opt/chromium/chromium")
     ap.add_argument("--local", action="store_true", help="here: SwiftShader, the tiny model only, no torch")
+    ap.add_argument("--tiny-only", action="store_true",
+                    help="on the GPU machine: the tiny model only (no 2B export, no official run): ~1 min, for a quick A/B")
     ap.add_argument("--deadline", type=float, default=520, help="seconds; optional phases stop before it")
     ap.add_argument("--app-tokens", type=int, default=256)
     ap.add_argument("--official-tokens", type=int, default=64)
@@ -193,7 +195,7 @@ def main():
     unpack(payload)
     report = {"bench": "scripts/gpu-bench/fast/bench.py", "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
               "host": {"platform": platform.platform(), "cpus": os.cpu_count()}, "phases": {}, "errors": []}
-    path = out / "gpu-h200.json"
+    path = out / ("gpu-h200-tiny.json" if args.tiny_only else "gpu-h200.json")
 
     def save():
         report["elapsed_s"] = round(elapsed(), 1)
@@ -229,7 +231,8 @@ def main():
 
     model_2b = Path(args.model_dir)
     torch_model = None
-    if not args.local:
+    small = args.local or args.tiny_only  # the tiny model stands in for the 2B
+    if not small:
         def do_export():
             nonlocal torch_model
             from export2b import export
@@ -280,7 +283,7 @@ def main():
         report["adapter"] = adapter
         log(f"chromium {report['chromium']}, adapter {adapter and adapter['description']}")
         frames_url = site.url("/frames")
-        big = "/models/qwen2-vl-2b-random/" if not args.local else "/models/tiny-random-qwen2-vl/"
+        big = "/models/qwen2-vl-2b-random/" if not small else "/models/tiny-random-qwen2-vl/"
         big_dtype = "q4"
 
         def app_2b():
@@ -315,7 +318,7 @@ def main():
             report["tiny_webgpu"] = out_t
         phase("tiny webgpu", tiny_webgpu, optional=True, need=30)
 
-        if not args.local:
+        if not small:
             def official():
                 import torch
                 from official import load, run_question
@@ -369,7 +372,7 @@ def main():
                     log(f"  onnxruntime CPU vs app: {res['app_vs_cpu']}")
                 save()
             report["onnxruntime_cpu_2b"] = res
-        if not args.local:
+        if not small:
             phase("onnxruntime cpu 2b", cpu_reference, optional=True, need=45)
 
         def capture_off():
@@ -386,8 +389,8 @@ def main():
         def wasm():
             res = {}
             for name, url, n, cap in (("tiny", "/models/tiny-random-qwen2-vl/", args.app_tokens, 1536), ("2b", big, 8, 1024)):
-                if name == "2b" and (args.local or elapsed() + 120 > args.deadline):
-                    res[name] = {"skipped": "time" if not args.local else "local"}
+                if name == "2b" and (small or elapsed() + 120 > args.deadline):
+                    res[name] = {"skipped": "time" if not small else "tiny only"}
                     continue
                 info = app_load(page, {"from": url, "dtype": "q4", "device": "wasm", "numThreads": 4, "kvCapacity": cap}, 600)
                 r = app_run(page, harness_run_args(qs[0], frames_url, n), 600)
