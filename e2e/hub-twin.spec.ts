@@ -26,6 +26,7 @@ import {
 const MODELS = resolve(import.meta.dirname, '../models');
 const HUB = '/models/tiny-random-qwen2-vl-hub/';
 const F16IO = '/models/tiny-random-qwen2-vl-hub-f16io/';
+const CHUNKED = '/models/tiny-random-qwen2-vl-hub-chunked/';
 
 interface TwinReference {
   graphs: Record<string, string>;
@@ -252,6 +253,40 @@ test.describe('hub-interface twin', () => {
     expect(
       (t.wasmHeapBytes as number) - (warm.result.timings.wasmHeapBytes as number),
     ).toBeLessThan(allLogits);
+  });
+
+  /**
+   * The fp32 twin with embed_tokens written as 3 row chunks (scripts/export's per-tensor limit,
+   * forced to 3.5 MB; a 7B's 2.18 GB table is split so at the default 1.9 GB): the chunked lookup is
+   * the whole table's bit for bit (scripts/export.test.ts), so the run is the fp32 twin's: PyTorch's
+   * numbers within the twin's tolerance and its 32 greedy tokens on wasm; on WebGPU (SwiftShader,
+   * asked for by name) the same lookup runs through onnxruntime's WebGPU EP: 3 tokens.
+   */
+  test('embed_tokens as row chunks in 3 data files: wasm reproduces PyTorch with the same greedy tokens; WebGPU runs it too', async ({
+    page,
+  }) => {
+    await openHarness(page);
+    const noLikelihood = { official: true, letters: true, likelihood: false };
+    const opts = { greedy: true, likelihood: false };
+    const wasm = await load(page, { from: CHUNKED, dtype: 'fp32', device: 'wasm', numThreads: 2 });
+    expect(wasm.info.files).toEqual(
+      expect.arrayContaining([
+        'onnx/embed_tokens.onnx_data',
+        'onnx/embed_tokens.onnx_data_1',
+        'onnx/embed_tokens.onnx_data_2',
+      ]),
+    );
+    const out = await run(page, fixtureRun(STILL, { scoring: noLikelihood }));
+    compareWith(out.result, STILL, STILL.pytorch, TOLERANCE, 'PyTorch', opts);
+
+    const gpu = await load(page, { from: CHUNKED, dtype: 'fp32', device: 'webgpu' });
+    expect([gpu.info.device, gpu.info.graphDtypes.embed_tokens]).toEqual(['webgpu', 'fp32']);
+    const quick = await run(page, fixtureRun(STILL, { scoring: noLikelihood, maxNewTokens: 3 }));
+    compareWith(quick.result, STILL, STILL.pytorch, TOLERANCE, 'PyTorch', {
+      ...opts,
+      greedy: false,
+    });
+    expect(quick.result.outputIds).toEqual(STILL.pytorch.greedy_ids.slice(0, 3));
   });
 
   test('refusals name what does not fit: a file over the browser limit, a graph of another interface', async ({

@@ -1,15 +1,78 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web/webgpu';
 import { describe, expect, it } from 'vitest';
 
 // The numpy + onnx exporter (scripts/export/): its own checks in Python, the 4-bit packing
 // against onnxruntime's CPU MatMulNBits kernel, and byte-for-byte reproducible twins.
 const root = resolve(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'export-test-'));
+
+// The app's wasm binary in Node (as scripts/bench-cpu/step-profile.ts): onnxruntime-web's wasm EP,
+// one thread (that binary's threads need a browser).
+const wasmBase = join(root, 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify');
+ortWeb.env.wasm.numThreads = 1;
+ortWeb.env.wasm.wasmBinary = readFileSync(`${wasmBase}.wasm`);
+ortWeb.env.wasm.wasmPaths = { mjs: pathToFileURL(`${wasmBase}.mjs`).href };
+
+interface EmbedCases {
+  vocab: number;
+  hidden: number;
+  variants: Record<string, { dtype: string; io: string; limit: number; spans: [number, number][] }>;
+  export: string;
+}
+
+/** Token ids at and around every chunk boundary, 0, the last id, and a few others. */
+function boundaryIds(vocab: number, spans: [number, number][]): number[] {
+  const ids = new Set([0, 1, 2, vocab - 2, vocab - 1, 9707, 151643, 151655]);
+  for (const [lo] of spans.slice(1)) for (const d of [-2, -1, 0, 1, 2]) ids.add(lo + d);
+  return [...ids].filter((i) => i >= 0 && i < vocab).sort((a, b) => a - b);
+}
+
+/** inputs_embeds of `ids` (batch 2: the ids, then reversed) as raw bytes, on onnxruntime-node (CPU EP) or -web (wasm EP). */
+async function embedBytes(
+  runtime: 'node' | 'wasm',
+  dir: string,
+  file: string,
+  ids: number[],
+): Promise<{ bytes: Uint8Array; dims: readonly number[]; type: string }> {
+  const input = BigInt64Array.from([...ids, ...[...ids].reverse()].map(BigInt));
+  const dims = [2, ids.length];
+  if (runtime === 'node') {
+    const s = await ort.InferenceSession.create(join(dir, file));
+    const y = (await s.run({ input_ids: new ort.Tensor('int64', input, dims) }))['inputs_embeds'];
+    assert(y);
+    const d = y.data as Float32Array | Uint16Array;
+    return {
+      bytes: new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice(),
+      dims: y.dims,
+      type: y.type,
+    };
+  }
+  const data = readdirSync(dir)
+    .filter((f) => f.startsWith(`${file}_data`))
+    .map((f) => ({ path: f, data: readFileSync(join(dir, f)) }));
+  const s = await ortWeb.InferenceSession.create(readFileSync(join(dir, file)), {
+    externalData: data,
+  });
+  const y = (await s.run({ input_ids: new ortWeb.Tensor('int64', input, dims) }))['inputs_embeds'];
+  assert(y);
+  const d = y.data as Float32Array | Uint16Array;
+  return {
+    bytes: new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice(),
+    dims: y.dims,
+    type: y.type,
+  };
+}
+
+function assert(x: unknown): asserts x {
+  if (!x) throw new Error('no inputs_embeds output');
+}
 
 function python(script: string, ...args: string[]): string {
   const r = spawnSync('npx', ['tsx', 'scripts/run-python.ts', script, ...args], {
@@ -64,5 +127,38 @@ describe('scripts/export', () => {
         .digest('hex');
       expect(got, file).toBe(sha);
     }
+  });
+
+  it('an embedding written as row chunks looks up bit for bit what the whole table does (CPU and wasm EPs)', async () => {
+    const cases = JSON.parse(readFileSync(join(tmp, 'embed', 'cases.json'), 'utf8')) as EmbedCases;
+    for (const [name, v] of Object.entries(cases.variants)) {
+      const ids = boundaryIds(cases.vocab, v.spans);
+      const dir = join(tmp, 'embed', name);
+      const whole = await embedBytes('node', dir, 'whole.onnx', ids);
+      expect(whole.dims).toEqual([2, ids.length, cases.hidden]);
+      expect(whole.type).toBe(v.io);
+      for (const runtime of ['node', 'wasm'] as const) {
+        const chunked = await embedBytes(runtime, dir, 'chunked.onnx', ids);
+        expect(chunked.dims, `${name} ${runtime}`).toEqual(whole.dims);
+        expect(chunked.type, `${name} ${runtime}`).toBe(whole.type);
+        // Byte equality: a lookup copies values, so nothing but the same bits is right.
+        expect(Buffer.compare(chunked.bytes, whole.bytes), `${name} ${runtime}`).toBe(0);
+      }
+      console.log(
+        `chunked embed ${name}: ${v.spans.length} chunks at rows ${v.spans.map((s) => s[0]).join(', ')}; ${ids.length} ids x 2 rows byte-identical on CPU and wasm`,
+      );
+    }
+    // The export's chunked q4 lookup (convert(), 3 chunks) against the committed tiny fp32 embed_tokens.
+    const v = Object.values(cases.variants)[0];
+    assert(v);
+    const ids = boundaryIds(cases.vocab, v.spans);
+    const tiny = await embedBytes(
+      'node',
+      join(root, 'models/tiny-random-qwen2-vl/onnx'),
+      'embed_tokens.onnx',
+      ids,
+    );
+    const exp = await embedBytes('wasm', join(cases.export, 'onnx'), 'embed_tokens_q4.onnx', ids);
+    expect(Buffer.compare(exp.bytes, tiny.bytes)).toBe(0);
   });
 });

@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from checkpoint import SafetensorsWeights, check_names, shapes_from_config  # noqa: E402
-from hub_graphs import BUILDERS, DTYPES  # noqa: E402
+from hub_graphs import BUILDERS, DTYPES, TENSOR_LIMIT  # noqa: E402
 from onnx_build import file_bytes  # noqa: E402
 
 SUFFIX = {"fp32": "", "fp16": "_fp16", "q4": "_q4", "q4f16": "_q4f16"}
@@ -114,7 +114,8 @@ def fast_graphs(cfg: dict, weights, out: Path, dtypes: list[str]) -> str:
 
 
 def convert(src: Path, out: Path, dtypes: list[str], io: str, external: str, weights=None, cfg=None,
-            tokenizer_dir: Path | None = None, also: list[tuple[str, str]] = (), fast: bool = True) -> dict:
+            tokenizer_dir: Path | None = None, also: list[tuple[str, str]] = (), fast: bool = True,
+            tensor_limit: int = TENSOR_LIMIT) -> dict:
     t0 = time.time()
     cfg = cfg if cfg is not None else json.loads((src / "config.json").read_text())
     s = shapes_from_config(cfg)
@@ -134,7 +135,9 @@ def convert(src: Path, out: Path, dtypes: list[str], io: str, external: str, wei
         else:  # auto: what protobuf's 2 GB forces
             ext = estimate_bytes(s, graph, dt) > 1.8e9
         t = time.time()
-        files = BUILDERS[graph](s, weights, dt, io, out / "onnx" / name, ext)
+        # An embedding table over tensor_limit is written as row chunks (hub_graphs.build_embed).
+        kw = {"tensor_limit": tensor_limit} if graph == "embed_tokens" else {}
+        files = BUILDERS[graph](s, weights, dt, io, out / "onnx" / name, ext, **kw)
         chunks[name] = len(files)
         size = file_bytes(out / "onnx" / name)
         report[name] = size
@@ -157,6 +160,8 @@ def main() -> None:
     ap.add_argument("--external", choices=["auto", "public", "always", "never"], default="auto",
                     help="external data: auto = graphs over protobuf's 2 GB; public = where the public 2B has it")
     ap.add_argument("--also", default="", help="extra GRAPH:DTYPE pairs, e.g. embed_tokens:fp16 beside --dtypes q4")
+    ap.add_argument("--max-tensor-bytes", type=int, default=TENSOR_LIMIT,
+                    help=f"an embedding table over this is written as row chunks, one data file each (default {TENSOR_LIMIT:,})")
     ap.add_argument("--no-fast", action="store_true", help="skip the fast engine's graphs (onnx/fast.json)")
     ap.add_argument("--check", action="store_true", help="then run selfcheck.py (needs torch, transformers, onnxruntime)")
     args = ap.parse_args()
@@ -169,7 +174,7 @@ def main() -> None:
         if g not in BUILDERS or d not in DTYPES:
             raise SystemExit(f"--also {g}:{d}: graph of {', '.join(BUILDERS)}, dtype of {', '.join(DTYPES)}")
     src, out = Path(args.src), Path(args.out)
-    convert(src, out, dtypes, args.io, args.external, also=also, fast=not args.no_fast)
+    convert(src, out, dtypes, args.io, args.external, also=also, fast=not args.no_fast, tensor_limit=args.max_tensor_bytes)
     if args.check:
         import selfcheck
 

@@ -1,7 +1,9 @@
 """The three Qwen2-VL graphs in the interface of the public onnx-community/Qwen2-VL-2B-Instruct
 export (what transformers.js 4.3.1 loads), built with numpy + onnx from a checkpoint's weights.
 
-- embed_tokens: input_ids [batch_size, sequence_length] -> inputs_embeds (a Gather).
+- embed_tokens: input_ids [batch_size, sequence_length] -> inputs_embeds (a Gather; a table over
+  TENSOR_LIMIT bytes, e.g. a 7B's fp32 one, as row chunks of one external-data file each, with the
+  same lookup exactly: chunked_lookup).
 - vision_encoder: pixel_values [num_patches, 1176] + grid_thw [num_images, 3] -> image_features
   [num_patches / 4, hidden]: HF's Qwen2VisionTransformerPretrainedModel with its Conv3d patch
   embedding, the 2-D rotary of each patch computed from grid_thw, and attention block-diagonal per
@@ -26,7 +28,7 @@ import numpy as np
 
 import q4
 from checkpoint import QwenShapes
-from onnx_build import BOOL, F16, F32, I64, MS_DOMAIN, Graph
+from onnx_build import BOOL, F16, F32, I32, I64, MS_DOMAIN, Graph
 
 DTYPES = ("fp32", "fp16", "q4", "q4f16")
 
@@ -112,15 +114,63 @@ def inv_freq(dim: int, theta: float) -> np.ndarray:
     return (1.0 / (float(theta) ** (np.arange(0, dim, 2, dtype=np.float64) / dim))).astype(np.float32)
 
 
-def build_embed(s: QwenShapes, w, dtype: str, io: str, path: Path, external: bool) -> list[str]:
-    g = Graph("embed_tokens", path, external)
+# Largest single weight the embedding table may be: a browser fetches each external-data file into
+# one ArrayBuffer (Chrome: at most 0x7fe00000 bytes) and WebGPU binds each weight as one storage
+# buffer (maxStorageBufferBindingSize, 2 GiB - 4 on an H200). A 7B's fp32 table (152064 x 3584 x 4 B
+# = 2.18 GB) is over both; under the limit of onnx_build.CHUNK_BYTES (2e9) with room to spare.
+TENSOR_LIMIT = 1_900_000_000
+
+
+def embed_row_spans(vocab: int, row_bytes: int, limit: int) -> list[tuple[int, int]]:
+    """[lo, hi) row ranges of equal size (the last smaller), each at most `limit` bytes; one range
+    when the whole table fits."""
+    if row_bytes > limit:
+        raise SystemExit(f"embed_tokens: one row is {row_bytes} bytes, over the per-tensor limit of {limit}")
+    n = -(-vocab * row_bytes // limit)
+    while -(-vocab // n) * row_bytes > limit:
+        n += 1
+    rows = -(-vocab // n)
+    return [(lo, min(lo + rows, vocab)) for lo in range(0, vocab, rows)]
+
+
+def build_embed(s: QwenShapes, w, dtype: str, io: str, path: Path, external: bool,
+                tensor_limit: int = TENSOR_LIMIT) -> list[str]:
+    x_np = np.float16 if dtype in ("fp16", "q4f16") else np.float32
+    spans = embed_row_spans(s.vocab, s.hidden * np.dtype(x_np).itemsize, tensor_limit)
+    # Row chunks live in external data, one file each (so each file is under the limit too).
+    g = Graph("embed_tokens", path, external or len(spans) > 1)
     x = Ctx(g, dtype, io)
     ids = g.input("input_ids", I64, ["batch_size", "sequence_length"])
     # 4-bit quantisation leaves a Gather alone: q4 / q4f16 files are the fp32 / fp16 lookup.
-    table = g.weight("model.embed_tokens.weight", w["model.embed_tokens.weight"].astype(x.np))
-    out = g.op("Gather", [table, ids], axis=0)
+    table = w["model.embed_tokens.weight"]
+    if len(spans) == 1:
+        out = g.op("Gather", [g.weight("model.embed_tokens.weight", table.astype(x.np)), ids], axis=0)
+    else:
+        out = chunked_lookup(x, ids, table, spans)
     g.output(x.from_t(out, x.IO), "inputs_embeds", x.IO, ["batch_size", "sequence_length", s.hidden])
     return g.save()
+
+
+def chunked_lookup(x: Ctx, ids: str, table: np.ndarray, spans: list[tuple[int, int]]) -> str:
+    """Gather over row chunks, exactly: chunk c looks up (id - lo) where lo <= id < hi (else row 0, a
+    valid index whose row is then discarded), and Where keeps, per token, the row of the last chunk
+    whose lo <= id. Only copies and selections, so every value is the unchunked Gather's, bit for
+    bit. Integer arithmetic in int32 (token ids < 2^31): onnxruntime's WebGPU EP has no int64 kernels
+    for Sub / compare / Where (scripts/export/fast/README.md); ids outside [0, vocab) are not checked."""
+    g = x.g
+    id32 = g.op("Cast", [ids], to=I32)  # [B, S]
+    id3 = g.op("Unsqueeze", [id32, x.c([2])])  # [B, S, 1]: selects whole rows in Where
+    out = None
+    for lo, hi in spans:
+        part = g.weight(f"model.embed_tokens.weight.rows_{lo}_{hi}", table[lo:hi].astype(x.np), own_file=True)
+        inside = g.op("Less", [id32, x.c(hi, np.int32)])
+        if lo > 0:
+            inside = g.op("And", [g.op("GreaterOrEqual", [id32, x.c(lo, np.int32)]), inside])
+        shifted = g.op("Sub", [id32, x.c(lo, np.int32)]) if lo > 0 else id32
+        local = g.op("Where", [inside, shifted, x.c(0, np.int32)])
+        rows = g.op("Gather", [part, local], axis=0)  # [B, S, hidden]
+        out = rows if out is None else g.op("Where", [g.op("GreaterOrEqual", [id3, x.c(lo, np.int32)]), rows, out])
+    return out
 
 
 def build_vision(s: QwenShapes, w, dtype: str, io: str, path: Path, external: bool) -> list[str]:

@@ -10,6 +10,8 @@ weights" holds by construction) by the same converter `npm run export` uses. Run
   outputs, no num_logits_to_keep, Conv3d patch embedding taking grid_thw.
 - models/tiny-random-qwen2-vl-hub-f16io/: fp16 and q4f16 graphs that DECLARE float16 inputs and
   outputs (pixel_values, inputs_embeds, the KV cache, logits), so the app's casts are exercised.
+- models/tiny-random-qwen2-vl-hub-chunked/: fp32, with a per-tensor limit of 3.5 MB, so embed_tokens
+  is written as 3 row chunks (one .onnx_data each), as a 7B's 2.18 GB table is at the default limit.
 
 Why generated and not committed: the twin holds the 151,936 x 16 embedding four more times
 (~9.7 MB per fp32 copy): ~50 MB, over the 40 MB model budget with the committed tiny model. It
@@ -27,11 +29,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from convert import convert  # noqa: E402
+from hub_graphs import TENSOR_LIMIT  # noqa: E402
 from tiny_weights import load_tiny_weights  # noqa: E402
 
 VARIANTS = {
     "tiny-random-qwen2-vl-hub": dict(dtypes=["fp32", "fp16", "q4", "q4f16"], io="float32"),
     "tiny-random-qwen2-vl-hub-f16io": dict(dtypes=["fp16", "q4f16"], io="float16"),
+    "tiny-random-qwen2-vl-hub-chunked": dict(dtypes=["fp32"], io="float32", tensor_limit=3_500_000),
 }
 SOURCES = ("make_twin.py", "convert.py", "hub_graphs.py", "onnx_build.py", "q4.py", "tiny_weights.py", "checkpoint.py")
 INPUTS = ("onnx/embed_tokens.onnx", "onnx/vision_encoder.onnx", "onnx/decoder_model_merged.onnx", "config.json",
@@ -76,7 +80,8 @@ def main() -> None:
         c = dict(cfg)
         c["_comment"] = (f"{cfg.get('_comment', '')} Rebuilt in the hub interface by scripts/export/make_twin.py "
                          f"({v['io']} inputs and outputs).").strip()
-        convert(tiny, out, v["dtypes"], v["io"], "public", weights=weights, cfg=c, tokenizer_dir=tiny, fast=False)
+        convert(tiny, out, v["dtypes"], v["io"], "public", weights=weights, cfg=c, tokenizer_dir=tiny, fast=False,
+                tensor_limit=v.get("tensor_limit", TENSOR_LIMIT))
         (out / STAMP).write_text(digest + "\n")
 
 

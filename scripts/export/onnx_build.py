@@ -13,8 +13,9 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 F32, F16, I64, BOOL, U8 = TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.INT64, TensorProto.BOOL, TensorProto.UINT8
+I32 = TensorProto.INT32
 NP_TO_ONNX = {np.dtype(np.float32): F32, np.dtype(np.float16): F16, np.dtype(np.int64): I64,
-              np.dtype(np.uint8): U8, np.dtype(np.bool_): BOOL}
+              np.dtype(np.int32): I32, np.dtype(np.uint8): U8, np.dtype(np.bool_): BOOL}
 OPSET = 17
 MS_DOMAIN = "com.microsoft"
 # Chrome holds one ArrayBuffer of at most 0x7fe00000 bytes, and transformers.js fetches each
@@ -53,12 +54,14 @@ class Graph:
         self.outputs.append(helper.make_tensor_value_info(name, elem, shape))
         return name
 
-    def weight(self, name: str, array: np.ndarray) -> str:
+    def weight(self, name: str, array: np.ndarray, own_file: bool = False) -> str:
+        """own_file (external data only): start a new data file for this weight, so that no file
+        holds more than it (the embedding's row chunks: each file under the per-tensor limit)."""
         a = np.ascontiguousarray(array)
         if not self.external or a.nbytes < EXTERNAL_MIN_BYTES:
             self.inits.append(numpy_helper.from_array(a, name))
             return name
-        if self._fh is None or (self._offset > 0 and self._offset + a.nbytes > self.chunk_bytes):
+        if self._fh is None or (self._offset > 0 and (own_file or self._offset + a.nbytes > self.chunk_bytes)):
             if self._fh:
                 self._fh.close()
             data = self.path.name + "_data" + ("" if not self.data_files else f"_{len(self.data_files)}")

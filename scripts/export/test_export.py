@@ -11,6 +11,10 @@
 4. A Qwen2.5-VL config.json is recognised and refused with what is missing (its vision builder).
 5. Writes OUT_DIR/kernel/{nbits,dense}.onnx: one MatMulNBits from q4.quantize and the MatMul of its
    dequantized weights, for the onnxruntime kernel check in scripts/export.test.ts.
+6. The tiny embedding written as row chunks (a per-tensor limit forced small): each chunk one
+   initializer under the limit in its own data file, the graph's interface byte-equal to the whole
+   table's, convert() listing the chunks in config.json; writes OUT_DIR/embed/ (whole + chunked
+   graphs per variant, cases.json) for scripts/export.test.ts to run both in onnxruntime.
 Prints one line per check; exits 1 on the first failure.
 """
 
@@ -29,7 +33,9 @@ sys.path.insert(0, str(HERE))
 
 import q4  # noqa: E402
 from checkpoint import SafetensorsWeights  # noqa: E402
+from checkpoint import shapes_from_config  # noqa: E402
 from convert import convert  # noqa: E402
+from hub_graphs import build_embed, embed_row_spans  # noqa: E402
 from onnx_build import F32, MS_DOMAIN  # noqa: E402
 from tiny_weights import load_tiny_weights  # noqa: E402
 
@@ -159,6 +165,70 @@ def write_kernel_graphs(out: Path) -> None:
     print(f"ok kernel graphs written to {out}")
 
 
+# (dtype, io, limit): limits that cut the 151,936-row table into 3 or 4 chunks at rows aligned to
+# nothing in particular (50,646; 37,984); the fp16 tables exercise Where on float16 (f16io) and the
+# Cast to float32 after it (q4f16).
+EMBED_VARIANTS = {"fp32": ("fp32", "float32", 3_500_000), "q4f16": ("q4f16", "float32", 1_300_000),
+                  "fp16-f16io": ("fp16", "float16", 2_000_000)}
+CHUNK_OPS = {"Cast", "Unsqueeze", "Less", "GreaterOrEqual", "And", "Sub", "Where", "Gather", "Identity"}
+
+
+def check_chunked_embed(out: Path) -> None:
+    weights = load_tiny_weights(TINY)
+    cfg = json.loads((TINY / "config.json").read_text())
+    cfg.pop("transformers.js_config", None)
+    s = shapes_from_config(cfg)
+    cases = {"vocab": s.vocab, "hidden": s.hidden, "variants": {}}
+    for name, (dtype, io, limit) in EMBED_VARIANTS.items():
+        d = out / name
+        if d.exists():
+            for f in d.iterdir():
+                f.unlink()
+        whole, chunked = d / "whole.onnx", d / "chunked.onnx"
+        if build_embed(s, weights, dtype, io, whole, False):
+            fail(f"chunked embed {name}: the whole table got external data")
+        files = build_embed(s, weights, dtype, io, chunked, False, tensor_limit=limit)
+        spans = embed_row_spans(s.vocab, s.hidden * (2 if dtype in ("fp16", "q4f16") else 4), limit)
+        if len(spans) < 3 or len(files) != len(spans):
+            fail(f"chunked embed {name}: {len(spans)} spans, {len(files)} data files")
+        onnx.checker.check_model(str(chunked))
+        a, b = onnx.load(str(whole)), onnx.load(str(chunked), load_external_data=False)
+        for field in ("input", "output"):
+            if [x.SerializeToString() for x in getattr(a.graph, field)] != [x.SerializeToString() for x in getattr(b.graph, field)]:
+                fail(f"chunked embed {name}: graph {field}s differ from the whole table's")
+        big = [t for t in b.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+        where = {t.name: {e.key: e.value for e in t.external_data} for t in big}
+        if sorted(w["location"] for w in where.values()) != sorted(files) or len(set(files)) != len(big):
+            fail(f"chunked embed {name}: chunks and data files do not pair one to one: {where}")
+        for t in big:
+            if int(where[t.name]["length"]) > limit or (d / where[t.name]["location"]).stat().st_size > limit:
+                fail(f"chunked embed {name}: {t.name} or its file is over the {limit}-byte limit")
+        ops = {n.op_type for n in b.graph.node}
+        if not ops <= CHUNK_OPS:
+            fail(f"chunked embed {name}: unexpected ops {sorted(ops - CHUNK_OPS)}")
+        full = numpy_helper.to_array(a.graph.initializer[0])
+        parts = [numpy_helper.to_array(t, base_dir=str(d)) for t in onnx.load(str(chunked)).graph.initializer if t.name in where]
+        if not np.array_equal(np.concatenate(parts).view(np.uint8), full.view(np.uint8)):
+            fail(f"chunked embed {name}: the chunks are not the table's rows in order")
+        cases["variants"][name] = {"dtype": dtype, "io": io, "limit": limit, "spans": spans, "files": files}
+    # Through convert(): the chunk files listed for transformers.js as any external data.
+    exp = out / "export"
+    convert(TINY, exp, ["q4"], "float32", "public", weights=weights, cfg=cfg, tokenizer_dir=TINY, fast=False,
+            tensor_limit=3_500_000)
+    listed = json.loads((exp / "config.json").read_text())["transformers.js_config"]["use_external_data_format"]
+    if listed.get("embed_tokens_q4.onnx") != 3 or "embed_tokens_q4.onnx_data_2" not in os_names(exp / "onnx"):
+        fail(f"chunked embed: convert() lists {listed} (want embed_tokens_q4.onnx: 3 data files)")
+    cases["export"] = str(exp)
+    (out / "cases.json").write_text(json.dumps(cases, indent=1) + "\n")
+    summary = ", ".join(f"{n} {len(v['spans'])} chunks (rows per chunk {v['spans'][0][1]})" for n, v in cases["variants"].items())
+    print(f"ok chunked embed: {summary}; one data file per chunk under the limit, interface unchanged; "
+          f"convert() lists embed_tokens_q4.onnx with 3 data files")
+
+
+def os_names(d: Path) -> set[str]:
+    return {p.name for p in d.iterdir()}
+
+
 def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/export-test")
     out.mkdir(parents=True, exist_ok=True)
@@ -167,6 +237,7 @@ def main() -> None:
     check_checkpoint_route(out)
     check_qwen25_message()
     write_kernel_graphs(out / "kernel")
+    check_chunked_embed(out / "embed")
 
 
 if __name__ == "__main__":

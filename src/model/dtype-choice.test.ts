@@ -44,8 +44,13 @@ function filesOf(sizes: Record<string, number>) {
     const bytes = sizes[path];
     if (bytes === undefined) return Promise.resolve(null);
     const out = [{ path, bytes }];
-    const data = sizes[`${path}_data`];
-    if (data !== undefined) out.push({ path: `${path}_data`, bytes: data });
+    // NAME.onnx_data, NAME.onnx_data_1, ...: the external-data chunks, as transformers.js names them.
+    for (let i = 0; ; i++) {
+      const data = `${path}_data${i === 0 ? '' : `_${i}`}`;
+      const bytes = sizes[data];
+      if (bytes === undefined) break;
+      out.push({ path: data, bytes });
+    }
     return Promise.resolve(out);
   };
 }
@@ -140,5 +145,71 @@ describe('dtype choice', () => {
     expect(probe.problem?.message).toMatch(/4.90 GiB in all/);
     const gpuLimit = qwenLargestWeight(152064, 3584)('embed_tokens', 'fp32');
     expect(gpuLimit).toBeGreaterThan(2 ** 31);
+  });
+
+  it("an embedding exported as row chunks (scripts/export's tensor limit) passes the per-file and GPU-buffer checks", async () => {
+    // The 7B-shaped q4 export measured on the H200 (bench/export-selfcheck/browser-7b-export.log):
+    // the fp32 embedding as ONE 2.18 GB data file, and as `npm run export` now writes it, two row
+    // chunks of 76,032 x 3584 x 4 B = 1.09 GB, each in its own data file.
+    const H200: DeviceCaps = { device: 'webgpu', shaderF16: false, maxGpuBufferBytes: 2 ** 31 - 4 };
+    const rest = {
+      'onnx/vision_encoder_q4.onnx': 429_452_097,
+      'onnx/decoder_model_merged_q4.onnx': 306_396,
+      'onnx/decoder_model_merged_q4.onnx_data': 1_997_377_536,
+      'onnx/decoder_model_merged_q4.onnx_data_1': 1_997_377_536,
+      'onnx/decoder_model_merged_q4.onnx_data_2': 425_506_816,
+    };
+    const whole = {
+      ...rest,
+      'onnx/embed_tokens_q4.onnx': 434,
+      'onnx/embed_tokens_q4.onnx_data': 2_179_989_504,
+    };
+    const chunked = {
+      ...rest,
+      'onnx/embed_tokens_q4.onnx': 2_600,
+      'onnx/embed_tokens_q4.onnx_data': 1_089_994_752,
+      'onnx/embed_tokens_q4.onnx_data_1': 1_089_994_752,
+    };
+    const w7b = qwenLargestWeight(152064, 3584, 1280);
+    await expect(choose('q4', H200, whole, w7b)).rejects.toThrow(
+      'q4 cannot load here: onnx/embed_tokens_q4.onnx_data is 2.03 GiB, over the 2.00 GiB a browser holds in one file',
+    );
+    // Chunked, the next limit is the 4 GiB wasm heap (7B q4 is 6.5 GiB in all), not a file or buffer.
+    const probe = await chooseDtype({
+      request: 'q4',
+      caps: H200,
+      files: filesOf(chunked),
+      largestWeight: w7b,
+      label: '7b',
+      enforceLimits: false,
+    });
+    expect(probe.plan.graphs.embed_tokens.files.map((f) => f.path)).toEqual([
+      'onnx/embed_tokens_q4.onnx',
+      'onnx/embed_tokens_q4.onnx_data',
+      'onnx/embed_tokens_q4.onnx_data_1',
+    ]);
+    expect(probe.problem?.message).toMatch(/^its files are 6.55 GiB in all .* 4 GiB wasm heap/);
+
+    // The GPU-buffer check on its own (files that fit the heap): a 1.09 GB fp16 table in one file
+    // is over a 1 GiB storage buffer; in two row chunks of 545 MB it is not.
+    const GPU_1G: DeviceCaps = { device: 'webgpu', shaderF16: true, maxGpuBufferBytes: 2 ** 30 };
+    const small = {
+      'onnx/vision_encoder_q4f16.onnx': 375_000_000,
+      'onnx/decoder_model_merged_q4f16.onnx': 1_000_000,
+      'onnx/decoder_model_merged_q4f16.onnx_data': 1_900_000_000,
+    };
+    const fp16Whole = { ...small, 'onnx/embed_tokens_fp16.onnx': 1_089_995_181 };
+    const fp16Chunked = {
+      ...small,
+      'onnx/embed_tokens_fp16.onnx': 2_600,
+      'onnx/embed_tokens_fp16.onnx_data': 544_997_376,
+      'onnx/embed_tokens_fp16.onnx_data_1': 544_997_376,
+    };
+    await expect(choose('q4f16', GPU_1G, fp16Whole, w7b)).rejects.toThrow(
+      "q4f16 cannot load here: the largest weight of onnx/embed_tokens_fp16.onnx is 1.02 GiB, over this GPU's largest storage buffer (1.00 GiB)",
+    );
+    const ok = await choose('q4f16', GPU_1G, fp16Chunked, w7b);
+    expect(ok.plan.graphs.embed_tokens.dtype).toBe('fp16');
+    expect(ok.reason).toBe('q4f16 as asked');
   });
 });

@@ -10,7 +10,8 @@
  * - all files: onnxruntime-web stages every session's model bytes in its one wasm32 heap (4 GiB),
  *   and transformers.js creates the three sessions at once; on wasm the weights stay there;
  * - WebGPU: every weight becomes one GPU buffer bound as storage, so the largest weight must fit
- *   the adapter's maxBufferSize and maxStorageBufferBindingSize.
+ *   the adapter's maxBufferSize and maxStorageBufferBindingSize (`npm run export` splits an
+ *   embedding over 1.9 GB into row chunks, one data file each, so both limits hold).
  */
 import { assert } from '../bench/index';
 import type { DtypeRequest, GraphName, ModelDevice, ModelDtype } from './types';
@@ -142,7 +143,11 @@ export function planProblem(
   }
   if (caps.device === 'webgpu' && caps.maxGpuBufferBytes !== null) {
     for (const g of GRAPHS) {
-      const bytes = largestWeight(g, plan.graphs[g].dtype);
+      // A weight lies whole in one file (the .onnx or one external-data chunk), so the graph's
+      // largest file bounds it too: an embedding the export wrote as row chunks passes.
+      const sizes = plan.graphs[g].files.map((f) => f.bytes);
+      const largestFile = sizes.length > 0 ? Math.max(...sizes) : Infinity;
+      const bytes = Math.min(largestWeight(g, plan.graphs[g].dtype), largestFile);
       if (bytes > caps.maxGpuBufferBytes) {
         const file = plan.graphs[g].files[0]?.path ?? g;
         return {
