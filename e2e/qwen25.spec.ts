@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
 import type { ModelHarness } from './harness/model';
 import {
@@ -123,4 +125,61 @@ test('the fast engine asked for by name on Qwen2.5-VL is refused with the reason
     ok: false,
     error: { code: 'bad-config', message: expect.stringMatching(/fast engine runs Qwen2-VL only/) },
   });
+});
+
+test('a Qwen2.5-VL checkpoint exported by `npm run export` runs in the app and reproduces PyTorch', async ({
+  page,
+}) => {
+  test.setTimeout(240_000);
+  // The committed tiny Qwen2.5-VL's weights as a Hugging Face checkpoint (transformers 5 names,
+  // sharded safetensors), through convert.py as a user's checkpoint goes, into models/ (git-ignored
+  // there) where the app serves it; then the 6-frame clip, whose temporal ids 0, 2, 4 need the time
+  // scale the converted config.json must carry.
+  const root = resolve(import.meta.dirname, '..');
+  const ckpt = mkdtempSync(join(tmpdir(), 'tiny25-ckpt-'));
+  const name = 'export-test-tiny25';
+  const py = (...args: string[]) => {
+    const r = spawnSync('npx', ['tsx', 'scripts/run-python.ts', ...args], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`${args[0]} failed:\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  };
+  py('scripts/export/make_random_checkpoint.py', '--size', 'tiny25', '--out', ckpt);
+  const said = py(
+    'scripts/export/convert.py',
+    '--from',
+    ckpt,
+    '--out',
+    `models/${name}`,
+    '--dtypes',
+    'fp32',
+  );
+  rmSync(ckpt, { recursive: true, force: true });
+  expect(said).toContain('fast engine graphs: skipped');
+  const config = JSON.parse(readFileSync(join(root, 'models', name, 'config.json'), 'utf8')) as {
+    architectures: string[];
+    vision_config: { tokens_per_second: number };
+  };
+  expect(config.architectures).toEqual(['Qwen2_5_VLForConditionalGeneration']);
+
+  await openHarness(page);
+  const { info } = await load(page, {
+    from: `/models/${name}/`,
+    engine: 'auto',
+    dtype: 'fp32',
+    device: 'wasm',
+    numThreads: 2,
+  });
+  expect(info.engine).toBe('reference');
+  const out = await run(page, run25(SHORT_CLIP));
+  compare(out.result, SHORT_CLIP, 'fp32', { greedy: true });
+  expect(out.result.family).toBe('qwen2_5_vl');
+  // The time scale as it reached M-RoPE: the converted config.json's tokens_per_second (2).
+  expect(out.result.videoTime).toEqual({
+    secondPerGridTs: Math.fround(SHORT_CLIP.q25.time?.second_per_grid_ts ?? NaN),
+    tokensPerSecond: config.vision_config.tokens_per_second,
+  });
+  expect(config.vision_config.tokens_per_second).toBe(2);
 });

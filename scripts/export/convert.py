@@ -1,6 +1,14 @@
-"""Convert a Qwen2-VL checkpoint folder to the app's model layout (transformers.js / onnx-community).
+"""Convert a Qwen2-VL or Qwen2.5-VL checkpoint folder to the app's model layout (transformers.js /
+onnx-community).
 
     npm run export -- --from /path/to/Qwen2-VL-7B-Instruct --out models/qwen2-vl-7b [--dtypes q4,q4f16]
+    npm run export -- --from /path/to/Qwen2.5-VL-7B-Instruct --out models/qwen2.5-vl-7b
+
+The family comes from config.json (model_type qwen2_vl / qwen2_5_vl). Qwen2.5-VL: the same text
+graphs (its language model is Qwen2-VL's; the video's time scaling lives in the position ids the app
+computes), its own vision tower (hub_graphs.build_vision25, input image_grid_thw), config.json kept
+as Qwen2_5_VLForConditionalGeneration with vision_config.tokens_per_second written out; the fast
+engine's graphs are Qwen2-VL-only and are skipped with a line saying so.
 
 numpy + onnx only (no torch): reads config.json and *.safetensors (bf16 / fp16 / fp32, sharded or
 not), builds embed_tokens, vision_encoder and decoder_model_merged per dtype in the public export's
@@ -30,7 +38,7 @@ SUFFIX = {"fp32": "", "fp16": "_fp16", "q4": "_q4", "q4f16": "_q4f16"}
 # graphs over protobuf's 2 GB at 2B size); --external public mimics it at any size.
 PUBLIC_EXTERNAL = {"decoder_model_merged.onnx", "decoder_model_merged_fp16.onnx", "vision_encoder.onnx"}
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt")
-# Qwen2-VL's own preprocessing, written when a checkpoint has no preprocessor_config.json.
+# Qwen2-VL's own preprocessing (Qwen2.5-VL's is the same), written when a checkpoint has no preprocessor_config.json.
 QWEN2VL_PREPROCESSOR = {
     "processor_class": "Qwen2VLProcessor", "image_processor_type": "Qwen2VLImageProcessor",
     "do_convert_rgb": True, "do_normalize": True, "do_rescale": True, "do_resize": True,
@@ -50,12 +58,17 @@ def estimate_bytes(s, graph: str, dtype: str) -> int:
         return s.vocab * s.hidden * (4 if dtype in ("fp32", "q4") else 2)
     if graph == "vision_encoder":
         e = s.v_embed
-        return int((s.v_depth * (4 * e * e + 2 * e * s.v_mlp) + 16 * e * e + 4 * e * s.v_out) * per + e * 1176 * 4)
+        mlp = 3 if s.family == "qwen2_5_vl" else 2  # gated MLP: gate, up, down
+        return int((s.v_depth * (4 * e * e + mlp * e * s.v_mlp) + 16 * e * e + 4 * e * s.v_out) * per + e * 1176 * 4)
     attn = s.hidden * (s.heads + 2 * s.kv_heads) * s.head_dim + s.heads * s.head_dim * s.hidden
     return int((s.layers * (attn + 3 * s.hidden * s.intermediate) + s.vocab * s.hidden) * per)
 
 
-def write_configs(src: Path, out: Path, cfg: dict, chunks: dict[str, int], tokenizer_dir: Path) -> None:
+ARCHITECTURE = {"qwen2_vl": "Qwen2VLForConditionalGeneration", "qwen2_5_vl": "Qwen2_5_VLForConditionalGeneration"}
+PROCESSOR = {"qwen2_vl": "Qwen2VLProcessor", "qwen2_5_vl": "Qwen2_5_VLProcessor"}
+
+
+def write_configs(src: Path, out: Path, cfg: dict, chunks: dict[str, int], tokenizer_dir: Path, s) -> None:
     cfg = dict(cfg)
     text = cfg.get("text_config") or {}
     for k in TEXT_FIELDS:  # transformers.js reads the text model's fields at the top level
@@ -63,7 +76,13 @@ def write_configs(src: Path, out: Path, cfg: dict, chunks: dict[str, int], token
             cfg[k] = text[k]
     if "head_dim" not in cfg and "hidden_size" in cfg:
         cfg["head_dim"] = cfg["hidden_size"] // cfg["num_attention_heads"]
-    cfg["architectures"] = ["Qwen2VLForConditionalGeneration"]
+    if "rope_scaling" not in cfg:  # transformers 5 keeps the sections in text_config.rope_parameters
+        cfg["rope_scaling"] = {"type": "mrope", "mrope_section": list(s.mrope_section)}
+    cfg["architectures"] = [ARCHITECTURE[s.family]]
+    if s.family == "qwen2_5_vl":
+        # The app scales the video's time index by it (transformers' default 4 where a config leaves it
+        # out): written out, so the folder says what the positions use.
+        cfg["vision_config"] = dict(cfg.get("vision_config") or {}, tokens_per_second=s.tokens_per_second)
     js = dict(cfg.get("transformers.js_config") or {})
     js["use_external_data_format"] = {k: v for k, v in sorted(chunks.items()) if v > 0}
     if not js["use_external_data_format"]:
@@ -77,8 +96,8 @@ def write_configs(src: Path, out: Path, cfg: dict, chunks: dict[str, int], token
     if (src / "generation_config.json").exists():
         shutil.copy(src / "generation_config.json", out / "generation_config.json")
     pre_src = src / "preprocessor_config.json"
-    pre = json.loads(pre_src.read_text()) if pre_src.exists() else dict(QWEN2VL_PREPROCESSOR)
-    pre.setdefault("processor_class", "Qwen2VLProcessor")  # transformers.js wants it flat, named
+    pre = json.loads(pre_src.read_text()) if pre_src.exists() else dict(QWEN2VL_PREPROCESSOR, processor_class=PROCESSOR[s.family])
+    pre.setdefault("processor_class", PROCESSOR[s.family])  # transformers.js wants it flat, named
     (out / "preprocessor_config.json").write_text(json.dumps(pre, indent=2) + "\n")
 
     for f in TOKENIZER_FILES:
@@ -143,9 +162,15 @@ def convert(src: Path, out: Path, dtypes: list[str], io: str, external: str, wei
         report[name] = size
         data = f" ({len(files)} data file(s))" if files else ""
         print(f"  {name}: {size:,} bytes{data} in {time.time() - t:.1f}s", flush=True)
-    write_configs(src, out, cfg, chunks, tokenizer_dir or src)
+    write_configs(src, out, cfg, chunks, tokenizer_dir or src, s)
     # The hub twins imitate the public export, which has no fast graphs (make_twin passes fast=False).
-    print(f"fast engine graphs: {fast_graphs(cfg, weights, out, dtypes) if fast else 'not asked'}")
+    if not fast:
+        said = "not asked"
+    elif s.family == "qwen2_5_vl":
+        said = "skipped (scripts/export/fast builds Qwen2-VL only; the app runs Qwen2.5-VL on transformers.js)"
+    else:
+        said = fast_graphs(cfg, weights, out, dtypes)
+    print(f"fast engine graphs: {said}")
     print(f"converted in {time.time() - t0:.1f}s -> {out}")
     return report
 

@@ -1,4 +1,4 @@
-"""The three Qwen2-VL graphs in the interface of the public onnx-community/Qwen2-VL-2B-Instruct
+"""The three Qwen2-VL (or Qwen2.5-VL) graphs in the interface of the public onnx-community/Qwen2-VL-2B-Instruct
 export (what transformers.js 4.3.1 loads), built with numpy + onnx from a checkpoint's weights.
 
 - embed_tokens: input_ids [batch_size, sequence_length] -> inputs_embeds (a Gather; a table over
@@ -8,7 +8,7 @@ export (what transformers.js 4.3.1 loads), built with numpy + onnx from a checkp
   [num_patches / 4, hidden]: HF's Qwen2VisionTransformerPretrainedModel with its Conv3d patch
   embedding, the 2-D rotary of each patch computed from grid_thw, and attention block-diagonal per
   temporal slice of each image (HF's cu_seqlens), so a whole clip grid [t, h, w] (or several
-  images) encodes in one call.
+  images) encodes in one call. Qwen2.5-VL (build_vision25): its vision tower, input image_grid_thw.
 - decoder_model_merged: inputs_embeds, attention_mask, position_ids [3, batch_size, seq],
   past_key_values.{i}.key|value -> logits for EVERY position (no num_logits_to_keep, like the
   public export) and present.{i}.key|value.
@@ -173,24 +173,22 @@ def chunked_lookup(x: Ctx, ids: str, table: np.ndarray, spans: list[tuple[int, i
     return out
 
 
-def build_vision(s: QwenShapes, w, dtype: str, io: str, path: Path, external: bool) -> list[str]:
-    g = Graph("vision_encoder", path, external)
-    x = Ctx(g, dtype, io)
-    E, H, m = s.v_embed, s.v_heads, s.merge
-    D = E // H
-    pv = g.input("pixel_values", x.IO, ["num_patches", 3 * 2 * 14 * 14])
-    grid = g.input("grid_thw", I64, ["num_images", 3])
-
-    # Patch embedding: HF's Conv3d (kernel = stride = [2, 14, 14]) on each 1176-value row.
+def _patch_embed(x: Ctx, s: QwenShapes, w, pv):
+    """HF's Conv3d (kernel = stride = [2, 14, 14]) on each 1176-value row -> [N, E]."""
+    g = x.g
     pe = x.to_t(pv, x.IO)
     pe = g.op("Reshape", [pe, x.c([-1, s.in_channels, s.temporal_patch, s.patch, s.patch])])
     conv_w = w["visual.patch_embed.proj.weight"].astype(np.float16 if x.half else np.float32)
     pe = g.op("Conv", [pe, g.weight("visual.patch_embed.proj.weight", conv_w)],
               kernel_shape=[s.temporal_patch, s.patch, s.patch], strides=[s.temporal_patch, s.patch, s.patch])
-    h = g.op("Reshape", [pe, x.c([-1, E])])
+    return g.op("Reshape", [pe, x.c([-1, s.v_embed])])
 
-    # Per patch, from grid_thw alone: its image, temporal slice, (row, col) in the processor's
-    # order (merge blocks of m x m, row-major), as HF's rot_pos_emb and cu_seqlens define them.
+
+def _patch_places(x: Ctx, s: QwenShapes, pv, grid):
+    """Per patch, from grid_thw alone: its temporal slice over all images (seg), its merge block in
+    the slice (blk), the merge blocks per row (per_row) and its (row, col), in the processor's order
+    (merge blocks of m x m, row-major), as HF's rot_pos_emb and cu_seqlens define them."""
+    g, m = x.g, s.merge
     n = x.dim(pv, 0)
     idx = g.op("Range", [x.c(0), g.op("Squeeze", [n, x.c([0])]), x.c(1)])
     t = g.op("Gather", [grid, x.c(0)], axis=1)
@@ -212,41 +210,123 @@ def build_vision(s: QwenShapes, w, dtype: str, io: str, path: Path, external: bo
     per_row = g.op("Div", [w_i, x.c(m)])
     row = g.op("Add", [g.op("Mul", [g.op("Div", [blk, per_row]), x.c(m)]), g.op("Div", [r, x.c(m)])])
     col = g.op("Add", [g.op("Mul", [g.op("Mod", [blk, per_row]), x.c(m)]), g.op("Mod", [r, x.c(m)])])
-    inv = x.c(inv_freq(D // 2, s.v_rope_theta), np.float32)
+    return seg, blk, per_row, row, col
+
+
+def _vision_rotary(x: Ctx, s: QwenShapes, row, col):
+    """The 2-D rotary of each patch (half the head dims from its row, half from its column): cos, sin [1, N, D]."""
+    g = x.g
+    inv = x.c(inv_freq(s.v_embed // s.v_heads // 2, s.v_rope_theta), np.float32)
     rf = g.op("Mul", [g.op("Unsqueeze", [g.op("Cast", [row], to=F32), x.c([1])]), inv])
     cf = g.op("Mul", [g.op("Unsqueeze", [g.op("Cast", [col], to=F32), x.c([1])]), inv])
     f = g.op("Concat", [rf, cf], axis=1)
     emb = g.op("Unsqueeze", [g.op("Concat", [f, f], axis=1), x.c([0])])  # [1, N, D]
-    cos, sin = g.op("Cos", [emb]), g.op("Sin", [emb])
-    same = g.op("Equal", [g.op("Unsqueeze", [seg, x.c([1])]), g.op("Unsqueeze", [seg, x.c([0])])])
-    mask = g.op("Unsqueeze", [g.op("Where", [same, x.cf(0.0), x.cf(np.finfo(x.np).min)]), x.c([0])])
-    scale = x.cf(D**-0.5)
+    return g.op("Cos", [emb]), g.op("Sin", [emb])
+
+
+def _same_mask(x: Ctx, *keys):
+    """Additive attention mask [1, N, N]: 0 where patches share every key, the dtype's minimum elsewhere."""
+    g = x.g
+    same = None
+    for key in keys:
+        eq = g.op("Equal", [g.op("Unsqueeze", [key, x.c([1])]), g.op("Unsqueeze", [key, x.c([0])])])
+        same = eq if same is None else g.op("And", [same, eq])
+    return g.op("Unsqueeze", [g.op("Where", [same, x.cf(0.0), x.cf(np.finfo(x.np).min)]), x.c([0])])
+
+
+def _vision_attention(x: Ctx, s: QwenShapes, w, p: str, a, cos, sin, mask, scale):
+    """One vision block's attention (qkv, rotary in float32 as HF's apply_rotary_pos_emb_vision, masked
+    softmax, proj) on its normed input a [N, E]."""
+    g = x.g
+    E, H = s.v_embed, s.v_heads
+    D = E // H
+    qkv = x.linear(a, w[p + "attn.qkv.weight"], w[p + "attn.qkv.bias"], p + "attn.qkv")
+    qkv = g.op("Transpose", [g.op("Reshape", [qkv, x.c([-1, 3, H, D])])], perm=[1, 2, 0, 3])  # [3, H, N, D]
+    q, k, v = (g.op("Gather", [qkv, x.c(z)], axis=0) for z in range(3))
+    qf, kf = (q, k) if x.T == F32 else (x.cast(q, F32), x.cast(k, F32))
+    q = x.to_t(g.op("Add", [g.op("Mul", [qf, cos]), g.op("Mul", [x.rotate_half(qf, D), sin])]), F32)
+    k = x.to_t(g.op("Add", [g.op("Mul", [kf, cos]), g.op("Mul", [x.rotate_half(kf, D), sin])]), F32)
+    sc = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 2, 1])]), scale]), mask])
+    o = g.op("MatMul", [x.softmax_f32(sc), v])
+    o = g.op("Reshape", [g.op("Transpose", [o], perm=[1, 0, 2]), x.c([-1, E])])
+    return x.linear(o, w[p + "attn.proj.weight"], w[p + "attn.proj.bias"], p + "attn.proj")
+
+
+def _merger_mlp(x: Ctx, s: QwenShapes, w, y):
+    """The merger after its norm: groups of m x m patches -> Linear, exact GELU, Linear -> [N / 4, out]."""
+    g = x.g
+    y = g.op("Reshape", [y, x.c([-1, s.v_embed * s.merge * s.merge])])
+    y = x.linear(y, w["visual.merger.mlp.0.weight"], w["visual.merger.mlp.0.bias"], "visual.merger.mlp.0")
+    erf = g.op("Erf", [g.op("Div", [y, x.cf(np.sqrt(2.0))])])
+    y = g.op("Mul", [g.op("Mul", [y, g.op("Add", [erf, x.cf(1.0)])]), x.cf(0.5)])  # exact GELU
+    return x.linear(y, w["visual.merger.mlp.2.weight"], w["visual.merger.mlp.2.bias"], "visual.merger.mlp.2")
+
+
+def build_vision(s: QwenShapes, w, dtype: str, io: str, path: Path, external: bool) -> list[str]:
+    if s.family == "qwen2_5_vl":
+        return build_vision25(s, w, dtype, io, path, external)
+    g = Graph("vision_encoder", path, external)
+    x = Ctx(g, dtype, io)
+    pv = g.input("pixel_values", x.IO, ["num_patches", 3 * 2 * 14 * 14])
+    grid = g.input("grid_thw", I64, ["num_images", 3])
+    h = _patch_embed(x, s, w, pv)
+    seg, _, _, row, col = _patch_places(x, s, pv, grid)
+    cos, sin = _vision_rotary(x, s, row, col)
+    mask = _same_mask(x, seg)  # attention block-diagonal per temporal slice (HF's cu_seqlens)
+    scale = x.cf((s.v_embed // s.v_heads) ** -0.5)
 
     for i in range(s.v_depth):
         p = f"visual.blocks.{i}."
         a = x.layer_norm(h, w[p + "norm1.weight"], w[p + "norm1.bias"], s.v_eps, p + "norm1")
-        qkv = x.linear(a, w[p + "attn.qkv.weight"], w[p + "attn.qkv.bias"], p + "attn.qkv")
-        qkv = g.op("Transpose", [g.op("Reshape", [qkv, x.c([-1, 3, H, D])])], perm=[1, 2, 0, 3])  # [3, H, N, D]
-        q, k, v = (g.op("Gather", [qkv, x.c(z)], axis=0) for z in range(3))
-        # Rotary in float32, as HF's apply_rotary_pos_emb_vision does.
-        qf, kf = (q, k) if x.T == F32 else (x.cast(q, F32), x.cast(k, F32))
-        q = x.to_t(g.op("Add", [g.op("Mul", [qf, cos]), g.op("Mul", [x.rotate_half(qf, D), sin])]), F32)
-        k = x.to_t(g.op("Add", [g.op("Mul", [kf, cos]), g.op("Mul", [x.rotate_half(kf, D), sin])]), F32)
-        sc = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 2, 1])]), scale]), mask])
-        o = g.op("MatMul", [x.softmax_f32(sc), v])
-        o = g.op("Reshape", [g.op("Transpose", [o], perm=[1, 0, 2]), x.c([-1, E])])
-        h = g.op("Add", [h, x.linear(o, w[p + "attn.proj.weight"], w[p + "attn.proj.bias"], p + "attn.proj")])
+        h = g.op("Add", [h, _vision_attention(x, s, w, p, a, cos, sin, mask, scale)])
         a = x.layer_norm(h, w[p + "norm2.weight"], w[p + "norm2.bias"], s.v_eps, p + "norm2")
         a = x.linear(a, w[p + "mlp.fc1.weight"], w[p + "mlp.fc1.bias"], p + "mlp.fc1")
         a = g.op("Mul", [a, g.op("Sigmoid", [g.op("Mul", [a, x.cf(1.702)])])])  # quick_gelu
         h = g.op("Add", [h, x.linear(a, w[p + "mlp.fc2.weight"], w[p + "mlp.fc2.bias"], p + "mlp.fc2")])
 
     y = x.layer_norm(h, w["visual.merger.ln_q.weight"], w["visual.merger.ln_q.bias"], s.v_eps, "visual.merger.ln_q")
-    y = g.op("Reshape", [y, x.c([-1, E * m * m])])
-    y = x.linear(y, w["visual.merger.mlp.0.weight"], w["visual.merger.mlp.0.bias"], "visual.merger.mlp.0")
-    erf = g.op("Erf", [g.op("Div", [y, x.cf(np.sqrt(2.0))])])
-    y = g.op("Mul", [g.op("Mul", [y, g.op("Add", [erf, x.cf(1.0)])]), x.cf(0.5)])  # exact GELU
-    y = x.linear(y, w["visual.merger.mlp.2.weight"], w["visual.merger.mlp.2.bias"], "visual.merger.mlp.2")
+    y = _merger_mlp(x, s, w, y)
+    g.output(x.from_t(y, x.IO), "image_features", x.IO, ["num_features", s.v_out])
+    return g.save()
+
+
+def build_vision25(s: QwenShapes, w, dtype: str, io: str, path: Path, external: bool) -> list[str]:
+    """Qwen2.5-VL's vision tower (HF's Qwen2_5_VisionTransformerPretrainedModel): RMSNorm, gated SiLU
+    MLP, attention within windows of window_size / patch / merge merged tokens per side (counted from
+    the top-left of each temporal slice, the last ones partial) except in the blocks of
+    fullatt_block_indexes, which attend over the whole slice; RMSNorm in the merger. HF permutes the
+    merged tokens into window order and back; attention is equivariant under that permutation and
+    the merger works on groups of m x m consecutive patches, so masking to the same window in the
+    processor's order is the same computation (as qwen25.VisionSlice25, the tiny model's export
+    wrapper, does in PyTorch). The grid input is image_grid_thw, as transformers.js's
+    Qwen2_5_VLForConditionalGeneration feeds it; any [num_images, 3] grid encodes in one call."""
+    g = Graph("vision_encoder", path, external)
+    x = Ctx(g, dtype, io)
+    pv = g.input("pixel_values", x.IO, ["num_patches", 3 * 2 * 14 * 14])
+    grid = g.input("image_grid_thw", I64, ["num_images", 3])
+    h = _patch_embed(x, s, w, pv)
+    seg, blk, per_row, row, col = _patch_places(x, s, pv, grid)
+    cos, sin = _vision_rotary(x, s, row, col)
+    win = x.c(s.v_window // s.merge // s.patch)  # window side in merged tokens
+    win_row = g.op("Div", [g.op("Div", [blk, per_row]), win])
+    win_col = g.op("Div", [g.op("Mod", [blk, per_row]), win])
+    full_mask = _same_mask(x, seg)
+    window_mask = _same_mask(x, seg, win_row, win_col)
+    scale = x.cf((s.v_embed // s.v_heads) ** -0.5)
+
+    for i in range(s.v_depth):
+        p = f"visual.blocks.{i}."
+        a = x.rms_norm(h, w[p + "norm1.weight"], s.v_eps, p + "norm1")
+        mask = full_mask if i in s.v_fullatt else window_mask
+        h = g.op("Add", [h, _vision_attention(x, s, w, p, a, cos, sin, mask, scale)])
+        a = x.rms_norm(h, w[p + "norm2.weight"], s.v_eps, p + "norm2")
+        gate = x.linear(a, w[p + "mlp.gate_proj.weight"], w[p + "mlp.gate_proj.bias"], p + "mlp.gate_proj")
+        up = x.linear(a, w[p + "mlp.up_proj.weight"], w[p + "mlp.up_proj.bias"], p + "mlp.up_proj")
+        act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up])  # silu(gate) * up
+        h = g.op("Add", [h, x.linear(act, w[p + "mlp.down_proj.weight"], w[p + "mlp.down_proj.bias"], p + "mlp.down_proj")])
+
+    y = x.rms_norm(h, w["visual.merger.ln_q.weight"], s.v_eps, "visual.merger.ln_q")
+    y = _merger_mlp(x, s, w, y)
     g.output(x.from_t(y, x.IO), "image_features", x.IO, ["num_features", s.v_out])
     return g.save()
 

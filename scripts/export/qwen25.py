@@ -9,6 +9,7 @@ with full-attention blocks at `fullatt_block_indexes`, RMSNorm in the merger.
 
 import re
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -181,3 +182,38 @@ def hf_position_ids(model, inputs: dict, second_per_grid_ts) -> torch.Tensor:
     if pos.shape[0] == 4:
         pos = pos[1:]
     return pos, out, inputs
+
+
+def own_position_ids(ids: list, image_grid, video_grid, spg, tps: float, merge: int = 2,
+                     time_scale: bool = True) -> np.ndarray:
+    """Independent M-RoPE ids for one prompt (Qwen2.5-VL): text runs 1-D from the previous max + 1;
+    a visual gets (t index, row, col) + offset, the video's t index = floor(t * spg * tokens_per_second)
+    in float32 as HF multiplies, the image's t index = t."""
+    pos = np.zeros((3, len(ids)), np.int64)
+    i, nxt, img_i, vid_i = 0, 0, 0, 0
+    while i < len(ids):
+        tok = ids[i]
+        if tok in (IMAGE_TOKEN_ID, VIDEO_TOKEN_ID):
+            if tok == IMAGE_TOKEN_ID or not time_scale:
+                grids, k = (image_grid, img_i) if tok == IMAGE_TOKEN_ID else (video_grid, vid_i)
+                t, h, w = grids[k]
+                img_i, vid_i = (img_i + 1, vid_i) if tok == IMAGE_TOKEN_ID else (img_i, vid_i + 1)
+                tidx = np.arange(t, dtype=np.int64)
+            else:
+                t, h, w = video_grid[vid_i]
+                s = np.float32(spg[vid_i])
+                vid_i += 1
+                tidx = np.floor(np.arange(t, dtype=np.float32) * s * np.float32(tps)).astype(np.int64)
+            h, w = h // merge, w // merge
+            n = t * h * w
+            tt = np.repeat(tidx, h * w)
+            hh = np.tile(np.repeat(np.arange(h), w), t)
+            ww = np.tile(np.arange(w), t * h)
+            pos[:, i:i + n] = np.stack([tt, hh, ww]) + nxt
+            nxt = int(pos[:, i:i + n].max()) + 1
+            i += n
+        else:
+            pos[:, i] = nxt
+            nxt += 1
+            i += 1
+    return pos

@@ -28,7 +28,7 @@ import reference as R
 from export_onnx import QWEN2_VL_CHAT_TEMPLATE
 from export_qwen25 import GRID_INPUT
 from model_def import EOS_TOKEN_IDS, IMAGE_TOKEN_ID, VIDEO_TOKEN_ID, VISION_START_TOKEN_ID, text_dims
-from qwen25 import build_model25, hf_position_ids, visual_features
+from qwen25 import build_model25, hf_position_ids, own_position_ids, visual_features
 
 COMBOS = {
     "fp32": {"embed_tokens": "fp32", "vision_encoder": "fp32", "decoder_model_merged": "fp32"},
@@ -37,41 +37,6 @@ COMBOS = {
     "fp16-vision": {"embed_tokens": "fp32", "vision_encoder": "fp16", "decoder_model_merged": "fp32"},
 }
 SHARED_TEXT = "text graphs: models/tiny-random-qwen2-vl/onnx (copied by npm run prepare:test-data)"
-
-
-def own_position_ids(ids: list, image_grid, video_grid, spg, tps: float, merge: int = 2,
-                     time_scale: bool = True) -> np.ndarray:
-    """Independent M-RoPE ids for one prompt (Qwen2.5-VL): text runs 1-D from the previous max + 1;
-    a visual gets (t index, row, col) + offset, the video's t index = floor(t * spg * tokens_per_second)
-    in float32 as HF multiplies, the image's t index = t."""
-    pos = np.zeros((3, len(ids)), np.int64)
-    i, nxt, img_i, vid_i = 0, 0, 0, 0
-    while i < len(ids):
-        tok = ids[i]
-        if tok in (IMAGE_TOKEN_ID, VIDEO_TOKEN_ID):
-            if tok == IMAGE_TOKEN_ID or not time_scale:
-                grids, k = (image_grid, img_i) if tok == IMAGE_TOKEN_ID else (video_grid, vid_i)
-                t, h, w = grids[k]
-                img_i, vid_i = (img_i + 1, vid_i) if tok == IMAGE_TOKEN_ID else (img_i, vid_i + 1)
-                tidx = np.arange(t, dtype=np.int64)
-            else:
-                t, h, w = video_grid[vid_i]
-                s = np.float32(spg[vid_i])
-                vid_i += 1
-                tidx = np.floor(np.arange(t, dtype=np.float32) * s * np.float32(tps)).astype(np.int64)
-            h, w = h // merge, w // merge
-            n = t * h * w
-            tt = np.repeat(tidx, h * w)
-            hh = np.tile(np.repeat(np.arange(h), w), t)
-            ww = np.tile(np.arange(w), t * h)
-            pos[:, i:i + n] = np.stack([tt, hh, ww]) + nxt
-            nxt = int(pos[:, i:i + n].max()) + 1
-            i += n
-        else:
-            pos[:, i] = nxt
-            nxt += 1
-            i += 1
-    return pos
 
 
 class OrtModel25(R.OrtModel):

@@ -12,7 +12,12 @@ fixture's exact prompt (its input_ids are checked equal). PyTorch runs the check
 (TF32 off); onnxruntime (CPU) runs the exported graphs as the hub interface allows: each visual's
 whole grid in one vision call, the prompt in one decoder pass (every position's logits), then
 greedy decoding with the official repetition penalty 1.05 through the KV cache, positions from the
-checkpoint's own get_rope_index. Where the folder has the fast engine's graphs (onnx/fast.json) for the
+checkpoint's own get_rope_index. Qwen2.5-VL (model_type qwen2_5_vl in the checkpoint's config.json):
+PyTorch runs Qwen2_5_VLForConditionalGeneration with second_per_grid_ts = 2 / (n / N x fps), the
+official frame sampling's, in float32 (the fixture's n, N and fps); onnxruntime gets the positions the
+app computes (qwen25.own_position_ids: the video's t index floor(t x second_per_grid_ts x
+tokens_per_second), tokens_per_second from the EXPORTED config.json, as the app reads it), and the
+result says whether they equal PyTorch's (positions_equal_pytorch). Where the folder has the fast engine's graphs (onnx/fast.json) for the
 dtype, they run too (fast/ortcpu.py: fed as the app feeds them) and are held to the same tolerance. Prints the max |logit difference| (last prompt position and all
 positions) and whether the greedy tokens agree; exits 1 when they do not or the difference is over
 --tol (float32 graphs; other dtypes are reported, and fail only with --strict).
@@ -36,6 +41,18 @@ EOS = (151645, 151643)
 IMAGE, VIDEO = 151655, 151656
 # The PyTorch reference's penalty, greedy step and frame side (one definition for both scripts).
 from reference import PENALTY, SIDE, penalised_argmax  # noqa: E402
+
+
+def family_of(folder: Path) -> str:
+    return json.loads((folder / "config.json").read_text()).get("model_type", "qwen2_vl")
+
+
+def second_per_grid(fx: dict) -> float | None:
+    """A clip's second_per_grid_ts as the official pipeline gives it (the app's secondPerGrid):
+    qwen-vl-utils' sample_fps = n / N x fps, temporal_patch_size 2 over it, held in float32."""
+    if not fx["clip"]:
+        return None
+    return float(np.float32(2 / (fx["n_sampled"] / max(fx["N"], 1e-6) * fx["fps"])))
 
 
 def case_inputs(model_dir: Path, case_id: str):
@@ -70,42 +87,58 @@ def case_inputs(model_dir: Path, case_id: str):
     return fx, inputs
 
 
-def pytorch_side(ckpt: Path, inputs, tokens: int, device: str):
+def pytorch_side(ckpt: Path, inputs, tokens: int, device: str, spg: float | None = None):
     import torch
-    from transformers import Qwen2VLForConditionalGeneration
+    import transformers
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
+    q25 = family_of(ckpt) == "qwen2_5_vl"
+    cls = transformers.Qwen2_5_VLForConditionalGeneration if q25 else transformers.Qwen2VLForConditionalGeneration
     t0 = time.time()
     try:
-        model = Qwen2VLForConditionalGeneration.from_pretrained(str(ckpt), dtype=torch.float32)
+        model = cls.from_pretrained(str(ckpt), dtype=torch.float32)
     except TypeError:
-        model = Qwen2VLForConditionalGeneration.from_pretrained(str(ckpt), torch_dtype=torch.float32)
+        model = cls.from_pretrained(str(ckpt), torch_dtype=torch.float32)
     model = model.to(device).eval()
     load_s = time.time() - t0
     feed = {k: v.to(device) for k, v in inputs.items()}
+    extra = {}
     with torch.no_grad():
         t0 = time.time()
-        logits = model(**feed).logits[0].float().cpu().numpy()
-        rope = model.model.get_rope_index
-        if "mm_token_type_ids" in inspect.signature(rope).parameters:
-            # transformers 5.x: the modality of each token is passed in (0 text, 1 image, 2 video).
-            ids = feed["input_ids"]
-            types = (ids == IMAGE).int() + 2 * (ids == VIDEO).int()
-            pos, _ = rope(ids, types, feed.get("image_grid_thw"), feed.get("video_grid_thw"), feed["attention_mask"])
+        if q25:
+            from qwen25 import hf_position_ids
+
+            feed.pop("second_per_grid_ts", None)  # ours, from the official sampling, below
+            sec = None if spg is None else torch.tensor([spg], dtype=torch.float32, device=device)
+            # The positions HF's forward hands its text model (any transformers version), and its logits.
+            pos, out, feed = hf_position_ids(model, feed, sec)
+            logits = out.logits[0].float().cpu().numpy()
+            if sec is not None:
+                extra["second_per_grid_ts"] = sec
         else:
-            pos, _ = rope(feed["input_ids"], feed.get("image_grid_thw"), feed.get("video_grid_thw"), feed["attention_mask"])
+            logits = model(**feed).logits[0].float().cpu().numpy()
+            rope = model.model.get_rope_index
+            if "mm_token_type_ids" in inspect.signature(rope).parameters:
+                # transformers 5.x: the modality of each token is passed in (0 text, 1 image, 2 video).
+                ids = feed["input_ids"]
+                types = (ids == IMAGE).int() + 2 * (ids == VIDEO).int()
+                pos, _ = rope(ids, types, feed.get("image_grid_thw"), feed.get("video_grid_thw"), feed["attention_mask"])
+            else:
+                pos, _ = rope(feed["input_ids"], feed.get("image_grid_thw"), feed.get("video_grid_thw"),
+                              feed["attention_mask"])
         vis = model.model.visual
         feats = {}
         for key, grid_key, token in (("pixel_values_videos", "video_grid_thw", VIDEO), ("pixel_values", "image_grid_thw", IMAGE)):
             if key in feed:
                 f = vis(feed[key], grid_thw=feed[grid_key])
                 feats[token] = (f.pooler_output if hasattr(f, "pooler_output") else f).float().cpu().numpy()
-        gen = model.generate(**feed, max_new_tokens=tokens, do_sample=False, repetition_penalty=PENALTY,
+        gen = model.generate(**feed, **extra, max_new_tokens=tokens, do_sample=False, repetition_penalty=PENALTY,
                              eos_token_id=list(EOS), pad_token_id=EOS[1], top_k=None, top_p=None, temperature=None)
         greedy = gen[0, feed["input_ids"].shape[1]:].tolist()
         run_s = time.time() - t0
-    info = {"load_s": round(load_s, 1), "run_s": round(run_s, 1), "device": device}
+    info = {"load_s": round(load_s, 1), "run_s": round(run_s, 1), "device": device, "class": cls.__name__,
+            "transformers": transformers.__version__}
     del model
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
@@ -125,7 +158,10 @@ class Graphs:
         self.load_s = time.time() - t0
         dec = self.s["decoder_model_merged"]
         self.types = {i.name: i.type for i in dec.get_inputs()}
-        self.pixel_type = {i.name: i.type for i in self.s["vision_encoder"].get_inputs()}["pixel_values"]
+        vis_in = {i.name: i.type for i in self.s["vision_encoder"].get_inputs()}
+        self.pixel_type = vis_in["pixel_values"]
+        # Qwen2-VL's graphs name the grid grid_thw, Qwen2.5-VL's image_grid_thw (transformers.js feeds each so).
+        self.grid_name = "image_grid_thw" if "image_grid_thw" in vis_in else "grid_thw"
         self.past = [(i.name, i.shape) for i in dec.get_inputs() if i.name.startswith("past_key_values.")]
 
     @staticmethod
@@ -137,7 +173,7 @@ class Graphs:
 
     def vision(self, pv: np.ndarray, grid: np.ndarray) -> np.ndarray:
         return self.s["vision_encoder"].run(None, {"pixel_values": pv.astype(self.np_type(self.pixel_type)),
-                                                    "grid_thw": grid.astype(np.int64)})[0].astype(np.float32)
+                                                    self.grid_name: grid.astype(np.int64)})[0].astype(np.float32)
 
     def decode(self, embeds: np.ndarray, pos: np.ndarray, past: dict, past_len: int):
         n = embeds.shape[1]
@@ -215,7 +251,25 @@ def main(argv=None) -> int:
 
     device = a.device or ("cuda" if torch.cuda.is_available() else "cpu")
     fx, inputs = case_inputs(Path(a.model), a.case)
-    pt_logits, pos, pt_feats, pt_greedy, pt_info = pytorch_side(Path(a.ckpt), inputs, a.tokens, device)
+    family = family_of(Path(a.ckpt))
+    if family_of(Path(a.model)) != family:
+        raise SystemExit(f"{a.model} is {family_of(Path(a.model))}, {a.ckpt} is {family}")
+    spg = second_per_grid(fx) if family == "qwen2_5_vl" else None
+    pt_logits, pos, pt_feats, pt_greedy, pt_info = pytorch_side(Path(a.ckpt), inputs, a.tokens, device, spg)
+    positions = {}
+    if family == "qwen2_5_vl":
+        from qwen25 import own_position_ids
+
+        # The app's positions: its rule, its second_per_grid_ts, the exported config's tokens_per_second.
+        tps = json.loads((Path(a.model) / "config.json").read_text())["vision_config"].get("tokens_per_second", 4)
+        ids = inputs["input_ids"][0].tolist()
+        own = own_position_ids(ids, inputs["image_grid_thw"].tolist(),
+                               inputs["video_grid_thw"].tolist() if "video_grid_thw" in inputs else None,
+                               None if spg is None else [spg], tps)
+        differ = int((own != pos[:, 0]).any(0).sum())
+        positions = {"second_per_grid_ts": spg, "tokens_per_second": tps, "positions_equal_pytorch": differ == 0,
+                     "positions_differing": differ}
+        pos = own[:, None, :]
     ox_logits, ox_feats, ox_greedy, ox_info = onnx_side(Path(a.model), a.dtype, inputs, pos, a.tokens, a.threads)
     last = float(np.abs(ox_logits[-1] - pt_logits[-1]).max())
     every = float(np.abs(ox_logits - pt_logits).max())
@@ -224,13 +278,14 @@ def main(argv=None) -> int:
     agree = pt_greedy == ox_greedy
     first_diff = next((i for i in range(n) if pt_greedy[i] != ox_greedy[i]), None)
     result = {
-        "case": a.case, "prompt_tokens": int(inputs["input_ids"].shape[1]), "dtype": a.dtype,
+        "case": a.case, "family": family, **positions, "prompt_tokens": int(inputs["input_ids"].shape[1]), "dtype": a.dtype,
         "max_abs_logit_diff_last": last, "max_abs_logit_diff_all_positions": every,
         "logit_std_last": float(pt_logits[-1].std()), "vision_max_abs_diff": vision,
         "greedy_tokens": n, "greedy_agree": agree, "first_difference_at": first_diff,
         "pytorch_greedy": pt_greedy, "onnx_greedy": ox_greedy, "pytorch": pt_info, "onnxruntime": ox_info,
     }
     ok = agree and (last <= a.tol and every <= 10 * a.tol) if (a.dtype == "fp32" or a.strict) else True
+    ok = ok and positions.get("positions_equal_pytorch", True)
     fast = fast_side(Path(a.model), a.dtype, inputs, a.tokens, a.threads)
     if fast is not None:
         f_logits, f_greedy, f_info = fast
@@ -247,6 +302,10 @@ def main(argv=None) -> int:
     print(f"  max |logit diff|: last position {last:.3g}, all positions {every:.3g} (logit std {result['logit_std_last']:.3g});"
           f" vision features {', '.join(f'{v:.3g}' for v in vision.values())}")
     print(f"  greedy tokens ({n}): {'AGREE' if agree else f'DIFFER from token {first_diff}'}")
+    if positions:
+        print(f"  Qwen2.5-VL positions (the app's rule, second_per_grid_ts {spg}, tokens_per_second "
+              f"{positions['tokens_per_second']}): {'EQUAL' if positions['positions_equal_pytorch'] else 'DIFFER'} "
+              f"to PyTorch's ({positions['positions_differing']} tokens differ)")
     print(f"  PyTorch ({device}) load {pt_info['load_s']}s run {pt_info['run_s']}s; onnxruntime CPU load {ox_info['load_s']}s run {ox_info['run_s']}s")
     if fast is not None:
         f = result["fast"]
@@ -260,6 +319,8 @@ def main(argv=None) -> int:
     if not ok:
         if fast is not None and not (result["fast"]["greedy_agree"] and result["fast"]["max_abs_logit_diff_last"] <= a.tol):
             print("SELF-CHECK FAILED: the fast graphs differ from PyTorch (see above)", file=sys.stderr)
+        if not positions.get("positions_equal_pytorch", True):
+            print("SELF-CHECK FAILED: the app's M-RoPE positions differ from PyTorch's (see above)", file=sys.stderr)
         print(f"SELF-CHECK FAILED: {'greedy tokens differ' if not agree else ''}"
               f"{' and ' if not agree and max(last, every / 10) > a.tol else ''}"
               f"{f'logits differ by {max(last, every):.3g} (tolerance {a.tol})' if max(last, every / 10) > a.tol else ''}",

@@ -8,7 +8,9 @@
    transformers 5 names (model.language_model.*, model.visual.*) as well as 4's.
 3. A checkpoint folder of the tiny model's weights (sharded, transformers 5 names) converts to the
    same fp32 graph bytes as the twin built from the committed ONNX (the two routes agree).
-4. A Qwen2.5-VL config.json is recognised and refused with what is missing (its vision builder).
+4. The tiny Qwen2.5-VL as a checkpoint (transformers 4 and 5 names) converts to the same graphs,
+   its text graphs byte-identical to the Qwen2-VL route's, its vision graph in Qwen2.5-VL's
+   interface (run against the committed one by scripts/export.test.ts), its configs Qwen2.5-VL's.
 5. Writes OUT_DIR/kernel/{nbits,dense}.onnx: one MatMulNBits from q4.quantize and the MatMul of its
    dequantized weights, for the onnxruntime kernel check in scripts/export.test.ts.
 6. The tiny embedding written as row chunks (a per-tensor limit forced small): each chunk one
@@ -32,8 +34,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 import q4  # noqa: E402
-from checkpoint import SafetensorsWeights  # noqa: E402
-from checkpoint import shapes_from_config  # noqa: E402
+from checkpoint import SafetensorsWeights, shapes_from_config, write_safetensors  # noqa: E402
 from convert import convert  # noqa: E402
 from hub_graphs import build_embed, embed_row_spans  # noqa: E402
 from onnx_build import F32, MS_DOMAIN  # noqa: E402
@@ -68,25 +69,6 @@ def check_q4() -> None:
     if n != 26:
         fail(f"q4: compared {n} matrices, expected 26")
     print(f"ok q4: {n} matrices byte-identical to onnxruntime's MatMulNBitsQuantizer (block 32, symmetric)")
-
-
-def write_safetensors(path: Path, tensors: dict, dtype: str) -> None:
-    header, blobs, offset = {}, [], 0
-    for name, a in tensors.items():
-        a = np.asarray(a, np.float32)
-        if dtype == "BF16":
-            raw = (a.view(np.uint32) >> 16).astype(np.uint16).tobytes()
-        elif dtype == "F16":
-            raw = a.astype(np.float16).tobytes()
-        else:
-            raw = a.tobytes()
-        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header).encode()
-    h += b" " * ((-len(h)) % 8)
-    path.write_bytes(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def check_safetensors(tmp: Path) -> None:
@@ -128,18 +110,52 @@ def check_checkpoint_route(tmp: Path) -> None:
     print("ok checkpoint: sharded safetensors (transformers 5 names) -> same graph bytes as the twin's route")
 
 
-def check_qwen25_message() -> None:
-    from checkpoint import shapes_from_config
+def check_qwen25_route(tmp: Path) -> None:
+    """The tiny Qwen2.5-VL as a checkpoint (make_random_checkpoint --size tiny25, both name layouts)
+    converts: the same graph bytes either way; text graphs byte-identical to the Qwen2-VL checkpoint
+    route's (the same text weights: Qwen2.5-VL's language model is Qwen2-VL's); the vision graph in
+    Qwen2.5-VL's interface (scripts/export.test.ts runs it against the committed one); config.json
+    kept as Qwen2.5-VL with its time scale; the fast graphs skipped with the reason."""
+    import contextlib
+    import io
 
-    try:
-        shapes_from_config({"model_type": "qwen2_5_vl", "architectures": ["Qwen2_5_VLForConditionalGeneration"]})
-    except SystemExit as e:
-        msg = str(e)
-        if "Qwen2.5-VL" not in msg or "vision graph" not in msg:
-            fail(f"qwen2_5_vl checkpoint: unclear message {msg!r}")
-        print("ok qwen2_5_vl checkpoint: recognised, refused with what is missing (its vision graph builder)")
-        return
-    fail("qwen2_5_vl checkpoint: converted without a Qwen2.5-VL vision builder")
+    from make_random_checkpoint import tiny25
+
+    outs = []
+    for names in ("4", "5"):
+        ckpt, out = tmp / f"tiny25-ckpt-{names}", tmp / f"tiny25-export-{names}"
+        ckpt.mkdir(parents=True, exist_ok=True)
+        tiny25(ckpt, names, TINY)
+        said = io.StringIO()
+        with contextlib.redirect_stdout(said):
+            convert(ckpt, out, ["fp32", "q4"], "float32", "public")  # as check_checkpoint_route
+        if "fast engine graphs: skipped (scripts/export/fast builds Qwen2-VL only" not in said.getvalue():
+            fail(f"qwen2_5_vl: no line saying the fast graphs are skipped:\n{said.getvalue()}")
+        outs.append(out)
+    for f in sorted((outs[0] / "onnx").iterdir()):
+        if (outs[1] / "onnx" / f.name).read_bytes() != f.read_bytes():
+            fail(f"qwen2_5_vl: onnx/{f.name} differs between transformers 4 and 5 tensor names")
+    q2 = tmp / "from-checkpoint" / "onnx"  # check_checkpoint_route's Qwen2-VL export of the same text weights
+    text = [f.name for f in sorted(q2.iterdir()) if f.name.startswith(("embed_tokens", "decoder_model_merged"))]
+    if len(text) < 5:  # embed fp32 / q4, decoder fp32 (+ its external data) / q4
+        fail(f"qwen2_5_vl: the Qwen2-VL route wrote only {text}")
+    for f in text:
+        if (outs[0] / "onnx" / f).read_bytes() != (q2 / f).read_bytes():
+            fail(f"qwen2_5_vl: onnx/{f} differs from the Qwen2-VL export of the same text weights")
+    vis = onnx.load(str(outs[0] / "onnx" / "vision_encoder.onnx")).graph
+    got = [i.name for i in vis.input], [o.name for o in vis.output]
+    if got != (["pixel_values", "image_grid_thw"], ["image_features"]):
+        fail(f"qwen2_5_vl: vision_encoder.onnx interface {got}")
+    cfg = json.loads((outs[0] / "config.json").read_text())
+    want = {"model_type": "qwen2_5_vl", "architectures": ["Qwen2_5_VLForConditionalGeneration"]}
+    if any(cfg.get(k) != v for k, v in want.items()) or cfg["vision_config"].get("tokens_per_second") != 2:
+        fail(f"qwen2_5_vl: config.json {cfg.get('model_type')} {cfg.get('architectures')} "
+             f"tokens_per_second {cfg['vision_config'].get('tokens_per_second')}")
+    pre = json.loads((outs[0] / "preprocessor_config.json").read_text())
+    if pre.get("processor_class") != "Qwen2_5_VLProcessor":
+        fail(f"qwen2_5_vl: preprocessor_config.json processor_class {pre.get('processor_class')}")
+    print(f"ok qwen2_5_vl checkpoint: transformers 4 and 5 names -> same graphs; text graphs = the Qwen2-VL "
+          f"route's; vision graph (pixel_values, image_grid_thw) at {outs[0] / 'onnx' / 'vision_encoder.onnx'}")
 
 
 def write_kernel_graphs(out: Path) -> None:
@@ -235,7 +251,7 @@ def main() -> None:
     check_q4()
     check_safetensors(out)
     check_checkpoint_route(out)
-    check_qwen25_message()
+    check_qwen25_route(out)
     write_kernel_graphs(out / "kernel")
     check_chunked_embed(out / "embed")
 

@@ -1,6 +1,7 @@
 """The committed tiny model's weights, read back from its fp32 ONNX graphs under canonical
 checkpoint names (checkpoint.py), so that graphs of other interfaces are built from exactly the
-same numbers ("same weights" by construction). numpy + onnx only.
+same numbers ("same weights" by construction). numpy + onnx only. load_tiny25_weights does the
+same for the tiny Qwen2.5-VL (the Qwen2-VL text weights + its own traced vision tower).
 
 Named initializers (biases, norms, the embedding) keep their module names; the traced MatMul
 weights are anonymous (onnx::MatMul_N) and are named from the MatMul node that reads them
@@ -15,11 +16,12 @@ import onnx
 from onnx import numpy_helper
 
 DECODER = re.compile(r"^/(?:mlp/)?(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj|lm_head)(?:_(\d+))?/MatMul$")
-VISION = re.compile(r"^/(?:mlp/)?(qkv|proj|fc1|fc2|mlp\.0|mlp\.2)(?:_(\d+))?/MatMul$")
+VISION = re.compile(r"^/(?:mlp/)?(qkv|proj|fc1|fc2|gate_proj|up_proj|down_proj|mlp\.0|mlp\.2)(?:_(\d+))?/MatMul$")
 DEC_NAME = {"q_proj": "self_attn.q_proj", "k_proj": "self_attn.k_proj", "v_proj": "self_attn.v_proj",
             "o_proj": "self_attn.o_proj", "gate_proj": "mlp.gate_proj", "up_proj": "mlp.up_proj",
             "down_proj": "mlp.down_proj"}
-VIS_NAME = {"qkv": "attn.qkv", "proj": "attn.proj", "fc1": "mlp.fc1", "fc2": "mlp.fc2"}
+VIS_NAME = {"qkv": "attn.qkv", "proj": "attn.proj", "fc1": "mlp.fc1", "fc2": "mlp.fc2", "gate_proj": "mlp.gate_proj",
+            "up_proj": "mlp.up_proj", "down_proj": "mlp.down_proj"}
 
 
 def _graph(path: Path):
@@ -50,7 +52,19 @@ def load_tiny_weights(model_dir: Path) -> dict[str, np.ndarray]:
         else:
             out[f"model.layers.{layer}.{DEC_NAME[kind]}.weight"] = weight
 
-    m, inits = _graph(onnx_dir / "vision_encoder.onnx")
+    out.update(vision_weights(onnx_dir / "vision_encoder.onnx"))
+
+    # The tiny model ties lm_head to the embedding: say so by leaving lm_head out.
+    if "lm_head.weight" in out and np.array_equal(out["lm_head.weight"], out["model.embed_tokens.weight"]):
+        del out["lm_head.weight"]
+    return out
+
+
+def vision_weights(path: Path) -> dict[str, np.ndarray]:
+    """The vision tower of a traced vision_encoder.onnx (Qwen2-VL's or Qwen2.5-VL's VisionSlice25:
+    both name their patch matrix patch_w and scope the block MatMuls by module)."""
+    out: dict[str, np.ndarray] = {}
+    m, inits = _graph(path)
     for name, a in inits.items():
         if name.startswith("visual."):
             out[name] = a
@@ -67,7 +81,15 @@ def load_tiny_weights(model_dir: Path) -> dict[str, np.ndarray]:
         else:
             out[f"visual.blocks.{block}.{VIS_NAME[kind]}.weight"] = weight
 
-    # The tiny model ties lm_head to the embedding: say so by leaving lm_head out.
-    if "lm_head.weight" in out and np.array_equal(out["lm_head.weight"], out["model.embed_tokens.weight"]):
-        del out["lm_head.weight"]
+    return out
+
+
+def load_tiny25_weights(qwen2_dir: Path, qwen25_dir: Path) -> dict[str, np.ndarray]:
+    """The committed tiny Qwen2.5-VL: the tiny Qwen2-VL's text weights (its graphs are shared) and
+    the vision tower of models/tiny-random-qwen2_5-vl/onnx/vision_encoder.onnx."""
+    out = {k: v for k, v in load_tiny_weights(qwen2_dir).items() if not k.startswith("visual.")}
+    vis = vision_weights(Path(qwen25_dir) / "onnx" / "vision_encoder.onnx")
+    if any(".mlp.fc1." in k for k in vis) or not any(".mlp.gate_proj." in k for k in vis):
+        raise SystemExit(f"{qwen25_dir}: its vision_encoder.onnx is not a Qwen2.5-VL tower (no gated MLP)")
+    out.update(vis)
     return out
