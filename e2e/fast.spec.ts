@@ -3,13 +3,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import type { ModelHarness } from './harness/model';
 import {
   compare,
   fastFixture,
   fixture,
   fixtureRun,
   load,
+  loadOutcome,
   MODEL_URL,
   openHarness,
   run,
@@ -109,13 +109,11 @@ test.describe('fast engine: files', () => {
       route.fulfill({ status: 404 }),
     );
     await openHarness(page);
-    const out = await page.evaluate(() =>
-      (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
-        from: '/models/tiny-random-qwen2-vl/',
-        dtype: 'q4',
-        device: 'wasm',
-      }),
-    );
+    const out = await loadOutcome(page, {
+      from: '/models/tiny-random-qwen2-vl/',
+      dtype: 'q4',
+      device: 'wasm',
+    });
     expect(out).toMatchObject({
       ok: false,
       error: { code: 'missing-file', file: 'onnx/decoder_fast_q4.onnx' },
@@ -152,14 +150,12 @@ test.describe('fast engine: files', () => {
       route.fulfill({ status: 200, body, contentType: 'application/octet-stream' }),
     );
     await openHarness(page);
-    const refused = await page.evaluate(() =>
-      (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
-        from: '/models/tiny-random-qwen2-vl/',
-        engine: 'fast',
-        dtype: 'q4',
-        device: 'wasm',
-      }),
-    );
+    const refused = await loadOutcome(page, {
+      from: '/models/tiny-random-qwen2-vl/',
+      engine: 'fast',
+      dtype: 'q4',
+      device: 'wasm',
+    });
     expect(refused).toMatchObject({
       ok: false,
       error: { code: 'unsupported-device', file: 'onnx/decoder_fast_q4.onnx' },

@@ -10,6 +10,7 @@ import {
   fixture,
   fixtureRun,
   load,
+  loadOutcome,
   openHarness,
   question,
   run,
@@ -66,11 +67,7 @@ test.beforeAll(() => {
 
 async function harness(page: Page) {
   await openHarness(page);
-  return (a: Parameters<ModelHarness['load']>[0]) =>
-    page.evaluate(
-      (args) => (window as unknown as { modelHarness: ModelHarness }).modelHarness.load(args),
-      a,
-    );
+  return (a: Parameters<ModelHarness['load']>[0]) => loadOutcome(page, a);
 }
 
 test.describe('hub-interface twin', () => {

@@ -97,14 +97,19 @@ export async function openHarness(page: Page) {
   );
 }
 
+/** The harness's load outcome as it is (refusals included). */
+export function loadOutcome(page: Page, args: LoadArgs): Promise<LoadOutcome> {
+  return page.evaluate(
+    (a) => (window as unknown as { modelHarness: ModelHarness }).modelHarness.load(a),
+    args,
+  );
+}
+
 export async function load(
   page: Page,
   args: LoadArgs,
 ): Promise<Extract<LoadOutcome, { ok: true }>['value']> {
-  const out = await page.evaluate(
-    (a) => (window as unknown as { modelHarness: ModelHarness }).modelHarness.load(a),
-    args,
-  );
+  const out = await loadOutcome(page, args);
   if (!out.ok) throw new Error(`load failed: ${out.error.code}: ${out.error.message}`);
   return out.value;
 }

@@ -6,6 +6,7 @@ import {
   fixture,
   fixtureRun,
   load,
+  loadOutcome,
   MODEL_DIR,
   MODEL_URL,
   openHarness,
@@ -304,14 +305,12 @@ test.describe('model sources', () => {
       const onnx = await (await root.getDirectoryHandle('tiny')).getDirectoryHandle('onnx');
       await onnx.removeEntry('decoder_model_merged_q4.onnx');
     });
-    const missing = await page.evaluate(() =>
-      (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
-        from: 'opfs:tiny',
-        engine: 'reference',
-        dtype: 'q4',
-        device: 'wasm',
-      }),
-    );
+    const missing = await loadOutcome(page, {
+      from: 'opfs:tiny',
+      engine: 'reference',
+      dtype: 'q4',
+      device: 'wasm',
+    });
     expect(missing).toMatchObject({
       ok: false,
       error: { code: 'missing-file', file: 'onnx/decoder_model_merged_q4.onnx' },
@@ -377,13 +376,11 @@ test.describe('model loading errors', () => {
         : route.fulfill({ status: 404 }),
     );
     await openHarness(page);
-    const out = await page.evaluate(() =>
-      (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
-        from: '/fake-model/',
-        dtype: 'fp32',
-        device: 'wasm',
-      }),
-    );
+    const out = await loadOutcome(page, {
+      from: '/fake-model/',
+      dtype: 'fp32',
+      device: 'wasm',
+    });
     expect(out).toMatchObject({ ok: false, error: { code: 'wrong-architecture' } });
     if (!out.ok) expect(out.error.message).toContain('llama');
   });
@@ -394,14 +391,12 @@ test.describe('model loading errors', () => {
       route.fulfill({ status: 404 }),
     );
     await openHarness(page);
-    const out = await page.evaluate(() =>
-      (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
-        from: '/models/tiny-random-qwen2-vl/',
-        engine: 'reference',
-        dtype: 'q4',
-        device: 'wasm',
-      }),
-    );
+    const out = await loadOutcome(page, {
+      from: '/models/tiny-random-qwen2-vl/',
+      engine: 'reference',
+      dtype: 'q4',
+      device: 'wasm',
+    });
     expect(out).toMatchObject({
       ok: false,
       error: { code: 'missing-file', file: 'onnx/decoder_model_merged_q4.onnx' },
@@ -413,14 +408,12 @@ test.describe('model loading errors', () => {
       route.abort('internetdisconnected'),
     );
     await openHarness(page);
-    const out = await page.evaluate(() =>
-      (window as unknown as { modelHarness: ModelHarness }).modelHarness.load({
-        from: '/models/tiny-random-qwen2-vl/',
-        engine: 'reference',
-        dtype: 'q4',
-        device: 'wasm',
-      }),
-    );
+    const out = await loadOutcome(page, {
+      from: '/models/tiny-random-qwen2-vl/',
+      engine: 'reference',
+      dtype: 'q4',
+      device: 'wasm',
+    });
     expect(out).toMatchObject({
       ok: false,
       error: { code: 'download-failed', file: 'onnx/vision_encoder_q4.onnx' },

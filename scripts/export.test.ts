@@ -45,14 +45,9 @@ async function embedBytes(
   const dims = [2, ids.length];
   if (runtime === 'node') {
     const s = await ort.InferenceSession.create(join(dir, file));
-    const y = (await s.run({ input_ids: new ort.Tensor('int64', input, dims) }))['inputs_embeds'];
-    assert(y);
-    const d = y.data as Float32Array | Uint16Array;
-    return {
-      bytes: new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice(),
-      dims: y.dims,
-      type: y.type,
-    };
+    return embedsOf(
+      (await s.run({ input_ids: new ort.Tensor('int64', input, dims) }))['inputs_embeds'],
+    );
   }
   const data = readdirSync(dir)
     .filter((f) => f.startsWith(`${file}_data`))
@@ -60,7 +55,13 @@ async function embedBytes(
   const s = await ortWeb.InferenceSession.create(readFileSync(join(dir, file)), {
     externalData: data,
   });
-  const y = (await s.run({ input_ids: new ortWeb.Tensor('int64', input, dims) }))['inputs_embeds'];
+  return embedsOf(
+    (await s.run({ input_ids: new ortWeb.Tensor('int64', input, dims) }))['inputs_embeds'],
+  );
+}
+
+/** An output's raw bytes (float32 or float16), shape and type, from either runtime. */
+function embedsOf(y: { data: unknown; dims: readonly number[]; type: string } | undefined) {
   assert(y);
   const d = y.data as Float32Array | Uint16Array;
   return {
