@@ -85,16 +85,20 @@ class GpuMemory:
                 "baseline_bytes": self.baseline, "how": "nvidia-smi memory.used every 0.2 s while only Chromium ran"}
 
 
-def unpack(payload: Path) -> None:
-    """pack.sh ships the ORT wasm and the tokenizer xz-compressed."""
+def unpack(payload: Path) -> Path:
+    """pack.sh ships the ORT wasm and the tokenizer xz-compressed: a copy of the payload with them unpacked,
+    outside the checkout (unpacked in place, a dry run here made .gpubench/fast/p0 too big for a device call)."""
     import lzma
     import shutil
 
-    for xz in [*payload.glob("site/assets/*.xz"), *payload.glob("tokenizer/*.xz")]:
-        dst = xz.with_suffix("")
-        if not dst.exists():
-            with lzma.open(xz) as src, open(dst, "wb") as f:
-                shutil.copyfileobj(src, f)
+    work = Path("/tmp/fastbench/payload")
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(payload, work, ignore=shutil.ignore_patterns("*.wasm", "tokenizer.json"))
+    for xz in [*work.glob("site/assets/*.xz"), *work.glob("tokenizer/*.xz")]:
+        with lzma.open(xz) as src, open(xz.with_suffix(""), "wb") as f:
+            shutil.copyfileobj(src, f)
+        xz.unlink()
+    return work
 
 
 def questions(payload: Path) -> list[dict]:
@@ -192,7 +196,7 @@ def main():
     args = ap.parse_args()
     payload, out = Path(args.payload), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    unpack(payload)
+    payload = unpack(payload)
     report = {"bench": "scripts/gpu-bench/fast/bench.py", "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
               "host": {"platform": platform.platform(), "cpus": os.cpu_count()}, "phases": {}, "errors": []}
     path = out / ("gpu-h200-tiny.json" if args.tiny_only else "gpu-h200.json")
