@@ -14,10 +14,11 @@ whole grid in one vision call, the prompt in one decoder pass (every position's 
 greedy decoding with the official repetition penalty 1.05 through the KV cache, positions from the
 checkpoint's own get_rope_index. Qwen2.5-VL (model_type qwen2_5_vl in the checkpoint's config.json):
 PyTorch runs Qwen2_5_VLForConditionalGeneration with second_per_grid_ts = 2 / (n / N x fps), the
-official frame sampling's, in float32 (the fixture's n, N and fps); onnxruntime gets the positions the
-app computes (qwen25.own_position_ids: the video's t index floor(t x second_per_grid_ts x
-tokens_per_second), tokens_per_second from the EXPORTED config.json, as the app reads it), and the
-result says whether they equal PyTorch's (positions_equal_pytorch). Where the folder has the fast engine's graphs (onnx/fast.json) for the
+official frame sampling's, in float32 (the fixture's n, N and fps); onnxruntime gets PyTorch's own
+positions (so the logits judge the export), and the result says whether the app's rule
+(qwen25.own_position_ids: the video's t index floor(t x second_per_grid_ts x tokens_per_second),
+tokens_per_second from the EXPORTED config.json, as the app reads it) gives the same ones
+(positions_equal_pytorch; transformers 5.x does not for videos, bench/qwen25-hf517/README.md). Where the folder has the fast engine's graphs (onnx/fast.json) for the
 dtype, they run too (fast/ortcpu.py: fed as the app feeds them) and are held to the same tolerance. Prints the max |logit difference| (last prompt position and all
 positions) and whether the greedy tokens agree; exits 1 when they do not or the difference is over
 --tol (float32 graphs; other dtypes are reported, and fail only with --strict).
@@ -269,7 +270,9 @@ def main(argv=None) -> int:
         differ = int((own != pos[:, 0]).any(0).sum())
         positions = {"second_per_grid_ts": spg, "tokens_per_second": tps, "positions_equal_pytorch": differ == 0,
                      "positions_differing": differ}
-        pos = own[:, None, :]
+        # onnxruntime gets PyTorch's positions, so the logits judge the export alone. The app's rule is
+        # transformers 4.50's (Qwen2.5-VL's release code); 5.x changed it for videos (bench/qwen25-hf517/
+        # README.md), so a difference here is reported, and the app's rule is checked by the e2e fixtures.
     ox_logits, ox_feats, ox_greedy, ox_info = onnx_side(Path(a.model), a.dtype, inputs, pos, a.tokens, a.threads)
     last = float(np.abs(ox_logits[-1] - pt_logits[-1]).max())
     every = float(np.abs(ox_logits - pt_logits).max())
@@ -285,7 +288,6 @@ def main(argv=None) -> int:
         "pytorch_greedy": pt_greedy, "onnx_greedy": ox_greedy, "pytorch": pt_info, "onnxruntime": ox_info,
     }
     ok = agree and (last <= a.tol and every <= 10 * a.tol) if (a.dtype == "fp32" or a.strict) else True
-    ok = ok and positions.get("positions_equal_pytorch", True)
     fast = fast_side(Path(a.model), a.dtype, inputs, a.tokens, a.threads)
     if fast is not None:
         f_logits, f_greedy, f_info = fast
@@ -305,7 +307,8 @@ def main(argv=None) -> int:
     if positions:
         print(f"  Qwen2.5-VL positions (the app's rule, second_per_grid_ts {spg}, tokens_per_second "
               f"{positions['tokens_per_second']}): {'EQUAL' if positions['positions_equal_pytorch'] else 'DIFFER'} "
-              f"to PyTorch's ({positions['positions_differing']} tokens differ)")
+              f"to this transformers' ({positions['positions_differing']} tokens differ; onnxruntime was fed "
+              f"PyTorch's, so the logits compare the export alone; 5.x vs 4.50: bench/qwen25-hf517/README.md)")
     print(f"  PyTorch ({device}) load {pt_info['load_s']}s run {pt_info['run_s']}s; onnxruntime CPU load {ox_info['load_s']}s run {ox_info['run_s']}s")
     if fast is not None:
         f = result["fast"]
@@ -319,8 +322,6 @@ def main(argv=None) -> int:
     if not ok:
         if fast is not None and not (result["fast"]["greedy_agree"] and result["fast"]["max_abs_logit_diff_last"] <= a.tol):
             print("SELF-CHECK FAILED: the fast graphs differ from PyTorch (see above)", file=sys.stderr)
-        if not positions.get("positions_equal_pytorch", True):
-            print("SELF-CHECK FAILED: the app's M-RoPE positions differ from PyTorch's (see above)", file=sys.stderr)
         print(f"SELF-CHECK FAILED: {'greedy tokens differ' if not agree else ''}"
               f"{' and ' if not agree and max(last, every / 10) > a.tol else ''}"
               f"{f'logits differ by {max(last, every):.3g} (tolerance {a.tol})' if max(last, every / 10) > a.tol else ''}",
