@@ -28,7 +28,8 @@ def _graph(path: Path):
     return m, inits
 
 
-def load_tiny_weights(model_dir: Path) -> dict[str, np.ndarray]:
+def load_tiny_weights(model_dir: Path, vision: bool = True) -> dict[str, np.ndarray]:
+    """vision=False: the text model only (the tiny Qwen2.5-VL, whose vision graph is not Qwen2-VL's)."""
     onnx_dir = Path(model_dir) / "onnx"
     out: dict[str, np.ndarray] = {}
 
@@ -50,6 +51,16 @@ def load_tiny_weights(model_dir: Path) -> dict[str, np.ndarray]:
         else:
             out[f"model.layers.{layer}.{DEC_NAME[kind]}.weight"] = weight
 
+    if vision:
+        _vision_weights(onnx_dir, out)
+
+    # The tiny model ties lm_head to the embedding: say so by leaving lm_head out.
+    if "lm_head.weight" in out and np.array_equal(out["lm_head.weight"], out["model.embed_tokens.weight"]):
+        del out["lm_head.weight"]
+    return out
+
+
+def _vision_weights(onnx_dir: Path, out: dict[str, np.ndarray]) -> None:
     m, inits = _graph(onnx_dir / "vision_encoder.onnx")
     for name, a in inits.items():
         if name.startswith("visual."):
@@ -66,8 +77,3 @@ def load_tiny_weights(model_dir: Path) -> dict[str, np.ndarray]:
             out[f"visual.merger.{kind}.weight"] = weight
         else:
             out[f"visual.blocks.{block}.{VIS_NAME[kind]}.weight"] = weight
-
-    # The tiny model ties lm_head to the embedding: say so by leaving lm_head out.
-    if "lm_head.weight" in out and np.array_equal(out["lm_head.weight"], out["model.embed_tokens.weight"]):
-        del out["lm_head.weight"]
-    return out
