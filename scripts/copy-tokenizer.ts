@@ -7,8 +7,9 @@
  * fetched. npm run eval calls copyTokenizer() itself when a tiny model lacks it.
  *
  * The tiny Qwen2.5-VL shares the tiny Qwen2-VL's text model exactly (scripts/export/qwen25.py), so
- * only its vision graphs are committed; its text graphs are linked (or copied) here from the
- * Qwen2-VL folder, to stay within the committed-model budget.
+ * only its vision graphs (and its onnx/fast.json) are committed; its text graphs, the fast decoder
+ * included, are linked (or copied) here from the Qwen2-VL folder, to stay within the committed-model
+ * budget.
  */
 import { copyFileSync, existsSync, linkSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,6 +29,9 @@ export const SHARED_TEXT_GRAPHS = [
   'decoder_model_merged.onnx',
   'decoder_model_merged_quantized.onnx',
   'decoder_model_merged_q4.onnx',
+  // The fast engine's decoder (its fast.json is committed): the builder writes it byte-identical for
+  // both folders (scripts/export/build_fast.py), the vision graph being the only difference.
+  'decoder_fast.onnx',
 ];
 
 function packageDir(name: string): string {

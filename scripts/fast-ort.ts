@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { mergedTokens, type Patches } from '../src/model/pixels';
 import { ropeIndex } from '../src/model/rope';
-import { parseFastManifest, type FastManifest } from '../src/model/fast/manifest';
+import { fastVisionOf, parseFastManifest, type FastManifest } from '../src/model/fast/manifest';
 import { ropeTable, seenMask, visionTable, visualRows } from '../src/model/fast/tables';
 
 const IDS = { image: 151655, video: 151656, visionStart: 151652 };
@@ -58,6 +58,10 @@ export class FastOrt {
     );
     const files = manifest.graphs[a.dtype];
     if (!files) throw new Error(`${a.modelDir}: no fast ${a.dtype} graphs in onnx/fast.json`);
+    if (!fastVisionOf(manifest))
+      throw new Error(
+        `${a.modelDir}: onnx/fast.json lists a reference vision graph (fast-ort runs the fast one)`,
+      );
     const opts: ort.InferenceSession.SessionOptions = {
       executionProviders: ['cpu'],
       intraOpNumThreads: a.threads,
@@ -94,7 +98,9 @@ export class FastOrt {
     }
     const ids = a.inputIds;
     let t0 = performance.now();
-    const vt = visionTable(a.still.grid, m.vision.inv_freq, m.vision.merge);
+    const fv = fastVisionOf(m);
+    if (!fv) throw new Error('fast-ort: no fast vision graph');
+    const vt = visionTable(a.still.grid, fv.inv_freq, fv.merge);
     const feats = (
       await this.vision.run({
         pixel_values: f32(pv, [slices, per, a.still.rowLength]),

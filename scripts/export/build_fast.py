@@ -5,6 +5,13 @@
 Reads config.json and onnx/{embed_tokens,decoder_model_merged,vision_encoder}.onnx, rebuilds the hub
 checkpoint's weight dict (tiny_weights.py), and writes onnx/*_fast*.onnx + onnx/fast.json.
 Small models share the embedding with embed_tokens.onnx (no second copy). numpy + onnx only.
+
+A Qwen2.5-VL folder (models/tiny-random-qwen2_5-vl) gets only the decoder graphs and a manifest that lists
+its reference vision graph (fast/build.py). The tiny Qwen2.5-VL's text graphs are the tiny Qwen2-VL's, so its
+decoder_fast*.onnx come out byte-identical to the Qwen2-VL's, which is why they are not committed there but
+linked by `npm run prepare:test-data` (scripts/copy-tokenizer.ts); only its fast.json is committed:
+
+    npm run prepare:test-data && python3 scripts/export/build_fast.py models/tiny-random-qwen2_5-vl --dtypes fp32
 """
 
 import argparse
@@ -16,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fast import build  # noqa: E402
+from fast.build import vision_kind  # noqa: E402
 from tiny_weights import load_tiny_weights  # noqa: E402
 
 SHARE_LIMIT = 64 * 1024 * 1024  # below this the embedding is shared with embed_tokens.onnx's bytes
@@ -30,11 +38,12 @@ def main() -> None:
     onnx_dir = model / "onnx"
     config = json.loads((model / "config.json").read_text())
     t0 = time.time()
-    weights = load_tiny_weights(model)
+    vision = vision_kind(config)
+    weights = load_tiny_weights(model, vision=vision == "fast")
     print(f"weights: {len(weights)} tensors from {onnx_dir} in {time.time() - t0:.1f}s")
     embed = weights["model.embed_tokens.weight"]
     share = {"model.embed_tokens.weight": "embed_tokens.onnx"} if embed.nbytes < SHARE_LIMIT else None
-    build(config, weights, model, dtypes=args.dtypes.split(","), share=share)
+    build(config, weights, model, dtypes=args.dtypes.split(","), share=share, vision=vision)
     print(f"done in {time.time() - t0:.1f}s")
 
 

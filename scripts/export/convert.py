@@ -7,8 +7,8 @@ onnx-community).
 The family comes from config.json (model_type qwen2_vl / qwen2_5_vl). Qwen2.5-VL: the same text
 graphs (its language model is Qwen2-VL's; the video's time scaling lives in the position ids the app
 computes), its own vision tower (hub_graphs.build_vision25, input image_grid_thw), config.json kept
-as Qwen2_5_VLForConditionalGeneration with vision_config.tokens_per_second written out; the fast
-engine's graphs are Qwen2-VL-only and are skipped with a line saying so.
+as Qwen2_5_VLForConditionalGeneration with vision_config.tokens_per_second written out; its fast
+engine graphs are the fast decoder plus this vision graph (fast.json vision "reference").
 
 numpy + onnx only (no torch): reads config.json and *.safetensors (bf16 / fp16 / fp32, sharded or
 not), builds embed_tokens, vision_encoder and decoder_model_merged per dtype in the public export's
@@ -164,12 +164,8 @@ def convert(src: Path, out: Path, dtypes: list[str], io: str, external: str, wei
         print(f"  {name}: {size:,} bytes{data} in {time.time() - t:.1f}s", flush=True)
     write_configs(src, out, cfg, chunks, tokenizer_dir or src, s)
     # The hub twins imitate the public export, which has no fast graphs (make_twin passes fast=False).
-    if not fast:
-        said = "not asked"
-    elif s.family == "qwen2_5_vl":
-        said = "skipped (scripts/export/fast builds Qwen2-VL only; the app runs Qwen2.5-VL on transformers.js)"
-    else:
-        said = fast_graphs(cfg, weights, out, dtypes)
+    # Qwen2.5-VL: the fast decoder with the vision graph just written (fast.json vision "reference").
+    said = fast_graphs(cfg, weights, out, dtypes) if fast else "not asked"
     print(f"fast engine graphs: {said}")
     print(f"converted in {time.time() - t0:.1f}s -> {out}")
     return report

@@ -214,9 +214,10 @@ def onnx_side(model_dir: Path, dtype: str, inputs, pos: np.ndarray, tokens: int,
                                    "threads": threads}
 
 
-def fast_side(model_dir: Path, dtype: str, inputs, tokens: int, threads: int):
+def fast_side(model_dir: Path, dtype: str, inputs, tokens: int, threads: int, positions=None):
     """The fast engine's graphs (onnx/fast.json) on onnxruntime CPU, fed as the app feeds them; None
-    when the folder has none for this dtype."""
+    when the folder has none for this dtype. positions: ([3, L] int64, delta) for Qwen2.5-VL (PyTorch's,
+    as the reference side gets them)."""
     from fast.ortcpu import FastCpu
 
     manifest = model_dir / "onnx" / "fast.json"
@@ -230,7 +231,7 @@ def fast_side(model_dir: Path, dtype: str, inputs, tokens: int, threads: int):
     ids = inputs["input_ids"][0].tolist()
     t0 = time.time()
     cpu = FastCpu(model_dir, dtype, threads, len(ids) + tokens + 2)
-    r = cpu.run(ids, slices, grids, tokens)
+    r = cpu.run(ids, slices, grids, tokens, positions=positions)
     return r["first_logits"], r["output_ids"], {"load_s": round(cpu.load_s, 1), "run_s": round(time.time() - t0, 1)}
 
 
@@ -288,7 +289,11 @@ def main(argv=None) -> int:
         "pytorch_greedy": pt_greedy, "onnx_greedy": ox_greedy, "pytorch": pt_info, "onnxruntime": ox_info,
     }
     ok = agree and (last <= a.tol and every <= 10 * a.tol) if (a.dtype == "fp32" or a.strict) else True
-    fast = fast_side(Path(a.model), a.dtype, inputs, a.tokens, a.threads)
+    fast_pos = None
+    if family == "qwen2_5_vl":
+        p3 = pos[:, 0].astype(np.int64)  # [3, L], PyTorch's (pytorch_side returns numpy)
+        fast_pos = (p3, int(p3.max()) + 1 - p3.shape[1])
+    fast = fast_side(Path(a.model), a.dtype, inputs, a.tokens, a.threads, fast_pos)
     if fast is not None:
         f_logits, f_greedy, f_info = fast
         f_last = float(np.abs(f_logits - pt_logits[-1]).max())

@@ -115,7 +115,7 @@ def check_qwen25_route(tmp: Path) -> None:
     converts: the same graph bytes either way; text graphs byte-identical to the Qwen2-VL checkpoint
     route's (the same text weights: Qwen2.5-VL's language model is Qwen2-VL's); the vision graph in
     Qwen2.5-VL's interface (scripts/export.test.ts runs it against the committed one); config.json
-    kept as Qwen2.5-VL with its time scale; the fast graphs skipped with the reason."""
+    kept as Qwen2.5-VL with its time scale; the fast decoder written beside the reference vision graph."""
     import contextlib
     import io
 
@@ -129,8 +129,11 @@ def check_qwen25_route(tmp: Path) -> None:
         said = io.StringIO()
         with contextlib.redirect_stdout(said):
             convert(ckpt, out, ["fp32", "q4"], "float32", "public")  # as check_checkpoint_route
-        if "fast engine graphs: skipped (scripts/export/fast builds Qwen2-VL only" not in said.getvalue():
-            fail(f"qwen2_5_vl: no line saying the fast graphs are skipped:\n{said.getvalue()}")
+        if "fast engine graphs: written for fp32, q4" not in said.getvalue():
+            fail(f"qwen2_5_vl: no fast graphs written:\n{said.getvalue()}")
+        manifest = json.loads((out / "onnx" / "fast.json").read_text())
+        if manifest["vision"].get("graph") != "reference":
+            fail(f"qwen2_5_vl: fast.json vision {manifest['vision']}: the fast engine runs the model's own vision graph")
         outs.append(out)
     for f in sorted((outs[0] / "onnx").iterdir()):
         if (outs[1] / "onnx" / f.name).read_bytes() != f.read_bytes():

@@ -30,7 +30,8 @@ def _graph(path: Path):
     return m, inits
 
 
-def load_tiny_weights(model_dir: Path) -> dict[str, np.ndarray]:
+def load_tiny_weights(model_dir: Path, vision: bool = True) -> dict[str, np.ndarray]:
+    """vision=False: the text model only (the tiny Qwen2.5-VL, whose vision graph is not Qwen2-VL's)."""
     onnx_dir = Path(model_dir) / "onnx"
     out: dict[str, np.ndarray] = {}
 
@@ -52,7 +53,8 @@ def load_tiny_weights(model_dir: Path) -> dict[str, np.ndarray]:
         else:
             out[f"model.layers.{layer}.{DEC_NAME[kind]}.weight"] = weight
 
-    out.update(vision_weights(onnx_dir / "vision_encoder.onnx"))
+    if vision:
+        out.update(vision_weights(onnx_dir / "vision_encoder.onnx"))
 
     # The tiny model ties lm_head to the embedding: say so by leaving lm_head out.
     if "lm_head.weight" in out and np.array_equal(out["lm_head.weight"], out["model.embed_tokens.weight"]):

@@ -162,6 +162,37 @@ function typeOf(g: GraphInterface, name: string): FloatType {
   return t === 'float16' ? 'float16' : 'float32';
 }
 
+/**
+ * The reference vision encoder's interface (also what the fast engine feeds a manifest's reference
+ * vision graph): pixel_values [N, 1176], the grid input [1, 3]; image_features [N / 4, hidden].
+ */
+export function checkVisionInterface(
+  vision: GraphInterface,
+  want: Pick<InterfaceExpectation, 'hidden' | 'gridInput'>,
+  file: string,
+  pixelTypes: readonly string[] = FLOAT,
+): void {
+  checkFields(
+    'vision_encoder',
+    file,
+    'input',
+    vision.inputs,
+    [
+      { name: 'pixel_values', types: pixelTypes, rank: 2, dims: { 1: 1176 } },
+      { name: want.gridInput ?? 'grid_thw', types: ['int64'], rank: 2, dims: { 1: 3 } },
+    ],
+    false,
+  );
+  checkFields(
+    'vision_encoder',
+    file,
+    'output',
+    vision.outputs,
+    [{ name: 'image_features', types: FLOAT, rank: 2, dims: { 1: want.hidden } }],
+    true,
+  );
+}
+
 /** Check the three graphs against the interface; the summary the app feeds them by. */
 export function checkQwenInterface(
   graphs: Record<string, GraphInterface | undefined>,
@@ -192,25 +223,7 @@ export function checkQwenInterface(
     [{ name: 'inputs_embeds', types: FLOAT, rank: 3, dims: { 2: want.hidden } }],
     true,
   );
-  checkFields(
-    'vision_encoder',
-    fileOf('vision_encoder'),
-    'input',
-    vision.inputs,
-    [
-      { name: 'pixel_values', types: FLOAT, rank: 2, dims: { 1: 1176 } },
-      { name: want.gridInput ?? 'grid_thw', types: ['int64'], rank: 2, dims: { 1: 3 } },
-    ],
-    false,
-  );
-  checkFields(
-    'vision_encoder',
-    fileOf('vision_encoder'),
-    'output',
-    vision.outputs,
-    [{ name: 'image_features', types: FLOAT, rank: 2, dims: { 1: want.hidden } }],
-    true,
-  );
+  checkVisionInterface(vision, want, fileOf('vision_encoder'));
 
   const cache = { 1: want.kvHeads, 3: want.headDim };
   const inputs: Field[] = [

@@ -1,6 +1,6 @@
 /**
  * Loading a Qwen2-VL or Qwen2.5-VL ONNX export: transformers.js on the reference graphs, or the
- * fast engine (Qwen2-VL only).
+ * fast engine where the folder has onnx/fast.json.
  */
 import {
   AutoTokenizer,
@@ -164,14 +164,6 @@ async function fastManifest(
 ): Promise<{ manifest: FastManifest } | { manifest: null; why: string }> {
   const want = settings.engine;
   if (want === 'reference') return { manifest: null, why: 'reference engine requested' };
-  const family = modelFamily(config);
-  if (family !== 'qwen2_vl') {
-    // Its graphs (scripts/export/fast) implement Qwen2-VL's vision tower and time-free M-RoPE.
-    const why = `the fast engine runs Qwen2-VL only; this is ${familyName(family)}`;
-    if (want === 'fast')
-      throw new ModelError('bad-config', `${server.label}: ${why}`, { file: 'config.json' });
-    return { manifest: null, why };
-  }
   const refuse = (why: string) => {
     if (want === 'fast')
       throw new ModelError('missing-file', `${server.label}: ${why}`, { file: FAST_MANIFEST });
@@ -180,7 +172,17 @@ async function fastManifest(
   const blob = await server.read(FAST_MANIFEST).catch(() => null);
   if (!blob) return refuse(`no ${FAST_MANIFEST} (the fast graphs)`);
   if (Object.keys(settings.graphDtypes).length > 0) return refuse('per-graph dtypes asked for');
-  return { manifest: parseFastManifest(await blob.text(), server.label) };
+  const manifest = parseFastManifest(await blob.text(), server.label);
+  // The fast vision graph (scripts/export/fast) is Qwen2-VL's tower; Qwen2.5-VL's windowed tower runs
+  // as its reference vision graph (the decoder graph serves both: positions come from ../rope.ts).
+  const family = modelFamily(config);
+  if (family !== 'qwen2_vl' && manifest.vision.graph !== 'reference') {
+    const why = `${FAST_MANIFEST} lists a fast vision graph (Qwen2-VL's tower) for ${familyName(family)}, whose vision tower differs; its reference vision graph must be listed ("vision": {"graph": "reference"})`;
+    if (want === 'fast')
+      throw new ModelError('bad-config', `${server.label}: ${why}`, { file: FAST_MANIFEST });
+    return { manifest: null, why };
+  }
+  return { manifest };
 }
 
 /**

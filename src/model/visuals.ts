@@ -113,8 +113,8 @@ export function slicePositions(p: BigInt64Array, length: number, from: number): 
 }
 
 /**
- * Encode the question's visuals: on the fast engine all of them (every temporal slice) in one run,
- * returned as one feature tensor; on the reference engine each visual slice by slice, into `features`.
+ * Encode the question's visuals: on the fast engine all of them (every temporal slice in one run, or
+ * slice by slice on a reference vision graph), returned as one feature tensor; on the reference engine each visual slice by slice, into `features`.
  */
 export async function encodeVisuals(
   m: LoadedModel,
@@ -123,7 +123,10 @@ export async function encodeVisuals(
 ): Promise<FastFeatures | null> {
   if (m.fast) {
     checkCancelled(cancelled, 'before vision encoding');
-    return m.fast.encode(visuals.map((v) => v.patches));
+    return m.fast.encode(
+      visuals.map((v) => v.patches),
+      cancelled,
+    );
   }
   for (const v of visuals) v.features = await encodeVisual(m, v, cancelled);
   return null;

@@ -10,6 +10,13 @@ chunks beside them) and onnx/fast.json, the manifest the app reads: the files of
 and the rotary tables' inverse frequencies. `share` maps a weight name to an existing file in onnx/ that
 already holds its raw bytes (the tiny model's embedding lives in embed_tokens.onnx): the graphs then
 reference those bytes instead of storing another copy.
+
+Qwen2.5-VL (config model_type qwen2_5_vl): its text model is Qwen2's with M-RoPE, so the same decoder graph
+serves (the app fills the rotary tables with Qwen2.5-VL's time-scaled positions); its vision tower (window
+attention, RMSNorm, gated MLP) has no fast graph here: the manifest says `"vision": {"graph": "reference"}` and
+lists the folder's own reference vision graph (onnx/vision_encoder{,_q4}.onnx, which must be there already),
+which the app runs per temporal slice as the reference engine does. Exact by construction, and vision is a
+small part of a question's time (the decode steps dominate).
 """
 
 import json
@@ -17,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import onnx
 
 from .config import text_shape, vision_shape
 from .decoder import PENALTY, build_decoder, kv_head_dim
@@ -26,6 +34,31 @@ from .vision import build_vision, vision_inv_freq
 
 FORMAT = "seedbench-fast/1"
 SUFFIX = {"fp32": "", "q4": "_q4"}
+VISION_KINDS = ("fast", "reference")
+
+
+def vision_kind(config: dict) -> str:
+    """Which vision graph the manifest lists: Qwen2-VL's tower is built here; Qwen2.5-VL's is the reference one."""
+    return "reference" if config.get("model_type") == "qwen2_5_vl" else "fast"
+
+
+def reference_vision(onnx_dir: Path, dt: str) -> dict:
+    """The manifest entry of the folder's reference vision graph at dtype dt, with the external data it names."""
+    path = onnx_dir / f"vision_encoder{SUFFIX[dt]}.onnx"
+    if not path.exists():
+        raise FileNotFoundError(f"build: {path} not found (a reference-vision manifest lists the folder's own vision graph)")
+    m = onnx.load(str(path), load_external_data=False)
+    data: list[str] = []
+    for t in m.graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            loc = next(e.value for e in t.external_data if e.key == "location")
+            if loc not in data:
+                data.append(loc)
+    for d in data:
+        if not (onnx_dir / d).exists():
+            raise FileNotFoundError(f"build: {onnx_dir / d} not found (external data of {path.name})")
+    return {"file": f"onnx/{path.name}", "data": [{"path": d, "file": f"onnx/{d}"} for d in data],
+            "nodes": len(m.graph.node)}
 
 
 def text_inv_freq(ts) -> np.ndarray:
@@ -35,19 +68,25 @@ def text_inv_freq(ts) -> np.ndarray:
 
 
 def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | None = None, log=print,
-          embed_q4: bool | None = None) -> dict:
-    """embed_q4: None (default) picks GatherBlockQuantized for q4 models with hidden % 32 == 0; False keeps an
+          embed_q4: bool | None = None, vision: str | None = None) -> dict:
+    """vision: "fast" (build vision_fast*.onnx) or "reference" (list onnx/vision_encoder*.onnx); None: by the
+    config's model_type (vision_kind). embed_q4: None (default) picks GatherBlockQuantized for q4 models with hidden % 32 == 0; False keeps an
     fp32 Gather (onnxruntime-web's asyncify wasm build, the one the app ships, has no CPU GatherBlockQuantized
     kernel: such graphs do not load on wasm)."""
     out_dir = Path(out_dir)
     onnx_dir = out_dir / "onnx"
     onnx_dir.mkdir(parents=True, exist_ok=True)
-    check_shapes(weights, config)
-    ts, vs = text_shape(config), vision_shape(config)
+    vision = vision or vision_kind(config)
+    if vision not in VISION_KINDS:
+        raise ValueError(f"build: vision {vision!r} is not one of {VISION_KINDS}")
+    check_shapes(weights, config, vision=vision == "fast")
+    ts = text_shape(config)
     shared = {name: find_shared(onnx_dir / file, weights[name]) for name, file in (share or {}).items()}
     for dt in dtypes:
         if dt not in SUFFIX:
             raise ValueError(f"build: dtype {dt} is not one of {sorted(SUFFIX)}")
+    # Before anything is written: every dtype's reference vision graph is there.
+    ref_vision = {dt: reference_vision(onnx_dir, dt) for dt in dtypes} if vision == "reference" else {}
     graphs = {}
     for dt in dtypes:
         quant = dt == "q4"
@@ -57,10 +96,16 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
         use_embed_q4 = quant and ts.hidden % 32 == 0 and "model.embed_tokens.weight" not in shared
         if embed_q4 is not None:
             use_embed_q4 = use_embed_q4 and embed_q4
-        for kind, make in (("decoder", lambda: build_decoder(ts, weights, quant,
-                                                             share_embed=shared.get("model.embed_tokens.weight"),
-                                                             name=f"decoder_fast{SUFFIX[dt]}", embed_q4=use_embed_q4)),
-                           ("vision", lambda: build_vision(vs, weights, quant, name=f"vision_fast{SUFFIX[dt]}"))):
+        makers = [("decoder", lambda: build_decoder(ts, weights, quant,
+                                                    share_embed=shared.get("model.embed_tokens.weight"),
+                                                    name=f"decoder_fast{SUFFIX[dt]}", embed_q4=use_embed_q4))]
+        if vision == "fast":
+            makers.append(("vision", lambda: build_vision(vision_shape(config), weights, quant,
+                                                          name=f"vision_fast{SUFFIX[dt]}")))
+        else:
+            entry["vision"] = ref_vision[dt]
+            log(f"  vision: the reference graph {entry['vision']['file']} ({entry['vision']['nodes']} nodes)")
+        for kind, make in makers:
             t0 = time.time()
             g = make()
             path = onnx_dir / f"{kind}_fast{SUFFIX[dt]}.onnx"
@@ -77,11 +122,24 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
                  "kv_heads": ts.kv_heads, "head_dim": ts.head_dim, "kv_head_dim": kv_head_dim(ts.head_dim),
                  "mrope_section": list(ts.mrope_section),
                  "inv_freq": [float(x) for x in text_inv_freq(ts)]},
-        "vision": {"embed": vs.embed, "heads": vs.heads, "head_dim": vs.embed // vs.heads, "patch": vs.patch,
-                   "temporal_patch": vs.temporal_patch, "merge": vs.merge, "out_hidden": vs.out_hidden,
-                   "inv_freq": [float(x) for x in vision_inv_freq(vs)]},
+        "vision": fast_vision_manifest(vision_shape(config)) if vision == "fast" else reference_vision_manifest(config),
         "repetition_penalty": PENALTY,
         "graphs": graphs,
     }
+    manifest["graphs"] = {dt: {"decoder": e["decoder"], "vision": e["vision"]} for dt, e in graphs.items()}
     (onnx_dir / "fast.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
+
+
+def fast_vision_manifest(vs) -> dict:
+    return {"embed": vs.embed, "heads": vs.heads, "head_dim": vs.embed // vs.heads, "patch": vs.patch,
+            "temporal_patch": vs.temporal_patch, "merge": vs.merge, "out_hidden": vs.out_hidden,
+            "inv_freq": [float(x) for x in vision_inv_freq(vs)]}
+
+
+def reference_vision_manifest(config: dict) -> dict:
+    """What the app needs of a reference vision graph: the patch rows' layout and the merged width it returns."""
+    v = config.get("vision_config") or {}
+    return {"graph": "reference", "patch": int(v.get("patch_size", 14)),
+            "temporal_patch": int(v.get("temporal_patch_size", 2)), "merge": int(v.get("spatial_merge_size", 2)),
+            "out_hidden": int(v.get("out_hidden_size") or text_shape(config).hidden)}

@@ -9,8 +9,9 @@ import numpy as np
 from .config import text_shape, vision_shape
 
 
-def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
-    ts, vs = text_shape(config), vision_shape(config)
+def expected_shapes(config: dict, vision: bool = True) -> dict[str, tuple[int, ...]]:
+    """vision=False: the text model's weights only (a model whose fast manifest runs its reference vision graph)."""
+    ts = text_shape(config)
     q, kv = ts.heads * ts.head_dim, ts.kv_heads * ts.head_dim
     s = {"model.embed_tokens.weight": (ts.vocab, ts.hidden), "model.norm.weight": (ts.hidden,)}
     if not ts.tied:
@@ -25,6 +26,9 @@ def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
                   p + "mlp.up_proj.weight": (ts.intermediate, ts.hidden),
                   p + "mlp.down_proj.weight": (ts.hidden, ts.intermediate),
                   p + "input_layernorm.weight": (ts.hidden,), p + "post_attention_layernorm.weight": (ts.hidden,)})
+    if not vision:
+        return s
+    vs = vision_shape(config)
     e, m4 = vs.embed, vs.embed * vs.merge * vs.merge
     s["visual.patch_embed.proj.weight"] = (e, vs.in_channels, vs.temporal_patch, vs.patch, vs.patch)
     for i in range(vs.depth):
@@ -40,11 +44,11 @@ def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
     return s
 
 
-def check_shapes(weights, config: dict) -> None:
+def check_shapes(weights, config: dict, vision: bool = True) -> None:
     """Every weight the builder needs is present with the shape the config implies (names as on the hub)."""
     # A lazy mapping (random_weights.LazyRandomWeights) says a shape without making the tensor.
     shape_of = getattr(weights, "shape_of", None)
-    for name, shape in expected_shapes(config).items():
+    for name, shape in expected_shapes(config, vision).items():
         if name not in weights:
             raise KeyError(f"weights: missing {name}")
         got = tuple(shape_of(name) if shape_of else np.shape(weights[name]))

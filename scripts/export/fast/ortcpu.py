@@ -1,6 +1,11 @@
 """onnxruntime (Python, CPU) on the app's fast graphs, fed exactly as src/model/fast/engine.ts feeds them:
 the correctness reference for the app's WebGPU run of the same q4 graphs, and the CPU speed reference
-for the app's wasm run (same graphs, same thread count)."""
+for the app's wasm run (same graphs, same thread count).
+
+A manifest with `"vision": {"graph": "reference"}` (Qwen2.5-VL) lists the model's reference vision graph: it
+runs once per temporal slice (grid [1, h, w]) as the app runs it, the rows gathered under a zero row 0.
+rope_positions here is Qwen2-VL's rule; Qwen2.5-VL's videos need their time-scaled positions, so run() takes
+them from the caller (`positions`, e.g. the checkpoint's own get_rope_index) and refuses a video without."""
 
 import json
 import time
@@ -78,23 +83,45 @@ class FastCpu:
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         t0 = time.time()
+        self.reference_vision = self.manifest["vision"].get("graph") == "reference"
         self.vision = ort.InferenceSession(str(model_dir / files["vision"]["file"]), so, providers=["CPUExecutionProvider"])
         self.decoder = ort.InferenceSession(str(model_dir / files["decoder"]["file"]), so, providers=["CPUExecutionProvider"])
         self.load_s = time.time() - t0
         self.capacity = capacity
 
-    def run(self, input_ids, pixel_slices, grids, new_tokens: int) -> dict:
-        """pixel_slices: [T, P, 1176] float32 (clip slices then the still's), grids as rope_positions takes."""
-        t = self.manifest["text"]
-        v = self.manifest["vision"]
+    def encode_reference(self, pixel_slices):
+        """The reference vision graph slice by slice (pixel_values [P, 1176], its grid input [[1, h, w]])."""
         P = pixel_slices.shape[1]
         side = int(round(P ** 0.5))
-        vcos, vsin = vision_table(side, side, v["inv_freq"], v["merge"])
+        names = [i.name for i in self.vision.get_inputs()]
+        grid = next((n for n in ("image_grid_thw", "grid_thw") if n in names), None)
+        if grid is None:
+            raise ValueError(f"reference vision graph: no grid input among {names}")
+        rows = [self.vision.run(["image_features"], {"pixel_values": s, grid: np.array([[1, side, side]], np.int64)})[0]
+                for s in pixel_slices.astype(np.float32)]
+        hidden = self.manifest["text"]["hidden"]
+        return np.concatenate([np.zeros((1, hidden), np.float32), *[r.astype(np.float32) for r in rows]], 0)
+
+    def run(self, input_ids, pixel_slices, grids, new_tokens: int, positions=None) -> dict:
+        """pixel_slices: [T, P, 1176] float32 (clip slices then the still's), grids as rope_positions takes;
+        positions: ([3, L] int64, delta) to use instead of rope_positions (needed for Qwen2.5-VL videos)."""
+        t = self.manifest["text"]
+        v = self.manifest["vision"]
         t0 = time.perf_counter()
-        feats = self.vision.run(None, {"pixel_values": pixel_slices, "cos_cache": vcos, "sin_cache": vsin})[0]
+        if self.reference_vision:
+            if positions is None and grids.get("video"):
+                raise ValueError("fast.json lists a reference vision graph (Qwen2.5-VL): pass the video's time-scaled "
+                                 "positions (rope_positions is Qwen2-VL's rule)")
+            feats = self.encode_reference(pixel_slices)
+        else:
+            P = pixel_slices.shape[1]
+            side = int(round(P ** 0.5))
+            vcos, vsin = vision_table(side, side, v["inv_freq"], v["merge"])
+            feats = self.vision.run(None, {"pixel_values": pixel_slices, "cos_cache": vcos, "sin_cache": vsin})[0]
         vision_ms = (time.perf_counter() - t0) * 1000
         ids = list(input_ids)
-        pos, delta = rope_positions(ids, grids)
+        pos, delta = positions if positions is not None else rope_positions(ids, grids)
+        pos = np.asarray(pos, np.int64).reshape(3, len(ids))
         D = t["kv_head_dim"]
         cos, sin = rope_table(pos, delta, self.capacity, t["inv_freq"], t["mrope_section"], D // 2)
         rows = np.zeros((len(ids), 1), np.int32)

@@ -1,7 +1,13 @@
 /**
- * The fast engine: Qwen2-VL through the graphs of scripts/export/fast on onnxruntime-web directly.
+ * The fast engine: Qwen2-VL and Qwen2.5-VL through the graphs of scripts/export/fast on onnxruntime-web
+ * directly.
  *
- * - Vision: every temporal slice of a question (clip and still) in one session.run.
+ * - Vision: every temporal slice of a question (clip and still) in one session.run; or, where the
+ *   manifest lists the model's reference vision graph (Qwen2.5-VL: no fast graph of its windowed
+ *   tower exists; exact by construction, and vision is a small part of a question), that graph once
+ *   per temporal slice as the reference engine runs it, its rows gathered under a zero row 0.
+ * - Qwen2.5-VL's decoder is the same graph: only the M-RoPE positions that fill its tables differ
+ *   (time-scaled for videos; ../rope.ts computes both families').
  * - Decoder: one session.run per step; the embedding lookup, the visual rows, M-RoPE (cos/sin tables
  *   by cache position, written once per question), the repetition penalty and the argmax all run in
  *   the graph; the KV cache is a fixed-capacity GPU buffer bound as both past and present.
@@ -13,6 +19,7 @@
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import type { RopeIndex } from '../rope';
+import { checkCancelled, type CancelCheck } from '../cancel';
 import type { Patches } from '../pixels';
 import { ModelError } from '../types';
 import { pinned } from './capture';
@@ -27,7 +34,7 @@ import {
   type GpuBuffer,
   type GpuDevice,
 } from './gpu';
-import type { FastGraphFile, FastManifest } from './manifest';
+import { fastVisionOf, type FastGraphFile, type FastManifest } from './manifest';
 import { ropeTable, seenMask, visionTable, visualRows, type VisualRun } from './tables';
 
 type Session = ort.InferenceSession;
@@ -49,6 +56,8 @@ export interface FastLoadOptions {
   subgroups?: boolean;
   /** Run on this WebGPU device instead of onnxruntime's own (the profiler needs its features). */
   gpuDevice?: unknown;
+  /** The reference vision graph's grid input (Qwen2.5-VL's exports: image_grid_thw). */
+  gridInput?: 'grid_thw' | 'image_grid_thw';
   label: string;
 }
 
@@ -150,6 +159,7 @@ export class FastModel {
   readonly device: 'webgpu' | 'wasm';
   readonly capacity: number;
   private readonly vision: Session;
+  private readonly gridInput: 'grid_thw' | 'image_grid_thw';
   private readonly prefillSession: Session;
   private decodeSession: Session | null = null;
   private captureNote = '';
@@ -179,6 +189,7 @@ export class FastModel {
     this.device = o.device;
     this.capacity = o.capacity;
     this.vision = vision;
+    this.gridInput = o.gridInput ?? 'grid_thw';
     this.prefillSession = prefill;
   }
 
@@ -201,10 +212,12 @@ export class FastModel {
       deviceNote = made.note;
       (ort.env.webgpu as { device?: unknown }).device = made.device;
     }
+    // The reference vision graph's rows come back to the CPU (gathered there under the zero row).
+    const fastVision = fastVisionOf(o.manifest) !== null;
     const vision = await createSession(
       o,
       files.vision,
-      o.device === 'webgpu' ? { preferredOutputLocation: EXT_LOCATION } : {},
+      o.device === 'webgpu' && fastVision ? { preferredOutputLocation: EXT_LOCATION } : {},
     );
     let prefill: Session;
     try {
@@ -343,11 +356,15 @@ export class FastModel {
       if (name.startsWith('present_')) this.cpuKv[name] = tensor;
   }
 
-  /** The vision features of every visual of a question, in prompt order, from one run. */
-  async encode(items: readonly Patches[]): Promise<FastFeatures> {
-    const v = this.manifest.vision;
+  /**
+   * The vision features of every visual of a question, in prompt order: from one run of the fast
+   * vision graph, or from the reference vision graph slice by slice.
+   */
+  async encode(items: readonly Patches[], cancelled?: CancelCheck): Promise<FastFeatures> {
+    const v = fastVisionOf(this.manifest);
     const first = items[0];
     if (!first) throw new ModelError('bad-visuals', 'no visuals to encode');
+    if (!v) return this.encodeReference(items, cancelled);
     const [, h, w] = first.grid;
     const per = h * w;
     let slices = 0;
@@ -373,6 +390,51 @@ export class FastModel {
     });
     const tensor = out['visual_embeds'] as Tensor;
     return { tensor, rows: (tensor.dims[0] as number) - 1 };
+  }
+
+  /**
+   * The reference vision graph, one temporal slice per run with grid [1, h, w], as the reference
+   * engine feeds it (../visuals.ts: exact, no attention crosses slices); the rows of every slice of
+   * every visual, in prompt order, below a zero row 0 (the decoder's "not a visual" row).
+   */
+  private async encodeReference(
+    items: readonly Patches[],
+    cancelled: CancelCheck | undefined,
+  ): Promise<FastFeatures> {
+    const hidden = this.manifest.text.hidden;
+    const parts: Float32Array[] = [];
+    let rows = 0;
+    for (const p of items) {
+      const [t, h, w] = p.grid;
+      const per = h * w * p.rowLength;
+      for (let s = 0; s < t; s++) {
+        if (cancelled) checkCancelled(cancelled, 'during vision encoding');
+        const out = await this.vision.run({
+          pixel_values: new ort.Tensor('float32', p.data.subarray(s * per, (s + 1) * per), [
+            h * w,
+            p.rowLength,
+          ]),
+          [this.gridInput]: i64([1, h, w], [1, 3]),
+        });
+        const name = 'image_features';
+        const f = out[name];
+        if (!f || f.type !== 'float32' || f.dims[1] !== hidden) {
+          throw new ModelError(
+            'bad-interface',
+            `vision encoder output "${name}" is ${f ? `${f.type} [${f.dims.join(', ')}]` : 'missing'}, expected float32 [rows, ${hidden}]`,
+          );
+        }
+        parts.push(f.data as Float32Array);
+        rows += f.dims[0] as number;
+      }
+    }
+    const data = new Float32Array((1 + rows) * hidden);
+    let o = hidden;
+    for (const part of parts) {
+      data.set(part, o);
+      o += part.length;
+    }
+    return { tensor: new ort.Tensor('float32', data, [1 + rows, hidden]), rows };
   }
 
   private writeTable(rope: RopeIndex, length: number): ort.Tensor[] {

@@ -6,15 +6,16 @@ import { checkQuota } from '../files';
 import { brokenGraphError } from '../graph-check';
 import type { ModelContent } from '../digest';
 import { runnerIds, TEXT_FILES, type FileServer, type LoadedModel, type QwenConfig } from '../load';
-import { sessionInterface } from '../interface';
-import { parseGeneration, type Preprocess } from '../model-config';
+import { checkVisionInterface, sessionInterface } from '../interface';
+import { modelFamily, parseGeneration, type Preprocess } from '../model-config';
 import { classifyError, missingKernel, watchDeviceLost, wasmThreads } from '../runtime';
 import type { LoadEvent, LoadSettings, ModelDtype } from '../types';
 import { MODEL_DTYPES, ModelError } from '../types';
 import { FastModel } from './engine';
-import { FAST_MANIFEST, type FastManifest } from './manifest';
+import { FAST_MANIFEST, fastVisionOf, type FastManifest } from './manifest';
 
 const FAST_NOTE = 'one run per step, penalty and argmax on the device';
+const REFERENCE_VISION_NOTE = "the model's reference vision graph per temporal slice";
 
 /**
  * Load the fast graphs, or say why not when engine 'auto' finds none that fit this load (the
@@ -102,6 +103,9 @@ export async function loadFast(a: {
       throw new ModelError('missing-file', `${server.label} is missing ${path}`, { file: path });
     return new Uint8Array(await blob.arrayBuffer());
   };
+  // A manifest's reference vision graph takes the grid input the reference loader feeds the family.
+  const gridInput = modelFamily(a.config) === 'qwen2_5_vl' ? 'image_grid_thw' : 'grid_thw';
+  const visionGraph = fastVisionOf(manifest) ? 'vision_fast' : 'vision_encoder';
   let fast: FastModel;
   try {
     fast = await FastModel.load({
@@ -113,6 +117,7 @@ export async function loadFast(a: {
       capture: settings.graphCapture,
       profile: settings.profile,
       subgroups: settings.gpuSubgroups,
+      gridInput,
       label: server.label,
     });
   } catch (e) {
@@ -138,11 +143,26 @@ export async function loadFast(a: {
       classifyError(e, `${server.label}: loading the fast graphs (${dtype} on ${choice.device})`)
     );
   }
+  const visionInterface = sessionInterface(fast.sessions.vision, visionGraph, graphs.vision.file);
+  if (visionGraph === 'vision_encoder') {
+    try {
+      // Fed as the reference engine feeds it, float32 rows (the fast engine does not cast).
+      checkVisionInterface(
+        visionInterface,
+        { hidden: manifest.text.hidden, gridInput },
+        graphs.vision.file,
+        ['float32'],
+      );
+    } catch (e) {
+      await fast.dispose();
+      throw e;
+    }
+  }
   const loaded: LoadedModel = {
     model: null,
     fast,
     engine: 'fast',
-    engineNote: `fast graphs (${FAST_NOTE}); ${fast.stats().captureNote}`,
+    engineNote: `fast graphs (${FAST_NOTE}${visionGraph === 'vision_encoder' ? `, ${REFERENCE_VISION_NOTE}` : ''}); ${fast.stats().captureNote}`,
     tokenizer,
     config: a.config,
     device: choice.device,
@@ -150,11 +170,11 @@ export async function loadFast(a: {
     deviceSlow: choice.slow,
     dtype,
     dtypeReason,
-    graphDtypes: { decoder_fast: dtype, vision_fast: dtype },
+    graphDtypes: { decoder_fast: dtype, [visionGraph]: dtype },
     graphs: {
       graphs: {
         decoder_fast: sessionInterface(fast.sessions.decoder, 'decoder_fast', graphs.decoder.file),
-        vision_fast: sessionInterface(fast.sessions.vision, 'vision_fast', graphs.vision.file),
+        [visionGraph]: visionInterface,
       },
       pixelType: 'float32',
       embedsType: 'float32',

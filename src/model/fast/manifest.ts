@@ -2,6 +2,8 @@
  * onnx/fast.json: the manifest scripts/export/fast (build()) writes beside the fast graphs: which
  * files each dtype needs (graphs and the external-data files they reference), the shapes, and the
  * rotary inverse frequencies. Validated with zod; a bad manifest is an error naming the file.
+ * `vision.graph` 'reference' (Qwen2.5-VL): the vision graph listed is the model's own reference
+ * vision encoder, which the engine runs per temporal slice (there is no fast Qwen2.5-VL tower).
  */
 import { z } from 'zod';
 import { ModelError } from '../types';
@@ -15,6 +17,19 @@ const graph = z.object({
   /** External data: `path` as the graph names it (mounted under that name), `file` in the folder. */
   data: z.array(z.object({ path: z.string(), file: z.string() })),
   nodes: z.number().int().positive(),
+});
+
+/** The fast vision graph (Qwen2-VL's tower, every slice in one run); `graph` absent or 'fast'. */
+const fastVision = z.object({
+  graph: z.literal('fast').optional(),
+  embed: z.number().int().positive(),
+  heads: z.number().int().positive(),
+  head_dim: z.number().int().positive(),
+  patch: z.number().int().positive(),
+  temporal_patch: z.number().int().positive(),
+  merge: z.number().int().positive(),
+  out_hidden: z.number().int().positive(),
+  inv_freq: z.array(z.number().positive()),
 });
 
 const manifest = z.object({
@@ -31,22 +46,29 @@ const manifest = z.object({
     mrope_section: z.array(z.number().int().positive()).length(3),
     inv_freq: z.array(z.number().positive()),
   }),
-  vision: z.object({
-    embed: z.number().int().positive(),
-    heads: z.number().int().positive(),
-    head_dim: z.number().int().positive(),
-    patch: z.number().int().positive(),
-    temporal_patch: z.number().int().positive(),
-    merge: z.number().int().positive(),
-    out_hidden: z.number().int().positive(),
-    inv_freq: z.array(z.number().positive()),
-  }),
+  vision: z.discriminatedUnion('graph', [
+    z.object({
+      /** The folder's reference vision encoder (pixel_values, a grid input; image_features). */
+      graph: z.literal('reference'),
+      patch: z.number().int().positive(),
+      temporal_patch: z.number().int().positive(),
+      merge: z.number().int().positive(),
+      out_hidden: z.number().int().positive(),
+    }),
+    fastVision,
+  ]),
   repetition_penalty: z.number().positive(),
   graphs: z.record(z.string(), z.object({ decoder: graph, vision: graph })),
 });
 
 export type FastManifest = z.infer<typeof manifest>;
 export type FastGraphFile = z.infer<typeof graph>;
+export type FastVision = z.infer<typeof fastVision>;
+
+/** The fast vision graph's settings, or null when the manifest lists the reference vision graph. */
+export function fastVisionOf(m: FastManifest): FastVision | null {
+  return m.vision.graph === 'reference' ? null : m.vision;
+}
 
 export function parseFastManifest(text: string, label: string): FastManifest {
   let raw: unknown;
@@ -76,8 +98,11 @@ export function parseFastManifest(text: string, label: string): FastManifest {
       'text.mrope_section must cover head_dim / 2',
     ],
     [t.kv_head_dim >= t.head_dim && t.kv_head_dim % 16 === 0, 'text.kv_head_dim'],
-    [m.vision.inv_freq.length * 4 === m.vision.head_dim, 'vision.inv_freq must have head_dim / 4'],
+    [m.vision.out_hidden === t.hidden, 'vision.out_hidden must be text.hidden'],
   ];
+  const fv = fastVisionOf(m);
+  if (fv)
+    checks.push([fv.inv_freq.length * 4 === fv.head_dim, 'vision.inv_freq must have head_dim / 4']);
   for (const [ok, what] of checks) {
     if (!ok) {
       throw new ModelError('bad-config', `${label}: ${FAST_MANIFEST}: ${what}`, {

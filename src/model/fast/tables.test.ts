@@ -34,6 +34,21 @@ describe('ropeTable', () => {
     expect(t.cos[(firstVideo + 4) * 8 + 0]).not.toBeCloseTo(t.cos[firstVideo * 8 + 0] as number, 3);
   });
 
+  it("Qwen2.5-VL: the t columns take rope.ts's time-scaled video positions", () => {
+    // 3 temporal slices 1.1 s apart at 2 tokens per second: t ids 0, 2, 4 (Qwen2-VL's rule: 0, 1, 2).
+    const ids = [1, 7, ...new Array<number>(12).fill(8), 2];
+    const grids = { image: [], video: [[3, 4, 4] as [number, number, number]] };
+    const videoTime = { secondPerGrid: [1.1], tokensPerSecond: 2 };
+    const rope = ropeIndex(ids, grids, { ...TOKENS, videoTime });
+    const t = ropeTable(rope.positions, ids.length, rope.delta, 16, [1, 0.5], [1, 1, 0], 2);
+    const start = 2; // text positions 0, 1; the video's t ids start at 2
+    for (const [slice, tId] of [0, 2, 4].entries()) {
+      const row = start + slice * 4;
+      expect(Number(rope.positions[row])).toBe(start + tId);
+      expect(t.cos[row * 2]).toBeCloseTo(Math.cos(start + tId), 6);
+    }
+  });
+
   it('refuses a prompt longer than the cache', () => {
     const rope = ropeIndex([1, 2, 3], { image: [], video: [] }, TOKENS);
     expect(() => ropeTable(rope.positions, 3, rope.delta, 2, [1], [1, 0, 0], 8)).toThrow(

@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fastVisionOf, parseFastManifest } from './manifest';
+
+const models = resolve(import.meta.dirname, '../../../models');
+const committed = (dir: string) => readFileSync(`${models}/${dir}/onnx/fast.json`, 'utf8');
+
+describe('onnx/fast.json', () => {
+  it("the tiny Qwen2-VL's lists its fast vision graph", () => {
+    const m = parseFastManifest(committed('tiny-random-qwen2-vl'), 'qwen2-vl');
+    expect(fastVisionOf(m)?.inv_freq).toHaveLength(4);
+    expect(m.graphs['fp32']?.vision.file).toBe('onnx/vision_fast.onnx');
+  });
+
+  it("the tiny Qwen2.5-VL's lists the shared fast decoder and its own reference vision graph", () => {
+    const m = parseFastManifest(committed('tiny-random-qwen2_5-vl'), 'qwen2.5-vl');
+    expect(m.vision).toEqual({
+      graph: 'reference',
+      patch: 14,
+      temporal_patch: 2,
+      merge: 2,
+      out_hidden: 16,
+    });
+    expect(fastVisionOf(m)).toBeNull();
+    expect(m.graphs['fp32']?.decoder.file).toBe('onnx/decoder_fast.onnx');
+    expect(m.graphs['fp32']?.vision.file).toBe('onnx/vision_encoder.onnx');
+  });
+
+  it('a bad vision section is named by field', () => {
+    const raw = JSON.parse(committed('tiny-random-qwen2_5-vl')) as {
+      vision: Record<string, unknown>;
+    };
+    const bad = (vision: Record<string, unknown>) => () =>
+      parseFastManifest(JSON.stringify({ ...raw, vision }), 'm');
+    expect(bad({ ...raw.vision, graph: 'refrence' })).toThrow(/m: onnx\/fast.json: vision.graph/);
+    expect(bad({ ...raw.vision, out_hidden: undefined })).toThrow(/vision.out_hidden/);
+    expect(bad({ ...raw.vision, out_hidden: 8 })).toThrow(/vision.out_hidden must be text.hidden/);
+    // A fast vision section (no `graph`) needs its rotary table.
+    expect(bad({ ...raw.vision, graph: undefined })).toThrow(/vision.embed/);
+  });
+});
