@@ -100,7 +100,6 @@ export function memoryUse(): { jsHeapBytes: number | null; wasmHeapBytes: number
   };
 }
 
-/** Classify a runtime failure into a ModelError. */
 /**
  * The operator a session could not be created for, when onnxruntime says it has no kernel for it on
  * this execution provider (e.g. GatherBlockQuantized on the app's wasm build); null otherwise.
@@ -110,6 +109,7 @@ export function missingKernel(e: unknown): string | null {
   return /Could not find an implementation for (\w+)\(/.exec(message)?.[1] ?? null;
 }
 
+/** Classify a runtime failure into a ModelError. */
 export function classifyError(e: unknown, context: string): ModelError {
   if (e instanceof ModelError) return e;
   const message = e instanceof Error ? e.message : String(e);
