@@ -289,10 +289,15 @@ def run_case(case, cases_dir: Path, out_dir: Path, model, tok, proc, model_dir: 
             continue
         r["greedy_text"] = tok.decode(r["greedy_ids"], skip_special_tokens=True)
         fx["onnx"][dt] = r
-        print(f"  {cid} {dt}: logits max|diff| last {r['max_abs_logit_diff_last']:.3g} all "
-              f"{r['max_abs_logit_diff_all_positions']:.3g}; vision {r.get('vision_max_abs_diff_video', '-')}; "
-              f"greedy==pytorch {r['greedy_matches_pytorch']}", flush=True)
+        say_onnx(cid, dt, r)
     return fx
+
+
+def say_onnx(cid: str, dt: str, r: dict) -> None:
+    """One line per case and dtype: run_onnx's differences from PyTorch."""
+    print(f"  {cid} {dt}: logits max|diff| last {r['max_abs_logit_diff_last']:.3g} all "
+          f"{r['max_abs_logit_diff_all_positions']:.3g}; vision {r.get('vision_max_abs_diff_video', '-')}; "
+          f"greedy==pytorch {r['greedy_matches_pytorch']}", flush=True)
 
 
 def main() -> None:
