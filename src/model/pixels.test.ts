@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergedTokens, patchify, QWEN2VL_MEAN, QWEN2VL_STD } from './pixels';
+import { mergedTokens, patchify, QWEN2VL_MEAN, QWEN2VL_STD, temporalSlices } from './pixels';
 
 /** Frames whose every value encodes (frame, channel, y, x), so misplaced values are detectable. */
 function codedFrames(n: number, side: number): Float32Array[] {
@@ -75,5 +75,16 @@ describe('patchify', () => {
 
   it('rejects frames of the wrong size', () => {
     expect(() => patchify([new Float32Array(10)], 252, 252)).toThrow(/frame 0/);
+  });
+
+  it('temporalSlices: each slice its own h*w rows, in order, covering the clip once', () => {
+    const p = patchify(codedFrames(4, 56), 56, 56); // grid [2, 4, 4]
+    const slices = [...temporalSlices(p)];
+    expect(slices.map((s) => [s.h, s.w, s.rows.length])).toEqual([
+      [4, 4, 16 * 1176],
+      [4, 4, 16 * 1176],
+    ]);
+    expect(slices[0]?.rows).toEqual(p.data.subarray(0, 16 * 1176));
+    expect(slices[1]?.rows).toEqual(p.data.subarray(16 * 1176));
   });
 });

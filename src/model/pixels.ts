@@ -19,6 +19,18 @@ export interface Patches {
 }
 
 /**
+ * A visual's temporal slices as the vision graph takes them one at a time: each slice's h*w patch
+ * rows and its grid [1, h, w]. Exact: no vision attention of Qwen2-VL or Qwen2.5-VL crosses slices.
+ */
+export function* temporalSlices(
+  p: Patches,
+): Generator<{ rows: Float32Array; h: number; w: number }> {
+  const [t, h, w] = p.grid;
+  const per = h * w * p.rowLength;
+  for (let s = 0; s < t; s++) yield { rows: p.data.subarray(s * per, (s + 1) * per), h, w };
+}
+
+/**
  * Rescale by 1/255 and normalise with the Qwen2-VL mean/std (the export's preprocessor_config.json
  * values, checked equal to the protocol's at load), then flatten into patch rows.
  *

@@ -3,7 +3,7 @@ import { Tensor } from '@huggingface/transformers';
 import { checkCancelled, type CancelCheck } from './cancel';
 import { asFloatType, embed } from './kv';
 import { referenceModel, type LoadedModel } from './load';
-import type { Patches } from './pixels';
+import { temporalSlices, type Patches } from './pixels';
 import type { FastFeatures } from './fast/engine';
 import { dims3, float32, tensor } from './tensor';
 import { ModelError } from './types';
@@ -32,16 +32,10 @@ export async function encodeVisual(
   v: Visual,
   cancelled: CancelCheck,
 ): Promise<Tensor> {
-  const [t, h, w] = v.patches.grid;
-  const rows = h * w;
   const parts: Tensor[] = [];
-  for (let s = 0; s < t; s++) {
+  for (const { rows, h, w } of temporalSlices(v.patches)) {
     checkCancelled(cancelled, 'during vision encoding');
-    const slice = v.patches.data.subarray(
-      s * rows * v.patches.rowLength,
-      (s + 1) * rows * v.patches.rowLength,
-    );
-    const pixels = new Tensor('float32', slice, [rows, v.patches.rowLength]);
+    const pixels = new Tensor('float32', rows, [h * w, v.patches.rowLength]);
     const features: unknown = await referenceModel(m).encode_image({
       // As the graph declares it: a float16 vision encoder gets correctly rounded halves.
       pixel_values: asFloatType(pixels, m.graphs.pixelType),

@@ -20,7 +20,7 @@
 import * as ort from 'onnxruntime-web/webgpu';
 import type { RopeIndex } from '../rope';
 import { checkCancelled, type CancelCheck } from '../cancel';
-import type { Patches } from '../pixels';
+import { temporalSlices, type Patches } from '../pixels';
 import { ModelError } from '../types';
 import { pinned } from './capture';
 import { createFastDevice } from './device';
@@ -405,15 +405,10 @@ export class FastModel {
     const parts: Float32Array[] = [];
     let rows = 0;
     for (const p of items) {
-      const [t, h, w] = p.grid;
-      const per = h * w * p.rowLength;
-      for (let s = 0; s < t; s++) {
+      for (const { rows: pixels, h, w } of temporalSlices(p)) {
         if (cancelled) checkCancelled(cancelled, 'during vision encoding');
         const out = await this.vision.run({
-          pixel_values: new ort.Tensor('float32', p.data.subarray(s * per, (s + 1) * per), [
-            h * w,
-            p.rowLength,
-          ]),
+          pixel_values: new ort.Tensor('float32', pixels, [h * w, p.rowLength]),
           [this.gridInput]: i64([1, h, w], [1, 3]),
         });
         const name = 'image_features';
