@@ -45,6 +45,7 @@ export interface LoadArgs {
   graphCapture?: boolean;
   profile?: boolean;
   gpuSubgroups?: boolean;
+  gpuBufferCache?: LoadSettings['gpuBufferCache'];
 }
 
 interface Failure {
@@ -93,6 +94,7 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
       graphCapture: args.graphCapture ?? DEFAULT_LOAD_SETTINGS.graphCapture,
       profile: args.profile ?? DEFAULT_LOAD_SETTINGS.profile,
       gpuSubgroups: args.gpuSubgroups ?? DEFAULT_LOAD_SETTINGS.gpuSubgroups,
+      gpuBufferCache: args.gpuBufferCache ?? DEFAULT_LOAD_SETTINGS.gpuBufferCache,
     };
     const info = await client.load(source, settings, (e) => events.push(e));
     return { ok: true, value: { info, events } };

@@ -91,6 +91,14 @@ export interface LoadSettings {
    * them off on adapters narrower than 16 lanes); false: never (an A/B switch for benchmarks).
    */
   gpuSubgroups: boolean;
+  /**
+   * Fast engine on WebGPU: onnxruntime's storageBufferCacheMode. 'bucket' (onnxruntime's default)
+   * keeps freed intermediates for reuse; 'lazyRelease' destroys them after each run. Measured on the
+   * 2B (bench/gpu-h200-lazyrelease.json): lazyRelease peaks at 8.7 GB against bucket's 3.96 GB (each
+   * prefill allocates afresh while the last one's buffers are still being destroyed) and decodes
+   * 20-35% slower. So 'bucket'; the other stays as the benchmark's A/B switch.
+   */
+  gpuBufferCache: 'bucket' | 'lazyRelease';
 }
 
 export type EngineRequest = 'auto' | 'fast' | 'reference';
@@ -110,6 +118,7 @@ export const DEFAULT_LOAD_SETTINGS: LoadSettings = {
   graphCapture: true,
   profile: false,
   gpuSubgroups: true,
+  gpuBufferCache: 'bucket',
 };
 
 /** What the loader reports while it works (not part of the settings: a callback, not data). */

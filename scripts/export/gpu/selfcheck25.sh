@@ -24,7 +24,8 @@ tiny)
   step "tiny25: checkpoint (the committed weights), export fp32+q4"
   python3 scripts/export/make_random_checkpoint.py --size tiny25 --out /tmp/ckpt-tiny25 || status=1
   python3 scripts/export/convert.py --from /tmp/ckpt-tiny25 --out /tmp/export-tiny25 --dtypes fp32,q4 || status=1
-  for c in still-sample5 clip-f71fb12c clip-c847fafa; do
+  # the cases whose frames are committed (e2e/fixtures/reference keeps only the still of the 16-frame clips)
+  for c in still-sample5 clip-f71fb12c; do
     step "tiny25: self-check fp32, $c"
     python3 scripts/export/selfcheck.py --ckpt /tmp/ckpt-tiny25 --model /tmp/export-tiny25 --dtype fp32 --case "$c" \
       --out "$OUT/selfcheck25-tiny-$c.json" || status=1

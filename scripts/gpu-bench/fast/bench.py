@@ -52,15 +52,34 @@ def elapsed():
 
 
 class GpuMemory:
-    """Peak GPU memory in use (nvidia-smi, every 0.2 s) above a baseline taken at start."""
+    """GPU memory in use (nvidia-smi, every 0.2 s) above a baseline taken at start: the peak so far, every
+    sample (for a timeline and for the peak between two marks), and named marks (load done, question done)."""
 
     def __init__(self):
         self.ok = subprocess.run(["which", "nvidia-smi"], capture_output=True).returncode == 0
         self.baseline = self._used() if self.ok else None
         self.peak = self.baseline
+        self.samples = []  # (seconds since T0, bytes)
+        self.marks = []  # (seconds since T0, label, bytes at the mark)
         self.stop = False
         if self.ok:
             threading.Thread(target=self._poll, daemon=True).start()
+
+    def mark(self, label):
+        if self.ok:
+            self.marks.append((round(elapsed(), 2), label, self._used()))
+
+    def peak_since(self, t0):
+        xs = [b for t, b in self.samples if t >= t0]
+        return max(xs) - self.baseline if xs and self.baseline is not None else None
+
+    def timeline(self, every=1.0):
+        out, last = [], -every
+        for t, b in self.samples:
+            if t - last >= every:
+                out.append([round(t, 1), b])
+                last = t
+        return out
 
     def _used(self):
         try:
@@ -73,16 +92,18 @@ class GpuMemory:
     def _poll(self):
         while not self.stop:
             u = self._used()
-            if u is not None and (self.peak is None or u > self.peak):
-                self.peak = u
+            if u is not None:
+                self.samples.append((elapsed(), u))
+                if self.peak is None or u > self.peak:
+                    self.peak = u
             time.sleep(0.2)
 
     def result(self):
-        self.stop = True
         if not self.ok or self.peak is None or self.baseline is None:
             return None
         return {"peak_bytes_above_baseline": self.peak - self.baseline, "peak_bytes": self.peak,
-                "baseline_bytes": self.baseline, "how": "nvidia-smi memory.used every 0.2 s while only Chromium ran"}
+                "baseline_bytes": self.baseline, "how": "nvidia-smi memory.used every 0.2 s while only Chromium ran",
+                "marks": [{"s": t, "label": label, "bytes": b} for t, label, b in self.marks]}
 
 
 def unpack(payload: Path) -> Path:
@@ -291,12 +312,15 @@ def main():
         big_dtype = "q4"
 
         def app_2b():
+            mem.mark("app 2b: load starts")
             info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "profile": True, "kvCapacity": 1536,
                                    **({"gpuSubgroups": False} if args.no_subgroups else {})})
             report["app_load"] = info
+            mem.mark("app 2b: loaded")
             log(f"loaded {big} in {info['wall_s']}s: {info['engineNote']}")
             # Warm-up (shader compilation, graph capture) on the first question, then every question.
             app_run(page, harness_run_args(qs[0], frames_url, 24))
+            mem.mark("app 2b: warm-up question done")
             for q in qs:
                 res = app_run(page, harness_run_args(q, frames_url, args.app_tokens))
                 rows[q["sample_id"]]["app"] = app_row(res)
@@ -309,7 +333,32 @@ def main():
                     f"TTFT {a['ttft_ms']:.0f} ms, decode {a['decode_tokens_per_s'] or 0:.1f} tok/s, total {a['total_ms']:.0f} ms")
                 save()
         phase("app 2b q4 webgpu", app_2b)
+        mem.mark("app 2b: questions done")
         report["gpu_memory"] = mem.result()
+
+        def buffer_cache_ab():
+            # The same load with storage buffers freed after each run ('lazyRelease') against the app's 'bucket'
+            # (onnxruntime's default: freed intermediates kept for reuse) above: GPU memory and speed.
+            t0 = elapsed()
+            mem.mark("lazyRelease: load starts")
+            info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "kvCapacity": 1536, "gpuBufferCache": "lazyRelease"})
+            mem.mark("lazyRelease: loaded")
+            app_run(page, harness_run_args(qs[0], frames_url, 24))
+            out_b = []
+            for q in qs[:4]:
+                res = app_run(page, harness_run_args(q, frames_url, args.app_tokens))
+                out_b.append({"sample_id": q["sample_id"], **app_row(res)})
+                a = rows[q["sample_id"]].get("app") or {}
+                log(f"  lazyRelease {q['sample_id']}: vision {out_b[-1]['vision_ms']:.0f} ms (bucket {a.get('vision_ms', 0):.0f}), "
+                    f"prefill {out_b[-1]['prefill_ms']:.0f} ms ({a.get('prefill_ms', 0):.0f}), "
+                    f"decode {out_b[-1]['decode_tokens_per_s'] or 0:.1f} tok/s ({a.get('decode_tokens_per_s') or 0:.1f})")
+            mem.mark("lazyRelease: questions done")
+            report["app_2b_lazy_release"] = {"load": info, "questions": out_b, "peak_gpu_memory_bytes": mem.peak_since(t0),
+                                             "marks": [{"s": t, "label": l, "bytes": b} for t, l, b in mem.marks if t >= t0]}
+            log(f"  lazyRelease: peak {report['app_2b_lazy_release']['peak_gpu_memory_bytes']} bytes above baseline "
+                f"(bucket run: {(report.get('gpu_memory') or {}).get('peak_bytes_above_baseline')})")
+        if not small:
+            phase("app 2b q4 webgpu, storage buffers lazyRelease", buffer_cache_ab, optional=True, need=60)
 
         def tiny_webgpu():
             out_t = {}
@@ -413,6 +462,8 @@ def main():
             report["wasm"] = res
         phase("wasm", wasm, optional=True, need=40)
         report["console_tail"] = page.console[-40:]
+        mem.stop = True
+        report["gpu_memory_timeline"] = {"every_s": 1.0, "samples": mem.timeline(), "marks": (mem.result() or {}).get("marks")}
 
     summarise(report, rows)
     save()
@@ -428,6 +479,7 @@ def summarise(report, rows):
     tiny = (report.get("tiny_webgpu") or {}).get("fast", {}).get("question", {})
     adapter = report.get("adapter") or {}
     mem = report.get("gpu_memory") or {}
+    lazy = report.get("app_2b_lazy_release") or {}
     report["summary"] = {
         "app_decode_tokens_per_s": med([a["decode_tokens_per_s"] for a in apps]),
         "app_ttft_ms_16_frames": med(sixteen),
@@ -435,6 +487,7 @@ def summarise(report, rows):
         "question_time_ratio_app_over_official": med(ratios),
         "tiny_webgpu_tokens_per_s": tiny.get("decode_tokens_per_s"),
         "peak_gpu_memory_bytes": mem.get("peak_bytes_above_baseline"),
+        "peak_gpu_memory_bytes_lazy_release": lazy.get("peak_gpu_memory_bytes"),
         "adapter": adapter.get("description"),
         "chromium": report.get("chromium"),
         "gpu_and_driver": report.get("gpu"),

@@ -54,6 +54,13 @@ export interface FastLoadOptions {
   profile?: boolean;
   /** false: no `subgroups` on the device whatever the adapter (device.ts decides otherwise). */
   subgroups?: boolean;
+  /**
+   * WebGPU: what onnxruntime does with an intermediate's storage buffer once it is free (its
+   * storageBufferCacheMode): 'bucket' keeps it for reuse by later runs, 'lazyRelease' destroys it at
+   * the end of the run. Captured decode steps allocate nothing either way (their session has its own
+   * graph buffers). Fixed per device at its first session: every session passes the same.
+   */
+  bufferCache?: 'bucket' | 'lazyRelease';
   /** Run on this WebGPU device instead of onnxruntime's own (the profiler needs its features). */
   gpuDevice?: unknown;
   /** The reference vision graph's grid input (Qwen2.5-VL's exports: image_grid_thw). */
@@ -80,11 +87,14 @@ const EXT_LOCATION = 'gpu-buffer' as const;
 /** The decode step that gets GPU timestamps when profiling (past the first ones: capture, warm-up). */
 const PROFILED_STEP = 16;
 
-function ep(device: 'webgpu' | 'wasm', gpu: unknown): ort.InferenceSession.ExecutionProviderConfig {
-  if (device === 'wasm') return 'wasm';
+function ep(o: FastLoadOptions): ort.InferenceSession.ExecutionProviderConfig {
+  if (o.device === 'wasm') return 'wasm';
   // onnxruntime-web accepts a GPUDevice in the WebGPU EP options (not in its typings).
-  const option: { name: 'webgpu'; device?: unknown } = { name: 'webgpu' };
-  if (gpu) option.device = gpu;
+  const option: ort.InferenceSession.WebGpuExecutionProviderOption & { device?: unknown } = {
+    name: 'webgpu',
+  };
+  if (o.gpuDevice) option.device = o.gpuDevice;
+  if (o.bufferCache) option.storageBufferCacheMode = o.bufferCache;
   return option;
 }
 
@@ -99,7 +109,7 @@ async function createSession(
   ]);
   try {
     return await ort.InferenceSession.create(model, {
-      executionProviders: [ep(o.device, o.gpuDevice)],
+      executionProviders: [ep(o)],
       externalData: graph.data.map((d, i) => ({ path: d.path, data: data[i] as Uint8Array })),
       graphOptimizationLevel: 'all',
       ...extra,
@@ -177,6 +187,8 @@ export class FastModel {
   /** LoadOptions.profile: WebGPU call counts and timings of the decode steps. */
   private profiler: Profiler | null = null;
   private countsAtPrefill: Counts | null = null;
+  private prefillCounts: Counts | null = null;
+  private bufferNote = '';
   private decodeSteps = 0;
   private profileStep = 0;
   private runCpuMs = 0;
@@ -228,6 +240,7 @@ export class FastModel {
     }
     const m = new FastModel(o, vision, prefill);
     m.deviceNote = deviceNote;
+    if (o.device === 'webgpu' && o.bufferCache) m.bufferNote = `storage buffers: ${o.bufferCache}`;
     if (o.profile && o.device === 'webgpu') m.profiler = new Profiler(asGpuDevice(o.gpuDevice));
     if (o.profile && o.device === 'wasm') m.cpuProfile = { steps: 0, runMs: 0 };
     if (o.device === 'webgpu') {
@@ -256,7 +269,7 @@ export class FastModel {
     const t = this.manifest.text;
     return {
       capture: this.decodeSession !== null,
-      captureNote: [this.captureNote, this.deviceNote].filter(Boolean).join('; '),
+      captureNote: [this.captureNote, this.deviceNote, this.bufferNote].filter(Boolean).join('; '),
       capacity: this.capacity,
       kvBytes: t.layers * 2 * t.kv_heads * this.capacity * t.kv_head_dim * 4,
       sessions: this.decodeSession ? 3 : 2,
@@ -558,10 +571,13 @@ export class FastModel {
     } catch (e) {
       throw new ModelError('prompt-mismatch', (e as Error).message, { cause: e });
     }
+    const before = this.profiler?.snapshot() ?? null;
     const r = await this.step({ ids, from: 0, rows, features, keep: [ids.length - 1], seen: ids });
     this.launched = 0;
     this.decodeSteps = 0;
     this.countsAtPrefill = this.profiler?.snapshot() ?? null;
+    this.prefillCounts =
+      before && this.countsAtPrefill ? perStep(before, this.countsAtPrefill, 1) : null;
     return { logits: r.logits, first: r.next };
   }
 
@@ -701,6 +717,7 @@ export class FastModel {
       const out: DecodeProfile = {
         steps,
         counts: noCounts(),
+        prefill: null,
         runCpuMs: steps ? c.runMs / steps : 0,
         readbackMs: 0,
         gpu: null,
@@ -716,6 +733,7 @@ export class FastModel {
     const out: DecodeProfile = {
       steps,
       counts: perStep(this.countsAtPrefill ?? p.snapshot(), p.snapshot(), steps),
+      prefill: this.prefillCounts,
       runCpuMs: steps ? this.runCpuMs / steps : 0,
       readbackMs: steps ? this.readbackMs / steps : 0,
       gpu: await p.stopTiming(),
@@ -726,6 +744,7 @@ export class FastModel {
     this.readbackMs = 0;
     this.profileStep = 0;
     this.countsAtPrefill = null;
+    this.prefillCounts = null;
     return out;
   }
 

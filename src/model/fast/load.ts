@@ -117,6 +117,8 @@ export async function loadFast(a: {
       capture: settings.graphCapture,
       profile: settings.profile,
       subgroups: settings.gpuSubgroups,
+      // Without a captured decode session every step allocates its intermediates: keep them cached.
+      bufferCache: settings.graphCapture ? settings.gpuBufferCache : 'bucket',
       gridInput,
       label: server.label,
     });

@@ -25,6 +25,8 @@ export interface DecodeProfile {
   steps: number;
   /** Per decode step, averaged. */
   counts: Counts;
+  /** The question's prefill run (null on wasm or when no prefill ran since the last profile). */
+  prefill: Counts | null;
   runCpuMs: number;
   readbackMs: number;
   /** One step with GPU timestamps (null when the device lacks the feature). */
