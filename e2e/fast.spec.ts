@@ -20,7 +20,9 @@ import {
 // PyTorch / onnxruntime fixtures as the reference engine, with the same tolerances (model-fixtures.ts).
 // Its q4 graphs quantise exactly as the reference q4 export (same MatMulNBits bytes), so the
 // reference's onnxruntime q4 entries apply; the fast graphs' own onnxruntime (CPU, Node) outputs are
-// checked too (e2e/fixtures/fast, scripts/fast-fixtures.ts).
+// checked too (e2e/fixtures/fast, scripts/fast-fixtures.ts). Its q8 decoder likewise holds the
+// reference q8 export's int8 / uint8 bytes (scripts/export/q8.py) and quantises its activations over the
+// same rows, with the reference q8 vision graph per slice: the reference's onnxruntime q8 entries apply.
 
 const STILL = fixture('still-sample5');
 const SHORT_CLIP = fixture('clip-f71fb12c');
@@ -69,6 +71,42 @@ test.describe('fast engine vs the reference, wasm', () => {
       compare(out.result, fx, 'q4', { greedy: true });
       const own = fastFixture(fx.case_id, 'q4');
       expect(out.result.outputIds).toEqual(own.greedy_ids);
+    }
+  });
+
+  test('q8 (asked): the fast q8 graphs over the reference q8 vision graph, as onnxruntime q8', async ({
+    page,
+  }) => {
+    await openHarness(page);
+    const { info } = await load(page, {
+      from: MODEL_URL,
+      dtype: 'q8',
+      device: 'wasm',
+      numThreads: 2,
+    });
+    expect(info.engine).toBe('fast');
+    expect(info.dtype).toBe('q8');
+    expect(info.engineNote).toContain("the model's reference vision graph per temporal slice");
+    for (const fx of [STILL, SHORT_CLIP]) {
+      const ref = fx.onnx['q8'] as Reference;
+      const out = await run(page, fixtureRun(fx, { logitsAt: ref.top20.map(([id]) => id) }));
+      expect(out.result.engine).toBe('fast');
+      expect(out.result.dtype).toBe('q8');
+      compare(out.result, fx, 'q8', { greedy: true });
+      // The same graphs on onnxruntime-node's CPU kernels: the integer products are exact in both, so
+      // only the float parts around them differ (1e-3 as fp32 / q4; 0 on the still at 6 digits).
+      const own = fastFixture(fx.case_id, 'q8');
+      expect(out.result.outputIds).toEqual(own.greedy_ids);
+      const at = out.result.logitsAt ?? [];
+      const diffs = ref.top20.flatMap(([id], i) => {
+        const v = own.top20.find(([j]) => j === id)?.[1];
+        return v === undefined ? [] : [Math.abs((at[i] as number) - v)];
+      });
+      expect(diffs.length).toBeGreaterThanOrEqual(19);
+      console.log(
+        `${fx.case_id} fast q8 wasm vs its onnxruntime-node run: max |diff| ${Math.max(...diffs)}`,
+      );
+      for (const d of diffs) expect(d).toBeLessThan(1e-3);
     }
   });
 });
@@ -134,6 +172,26 @@ test.describe('fast engine vs the reference, WebGPU (SwiftShader)', () => {
 });
 
 test.describe('fast engine: files', () => {
+  test('q8 on WebGPU: fast refuses (MatMulInteger has no WebGPU kernel), auto runs the reference graphs and says why', async ({
+    page,
+  }) => {
+    await openHarness(page);
+    const out = await loadOutcome(page, {
+      from: MODEL_URL,
+      engine: 'fast',
+      dtype: 'q8',
+      device: 'webgpu',
+    });
+    expect(out).toMatchObject({ ok: false, error: { code: 'unsupported-device' } });
+    if (!out.ok) expect(out.error.message).toContain('MatMulInteger');
+    const { info } = await load(page, { from: MODEL_URL, dtype: 'q8', device: 'webgpu' });
+    expect(info.engine).toBe('reference');
+    expect(info.device).toBe('webgpu');
+    expect(info.engineNote).toContain(
+      'MatMulInteger, which onnxruntime-web has no webgpu kernel for',
+    );
+  });
+
   test('a fast graph missing from the folder is named; the reference engine still loads', async ({
     page,
   }) => {

@@ -30,7 +30,7 @@ export interface Fixture {
 export type RunResult = Extract<RunOutcome, { ok: true }>['value']['result'];
 
 /** The fast graphs' own onnxruntime (CPU) outputs for a case (scripts/fast-fixtures.ts). */
-export function fastFixture(id: string, dtype: 'fp32' | 'q4'): Reference {
+export function fastFixture(id: string, dtype: 'fp32' | 'q4' | 'q8'): Reference {
   const all = JSON.parse(
     readFileSync(resolve(import.meta.dirname, `fixtures/fast/${id}.json`), 'utf8'),
   ) as Record<string, Reference>;

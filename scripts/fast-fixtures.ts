@@ -41,7 +41,7 @@ function summary(logits: Float32Array, letters: Record<string, number>) {
   };
 }
 
-async function runFast(fx: Fx, dtype: 'fp32' | 'q4') {
+async function runFast(fx: Fx, dtype: 'fp32' | 'q4' | 'q8') {
   const fast = await FastOrt.create({
     modelDir: MODEL,
     dtype,
@@ -76,7 +76,7 @@ for (const id of ['still-sample5', 'clip-f71fb12c']) {
     onnxruntime_node: ortNodeVersion(),
     new_tokens: NEW_TOKENS,
   };
-  for (const dtype of ['fp32', 'q4'] as const) {
+  for (const dtype of ['fp32', 'q4', 'q8'] as const) {
     const r = await runFast(fx, dtype);
     const ref = fx.onnx[dtype];
     const diff = ref

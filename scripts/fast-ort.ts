@@ -3,11 +3,13 @@
 // nextCpu): every visual in one vision run, the M-RoPE and vision rotary tables of
 // src/model/fast/tables.ts, a fixed-capacity KV cache passed from run to run, the `seen` mask
 // updated one step late (the graph adds the step's input id), penalty and argmax in the graph.
+// A dtype whose manifest entry lists the reference vision graph (q8) runs it per temporal slice, as
+// the engine's encodeReference does (Qwen2-VL's grid input, grid_thw).
 // Used by scripts/fast-fixtures.ts (expected outputs) and npm run bench:cpu (the speed reference).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { mergedTokens, type Patches } from '../src/model/pixels';
+import { mergedTokens, temporalSlices, type Patches } from '../src/model/pixels';
 import { ropeIndex } from '../src/model/rope';
 import { fastVisionOf, parseFastManifest, type FastManifest } from '../src/model/fast/manifest';
 import { ropeTable, seenMask, visionTable, visualRows } from '../src/model/fast/tables';
@@ -43,6 +45,7 @@ export class FastOrt {
     private readonly decoder: ort.InferenceSession,
     readonly capacity: number,
     readonly loadMs: number,
+    readonly dtype: string,
   ) {}
 
   /** Sessions on `threads` intra-op threads (one inter-op thread: sequential execution). */
@@ -58,9 +61,9 @@ export class FastOrt {
     );
     const files = manifest.graphs[a.dtype];
     if (!files) throw new Error(`${a.modelDir}: no fast ${a.dtype} graphs in onnx/fast.json`);
-    if (!fastVisionOf(manifest))
+    if (manifest.vision.graph === 'reference')
       throw new Error(
-        `${a.modelDir}: onnx/fast.json lists a reference vision graph (fast-ort runs the fast one)`,
+        `${a.modelDir}: onnx/fast.json's vision is the Qwen2.5-VL reference graph (fast-ort feeds Qwen2-VL's grid_thw)`,
       );
     const opts: ort.InferenceSession.SessionOptions = {
       executionProviders: ['cpu'],
@@ -71,7 +74,7 @@ export class FastOrt {
     const t0 = performance.now();
     const vision = await ort.InferenceSession.create(join(a.modelDir, files.vision.file), opts);
     const decoder = await ort.InferenceSession.create(join(a.modelDir, files.decoder.file), opts);
-    return new FastOrt(manifest, vision, decoder, a.capacity, performance.now() - t0);
+    return new FastOrt(manifest, vision, decoder, a.capacity, performance.now() - t0, a.dtype);
   }
 
   /** Visuals in prompt order (the clip's slices, then the still), as the engine's encode(). */
@@ -98,16 +101,37 @@ export class FastOrt {
     }
     const ids = a.inputIds;
     let t0 = performance.now();
-    const fv = fastVisionOf(m);
-    if (!fv) throw new Error('fast-ort: no fast vision graph');
-    const vt = visionTable(a.still.grid, fv.inv_freq, fv.merge);
-    const feats = (
-      await this.vision.run({
-        pixel_values: f32(pv, [slices, per, a.still.rowLength]),
-        cos_cache: f32(vt.cos, [per, vt.width]),
-        sin_cache: f32(vt.sin, [per, vt.width]),
-      })
-    )['visual_embeds'] as ort.Tensor;
+    const fv = fastVisionOf(m, this.dtype);
+    let feats: ort.Tensor;
+    if (fv) {
+      const vt = visionTable(a.still.grid, fv.inv_freq, fv.merge);
+      feats = (
+        await this.vision.run({
+          pixel_values: f32(pv, [slices, per, a.still.rowLength]),
+          cos_cache: f32(vt.cos, [per, vt.width]),
+          sin_cache: f32(vt.sin, [per, vt.width]),
+        })
+      )['visual_embeds'] as ort.Tensor;
+    } else {
+      // The reference vision graph, one slice per run, its rows under a zero row 0.
+      const parts: Float32Array[] = [];
+      for (const p of items)
+        for (const { rows, h: sh, w: sw } of temporalSlices(p)) {
+          const out = await this.vision.run({
+            pixel_values: f32(rows, [sh * sw, p.rowLength]),
+            grid_thw: i64([1, sh, sw], [1, 3]),
+          });
+          parts.push((out['image_features'] as ort.Tensor).data as Float32Array);
+        }
+      const n = parts.reduce((x, q) => x + q.length, 0) / t.hidden;
+      const data = new Float32Array((1 + n) * t.hidden);
+      let at = t.hidden;
+      for (const q of parts) {
+        data.set(q, at);
+        at += q.length;
+      }
+      feats = f32(data, [1 + n, t.hidden]);
+    }
     const visionMs = performance.now() - t0;
     t0 = performance.now();
     const grids = { image: [a.still.grid], video: a.clip ? [a.clip.grid] : [] };

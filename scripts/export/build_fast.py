@@ -1,10 +1,11 @@
 """Write the fast graphs (scripts/export/fast) of a model folder from its own traced ONNX export.
 
-    python3 scripts/export/build_fast.py models/tiny-random-qwen2-vl [--dtypes fp32,q4]
+    python3 scripts/export/build_fast.py models/tiny-random-qwen2-vl [--dtypes fp32,q4,q8]
 
 Reads config.json and onnx/{embed_tokens,decoder_model_merged,vision_encoder}.onnx, rebuilds the hub
 checkpoint's weight dict (tiny_weights.py), and writes onnx/*_fast*.onnx + onnx/fast.json.
-Small models share the embedding with embed_tokens.onnx (no second copy). numpy + onnx only.
+Small models share the embedding with embed_tokens.onnx (no second copy), and q8's uint8 embedding and int8
+lm_head with embed_tokens_quantized.onnx / decoder_model_merged_quantized.onnx. numpy + onnx only.
 
 A Qwen2.5-VL folder (models/tiny-random-qwen2_5-vl) gets only the decoder graphs and a manifest that lists
 its reference vision graph (fast/build.py). The tiny Qwen2.5-VL's text graphs are the tiny Qwen2-VL's, so its
@@ -32,7 +33,7 @@ SHARE_LIMIT = 64 * 1024 * 1024  # below this the embedding is shared with embed_
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir")
-    ap.add_argument("--dtypes", default="fp32,q4")
+    ap.add_argument("--dtypes", default="fp32,q4,q8")
     args = ap.parse_args()
     model = Path(args.model_dir)
     onnx_dir = model / "onnx"
@@ -42,8 +43,14 @@ def main() -> None:
     weights = load_tiny_weights(model, vision=vision == "fast")
     print(f"weights: {len(weights)} tensors from {onnx_dir} in {time.time() - t0:.1f}s")
     embed = weights["model.embed_tokens.weight"]
-    share = {"model.embed_tokens.weight": "embed_tokens.onnx"} if embed.nbytes < SHARE_LIMIT else None
-    build(config, weights, model, dtypes=args.dtypes.split(","), share=share, vision=vision)
+    dtypes = args.dtypes.split(",")
+    share = {}
+    if embed.nbytes < SHARE_LIMIT:
+        share["model.embed_tokens.weight"] = "embed_tokens.onnx"
+        if "q8" in dtypes:  # the reference q8 graphs' bytes (q8.py quantises exactly as they were made)
+            share["model.embed_tokens.weight@q8"] = "embed_tokens_quantized.onnx"
+            share["lm_head.weight@q8"] = "decoder_model_merged_quantized.onnx"
+    build(config, weights, model, dtypes=dtypes, share=share or None, vision=vision)
     print(f"done in {time.time() - t0:.1f}s")
 
 

@@ -3,7 +3,8 @@
     python3 scripts/export/test_export.py OUT_DIR
 
 1. q4.quantize gives onnxruntime 1.30's MatMulNBitsQuantizer bytes (packed weights and scales) on
-   all 26 matrices of the committed tiny model's q4 graphs.
+   all 26 matrices of the committed tiny model's q4 graphs; q8.py gives quantize_dynamic's bytes
+   (int8 weights, scales, zero points; the embedding's uint8 Gather data) of its *_quantized graphs.
 2. The safetensors reader reads BF16, F16 and F32 exactly, sharded (index.json) or not, under
    transformers 5 names (model.language_model.*, model.visual.*) as well as 4's.
 3. A checkpoint folder of the tiny model's weights (sharded, transformers 5 names) converts to the
@@ -34,6 +35,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 import q4  # noqa: E402
+import q8  # noqa: E402
 from checkpoint import SafetensorsWeights, shapes_from_config, write_safetensors  # noqa: E402
 from convert import convert  # noqa: E402
 from hub_graphs import build_embed, embed_row_spans  # noqa: E402
@@ -69,6 +71,36 @@ def check_q4() -> None:
     if n != 26:
         fail(f"q4: compared {n} matrices, expected 26")
     print(f"ok q4: {n} matrices byte-identical to onnxruntime's MatMulNBitsQuantizer (block 32, symmetric)")
+
+
+def check_q8() -> None:
+    """q8.py gives quantize_dynamic's bytes: every MatMul weight of the committed *_quantized.onnx graphs
+    (int8, scale, zero point 0) and the embedding's uint8 Gather data, scale and zero point."""
+    n = 0
+    for graph in ("decoder_model_merged", "vision_encoder"):
+        fp32 = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(TINY / "onnx" / f"{graph}.onnx")).graph.initializer}
+        quant = {t.name: numpy_helper.to_array(t)
+                 for t in onnx.load(str(TINY / "onnx" / f"{graph}_quantized.onnx")).graph.initializer}
+        for name, w in fp32.items():
+            if name + "_quantized" not in quant:
+                continue
+            q, scale = q8.quantize_weight(w)
+            ref = quant[name + "_quantized"]
+            if ref.dtype != np.int8 or not np.array_equal(q, ref):
+                fail(f"q8: {graph} {name}: {(q != ref).sum()} bytes differ from onnxruntime's quantize_dynamic")
+            if scale.tobytes() != quant[name + "_scale"].tobytes() or quant[name + "_zero_point"] != 0:
+                fail(f"q8: {graph} {name}: scale / zero point differ from onnxruntime's")
+            n += 1
+    if n != 26:
+        fail(f"q8: compared {n} matrices, expected 26")
+    embed = numpy_helper.to_array(onnx.load(str(TINY / "onnx" / "embed_tokens.onnx")).graph.initializer[0])
+    ref = {t.name: numpy_helper.to_array(t)
+           for t in onnx.load(str(TINY / "onnx" / "embed_tokens_quantized.onnx")).graph.initializer}
+    q, scale, zp = q8.quantize_gather(embed)
+    if (ref["embed.weight_quantized"].dtype != np.uint8 or not np.array_equal(q, ref["embed.weight_quantized"])
+            or scale.tobytes() != ref["embed.weight_scale"].tobytes() or zp != ref["embed.weight_zero_point"]):
+        fail("q8: the embedding's uint8 Gather data / scale / zero point differ from onnxruntime's")
+    print(f"ok q8: {n} matrices and the embedding byte-identical to onnxruntime's quantize_dynamic (int8 / uint8)")
 
 
 def check_safetensors(tmp: Path) -> None:
@@ -252,6 +284,7 @@ def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/export-test")
     out.mkdir(parents=True, exist_ok=True)
     check_q4()
+    check_q8()
     check_safetensors(out)
     check_checkpoint_route(out)
     check_qwen25_route(out)

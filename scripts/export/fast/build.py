@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+import q8  # scripts/export/q8.py
+
 from .config import text_shape, vision_shape
 from .decoder import PENALTY, build_decoder, kv_head_dim
 from .graph import find_shared
@@ -33,7 +35,11 @@ from .onnx_weights import check_shapes
 from .vision import build_vision, vision_inv_freq
 
 FORMAT = "seedbench-fast/1"
-SUFFIX = {"fp32": "", "q4": "_q4"}
+SUFFIX = {"fp32": "", "q4": "_q4", "q8": "_q8"}
+REF_SUFFIX = {"fp32": "", "q4": "_q4", "q8": "_quantized"}  # the reference export's file names
+# q8's activations are quantised per tensor at run time: the fast vision graph (every slice in one run) would
+# quantise over other rows than the reference's per-slice graph, so q8 lists the reference q8 vision graph.
+REFERENCE_VISION_DTYPES = ("q8",)
 VISION_KINDS = ("fast", "reference")
 
 
@@ -44,7 +50,7 @@ def vision_kind(config: dict) -> str:
 
 def reference_vision(onnx_dir: Path, dt: str) -> dict:
     """The manifest entry of the folder's reference vision graph at dtype dt, with the external data it names."""
-    path = onnx_dir / f"vision_encoder{SUFFIX[dt]}.onnx"
+    path = onnx_dir / f"vision_encoder{REF_SUFFIX[dt]}.onnx"
     if not path.exists():
         raise FileNotFoundError(f"build: {path} not found (a reference-vision manifest lists the folder's own vision graph)")
     m = onnx.load(str(path), load_external_data=False)
@@ -59,6 +65,22 @@ def reference_vision(onnx_dir: Path, dt: str) -> dict:
             raise FileNotFoundError(f"build: {onnx_dir / d} not found (external data of {path.name})")
     return {"file": f"onnx/{path.name}", "data": [{"path": d, "file": f"onnx/{d}"} for d in data],
             "nodes": len(m.graph.node)}
+
+
+Q8_SHARES = (("embed", "model.embed_tokens.weight"), ("lm_head", "lm_head.weight"))
+
+
+def share_value(name: str, weights) -> np.ndarray:
+    """The bytes a `share` entry points at: a weight, or (name@q8) the reference q8 graphs' quantised form
+    of it (the embedding's uint8 Gather data; the lm_head's int8 weight, the embedding's when tied)."""
+    if not name.endswith("@q8"):
+        return weights[name]
+    base = name[: -len("@q8")]
+    if base == "model.embed_tokens.weight":
+        return q8.quantize_gather(weights[base])[0]
+    if base == "lm_head.weight":
+        return q8.quantize_weight((weights[base] if base in weights else weights["model.embed_tokens.weight"]).T)[0]
+    raise ValueError(f"build: no q8 form of {base} to share")
 
 
 def text_inv_freq(ts) -> np.ndarray:
@@ -81,15 +103,17 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
         raise ValueError(f"build: vision {vision!r} is not one of {VISION_KINDS}")
     check_shapes(weights, config, vision=vision == "fast")
     ts = text_shape(config)
-    shared = {name: find_shared(onnx_dir / file, weights[name]) for name, file in (share or {}).items()}
+    shared = {name: find_shared(onnx_dir / file, share_value(name, weights)) for name, file in (share or {}).items()}
     for dt in dtypes:
         if dt not in SUFFIX:
             raise ValueError(f"build: dtype {dt} is not one of {sorted(SUFFIX)}")
     # Before anything is written: every dtype's reference vision graph is there.
-    ref_vision = {dt: reference_vision(onnx_dir, dt) for dt in dtypes} if vision == "reference" else {}
+    ref_vision = {dt: reference_vision(onnx_dir, dt) for dt in dtypes
+                  if vision == "reference" or dt in REFERENCE_VISION_DTYPES}
     graphs = {}
     for dt in dtypes:
         quant = dt == "q4"
+        int8 = dt == "q8"
         entry = {}
         # q4 models whose hidden size fills whole 32-blocks look tokens up in the lm_head's 4-bit bytes
         # (GatherBlockQuantized): an fp32 copy of a 2B model's embedding alone is 933 MB of GPU memory.
@@ -98,12 +122,16 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
             use_embed_q4 = use_embed_q4 and embed_q4
         makers = [("decoder", lambda: build_decoder(ts, weights, quant,
                                                     share_embed=shared.get("model.embed_tokens.weight"),
-                                                    name=f"decoder_fast{SUFFIX[dt]}", embed_q4=use_embed_q4))]
-        if vision == "fast":
+                                                    name=f"decoder_fast{SUFFIX[dt]}", embed_q4=use_embed_q4,
+                                                    int8=int8, share_q8={k: shared[f"{w}@q8"] for k, w in Q8_SHARES
+                                                                         if f"{w}@q8" in shared}))]
+        if vision == "fast" and dt not in REFERENCE_VISION_DTYPES:
             makers.append(("vision", lambda: build_vision(vision_shape(config), weights, quant,
                                                           name=f"vision_fast{SUFFIX[dt]}")))
         else:
-            entry["vision"] = ref_vision[dt]
+            entry["vision"] = dict(ref_vision[dt])
+            if vision == "fast":  # this dtype only: the app reads `graph` per dtype
+                entry["vision"]["graph"] = "reference"
             log(f"  vision: the reference graph {entry['vision']['file']} ({entry['vision']['nodes']} nodes)")
         for kind, make in makers:
             t0 = time.time()

@@ -31,12 +31,18 @@ GroupQueryAttention (packed QKV, do_rotary, shared KV buffer), SiLU as Sigmoid *
 onnxruntime's WebGPU MatMulNBitsMlpFusion folds with the norm and both projections into one kernel),
 tied lm_head sharing the embedding initializer (fp32: Gemm transB), penalty + a parallel argmax on the device.
 q4: every Linear is MatMulNBits (block 32, symmetric; see q4.py), the embedding lookup stays fp32.
+q8: every Linear is the reference q8 pattern (DynamicQuantizeLinear of the input, MatMulInteger on int8
+weights, Cast, Mul by input scale x weight scale; q8.py gives quantize_dynamic's bytes); the embedding is
+the reference q8 embed_tokens' uint8 Gather + DequantizeLinear. Each DynamicQuantizeLinear sees the rows the
+reference's does (the lm_head's input is quantised over all S rows before the logit rows are picked), so the
+graph computes the reference q8 graphs' integers.
 """
 
 import numpy as np
 from onnx import TensorProto as TP
 
 import q4  # scripts/export/q4.py: the one MatMulNBits packer (byte-exact with onnxruntime)
+import q8  # scripts/export/q8.py: quantize_dynamic's int8 / uint8 bytes
 from .config import TextShape
 from .graph import MS, Graph, Shared
 
@@ -105,10 +111,44 @@ def linear(g: Graph, x: str, w_nk: np.ndarray, bias, name: str, quant: bool, pac
     return g.node("Gemm", ins, name=name, transB=1)
 
 
+def quantize_input(g: Graph, x: str, name: str) -> tuple[str, str, str]:
+    """DynamicQuantizeLinear of an activation (uint8, per tensor): (quantized, scale, zero point)."""
+    return tuple(g.node("DynamicQuantizeLinear", [x], outputs=3, name=name + "/quantize_input"))
+
+
+def linear_q8(g: Graph, xq: tuple[str, str, str], parts: list[np.ndarray], bias, name: str,
+              quantized: tuple[np.ndarray, np.ndarray] | None = None) -> str:
+    """The reference q8 MatMul for x (already DynamicQuantizeLinear'd: `xq`) @ W^T, W the row-wise concat of
+    `parts` (PyTorch Linear weights [N_i, K], each quantised on its own as the reference's separate MatMuls
+    are; a fused q|k|v multiplies by the per-column scale vector, the same float products); `quantized`:
+    (int8 [K, N], scale) done already (a shared tensor)."""
+    if quantized is None:
+        qs = [q8.quantize_weight(p.T) for p in parts]
+        wq = np.concatenate([q for q, _ in qs], 1)
+        scale = qs[0][1] if len(qs) == 1 else np.concatenate([np.full(p.shape[0], s, np.float32)
+                                                                for p, (_, s) in zip(parts, qs)])
+        wname = g.init(name + ".weight_quantized", wq)
+    else:
+        wname, scale = quantized
+    xs, xscale, xzp = xq
+    mm = g.node("MatMulInteger", [xs, wname, xzp, g.init(name + ".weight_zero_point", np.array(0, np.int8))],
+                name=name)
+    scales = g.node("Mul", [xscale, g.init(name + ".weight_scale", np.asarray(scale, np.float32))],
+                    name=name + "/scales")
+    y = g.node("Mul", [g.node("Cast", [mm], name=name + "/cast", to=TP.FLOAT), scales], name=name + "/scaled")
+    return g.node("Add", [y, g.init(name + ".bias", bias)], name=name + "/bias") if bias is not None else y
+
+
 def build_decoder(ts: TextShape, w, quant: bool, share_embed: Shared | None = None,
-                  name: str = "decoder_fast", packed: bool = True, embed_q4: bool = False) -> Graph:
+                  name: str = "decoder_fast", packed: bool = True, embed_q4: bool = False, int8: bool = False,
+                  share_q8: dict | None = None) -> Graph:
     """embed_q4 (q4 only): the embedding lookup as GatherBlockQuantized over the same 4-bit bytes as
-    the tied lm_head's MatMulNBits (one copy on disk, exact same dequantised rows); else an fp32 Gather."""
+    the tied lm_head's MatMulNBits (one copy on disk, exact same dequantised rows); else an fp32 Gather.
+    int8 (quant False): the q8 graph; share_q8: {"embed": Shared, "lm_head": Shared} where the reference q8
+    graphs' bytes of the embedding's uint8 data / the lm_head's int8 weight already lie on disk."""
+    if int8 and quant:
+        raise ValueError("build_decoder: q4 (quant) and q8 (int8) exclude each other")
+    share_q8 = share_q8 or {}
     g = Graph(name)
     H, V = ts.hidden, ts.vocab
     hd = kv_head_dim(ts.head_dim)  # the cache's and GQA's head size
@@ -137,6 +177,16 @@ def build_decoder(ts: TextShape, w, quant: bool, share_embed: Shared | None = No
         data = g.init(e_name + "_q4", packed_e.reshape(V, H // 2))
         gathered = g.node("GatherBlockQuantized", [data, ids, g.init(e_name + ".scales", scales_e)], domain=MS,
                           name="embed_tokens", bits=4, block_size=q4.BLOCK, gather_axis=0, quantize_axis=1)
+    elif int8:  # the reference q8 embed_tokens: uint8 Gather, then DequantizeLinear of the rows
+        eq, escale, ezp = q8.quantize_gather(embed)
+        data = e_name + "_quantized"
+        if "embed" in share_q8:
+            g.share(data, eq, share_q8["embed"])
+        else:
+            g.init(data, eq)
+        rows8 = g.node("Gather", [data, ids], name="embed_tokens")
+        gathered = g.node("DequantizeLinear", [rows8, g.init(e_name + "_scale", escale),
+                                               g.init(e_name + "_zero_point", ezp)], name="embed_tokens/dequantize")
     else:
         if share_embed is not None:
             g.share(e_name, embed, share_embed)
@@ -150,6 +200,11 @@ def build_decoder(ts: TextShape, w, quant: bool, share_embed: Shared | None = No
     zero32 = g.const(0, np.int32)
     x = g.node("Where", [g.node("Greater", [vrows, zero32]), vis, tok], name="visual_merge")
 
+    def proj(x_in: str, parts: list[np.ndarray], bias, pname: str) -> str:
+        if int8:
+            return linear_q8(g, quantize_input(g, x_in, pname), parts, bias, pname)
+        return linear(g, x_in, parts[0] if len(parts) == 1 else np.concatenate(parts, 0), bias, pname, quant)
+
     residual = x
     h = g.node("SimplifiedLayerNormalization", [x, g.init("model.layers.0.input_layernorm.weight",
                w["model.layers.0.input_layernorm.weight"])], name="layers.0.input_layernorm",
@@ -158,11 +213,10 @@ def build_decoder(ts: TextShape, w, quant: bool, share_embed: Shared | None = No
     for i in range(ts.layers):
         p = f"model.layers.{i}."
         nh = {"q": ts.heads, "k": ts.kv_heads, "v": ts.kv_heads}
-        wqkv = np.concatenate([pad_heads(w[p + f"self_attn.{n}_proj.weight"], nh[n], ts.head_dim, hd, 0)
-                               for n in "qkv"], 0)
+        wqkv = [pad_heads(w[p + f"self_attn.{n}_proj.weight"], nh[n], ts.head_dim, hd, 0) for n in "qkv"]
         bqkv = np.concatenate([pad_heads(w[p + f"self_attn.{n}_proj.bias"], nh[n], ts.head_dim, hd, 0)
                                for n in "qkv"], 0)
-        qkv = linear(g, h, wqkv, bqkv, p + "self_attn.qkv_proj", quant)  # [S, q + 2 kv]
+        qkv = proj(h, wqkv, bqkv, p + "self_attn.qkv_proj")  # [S, q + 2 kv]
         qkv3 = g.node("Unsqueeze", [qkv, g.const([0])])  # [1, S, q + 2 kv]
         if packed:
             qkv_in = [qkv3, "", ""]
@@ -177,31 +231,48 @@ def build_decoder(ts: TextShape, w, quant: bool, share_embed: Shared | None = No
         presents.append((pk, pv))
         attn2 = g.node("Squeeze", [attn, g.const([0])])  # [S, q]
         wo = pad_heads(w[p + "self_attn.o_proj.weight"], ts.heads, ts.head_dim, hd, 1)
-        o = linear(g, attn2, wo, None, p + "self_attn.o_proj", quant)
+        o = proj(attn2, [wo], None, p + "self_attn.o_proj")
         h2, _, _, residual = g.node("SkipSimplifiedLayerNormalization",
                                     [o, residual, g.init(p + "post_attention_layernorm.weight",
                                                          w[p + "post_attention_layernorm.weight"])],
                                     outputs=4, domain=MS, name=f"layers.{i}.post_attention_layernorm",
                                     epsilon=ts.rms_eps)
-        gate = linear(g, h2, w[p + "mlp.gate_proj.weight"], None, p + "mlp.gate_proj", quant)
-        up = linear(g, h2, w[p + "mlp.up_proj.weight"], None, p + "mlp.up_proj", quant)
+        if int8:  # one DynamicQuantizeLinear for both, as the reference shares it
+            h2q = quantize_input(g, h2, p + "mlp.gate_up")
+            gate = linear_q8(g, h2q, [w[p + "mlp.gate_proj.weight"]], None, p + "mlp.gate_proj")
+            up = linear_q8(g, h2q, [w[p + "mlp.up_proj.weight"]], None, p + "mlp.up_proj")
+        else:
+            gate = linear(g, h2, w[p + "mlp.gate_proj.weight"], None, p + "mlp.gate_proj", quant)
+            up = linear(g, h2, w[p + "mlp.up_proj.weight"], None, p + "mlp.up_proj", quant)
         act = g.node("Mul", [gate, g.node("Sigmoid", [gate])], name=f"layers.{i}.silu")
-        down = linear(g, g.node("Mul", [act, up], name=f"layers.{i}.gated"), w[p + "mlp.down_proj.weight"], None,
-                      p + "mlp.down_proj", quant)
+        down = proj(g.node("Mul", [act, up], name=f"layers.{i}.gated"), [w[p + "mlp.down_proj.weight"]], None,
+                    p + "mlp.down_proj")
         last = i == ts.layers - 1
         norm_name = "model.norm.weight" if last else f"model.layers.{i + 1}.input_layernorm.weight"
         h, _, _, residual = g.node("SkipSimplifiedLayerNormalization",
                                    [down, residual, g.init(norm_name, w[norm_name])], outputs=4, domain=MS,
                                    name="norm" if last else f"layers.{i + 1}.input_layernorm", epsilon=ts.rms_eps)
-    sel = g.node("Gather", [h, rows], name="logit_rows")  # [L, H]
     head_w = w["lm_head.weight"] if "lm_head.weight" in w else embed
-    if quant:
-        tied = "lm_head.weight" not in w
-        logits = linear(g, sel, head_w, None, "lm_head", True, packed_q4=embed_packed if tied else None)
-    elif "lm_head.weight" in w:
-        logits = linear(g, sel, head_w, None, "lm_head", False)
-    else:  # tied: the Gather's initializer serves the lm_head too (one copy in memory)
-        logits = g.node("Gemm", [sel, e_name], name="lm_head", transB=1)
+    if int8:
+        # Quantised over all S rows, as the reference's lm_head input is; then the wanted rows.
+        hq, hscale, hzp = quantize_input(g, h, "lm_head")
+        sel_q = g.node("Gather", [hq, rows], name="logit_rows")  # [L, H] uint8
+        wq, wscale = q8.quantize_weight(head_w.T)
+        if "lm_head" in share_q8:
+            g.share("lm_head.weight_quantized", wq, share_q8["lm_head"])
+        else:
+            g.init("lm_head.weight_quantized", wq)
+        logits = linear_q8(g, (sel_q, hscale, hzp), [], None, "lm_head",
+                           quantized=("lm_head.weight_quantized", wscale))
+    else:
+        sel = g.node("Gather", [h, rows], name="logit_rows")  # [L, H]
+        if quant:
+            tied = "lm_head.weight" not in w
+            logits = linear(g, sel, head_w, None, "lm_head", True, packed_q4=embed_packed if tied else None)
+        elif "lm_head.weight" in w:
+            logits = linear(g, sel, head_w, None, "lm_head", False)
+        else:  # tied: the Gather's initializer serves the lm_head too (one copy in memory)
+            logits = g.node("Gemm", [sel, e_name], name="lm_head", transB=1)
     g.output("logits", TP.FLOAT, ["L", V], logits)
 
     # transformers' RepetitionPenaltyLogitsProcessor (divide positive, multiply negative) over every id seen,

@@ -15,7 +15,8 @@ CHUNK_BYTES = 1_900_000_000  # one external-data file stays below what a browser
 INLINE_LIMIT = 64 * 1024 * 1024  # graphs whose weights are smaller keep them inline (one file)
 
 DTYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): TensorProto.INT64,
-          np.dtype(np.int32): TensorProto.INT32, np.dtype(np.uint8): TensorProto.UINT8}
+          np.dtype(np.int32): TensorProto.INT32, np.dtype(np.uint8): TensorProto.UINT8,
+          np.dtype(np.int8): TensorProto.INT8}
 
 
 @dataclass

@@ -170,6 +170,7 @@ export class FastModel {
   readonly capacity: number;
   private readonly vision: Session;
   private readonly gridInput: 'grid_thw' | 'image_grid_thw';
+  private readonly dtype: string;
   private readonly prefillSession: Session;
   private decodeSession: Session | null = null;
   private captureNote = '';
@@ -198,6 +199,7 @@ export class FastModel {
 
   private constructor(o: FastLoadOptions, vision: Session, prefill: Session) {
     this.manifest = o.manifest;
+    this.dtype = o.dtype;
     this.device = o.device;
     this.capacity = o.capacity;
     this.vision = vision;
@@ -225,7 +227,7 @@ export class FastModel {
       (ort.env.webgpu as { device?: unknown }).device = made.device;
     }
     // The reference vision graph's rows come back to the CPU (gathered there under the zero row).
-    const fastVision = fastVisionOf(o.manifest) !== null;
+    const fastVision = fastVisionOf(o.manifest, o.dtype) !== null;
     const vision = await createSession(
       o,
       files.vision,
@@ -374,7 +376,7 @@ export class FastModel {
    * vision graph, or from the reference vision graph slice by slice.
    */
   async encode(items: readonly Patches[], cancelled?: CancelCheck): Promise<FastFeatures> {
-    const v = fastVisionOf(this.manifest);
+    const v = fastVisionOf(this.manifest, this.dtype);
     const first = items[0];
     if (!first) throw new ModelError('bad-visuals', 'no visuals to encode');
     if (!v) return this.encodeReference(items, cancelled);

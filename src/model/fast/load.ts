@@ -16,6 +16,13 @@ import { FAST_MANIFEST, fastVisionOf, type FastManifest } from './manifest';
 
 const FAST_NOTE = 'one run per step, penalty and argmax on the device';
 const REFERENCE_VISION_NOTE = "the model's reference vision graph per temporal slice";
+/**
+ * Why the fast q8 graphs do not run on WebGPU: onnxruntime-web 1.31's WebGPU EP registers no
+ * MatMulInteger kernel (its asyncify build holds the op's name exactly as often as the CPU-only
+ * build), so every projection would run on the CPU with a GPU -> CPU copy around it, silently.
+ */
+export const Q8_WEBGPU_WHY =
+  'the fast q8 graphs use MatMulInteger, which onnxruntime-web has no webgpu kernel for (it would run on the CPU)';
 
 /**
  * Load the fast graphs, or say why not when engine 'auto' finds none that fit this load (the
@@ -44,7 +51,7 @@ export async function loadFast(a: {
     dtype = manifest.graphs[settings.dtype] ? settings.dtype : undefined;
     dtypeReason = `${settings.dtype} as asked`;
   }
-  const refuse = (why: string, code: 'missing-file' | 'bad-config') => {
+  const refuse = (why: string, code: 'missing-file' | 'bad-config' | 'unsupported-device') => {
     if (settings.engine === 'fast') {
       throw new ModelError(code, `${server.label}: ${why}`, { file: FAST_MANIFEST });
     }
@@ -57,6 +64,8 @@ export async function loadFast(a: {
       'missing-file',
     );
   }
+  if (dtype === 'q8' && choice.device === 'webgpu')
+    return refuse(Q8_WEBGPU_WHY, 'unsupported-device');
   emit?.({ kind: 'device', device: choice.device, reason: choice.reason });
   const graphFiles = [graphs.decoder, graphs.vision].flatMap((g) => [
     g.file,
@@ -105,7 +114,7 @@ export async function loadFast(a: {
   };
   // A manifest's reference vision graph takes the grid input the reference loader feeds the family.
   const gridInput = modelFamily(a.config) === 'qwen2_5_vl' ? 'image_grid_thw' : 'grid_thw';
-  const visionGraph = fastVisionOf(manifest) ? 'vision_fast' : 'vision_encoder';
+  const visionGraph = fastVisionOf(manifest, dtype) ? 'vision_fast' : 'vision_encoder';
   let fast: FastModel;
   try {
     fast = await FastModel.load({

@@ -13,6 +13,22 @@ describe('onnx/fast.json', () => {
     expect(m.graphs['fp32']?.vision.file).toBe('onnx/vision_fast.onnx');
   });
 
+  it("the tiny Qwen2-VL's q8 lists its fast q8 decoder over the reference q8 bytes and the reference q8 vision graph", () => {
+    const m = parseFastManifest(committed('tiny-random-qwen2-vl'), 'qwen2-vl');
+    const q8 = m.graphs['q8'];
+    expect(q8?.decoder.file).toBe('onnx/decoder_fast_q8.onnx');
+    expect(q8?.decoder.data.map((d) => d.file)).toEqual([
+      'onnx/embed_tokens_quantized.onnx',
+      'onnx/decoder_model_merged_quantized.onnx',
+    ]);
+    expect(q8?.vision).toMatchObject({
+      file: 'onnx/vision_encoder_quantized.onnx',
+      graph: 'reference',
+    });
+    expect(fastVisionOf(m, 'q8')).toBeNull();
+    expect(fastVisionOf(m, 'q4')?.inv_freq).toHaveLength(4);
+  });
+
   it("the tiny Qwen2.5-VL's lists the shared fast decoder and its own reference vision graph", () => {
     const m = parseFastManifest(committed('tiny-random-qwen2_5-vl'), 'qwen2.5-vl');
     expect(m.vision).toEqual({

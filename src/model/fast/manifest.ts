@@ -4,6 +4,9 @@
  * rotary inverse frequencies. Validated with zod; a bad manifest is an error naming the file.
  * `vision.graph` 'reference' (Qwen2.5-VL): the vision graph listed is the model's own reference
  * vision encoder, which the engine runs per temporal slice (there is no fast Qwen2.5-VL tower).
+ * `graphs[dtype].vision.graph` 'reference': that dtype only lists the reference vision encoder (q8:
+ * its activations are quantised per tensor at run time, so only the per-slice graph quantises the
+ * reference's rows).
  */
 import { z } from 'zod';
 import { ModelError } from '../types';
@@ -18,6 +21,9 @@ const graph = z.object({
   data: z.array(z.object({ path: z.string(), file: z.string() })),
   nodes: z.number().int().positive(),
 });
+
+/** A dtype's vision graph; `graph` 'reference' where this dtype runs the reference vision encoder. */
+const visionGraph = graph.extend({ graph: z.literal('reference').optional() });
 
 /** The fast vision graph (Qwen2-VL's tower, every slice in one run); `graph` absent or 'fast'. */
 const fastVision = z.object({
@@ -58,16 +64,21 @@ const manifest = z.object({
     fastVision,
   ]),
   repetition_penalty: z.number().positive(),
-  graphs: z.record(z.string(), z.object({ decoder: graph, vision: graph })),
+  graphs: z.record(z.string(), z.object({ decoder: graph, vision: visionGraph })),
 });
 
 export type FastManifest = z.infer<typeof manifest>;
 export type FastGraphFile = z.infer<typeof graph>;
 export type FastVision = z.infer<typeof fastVision>;
 
-/** The fast vision graph's settings, or null when the manifest lists the reference vision graph. */
-export function fastVisionOf(m: FastManifest): FastVision | null {
-  return m.vision.graph === 'reference' ? null : m.vision;
+/**
+ * The fast vision graph's settings, or null when the manifest (or, with `dtype`, that dtype's entry)
+ * lists the reference vision graph.
+ */
+export function fastVisionOf(m: FastManifest, dtype?: string): FastVision | null {
+  if (m.vision.graph === 'reference') return null;
+  if (dtype !== undefined && m.graphs[dtype]?.vision.graph === 'reference') return null;
+  return m.vision;
 }
 
 export function parseFastManifest(text: string, label: string): FastManifest {
