@@ -43,6 +43,8 @@ const OFFICIAL_ONLY = { official: true, letters: false, likelihood: false };
 interface Made {
   /** The embedding: fp32 Gather (loads on the app's wasm runtime) or q4 GatherBlockQuantized. */
   embed?: string;
+  /** The dtypes whose fast graphs it has (q4, q8). */
+  dtypes?: string[];
   seconds: number;
   bytes: number;
   files: Record<string, number>;
@@ -56,9 +58,11 @@ function ensureBig(): { made: Made; builtNow: boolean; wallS: number } {
   const stamp = join(dir, 'made.json');
   if (existsSync(stamp)) {
     const made = JSON.parse(readFileSync(stamp, 'utf8')) as Made;
-    if (made.embed === 'fp32') return { made, builtNow: false, wallS: 0 };
+    // Folders made before the q8 graphs (no dtypes field) are rebuilt.
+    if (made.embed === 'fp32' && made.dtypes?.includes('q8'))
+      return { made, builtNow: false, wallS: 0 };
   }
-  log(`making ${BIG_DIR} (Qwen2-VL-2B shapes, random weights, fast q4 graphs) …`);
+  log(`making ${BIG_DIR} (Qwen2-VL-2B shapes, random weights, fast q4 and q8 graphs) …`);
   const t0 = performance.now();
   const r = spawnSync(
     'npx',
@@ -193,6 +197,15 @@ function fromOrt(r: FastOrtRun): Side {
   };
 }
 
+/** A comma-separated dtype list, each one of `allowed`. */
+function dtypeList<T extends string>(list: string, allowed: readonly T[]): T[] {
+  return list.split(',').map((d) => {
+    if (!(allowed as readonly string[]).includes(d))
+      throw new Error(`dtype ${d} is not one of ${allowed.join(', ')}`);
+    return d as T;
+  });
+}
+
 function firstDiff(a: readonly number[], b: readonly number[]): number | null {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
@@ -202,7 +215,7 @@ function firstDiff(a: readonly number[], b: readonly number[]): number | null {
 interface Target {
   model: string;
   dir: string;
-  dtype: 'fp32' | 'q4';
+  dtype: 'fp32' | 'q4' | 'q8';
   tokens: number;
   cases: Fixture[];
   reference: boolean;
@@ -425,6 +438,8 @@ async function main() {
       'tiny-repeats': { type: 'string', default: '3' },
       'big-cases': { type: 'string', default: 'still-sample5' },
       'big-threads': { type: 'string', default: '1,2' },
+      dtypes: { type: 'string', default: 'fp32,q4,q8' },
+      'big-dtypes': { type: 'string', default: 'q4,q8' },
       out: { type: 'string', default: `bench/cpu-${cpus().length}core.json` },
       port: { type: 'string', default: process.env.PW_PORT ?? '4700' },
       'no-kernels': { type: 'boolean', default: false },
@@ -438,7 +453,7 @@ async function main() {
   const tiny = ['still-sample5', 'clip-f71fb12c'].map(fixture);
   const targets: Target[] = [];
   if (models.includes('tiny')) {
-    for (const dtype of ['fp32', 'q4'] as const) {
+    for (const dtype of dtypeList(values.dtypes, ['fp32', 'q4', 'q8'])) {
       targets.push({
         model: 'tiny',
         dir: TINY_DIR,
@@ -458,18 +473,19 @@ async function main() {
     log(
       `${BIG_DIR}: ${(big.made.bytes / 2 ** 20).toFixed(0)} MiB of graphs, made in ${big.made.seconds} s${big.builtNow ? ' (now)' : ' (earlier)'}`,
     );
-    targets.push({
-      model: '2b',
-      dir: BIG_DIR,
-      dtype: 'q4',
-      tokens: Number(values['big-tokens']),
-      cases: values['big-cases'].split(',').map(fixture),
-      reference: false,
-      threads: values['big-threads'].split(',').map(Number),
-      repeats: 1,
-      // A 2B question on wasm takes a minute: its first decode steps are part of its numbers.
-      warmup: false,
-    });
+    for (const dtype of dtypeList(values['big-dtypes'], ['q4', 'q8']))
+      targets.push({
+        model: '2b',
+        dir: BIG_DIR,
+        dtype,
+        tokens: Number(values['big-tokens']),
+        cases: values['big-cases'].split(',').map(fixture),
+        reference: false,
+        threads: values['big-threads'].split(',').map(Number),
+        repeats: 1,
+        // A 2B question on wasm takes a minute: its first decode steps are part of its numbers.
+        warmup: false,
+      });
   }
   const dist = ensureBuild('dist-cli', log);
   // The whole models/ folder at /cli-model/: the tiny model and models/.bench/ side by side.

@@ -1,11 +1,13 @@
 """A Qwen2-VL-2B-shaped model folder with random weights and the fast q4 graphs, for npm run bench:cpu.
 
-    /usr/bin/python3 scripts/bench-cpu/make_2b.py OUT_DIR --tokenizer models/tiny-random-qwen2-vl [--seed 0] [--embed fp32]
+    /usr/bin/python3 scripts/bench-cpu/make_2b.py OUT_DIR --tokenizer models/tiny-random-qwen2-vl [--seed 0] [--embed fp32] [--dtypes q4,q8]
 
 Qwen2-VL-2B-Instruct's exact shapes (scripts/export/model_def.py's "2b": hidden 1536, 28 layers, 12 heads,
 2 KV heads, intermediate 8960, vocab 151936, tied lm_head; vision depth 32, embed 1280, 16 heads),
 unit-gain random weights (scripts/export/fast/random_weights.py, made tensor by tensor: never all 8.8 GB
-at once), the builder's q4 graphs (scripts/export/fast build(): MatMulNBits everywhere). The embedding:
+at once), the builder's q4 graphs (scripts/export/fast build(): MatMulNBits everywhere) and q8 decoder
+(DynamicQuantizeLinear + MatMulInteger, over the q4 fast vision graph: there is no reference q8 vision graph
+here). The embedding:
 --embed fp32 (default here) an fp32 Gather (933 MB), the variant that loads on the app's wasm runtime;
 --embed q4 the builder's default for hidden % 32 == 0, GatherBlockQuantized over the tied lm_head's 4-bit
 bytes, which onnxruntime-web's asyncify wasm build has no kernel for (WebGPU and onnxruntime-node run it).
@@ -55,6 +57,7 @@ def main() -> None:
     ap.add_argument("--tokenizer", required=True, help="a model folder with the Qwen2-VL tokenizer files")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--embed", choices=["fp32", "q4"], default="fp32")
+    ap.add_argument("--dtypes", default="q4,q8")
     args = ap.parse_args()
     out, src = Path(args.out), Path(args.tokenizer)
     out.mkdir(parents=True, exist_ok=True)
@@ -64,11 +67,14 @@ def main() -> None:
     for f in COPIED:
         shutil.copyfile(src / f, out / f)
     t0 = time.time()
-    build(config, LazyRandomWeights(config, args.seed), out, dtypes=["q4"],
-          log=lambda m: print(m, file=sys.stderr), embed_q4=args.embed == "q4")
+    dtypes = args.dtypes.split(",")
+    build(config, LazyRandomWeights(config, args.seed), out, dtypes=dtypes,
+          log=lambda m: print(m, file=sys.stderr), embed_q4=args.embed == "q4",
+          q8_vision="q4" if "q4" in dtypes else "reference")
     seconds = time.time() - t0
     files = {str(p.relative_to(out)): p.stat().st_size for p in sorted((out / "onnx").iterdir())}
     made = {"seconds": round(seconds, 1), "bytes": sum(files.values()), "files": files, "seed": args.seed, "embed": args.embed,
+            "dtypes": dtypes,
             "made_by": "scripts/bench-cpu/make_2b.py (scripts/export/fast build, LazyRandomWeights)"}
     (out / "made.json").write_text(json.dumps(made, indent=1) + "\n")
     print(json.dumps(made))

@@ -90,11 +90,13 @@ def text_inv_freq(ts) -> np.ndarray:
 
 
 def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | None = None, log=print,
-          embed_q4: bool | None = None, vision: str | None = None) -> dict:
+          embed_q4: bool | None = None, vision: str | None = None, q8_vision: str = "reference") -> dict:
     """vision: "fast" (build vision_fast*.onnx) or "reference" (list onnx/vision_encoder*.onnx); None: by the
     config's model_type (vision_kind). embed_q4: None (default) picks GatherBlockQuantized for q4 models with hidden % 32 == 0; False keeps an
     fp32 Gather (onnxruntime-web's asyncify wasm build, the one the app ships, has no CPU GatherBlockQuantized
-    kernel: such graphs do not load on wasm)."""
+    kernel: such graphs do not load on wasm). q8_vision: "reference" (default: the folder's vision_encoder_quantized.onnx,
+    per slice, exact against the reference q8 export) or "fp32" / "q4": that dtype's fast vision graph, also built
+    (for folders with no reference q8 vision graph, e.g. the benchmark's 2B-shaped model)."""
     out_dir = Path(out_dir)
     onnx_dir = out_dir / "onnx"
     onnx_dir.mkdir(parents=True, exist_ok=True)
@@ -107,9 +109,11 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
     for dt in dtypes:
         if dt not in SUFFIX:
             raise ValueError(f"build: dtype {dt} is not one of {sorted(SUFFIX)}")
+    if q8_vision != "reference" and (vision != "fast" or q8_vision not in ("fp32", "q4") or q8_vision not in dtypes):
+        raise ValueError(f"build: q8_vision {q8_vision!r} must be 'reference' or a fast vision dtype built too")
+    ref_dtypes = REFERENCE_VISION_DTYPES if q8_vision == "reference" else ()
     # Before anything is written: every dtype's reference vision graph is there.
-    ref_vision = {dt: reference_vision(onnx_dir, dt) for dt in dtypes
-                  if vision == "reference" or dt in REFERENCE_VISION_DTYPES}
+    ref_vision = {dt: reference_vision(onnx_dir, dt) for dt in dtypes if vision == "reference" or dt in ref_dtypes}
     graphs = {}
     for dt in dtypes:
         quant = dt == "q4"
@@ -125,7 +129,9 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
                                                     name=f"decoder_fast{SUFFIX[dt]}", embed_q4=use_embed_q4,
                                                     int8=int8, share_q8={k: shared[f"{w}@q8"] for k, w in Q8_SHARES
                                                                          if f"{w}@q8" in shared}))]
-        if vision == "fast" and dt not in REFERENCE_VISION_DTYPES:
+        if vision == "fast" and dt == "q8" and q8_vision != "reference":
+            pass  # listed below: the q8_vision dtype's fast vision graph
+        elif vision == "fast" and dt not in ref_dtypes:
             makers.append(("vision", lambda: build_vision(vision_shape(config), weights, quant,
                                                           name=f"vision_fast{SUFFIX[dt]}")))
         else:
@@ -154,6 +160,8 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
         "repetition_penalty": PENALTY,
         "graphs": graphs,
     }
+    if "q8" in graphs and q8_vision != "reference":
+        graphs["q8"]["vision"] = graphs[q8_vision]["vision"]
     manifest["graphs"] = {dt: {"decoder": e["decoder"], "vision": e["vision"]} for dt, e in graphs.items()}
     (onnx_dir / "fast.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
