@@ -17,9 +17,11 @@ import { FAST_MANIFEST, fastVisionOf, type FastManifest } from './manifest';
 const FAST_NOTE = 'one run per step, penalty and argmax on the device';
 const REFERENCE_VISION_NOTE = "the model's reference vision graph per temporal slice";
 /**
- * Why the fast q8 graphs do not run on WebGPU: onnxruntime-web 1.31's WebGPU EP registers no
- * MatMulInteger kernel (its asyncify build holds the op's name exactly as often as the CPU-only
- * build), so every projection would run on the CPU with a GPU -> CPU copy around it, silently.
+ * Why the fast q8 graphs do not run on WebGPU: onnxruntime-web 1.31's WebGPU EP has no kernel for
+ * their DynamicQuantizeLinear / MatMulInteger (measured with the app's bundle on SwiftShader: a
+ * session with `session.disable_cpu_ep_fallback` refuses either op as "assigned to the default CPU
+ * EP", while MatMul and MatMulNBits load), so every projection would run on the CPU with a GPU -> CPU
+ * copy around it, silently.
  */
 export const Q8_WEBGPU_WHY =
   'the fast q8 graphs use MatMulInteger, which onnxruntime-web has no webgpu kernel for (it would run on the CPU)';
