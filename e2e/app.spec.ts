@@ -158,7 +158,7 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   // The model step's defaults for dtype: 'auto' resolves to q4 on wasm, and the run is q4's.
   await setUp(page, { dtype: 'auto' });
   await expect(page.getByTestId('model-status')).toContainText(
-    'q4 (auto: q4 among the fast graphs (fp32, q4)) on wasm',
+    'q4 (auto: q4 among the fast graphs (fp32, q8, q4)) on wasm',
   );
   // The tiny folder has the fast graphs: the status says which engine runs.
   await expect(page.getByTestId('model-engine')).toHaveText('fast engine');
