@@ -76,10 +76,10 @@ def case_inputs(model_dir: Path, case_id: str):
     still = Image.open(fx_dir / fx["still_252_png"]).convert("RGB")
     kwargs = {"text": [fx["prompt_text"]], "images": [still], "return_tensors": "pt"}
     if fx["clip"]:
-        if not (fx_dir / case_id / f"frame_00_src{fx['indices'][0]:04d}.png").exists():
+        paths = [fx_dir / case_id / f"frame_{i:02d}_src{ix:04d}.png" for i, ix in enumerate(fx["indices"])]
+        if not all(f.exists() for f in paths):
             sys.exit(f"selfcheck: case {case_id}: its clip frames are not in {fx_dir / case_id} (only some cases commit them)")
-        frames = [np.asarray(Image.open(fx_dir / case_id / f"frame_{i:02d}_src{ix:04d}.png").convert("RGB"))
-                  for i, ix in enumerate(fx["indices"])]
+        frames = [np.asarray(Image.open(f).convert("RGB")) for f in paths]
         u8 = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).contiguous()
         kwargs["videos"] = [TF.resize(u8.float(), [SIDE, SIDE], interpolation=InterpolationMode.BICUBIC, antialias=True)]
     inputs = proc(**kwargs)

@@ -69,6 +69,9 @@ class GpuMemory:
         if self.ok:
             self.marks.append((round(elapsed(), 2), label, self._used()))
 
+    def marks_since(self, t0=0.0):
+        return [{"s": t, "label": label, "bytes": b} for t, label, b in self.marks if t >= t0]
+
     def peak_since(self, t0):
         xs = [b for t, b in self.samples if t >= t0]
         return max(xs) - self.baseline if xs and self.baseline is not None else None
@@ -103,7 +106,7 @@ class GpuMemory:
             return None
         return {"peak_bytes_above_baseline": self.peak - self.baseline, "peak_bytes": self.peak,
                 "baseline_bytes": self.baseline, "how": "nvidia-smi memory.used every 0.2 s while only Chromium ran",
-                "marks": [{"s": t, "label": label, "bytes": b} for t, label, b in self.marks]}
+                "marks": self.marks_since()}
 
 
 def unpack(payload: Path) -> Path:
@@ -354,7 +357,7 @@ def main():
                     f"decode {out_b[-1]['decode_tokens_per_s'] or 0:.1f} tok/s ({a.get('decode_tokens_per_s') or 0:.1f})")
             mem.mark("lazyRelease: questions done")
             report["app_2b_lazy_release"] = {"load": info, "questions": out_b, "peak_gpu_memory_bytes": mem.peak_since(t0),
-                                             "marks": [{"s": t, "label": l, "bytes": b} for t, l, b in mem.marks if t >= t0]}
+                                             "marks": mem.marks_since(t0)}
             log(f"  lazyRelease: peak {report['app_2b_lazy_release']['peak_gpu_memory_bytes']} bytes above baseline "
                 f"(bucket run: {(report.get('gpu_memory') or {}).get('peak_bytes_above_baseline')})")
         if not small:
@@ -463,7 +466,7 @@ def main():
         phase("wasm", wasm, optional=True, need=40)
         report["console_tail"] = page.console[-40:]
         mem.stop = True
-        report["gpu_memory_timeline"] = {"every_s": 1.0, "samples": mem.timeline(), "marks": (mem.result() or {}).get("marks")}
+        report["gpu_memory_timeline"] = {"every_s": 1.0, "samples": mem.timeline(), "marks": mem.marks_since()}
 
     summarise(report, rows)
     save()
