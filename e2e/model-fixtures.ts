@@ -30,7 +30,8 @@ export interface Fixture {
 export type RunResult = Extract<RunOutcome, { ok: true }>['value']['result'];
 
 /** The fast graphs' own onnxruntime (CPU) outputs for a case (scripts/fast-fixtures.ts). */
-export function fastFixture(id: string, dtype: 'fp32' | 'q4' | 'q8'): Reference {
+/** q4a8: the q4 graphs with int8 activations (the a8 graphs, onnxruntime accuracy_level 4). */
+export function fastFixture(id: string, dtype: 'fp32' | 'q4' | 'q8' | 'q4a8'): Reference {
   const all = JSON.parse(
     readFileSync(resolve(import.meta.dirname, `fixtures/fast/${id}.json`), 'utf8'),
   ) as Record<string, Reference>;

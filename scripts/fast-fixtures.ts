@@ -41,12 +41,16 @@ function summary(logits: Float32Array, letters: Record<string, number>) {
   };
 }
 
-async function runFast(fx: Fx, dtype: 'fp32' | 'q4' | 'q8') {
+type Variant = 'fp32' | 'q4' | 'q8' | 'q4a8';
+
+async function runFast(fx: Fx, variant: Variant) {
+  const dtype = variant === 'q4a8' ? 'q4' : variant;
   const fast = await FastOrt.create({
     modelDir: MODEL,
     dtype,
     threads: 2,
     capacity: CAPACITY,
+    int8: variant === 'q4a8',
   });
   const v = visuals(fx);
   const ids = fx.input_ids;
@@ -76,9 +80,10 @@ for (const id of ['still-sample5', 'clip-f71fb12c']) {
     onnxruntime_node: ortNodeVersion(),
     new_tokens: NEW_TOKENS,
   };
-  for (const dtype of ['fp32', 'q4', 'q8'] as const) {
+  // q4a8: the q4 graphs with int8 activations (onnxruntime accuracy_level 4), against the exact q4 fixture.
+  for (const dtype of ['fp32', 'q4', 'q8', 'q4a8'] as const) {
     const r = await runFast(fx, dtype);
-    const ref = fx.onnx[dtype];
+    const ref = fx.onnx[dtype === 'q4a8' ? 'q4' : dtype];
     const diff = ref
       ? Math.max(
           ...ref.top20.map(([tid, v]) =>

@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { mergedTokens, temporalSlices, type Patches } from '../src/model/pixels';
 import { ropeIndex } from '../src/model/rope';
-import { fastVisionOf, parseFastManifest, type FastManifest } from '../src/model/fast/manifest';
+import {
+  fastVisionOf,
+  parseFastManifest,
+  sessionGraphs,
+  type FastManifest,
+} from '../src/model/fast/manifest';
 import { ropeTable, seenMask, visionTable, visualRows } from '../src/model/fast/tables';
 
 const IDS = { image: 151655, video: 151656, visionStart: 151652 };
@@ -54,13 +59,17 @@ export class FastOrt {
     dtype: string;
     threads: number;
     capacity: number;
+    /** q4: the int8-activation (a8) graphs for every run, as the app's q4Int8 'all'. */
+    int8?: boolean;
   }): Promise<FastOrt> {
     const manifest = parseFastManifest(
       readFileSync(join(a.modelDir, 'onnx/fast.json'), 'utf8'),
       a.modelDir,
     );
-    const files = manifest.graphs[a.dtype];
-    if (!files) throw new Error(`${a.modelDir}: no fast ${a.dtype} graphs in onnx/fast.json`);
+    const entry = manifest.graphs[a.dtype];
+    if (!entry) throw new Error(`${a.modelDir}: no fast ${a.dtype} graphs in onnx/fast.json`);
+    if (a.int8 && !entry.a8) throw new Error(`${a.modelDir}: no a8 graphs for ${a.dtype}`);
+    const used = sessionGraphs(entry, a.int8 ? 'all' : 'off');
     if (manifest.vision.graph === 'reference')
       throw new Error(
         `${a.modelDir}: onnx/fast.json's vision is the Qwen2.5-VL reference graph (fast-ort feeds Qwen2-VL's grid_thw)`,
@@ -72,8 +81,8 @@ export class FastOrt {
       graphOptimizationLevel: 'all',
     };
     const t0 = performance.now();
-    const vision = await ort.InferenceSession.create(join(a.modelDir, files.vision.file), opts);
-    const decoder = await ort.InferenceSession.create(join(a.modelDir, files.decoder.file), opts);
+    const vision = await ort.InferenceSession.create(join(a.modelDir, used.vision.file), opts);
+    const decoder = await ort.InferenceSession.create(join(a.modelDir, used.prefill.file), opts);
     return new FastOrt(manifest, vision, decoder, a.capacity, performance.now() - t0, a.dtype);
   }
 

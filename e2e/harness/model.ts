@@ -46,6 +46,7 @@ export interface LoadArgs {
   profile?: boolean;
   gpuSubgroups?: boolean;
   gpuBufferCache?: LoadSettings['gpuBufferCache'];
+  q4Int8?: LoadSettings['q4Int8'];
 }
 
 interface Failure {
@@ -95,6 +96,7 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
       profile: args.profile ?? DEFAULT_LOAD_SETTINGS.profile,
       gpuSubgroups: args.gpuSubgroups ?? DEFAULT_LOAD_SETTINGS.gpuSubgroups,
       gpuBufferCache: args.gpuBufferCache ?? DEFAULT_LOAD_SETTINGS.gpuBufferCache,
+      q4Int8: args.q4Int8 ?? DEFAULT_LOAD_SETTINGS.q4Int8,
     };
     const info = await client.load(source, settings, (e) => events.push(e));
     return { ok: true, value: { info, events } };

@@ -99,6 +99,12 @@ export interface LoadSettings {
    * 20-35% slower. So 'bucket'; the other stays as the benchmark's A/B switch.
    */
   gpuBufferCache: 'bucket' | 'lazyRelease';
+  /**
+   * Fast engine, q4: int8 activations (onnxruntime's accuracy_level 4, the folder's `a8` graphs) for
+   * no run, vision + prefill, or every run. Numbers then differ from exact q4 by the rounding of each
+   * projection's input to 8 bits (per 128 values on WebGPU).
+   */
+  q4Int8: 'off' | 'prefill' | 'all';
 }
 
 export type EngineRequest = 'auto' | 'fast' | 'reference';
@@ -119,6 +125,7 @@ export const DEFAULT_LOAD_SETTINGS: LoadSettings = {
   profile: false,
   gpuSubgroups: true,
   gpuBufferCache: 'bucket',
+  q4Int8: 'off',
 };
 
 /** What the loader reports while it works (not part of the settings: a callback, not data). */

@@ -28,6 +28,7 @@ import onnx
 
 import q8  # scripts/export/q8.py
 
+from .a8 import write_a8
 from .config import text_shape, vision_shape
 from .decoder import PENALTY, build_decoder, kv_head_dim
 from .graph import find_shared
@@ -90,7 +91,8 @@ def text_inv_freq(ts) -> np.ndarray:
 
 
 def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | None = None, log=print,
-          embed_q4: bool | None = None, vision: str | None = None, q8_vision: str = "reference") -> dict:
+          embed_q4: bool | None = None, vision: str | None = None, q8_vision: str = "reference",
+          a8: bool = True) -> dict:
     """vision: "fast" (build vision_fast*.onnx) or "reference" (list onnx/vision_encoder*.onnx); None: by the
     config's model_type (vision_kind). embed_q4: None (default) picks GatherBlockQuantized for q4 models with hidden % 32 == 0; False keeps an
     fp32 Gather (onnxruntime-web's asyncify wasm build, the one the app ships, has no CPU GatherBlockQuantized
@@ -149,6 +151,17 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
             size = path.stat().st_size + sum((onnx_dir / d).stat().st_size for d in data if d not in (share or {}).values())
             log(f"  {path.name}: {len(g.nodes)} nodes, {size:,} bytes of its own in {time.time() - t0:.1f}s"
                 + (f" (external data: {', '.join(data)})" if data else ""))
+        if quant and a8:
+            entry["a8"] = {}
+            for kind in ("decoder", "vision"):
+                if kind not in entry or entry[kind].get("graph") == "reference":
+                    continue  # a reference vision graph has no a8 variant: the exact one serves
+                src = out_dir / entry[kind]["file"]
+                dst = src.with_name(src.stem + "a8.onnx")
+                data, nodes = write_a8(src, dst)
+                entry["a8"][kind] = {"file": f"onnx/{dst.name}", "data": [{"path": d, "file": f"onnx/{d}"} for d in data],
+                                     "nodes": nodes}
+                log(f"  {dst.name}: int8 activations (accuracy_level 4), {dst.stat().st_size:,} bytes")
         graphs[dt] = entry
     manifest = {
         "format": FORMAT,
@@ -162,7 +175,8 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
     }
     if "q8" in graphs and q8_vision != "reference":
         graphs["q8"]["vision"] = graphs[q8_vision]["vision"]
-    manifest["graphs"] = {dt: {"decoder": e["decoder"], "vision": e["vision"]} for dt, e in graphs.items()}
+    manifest["graphs"] = {dt: {"decoder": e["decoder"], "vision": e["vision"], **({"a8": e["a8"]} if "a8" in e else {})}
+                          for dt, e in graphs.items()}
     (onnx_dir / "fast.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
 

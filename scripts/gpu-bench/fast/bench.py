@@ -217,6 +217,11 @@ def main():
     ap.add_argument("--questions", type=int, default=12)
     ap.add_argument("--model-dir", default="/tmp/fastbench/qwen2-vl-2b-random")
     ap.add_argument("--no-subgroups", action="store_true", help="the app's WebGPU device without `subgroups` (A/B)")
+    ap.add_argument("--q4-int8", default="off", choices=("off", "prefill", "all"),
+                    help="the main 2B run's q4Int8 load setting (int8 activations: the a8 graphs)")
+    ap.add_argument("--int8-ab", default="prefill,all",
+                    help="q4Int8 values measured beside the main run on 4 questions each ('' for none)")
+    ap.add_argument("--lazy-ab", action="store_true", help="also the storage-buffer lazyRelease A/B (4 questions)")
     args = ap.parse_args()
     payload, out = Path(args.payload), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -317,7 +322,7 @@ def main():
         def app_2b():
             mem.mark("app 2b: load starts")
             info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "profile": True, "kvCapacity": 1536,
-                                   **({"gpuSubgroups": False} if args.no_subgroups else {})})
+                                   "q4Int8": args.q4_int8, **({"gpuSubgroups": False} if args.no_subgroups else {})})
             report["app_load"] = info
             mem.mark("app 2b: loaded")
             log(f"loaded {big} in {info['wall_s']}s: {info['engineNote']}")
@@ -360,8 +365,41 @@ def main():
                                              "marks": mem.marks_since(t0)}
             log(f"  lazyRelease: peak {report['app_2b_lazy_release']['peak_gpu_memory_bytes']} bytes above baseline "
                 f"(bucket run: {(report.get('gpu_memory') or {}).get('peak_bytes_above_baseline')})")
-        if not small:
+        if not small and args.lazy_ab:
             phase("app 2b q4 webgpu, storage buffers lazyRelease", buffer_cache_ab, optional=True, need=60)
+
+        def int8_ab(mode):
+            # The same model with int8 activations (onnxruntime accuracy_level 4: the a8 graphs) for vision +
+            # prefill or every run, on 4 questions, against the main run: speed, and how far the numbers move.
+            t0 = elapsed()
+            mem.mark(f"q4Int8 {mode}: load starts")
+            info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "kvCapacity": 1536, "profile": True,
+                                   "q4Int8": mode})
+            log(f"  q4Int8 {mode}: {info['engineNote']}")
+            app_run(page, harness_run_args(qs[0], frames_url, 24))
+            out_i = []
+            for q in qs[:4]:
+                res = app_run(page, harness_run_args(q, frames_url, args.app_tokens))
+                row = {"sample_id": q["sample_id"], **app_row(res), "profile": res.get("profile")}
+                main_row = rows[q["sample_id"]]
+                a = main_row.get("app") or {}
+                top = {t["id"]: t["logit"] for t in (main_row.get("app_top_logits") or [])}
+                diffs = [abs(t["logit"] - top[t["id"]]) for t in (res.get("topLogits") or []) if t["id"] in top]
+                row["top_logits_max_abs_diff_vs_main"] = max(diffs) if diffs else None
+                row["greedy_first_divergence_vs_main"] = first_divergence(row["output_ids_head"], a.get("output_ids_head") or [])
+                out_i.append(row)
+                log(f"  q4Int8 {mode} {q['sample_id']}: vision {row['vision_ms']:.0f} ms ({a.get('vision_ms', 0):.0f}), "
+                    f"prefill {row['prefill_ms']:.0f} ms ({a.get('prefill_ms', 0):.0f}), TTFT {row['ttft_ms']:.0f} ms "
+                    f"({a.get('ttft_ms', 0):.0f}), decode {row['decode_tokens_per_s'] or 0:.1f} tok/s "
+                    f"({a.get('decode_tokens_per_s') or 0:.1f}); top-20 logits within {row['top_logits_max_abs_diff_vs_main']}, "
+                    f"greedy diverges at {row['greedy_first_divergence_vs_main']}")
+                save()
+            mem.mark(f"q4Int8 {mode}: questions done")
+            report.setdefault("app_2b_q4_int8", {})[mode] = {
+                "load": info, "questions": out_i, "peak_gpu_memory_bytes": mem.peak_since(t0), "marks": mem.marks_since(t0),
+                "main_run_q4_int8": args.q4_int8}
+        for mode in [m for m in args.int8_ab.split(",") if m and m != args.q4_int8]:
+            phase(f"app 2b q4 webgpu, q4Int8 {mode}", lambda mode=mode: int8_ab(mode), optional=True, need=50)
 
         def tiny_webgpu():
             out_t = {}
@@ -491,6 +529,14 @@ def summarise(report, rows):
         "tiny_webgpu_tokens_per_s": tiny.get("decode_tokens_per_s"),
         "peak_gpu_memory_bytes": mem.get("peak_bytes_above_baseline"),
         "peak_gpu_memory_bytes_lazy_release": lazy.get("peak_gpu_memory_bytes"),
+        "q4_int8": (report.get("app_load") or {}).get("engineNote"),
+        "q4_int8_ab": {mode: {"decode_tokens_per_s": med([q["decode_tokens_per_s"] for q in r["questions"]]),
+                              "ttft_ms_16_frames": med([q["ttft_ms"] for q, row in zip(r["questions"], qs)
+                                                        if row["clip_frames"] == 16]),
+                              "prefill_ms": [q["prefill_ms"] for q in r["questions"]],
+                              "top_logits_max_abs_diff_vs_main": [q["top_logits_max_abs_diff_vs_main"] for q in r["questions"]],
+                              "greedy_first_divergence_vs_main": [q["greedy_first_divergence_vs_main"] for q in r["questions"]]}
+                       for mode, r in (report.get("app_2b_q4_int8") or {}).items()},
         "adapter": adapter.get("description"),
         "chromium": report.get("chromium"),
         "gpu_and_driver": report.get("gpu"),

@@ -34,7 +34,13 @@ import {
   type GpuBuffer,
   type GpuDevice,
 } from './gpu';
-import { fastVisionOf, type FastGraphFile, type FastManifest } from './manifest';
+import {
+  fastVisionOf,
+  sessionGraphs,
+  type FastGraphFile,
+  type FastManifest,
+  type Int8Runs,
+} from './manifest';
 import { ropeTable, seenMask, visionTable, visualRows, type VisualRun } from './tables';
 
 type Session = ort.InferenceSession;
@@ -61,6 +67,8 @@ export interface FastLoadOptions {
    * graph buffers). Fixed per device at its first session: every session passes the same.
    */
   bufferCache?: 'bucket' | 'lazyRelease';
+  /** q4: which runs load the int8-activation graphs (manifest `a8`; sessionGraphs). */
+  int8?: Int8Runs;
   /** Run on this WebGPU device instead of onnxruntime's own (the profiler needs its features). */
   gpuDevice?: unknown;
   /** The reference vision graph's grid input (Qwen2.5-VL's exports: image_grid_thw). */
@@ -190,6 +198,12 @@ export class FastModel {
   private countsAtPrefill: Counts | null = null;
   private prefillCounts: Counts | null = null;
   private bufferNote = '';
+  /** q4Int8 as asked, and what the sessions loaded (stats() words it; see int8Note). */
+  private int8: { asked: Int8Runs; graphs: boolean; note: string; dp4a?: boolean } = {
+    asked: 'off',
+    graphs: false,
+    note: '',
+  };
   private decodeSteps = 0;
   private profileStep = 0;
   private runCpuMs = 0;
@@ -208,8 +222,9 @@ export class FastModel {
   }
 
   static async load(o: FastLoadOptions): Promise<FastModel> {
-    const files = o.manifest.graphs[o.dtype];
-    if (!files) throw new ModelError('missing-file', `${o.label}: ${o.dtype} has no fast graphs`);
+    const entry = o.manifest.graphs[o.dtype];
+    if (!entry) throw new ModelError('missing-file', `${o.label}: ${o.dtype} has no fast graphs`);
+    const files = sessionGraphs(entry, o.int8 ?? 'off');
     const t = o.manifest.text;
     const outs = ['logits', 'next_token'];
     for (let l = 0; l < t.layers; l++) outs.push(`present_key.${l}`, `present_value.${l}`);
@@ -235,7 +250,7 @@ export class FastModel {
     );
     let prefill: Session;
     try {
-      prefill = await createSession(o, files.decoder, gpuOut);
+      prefill = await createSession(o, files.prefill, gpuOut);
     } catch (e) {
       await vision.release(); // the caller may load the reference graphs next: free this memory first
       throw e;
@@ -243,13 +258,18 @@ export class FastModel {
     const m = new FastModel(o, vision, prefill);
     m.deviceNote = deviceNote;
     if (o.device === 'webgpu' && o.bufferCache) m.bufferNote = `storage buffers: ${o.bufferCache}`;
+    m.int8 = { asked: o.int8 ?? 'off', graphs: entry.a8 !== undefined, note: files.note };
+    if (o.device === 'webgpu') {
+      const features = (o.gpuDevice as { features?: ReadonlySet<string> }).features;
+      m.int8.dp4a = features?.has('subgroups') === true;
+    }
     if (o.profile && o.device === 'webgpu') m.profiler = new Profiler(asGpuDevice(o.gpuDevice));
     if (o.profile && o.device === 'wasm') m.cpuProfile = { steps: 0, runMs: 0 };
     if (o.device === 'webgpu') {
       m.gpu = m.allocate(asGpuDevice(o.gpuDevice));
       if (o.capture) {
         try {
-          m.decodeSession = await createSession(o, files.decoder, {
+          m.decodeSession = await createSession(o, files.decode, {
             ...gpuOut,
             enableGraphCapture: true,
           });
@@ -271,11 +291,37 @@ export class FastModel {
     const t = this.manifest.text;
     return {
       capture: this.decodeSession !== null,
-      captureNote: [this.captureNote, this.deviceNote, this.bufferNote].filter(Boolean).join('; '),
+      captureNote: [this.captureNote, this.deviceNote, this.bufferNote, this.int8Note()]
+        .filter(Boolean)
+        .join('; '),
       capacity: this.capacity,
       kvBytes: t.layers * 2 * t.kv_heads * this.capacity * t.kv_head_dim * 4,
       sessions: this.decodeSession ? 3 : 2,
     };
+  }
+
+  /**
+   * Which runs had int8 activations, as they ran: without a decode session (wasm, capture off or
+   * lost) the decode steps run on the prefill session, so 'prefill' covers them too; onnxruntime's
+   * WebGPU int8 (DP4A) kernels need the device's `subgroups`, else it computes in fp32 anyway; wasm
+   * never quantises.
+   */
+  private int8Note(): string {
+    const i = this.int8;
+    if (i.asked === 'off' || !i.graphs) return i.note;
+    const where =
+      i.asked === 'all' || this.decodeSession === null
+        ? 'every run'
+        : 'vision and prefill, decode steps exact';
+    // Measured (e2e/fast.spec.ts): onnxruntime-web's wasm build computes the a8 graphs exactly as q4
+    // (its MLAS has no int8 MatMulNBits kernel; onnxruntime-node's x86 build does quantise).
+    const kernels =
+      i.dp4a === undefined
+        ? "asked, but onnxruntime-web's wasm build has no int8 MatMulNBits kernel: exact q4"
+        : i.dp4a
+          ? 'DP4A kernels (subgroups)'
+          : 'asked, but the device has no subgroups: onnxruntime keeps its fp32 kernels';
+    return `int8 activations: ${where} (${kernels})`;
   }
 
   /** onnxruntime's WebGPU device (null on wasm), for the profiler. */

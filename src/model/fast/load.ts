@@ -12,7 +12,7 @@ import { classifyError, missingKernel, watchDeviceLost, wasmThreads } from '../r
 import type { LoadEvent, LoadSettings, ModelDtype } from '../types';
 import { MODEL_DTYPES, ModelError } from '../types';
 import { FastModel } from './engine';
-import { FAST_MANIFEST, fastVisionOf, type FastManifest } from './manifest';
+import { FAST_MANIFEST, fastVisionOf, sessionGraphs, type FastManifest } from './manifest';
 
 const FAST_NOTE = 'one run per step, penalty and argmax on the device';
 const REFERENCE_VISION_NOTE = "the model's reference vision graph per temporal slice";
@@ -69,7 +69,10 @@ export async function loadFast(a: {
   if (dtype === 'q8' && choice.device === 'webgpu')
     return refuse(Q8_WEBGPU_WHY, 'unsupported-device');
   emit?.({ kind: 'device', device: choice.device, reason: choice.reason });
-  const graphFiles = [graphs.decoder, graphs.vision].flatMap((g) => [
+  const used = sessionGraphs(graphs, settings.q4Int8);
+  // The decode session's graph is read only where there is one (WebGPU with graph capture).
+  const decodes = choice.device === 'webgpu' && settings.graphCapture;
+  const graphFiles = [used.vision, used.prefill, ...(decodes ? [used.decode] : [])].flatMap((g) => [
     g.file,
     ...g.data.map((d) => d.file),
   ]);
@@ -130,6 +133,7 @@ export async function loadFast(a: {
       subgroups: settings.gpuSubgroups,
       // Without a captured decode session every step allocates its intermediates: keep them cached.
       bufferCache: settings.graphCapture ? settings.gpuBufferCache : 'bucket',
+      int8: settings.q4Int8,
       gridInput,
       label: server.label,
     });
@@ -138,7 +142,7 @@ export async function loadFast(a: {
     // wasm runtime has no kernel for: engine 'auto' then runs the reference graphs instead of failing.
     const op = missingKernel(e);
     if (op) {
-      const file = (e instanceof ModelError ? e.file : undefined) ?? graphs.decoder.file;
+      const file = (e instanceof ModelError ? e.file : undefined) ?? used.prefill.file;
       const why = `${file} uses ${op}, which onnxruntime-web has no ${choice.device} kernel for`;
       if (settings.engine !== 'fast') return { reference: why };
       throw new ModelError(
@@ -156,14 +160,14 @@ export async function loadFast(a: {
       classifyError(e, `${server.label}: loading the fast graphs (${dtype} on ${choice.device})`)
     );
   }
-  const visionInterface = sessionInterface(fast.sessions.vision, visionGraph, graphs.vision.file);
+  const visionInterface = sessionInterface(fast.sessions.vision, visionGraph, used.vision.file);
   if (visionGraph === 'vision_encoder') {
     try {
       // Fed as the reference engine feeds it, float32 rows (the fast engine does not cast).
       checkVisionInterface(
         visionInterface,
         { hidden: manifest.text.hidden, gridInput },
-        graphs.vision.file,
+        used.vision.file,
         ['float32'],
       );
     } catch (e) {
@@ -186,7 +190,7 @@ export async function loadFast(a: {
     graphDtypes: { decoder_fast: dtype, [visionGraph]: dtype },
     graphs: {
       graphs: {
-        decoder_fast: sessionInterface(fast.sessions.decoder, 'decoder_fast', graphs.decoder.file),
+        decoder_fast: sessionInterface(fast.sessions.decoder, 'decoder_fast', used.prefill.file),
         [visionGraph]: visionInterface,
       },
       pixelType: 'float32',

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fastVisionOf, parseFastManifest } from './manifest';
+import { fastVisionOf, parseFastManifest, sessionGraphs } from './manifest';
 
 const models = resolve(import.meta.dirname, '../../../models');
 const committed = (dir: string) => readFileSync(`${models}/${dir}/onnx/fast.json`, 'utf8');
@@ -27,6 +27,42 @@ describe('onnx/fast.json', () => {
     });
     expect(fastVisionOf(m, 'q8')).toBeNull();
     expect(fastVisionOf(m, 'q4')?.inv_freq).toHaveLength(4);
+  });
+
+  it("the tiny Qwen2-VL's q4 lists int8-activation graphs over the q4 graphs' bytes; each session's graph by q4Int8", () => {
+    const m = parseFastManifest(committed('tiny-random-qwen2-vl'), 'qwen2-vl');
+    const q4 = m.graphs['q4'];
+    if (!q4) throw new Error('no q4');
+    expect(q4.a8?.decoder.file).toBe('onnx/decoder_fast_q4a8.onnx');
+    expect(q4.a8?.decoder.data.map((d) => d.file).sort()).toEqual([
+      'onnx/decoder_fast_q4.onnx',
+      'onnx/embed_tokens.onnx',
+    ]);
+    expect(q4.a8?.vision?.data.map((d) => d.file)).toEqual(['onnx/vision_fast_q4.onnx']);
+    const files = (int8: 'off' | 'prefill' | 'all') => {
+      const s = sessionGraphs(q4, int8);
+      return [s.vision.file, s.prefill.file, s.decode.file];
+    };
+    expect(files('off')).toEqual([
+      'onnx/vision_fast_q4.onnx',
+      'onnx/decoder_fast_q4.onnx',
+      'onnx/decoder_fast_q4.onnx',
+    ]);
+    expect(files('prefill')).toEqual([
+      'onnx/vision_fast_q4a8.onnx',
+      'onnx/decoder_fast_q4a8.onnx',
+      'onnx/decoder_fast_q4.onnx',
+    ]);
+    expect(files('all')).toEqual([
+      'onnx/vision_fast_q4a8.onnx',
+      'onnx/decoder_fast_q4a8.onnx',
+      'onnx/decoder_fast_q4a8.onnx',
+    ]);
+    // fp32 has no a8 graphs: asked anyway, every session stays exact and the note says so.
+    const fp32 = m.graphs['fp32'];
+    if (!fp32) throw new Error('no fp32');
+    expect(sessionGraphs(fp32, 'all').note).toMatch(/no a8 graphs: exact/);
+    expect(sessionGraphs(fp32, 'all').prefill.file).toBe('onnx/decoder_fast.onnx');
   });
 
   it("the tiny Qwen2.5-VL's lists the shared fast decoder and its own reference vision graph", () => {

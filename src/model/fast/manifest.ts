@@ -64,11 +64,23 @@ const manifest = z.object({
     fastVision,
   ]),
   repetition_penalty: z.number().positive(),
-  graphs: z.record(z.string(), z.object({ decoder: graph, vision: visionGraph })),
+  graphs: z.record(
+    z.string(),
+    z.object({
+      decoder: graph,
+      vision: visionGraph,
+      /**
+       * q4: the same graphs with int8 activations (accuracy_level 4 on every MatMulNBits, the q4
+       * graphs' own weight bytes; scripts/export/fast/a8.py); no vision entry: the exact one serves.
+       */
+      a8: z.object({ decoder: graph, vision: graph.optional() }).optional(),
+    }),
+  ),
 });
 
 export type FastManifest = z.infer<typeof manifest>;
 export type FastGraphFile = z.infer<typeof graph>;
+export type FastDtypeGraphs = FastManifest['graphs'][string];
 export type FastVision = z.infer<typeof fastVision>;
 
 /**
@@ -122,4 +134,27 @@ export function parseFastManifest(text: string, label: string): FastManifest {
     }
   }
   return m;
+}
+
+/** Which runs get int8 activations (LoadSettings.q4Int8): none, vision + prefill, or every run. */
+export type Int8Runs = 'off' | 'prefill' | 'all';
+
+export interface SessionGraphs {
+  vision: FastGraphFile;
+  /** The graph prompt runs (prefill) load; decode steps too where there is no decode session. */
+  prefill: FastGraphFile;
+  /** The captured decode session's graph. */
+  decode: FastGraphFile;
+  /** Set when int8 activations were asked but this dtype lists none (the engine notes the rest). */
+  note: string;
+}
+
+/** The graph each session loads for a dtype's entry and the int8-activation choice. */
+export function sessionGraphs(g: FastDtypeGraphs, int8: Int8Runs): SessionGraphs {
+  const exact = { vision: g.vision, prefill: g.decoder, decode: g.decoder };
+  if (int8 === 'off') return { ...exact, note: '' };
+  if (!g.a8) return { ...exact, note: `int8 activations (${int8}) asked; no a8 graphs: exact q4` };
+  const vision = g.a8.vision ?? g.vision;
+  const decode = int8 === 'all' ? g.a8.decoder : g.decoder;
+  return { vision, prefill: g.a8.decoder, decode, note: '' };
 }
