@@ -155,10 +155,11 @@ async function openSample5(page: Page, maxNewTokens: number) {
 test.describe.configure({ mode: 'serial' });
 
 test('a full run of the 12 examples, reloaded in the middle and resumed', async ({ page }) => {
-  // The model step's defaults for dtype: 'auto' resolves to q4 on wasm, and the run is q4's.
+  // The model step's defaults for dtype: 'auto' resolves to q8 on wasm (its MatMulInteger is the
+  // fast kernel there, src/model/dtype-choice.ts), the status says why, and the run is q8's.
   await setUp(page, { dtype: 'auto' });
   await expect(page.getByTestId('model-status')).toContainText(
-    'q4 (auto: q4 among the fast graphs (fp32, q8, q4)) on wasm',
+    "q8 (auto: q8 among the fast graphs (fp32, q8, q4), the wasm default (q8's MatMulInteger runs 4-17x faster than q4's MatMulNBits on wasm)) on wasm",
   );
   // The tiny folder has the fast graphs: the status says which engine runs.
   await expect(page.getByTestId('model-engine')).toHaveText('fast engine');
@@ -188,28 +189,30 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
   // The Model step shows the model Resume loaded (asked for wasm, runs on wasm), not its defaults.
   const model = page.getByRole('group', { name: 'Model' });
   await expect(model.getByLabel('device')).toHaveValue('wasm');
-  await expect(model.getByLabel('dtype')).toHaveValue('q4');
+  await expect(model.getByLabel('dtype')).toHaveValue('q8');
   await expect(model.getByTestId('device-runs')).toHaveText('runs on wasm');
   await waitForStatus(page, 'finished');
   await expect(page.getByTestId('run-progress')).toContainText('12 / 12');
   const after = await storedResults(page);
   expect(after).toHaveLength(12);
-  // One run: the resume loaded the dtype the run had resolved from 'auto' (so its request is q4
-  // now), and the key and settings name q4 and the q4 graph files that ran, never 'auto'.
+  // One run: the resume loaded the dtype the run had resolved from 'auto' (so its request is q8
+  // now), and the key and settings name q8 and the q8 graph files that ran, never 'auto'.
   const [stored, ...others] = await storedRuns(page);
   expect(others).toHaveLength(0);
-  expect(stored?.resume?.model?.dtype).toBe('q4');
-  expect(stored?.settings?.model.dtype).toBe('q4');
-  expect(stored?.key).toContain(' | q4 | ');
+  expect(stored?.resume?.model?.dtype).toBe('q8');
+  expect(stored?.settings?.model.dtype).toBe('q8');
+  expect(stored?.key).toContain(' | q8 | ');
   expect(stored?.key).not.toContain('auto');
   const graphs = stored?.settings?.model.files.map((f) => f.path).filter((p) => p.includes('onnx'));
   // The tiny folder has the fast graphs, so engine 'auto' (the app's default) ran them: the run's
-  // identity digests what that engine read (its manifest, its graphs, the embedding they share).
+  // identity digests what that engine read (its manifest, its graphs, the data they share).
   expect(graphs?.sort()).toEqual([
-    'onnx/decoder_fast_q4.onnx',
-    'onnx/embed_tokens.onnx', // the fast decoder's fp32 embedding, shared with embed_tokens.onnx
+    'onnx/decoder_fast_q8.onnx',
+    // The fast q8 decoder's external data: the reference q8 graphs' bytes (embedding, int8 weights).
+    'onnx/decoder_model_merged_quantized.onnx',
+    'onnx/embed_tokens_quantized.onnx',
     'onnx/fast.json',
-    'onnx/vision_fast_q4.onnx',
+    'onnx/vision_encoder_quantized.onnx', // the reference q8 vision graph, run per temporal slice
   ]);
   // What the model got, as the worker recorded it where it tokenized: the official wording, and
   // the hash of the official template rendered here for that wording and frame count.
@@ -225,7 +228,7 @@ test('a full run of the 12 examples, reloaded in the middle and resumed', async 
       sha256(protocolPrompt(problemText(sample, 'seed-bench-r1'), frames)),
     );
     // Where it ran, as the model reported it for this question (not what the load asked for).
-    expect(r.ranOn).toEqual({ device: 'wasm', dtype: 'q4', engine: 'fast', family: 'qwen2_vl' });
+    expect(r.ranOn).toEqual({ device: 'wasm', dtype: 'q8', engine: 'fast', family: 'qwen2_vl' });
   }
   for (const b of before) {
     expect(after.find((a) => a.sampleId === b.sampleId)?.finishedAt).toBe(b.finishedAt);

@@ -165,7 +165,7 @@ test('npm run eval: a truncated .onnx is named, on either engine', () => {
   test.setTimeout(90_000);
   // The tiny model with one graph cut short (other files linked, not copied). Without onnx/fast.json
   // the folder is the reference layout (transformers.js loads decoder_model_merged.onnx); with it,
-  // the default load runs the fast engine's q4 decoder.
+  // engine auto (the default) runs the fast engine's q4 decoder (--dtype q4 asked for).
   for (const [name, cut, dtype, fast] of [
     ['reference', 'decoder_model_merged.onnx', 'fp32', false],
     ['fast', 'decoder_fast_q4.onnx', 'q4', true],

@@ -112,9 +112,13 @@ test.describe('hub-interface twin', () => {
   }) => {
     await openHarness(page);
     const ref = twinRef(STILL, 'tiny-random-qwen2-vl-hub:q4');
-    // The defaults (dtype auto, device auto): SwiftShader is a software adapter, so wasm, q4.
+    // The defaults (dtype auto, device auto): SwiftShader is a software adapter, so wasm; the twin
+    // has no q8 files (the public recipe's q4 only), so q4, after q8, and the reason says why.
     const defaults = await load(page, { from: HUB });
     expect([defaults.info.device, defaults.info.dtype]).toEqual(['wasm', 'q4']);
+    expect(defaults.info.dtypeReason).toBe(
+      'auto: q4, the wasm fallback after q8 (skipped q8: no onnx/embed_tokens_quantized.onnx)',
+    );
     expect(defaults.info.deviceReason).toContain('is a software fallback, slower than wasm');
     // WebGPU asked for by name runs there (labelled slow): an adapter without shader-f16, so
     // dtype auto picks q4 (and the 4-bit embed copy).

@@ -71,7 +71,7 @@ function choose(request: ModelDtype | 'auto', caps: DeviceCaps, sizes = HUB_2B, 
 }
 
 describe('dtype choice', () => {
-  it('auto picks per device: q4f16 with shader-f16, q4 without, q4 on wasm', async () => {
+  it('auto picks per device: q4f16 with shader-f16, q4 without, q8 on wasm (else q4)', async () => {
     expect(dtypePreference(GPU_F16)[0]).toBe('q4f16');
     const f16 = await choose('auto', GPU_F16);
     expect(f16.plan.dtype).toBe('q4f16');
@@ -79,7 +79,68 @@ describe('dtype choice', () => {
     expect(f16.plan.totalBytes).toBeCloseTo(1.711 * GB, -6);
     expect(f16.reason).toBe('auto: q4f16, the default for WebGPU with shader-f16');
     expect((await choose('auto', GPU)).plan.dtype).toBe('q4');
-    expect((await choose('auto', WASM)).plan.dtype).toBe('q4');
+    // wasm: q8 first (its MatMulInteger is the fast kernel there, bench/cpu-2core*.json), q4 next.
+    expect(dtypePreference(WASM)).toEqual(['q8', 'q4', 'fp32']);
+    // With q8 files (about a byte per weight of the 2B) it loads q8 and says why.
+    const withQ8 = {
+      ...HUB_2B,
+      'onnx/embed_tokens_quantized.onnx': 234 * MB,
+      'onnx/vision_encoder_quantized.onnx': 670 * MB,
+      'onnx/decoder_model_merged_quantized.onnx': 1.55 * GB,
+    };
+    const q8 = await choose('auto', WASM, withQ8);
+    expect(q8.plan.dtype).toBe('q8');
+    expect(q8.reason).toBe(
+      "auto: q8, the wasm default (q8's MatMulInteger runs 4-17x faster than q4's MatMulNBits on wasm)",
+    );
+    // WebGPU keeps its order: no q8 there (onnxruntime-web has no WebGPU MatMulInteger kernel).
+    expect((await choose('auto', GPU_F16, withQ8)).plan.dtype).toBe('q4f16');
+    // The public layout above has no q8 files: q4, and the reason names what q8 lacked.
+    const hub = await choose('auto', WASM);
+    expect(hub.plan.dtype).toBe('q4');
+    expect(hub.reason).toBe(
+      'auto: q4, the wasm fallback after q8 (skipped q8: no onnx/embed_tokens_quantized.onnx)',
+    );
+  });
+
+  it('auto on wasm: q8 over the wasm heap falls through to q4, and the reason says why', async () => {
+    // A 3B-shaped export (vocab 151936 x hidden 2048, sizes approximate): q8 at ~1 byte per weight
+    // is 3.80 GiB in all, over the 3.50 GiB of the heap left beside the runtime; q4 (its embedding
+    // in fp32) fits.
+    const sizes = {
+      'onnx/embed_tokens.onnx': 1.24 * GB,
+      'onnx/embed_tokens_quantized.onnx': 0.31 * GB,
+      'onnx/vision_encoder_quantized.onnx': 0.67 * GB,
+      'onnx/vision_encoder_q4.onnx': 0.42 * GB,
+      'onnx/decoder_model_merged_quantized.onnx': 1 * MB,
+      'onnx/decoder_model_merged_quantized.onnx_data': 1.55 * GB,
+      'onnx/decoder_model_merged_quantized.onnx_data_1': 1.55 * GB,
+      'onnx/decoder_model_merged_q4.onnx': 1 * MB,
+      'onnx/decoder_model_merged_q4.onnx_data': 1.7 * GB,
+    };
+    const w3b = qwenLargestWeight(151936, 2048, 1280);
+    const c = await choose('auto', WASM, sizes, w3b);
+    expect(c.plan.dtype).toBe('q4');
+    expect(c.plan.graphs.embed_tokens.dtype).toBe('fp32');
+    expect(c.problem).toBeNull();
+    expect(c.reason).toBe(
+      "auto: q4, the wasm fallback after q8 (skipped q8: its files are 3.80 GiB in all (largest onnx/decoder_model_merged_quantized.onnx_data, 1.44 GiB), over the 3.50 GiB of onnxruntime-web's 4 GiB wasm heap left beside the runtime)",
+    );
+    // Asked for by name, q8 is refused with the size and the dtype that fits.
+    await expect(choose('q8', WASM, sizes, w3b)).rejects.toThrow(
+      /^q8 cannot load here: its files are 3\.80 GiB in all .* wasm heap left beside the runtime; pick q4 instead \(3\.13 GiB in all\)$/,
+    );
+    // Limits not enforced (experiments): q8 is kept, its problem reported.
+    const probe = await chooseDtype({
+      request: 'auto',
+      caps: WASM,
+      files: filesOf(sizes),
+      largestWeight: w3b,
+      label: '3b',
+      enforceLimits: false,
+    });
+    expect(probe.plan.dtype).toBe('q8');
+    expect(probe.problem?.message).toMatch(/^its files are 3\.80 GiB in all/);
   });
 
   it('refuses fp32 of the 2B hub export by file, size and the dtype to pick instead', async () => {
@@ -111,6 +172,15 @@ describe('dtype choice', () => {
     expect(c.plan.graphs.embed_tokens.dtype).toBe('fp32');
     expect(c.reason).toMatch(
       /auto: q4, .* \(skipped q4f16: no onnx\/decoder_model_merged_q4f16.onnx\)/,
+    );
+    // On wasm, an fp32-only folder (the -hub-chunked twin's layout): fp32 after q8 and q4.
+    const fp32Only = {
+      'onnx/embed_tokens.onnx': 9.7 * MB,
+      'onnx/vision_encoder.onnx': 0.3 * MB,
+      'onnx/decoder_model_merged.onnx': 9.8 * MB,
+    };
+    expect((await choose('auto', WASM, fp32Only)).reason).toBe(
+      'auto: fp32, the wasm fallback after q8, q4 (skipped q8: no onnx/embed_tokens_quantized.onnx; q4: no onnx/vision_encoder_q4.onnx)',
     );
     await expect(choose('fp16', WASM, tiny)).rejects.toMatchObject({
       code: 'missing-file',

@@ -51,16 +51,37 @@ export interface DeviceCaps {
   maxGpuBufferBytes: number | null;
 }
 
+/**
+ * Why q8 leads on wasm, as the load reason says it. Measured with the app's onnxruntime-web 1.31
+ * wasm build on 2 cores: per kernel (bench/cpu-2core.json `kernels`), 4-bit MatMulNBits costs what
+ * dequantising the whole matrix on every call would, the 2B gate_proj 33.6 ms vs 8-bit MatMulInteger
+ * 2.6 ms at 1 thread (15.6 vs 0.94 at 2), the tiny lm_head 6.1 vs 0.62 ms (3.2 vs 0.73); whole
+ * decodes (bench/cpu-2core-q8.json `rows`, fast graphs): the 2B-shaped model 2.03 tokens/s at q8 vs
+ * 0.26 at q4 (1 thread), the tiny one 208-267 vs 101-112.
+ */
+export const WASM_Q8_WHY = "q8's MatMulInteger runs 4-17x faster than q4's MatMulNBits on wasm";
+
 /** dtypes `auto` tries, best first. */
 export function dtypePreference(caps: DeviceCaps): ModelDtype[] {
   if (caps.device === 'webgpu')
     return caps.shaderF16 ? ['q4f16', 'q4', 'fp16', 'fp32'] : ['q4', 'fp32'];
-  // wasm: 4-bit MatMulNBits and 8-bit MatMulInteger both have fast CPU kernels; q4 is smaller.
-  return ['q4', 'q8', 'fp32'];
+  // wasm: q8 first (WASM_Q8_WHY: bench/cpu-2core-q8.json, bench/cpu-2core.json); q4, smaller, where
+  // q8's files are missing or do not fit the heap; then fp32.
+  return ['q8', 'q4', 'fp32'];
 }
 
-export function autoReason(caps: DeviceCaps): string {
-  if (caps.device === 'wasm') return 'the wasm default';
+/**
+ * Why `auto` resolved to `dtype` on this device (the device's first choice, or a fallback; the
+ * caller adds what was skipped and why).
+ */
+export function autoReason(caps: DeviceCaps, dtype: ModelDtype): string {
+  if (caps.device === 'wasm') {
+    const order = dtypePreference(caps);
+    const before = order.slice(0, Math.max(0, order.indexOf(dtype)));
+    return before.length === 0
+      ? `the wasm default (${WASM_Q8_WHY})`
+      : `the wasm fallback after ${before.join(', ')}`;
+  }
   return caps.shaderF16
     ? 'the default for WebGPU with shader-f16'
     : 'the default for WebGPU without shader-f16';
@@ -286,7 +307,7 @@ export async function chooseDtype(input: ChoiceInput): Promise<Choice> {
     const skipped = tried.length > 0 ? ` (skipped ${tried.join('; ')})` : '';
     return {
       plan: r.plan,
-      reason: `auto: ${dtype}, ${autoReason(caps)}${skipped}`,
+      reason: `auto: ${dtype}, ${autoReason(caps, dtype)}${skipped}`,
       problem: r.problem,
     };
   }

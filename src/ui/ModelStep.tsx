@@ -32,8 +32,8 @@ export function ModelStep() {
   const setForm = useAppStore((s) => s.setModelForm);
   const { choice, hubId, url, dtype, device } = form;
   const [folder, setFolder] = useState<{ source: ModelSource; label: string } | null>(null);
-  // dtype auto (the default): q4f16 on WebGPU with shader-f16, q4 without and on wasm, among the
-  // files that fit here.
+  // dtype auto (the default): q4f16 on WebGPU with shader-f16, q4 without; q8 on wasm (then q4,
+  // then fp32), among the files that fit here (src/model/dtype-choice.ts, dtypePreference).
 
   const source = (): { source: ModelSource; label: string } | null => {
     if (choice === 'builtin') {
@@ -154,9 +154,10 @@ export function ModelStep() {
         </button>
       </div>
       <p className="hint">
-        auto picks q4f16 on WebGPU with shader-f16, else q4, among the files that load here. The
-        reference runs bf16 weights; fp32 is the closest, q4/q8 are smaller and faster but change
-        answers (the 2B in fp32 is too large for a browser). fp16 needs WebGPU with shader-f16.
+        auto picks q4f16 on WebGPU with shader-f16, else q4; on wasm q8 (its kernels are the fast
+        ones there), else q4, among the files that load here. The reference runs bf16 weights; fp32
+        is the closest, q4/q8 are smaller and faster but change answers (the 2B in fp32 is too large
+        for a browser). fp16 needs WebGPU with shader-f16.
       </p>
       {status === 'loading' && deviceNote && <p className="hint">Device: {deviceNote}</p>}
       {status === 'loading' && fileList.length > 0 && (

@@ -1,7 +1,7 @@
 /** Loading a model folder's fast graphs (onnx/fast.json) into the fast engine. */
 import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { chooseDevice } from '../device';
-import { dtypePreference } from '../dtype-choice';
+import { autoReason, dtypePreference } from '../dtype-choice';
 import { checkQuota } from '../files';
 import { brokenGraphError } from '../graph-check';
 import type { ModelContent } from '../digest';
@@ -48,7 +48,9 @@ export async function loadFast(a: {
   let dtypeReason: string;
   if (settings.dtype === 'auto') {
     dtype = dtypePreference(choice).find((d) => manifest.graphs[d]);
-    dtypeReason = `auto: ${dtype ?? 'none'} among the fast graphs (${present.join(', ')})`;
+    // The device's order, as the reference engine's `auto` (on wasm q8 first: WASM_Q8_WHY).
+    const why = dtype ? `, ${autoReason(choice, dtype)}` : '';
+    dtypeReason = `auto: ${dtype ?? 'none'} among the fast graphs (${present.join(', ')})${why}`;
   } else {
     dtype = manifest.graphs[settings.dtype] ? settings.dtype : undefined;
     dtypeReason = `${settings.dtype} as asked`;
