@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 import { VitePWA } from 'vite-plugin-pwa';
 import { localAssets } from './scripts/vite-local-assets.ts';
+import { ortEpOptions } from './scripts/vite-ort-ep-options.ts';
 
 // Multithreaded wasm (onnxruntime-web) needs SharedArrayBuffer, which needs cross-origin
 // isolation on every response, dev server and preview alike.
@@ -27,6 +28,7 @@ export default defineConfig({
   // pins an absolute one instead).
   base: './',
   plugins: [
+    ortEpOptions(),
     react(),
     localAssets({
       models: resolve(import.meta.dirname, 'models'),
@@ -54,7 +56,8 @@ export default defineConfig({
   server: { headers: isolationHeaders, fs: { allow: ['.', '../shared'] } },
   // npm start serves on 4173, or on $PORT (a second copy side by side, the fresh-clone test).
   preview: { headers: isolationHeaders, port: process.env.PORT ? Number(process.env.PORT) : 4173 },
-  worker: { format: 'es' },
+  // The model worker imports onnxruntime-web: its bundle gets the EP-options transform too.
+  worker: { format: 'es', plugins: () => [ortEpOptions()] },
   optimizeDeps: { exclude: ['@huggingface/transformers', 'onnxruntime-web'] },
   build: {
     target: 'es2022',

@@ -225,6 +225,33 @@ test.describe('fast engine vs the reference, WebGPU (SwiftShader)', () => {
     expect(created['bucket']).toBeLessThan(16);
     expect((created['lazyRelease'] as number) - (created['bucket'] as number)).toBeGreaterThan(30);
   });
+
+  test('dispatches per submit: gpuPendingDispatches reaches onnxruntime (fewer submits per decode step)', async ({
+    page,
+  }) => {
+    // Asserted where onnxruntime uses it: the submits a captured decode step makes. onnxruntime-web
+    // does not pass this EP option itself (scripts/vite-ort-ep-options.ts adds it to the build).
+    await openHarness(page);
+    const submits: Record<string, number> = {};
+    for (const n of [null, 256] as const) {
+      const { info } = await load(page, {
+        from: MODEL_URL,
+        dtype: 'fp32',
+        device: 'webgpu',
+        profile: true,
+        ...(n !== null ? { gpuPendingDispatches: n } : {}),
+      });
+      if (n !== null) expect(info.engineNote).toContain(`up to ${n} dispatches per submit`);
+      const out = await run(page, fixtureRun(STILL, { maxNewTokens: 8 }));
+      expect(out.result.outputIds).toEqual(STILL.pytorch.greedy_ids.slice(0, 8));
+      submits[String(n)] = out.result.profile?.counts.submit ?? NaN;
+    }
+    console.log(`submits per decode step: ${JSON.stringify(submits)}`);
+    // onnxruntime's default flushes every 16 dispatches; 256 leaves its end-of-run flush and the
+    // engine's own copy of the next id.
+    expect(submits['256']).toBeLessThan(submits['null'] as number);
+    expect(submits['256']).toBeLessThanOrEqual(2.5);
+  });
 });
 
 test.describe('fast engine: files', () => {

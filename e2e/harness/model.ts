@@ -47,6 +47,7 @@ export interface LoadArgs {
   gpuSubgroups?: boolean;
   gpuBufferCache?: LoadSettings['gpuBufferCache'];
   q4Int8?: LoadSettings['q4Int8'];
+  gpuPendingDispatches?: LoadSettings['gpuPendingDispatches'];
 }
 
 interface Failure {
@@ -97,6 +98,7 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
       gpuSubgroups: args.gpuSubgroups ?? DEFAULT_LOAD_SETTINGS.gpuSubgroups,
       gpuBufferCache: args.gpuBufferCache ?? DEFAULT_LOAD_SETTINGS.gpuBufferCache,
       q4Int8: args.q4Int8 ?? DEFAULT_LOAD_SETTINGS.q4Int8,
+      gpuPendingDispatches: args.gpuPendingDispatches ?? DEFAULT_LOAD_SETTINGS.gpuPendingDispatches,
     };
     const info = await client.load(source, settings, (e) => events.push(e));
     return { ok: true, value: { info, events } };

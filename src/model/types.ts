@@ -105,6 +105,12 @@ export interface LoadSettings {
    * projection's input to 8 bits (per 128 values on WebGPU).
    */
   q4Int8: 'off' | 'prefill' | 'all';
+  /**
+   * Fast engine on WebGPU: onnxruntime's maxNumPendingDispatches (dispatches encoded before it
+   * submits; null: its default, 16). Passed through a build-time addition to onnxruntime-web's EP
+   * options (scripts/vite-ort-ep-options.ts); fixed per device at its first session.
+   */
+  gpuPendingDispatches: number | null;
 }
 
 export type EngineRequest = 'auto' | 'fast' | 'reference';
@@ -126,6 +132,7 @@ export const DEFAULT_LOAD_SETTINGS: LoadSettings = {
   gpuSubgroups: true,
   gpuBufferCache: 'bucket',
   q4Int8: 'off',
+  gpuPendingDispatches: null,
 };
 
 /** What the loader reports while it works (not part of the settings: a callback, not data). */

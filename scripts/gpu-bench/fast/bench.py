@@ -221,6 +221,9 @@ def main():
                     help="the main 2B run's q4Int8 load setting (int8 activations: the a8 graphs)")
     ap.add_argument("--int8-ab", default="prefill,all",
                     help="q4Int8 values measured beside the main run on 4 questions each ('' for none)")
+    ap.add_argument("--pending-dispatches", type=int, default=None,
+                    help="the main run's gpuPendingDispatches (onnxruntime maxNumPendingDispatches; default: its 16)")
+    ap.add_argument("--pending-ab", default="256", help="gpuPendingDispatches values measured beside the main run ('' for none)")
     ap.add_argument("--lazy-ab", action="store_true", help="also the storage-buffer lazyRelease A/B (4 questions)")
     args = ap.parse_args()
     payload, out = Path(args.payload), Path(args.out)
@@ -319,10 +322,12 @@ def main():
         big = "/models/qwen2-vl-2b-random/" if not small else "/models/tiny-random-qwen2-vl/"
         big_dtype = "q4"
 
+        main_extra = {} if args.pending_dispatches is None else {"gpuPendingDispatches": args.pending_dispatches}
+
         def app_2b():
             mem.mark("app 2b: load starts")
             info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "profile": True, "kvCapacity": 1536,
-                                   "q4Int8": args.q4_int8, **({"gpuSubgroups": False} if args.no_subgroups else {})})
+                                   "q4Int8": args.q4_int8, **main_extra, **({"gpuSubgroups": False} if args.no_subgroups else {})})
             report["app_load"] = info
             mem.mark("app 2b: loaded")
             log(f"loaded {big} in {info['wall_s']}s: {info['engineNote']}")
@@ -368,14 +373,14 @@ def main():
         if not small and args.lazy_ab:
             phase("app 2b q4 webgpu, storage buffers lazyRelease", buffer_cache_ab, optional=True, need=60)
 
-        def int8_ab(mode):
-            # The same model with int8 activations (onnxruntime accuracy_level 4: the a8 graphs) for vision +
-            # prefill or every run, on 4 questions, against the main run: speed, and how far the numbers move.
+        def variant_ab(key, name, extra):
+            # The same model with other load settings (`extra`) on 4 questions, against the main run: speed,
+            # memory, and how far the numbers move (top-20 logits, greedy ids).
             t0 = elapsed()
-            mem.mark(f"q4Int8 {mode}: load starts")
+            mem.mark(f"{name}: load starts")
             info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "kvCapacity": 1536, "profile": True,
-                                   "q4Int8": mode})
-            log(f"  q4Int8 {mode}: {info['engineNote']}")
+                                   "q4Int8": args.q4_int8, **main_extra, **extra})
+            log(f"  {name}: {info['engineNote']}")
             app_run(page, harness_run_args(qs[0], frames_url, 24))
             out_i = []
             for q in qs[:4]:
@@ -388,18 +393,24 @@ def main():
                 row["top_logits_max_abs_diff_vs_main"] = max(diffs) if diffs else None
                 row["greedy_first_divergence_vs_main"] = first_divergence(row["output_ids_head"], a.get("output_ids_head") or [])
                 out_i.append(row)
-                log(f"  q4Int8 {mode} {q['sample_id']}: vision {row['vision_ms']:.0f} ms ({a.get('vision_ms', 0):.0f}), "
+                prof = (row.get("profile") or {}).get("counts") or {}
+                log(f"  {name} {q['sample_id']}: vision {row['vision_ms']:.0f} ms ({a.get('vision_ms', 0):.0f}), "
                     f"prefill {row['prefill_ms']:.0f} ms ({a.get('prefill_ms', 0):.0f}), TTFT {row['ttft_ms']:.0f} ms "
                     f"({a.get('ttft_ms', 0):.0f}), decode {row['decode_tokens_per_s'] or 0:.1f} tok/s "
-                    f"({a.get('decode_tokens_per_s') or 0:.1f}); top-20 logits within {row['top_logits_max_abs_diff_vs_main']}, "
-                    f"greedy diverges at {row['greedy_first_divergence_vs_main']}")
+                    f"({a.get('decode_tokens_per_s') or 0:.1f}); submits/step {prof.get('submit')}; top-20 logits within "
+                    f"{row['top_logits_max_abs_diff_vs_main']}, greedy diverges at {row['greedy_first_divergence_vs_main']}")
                 save()
-            mem.mark(f"q4Int8 {mode}: questions done")
-            report.setdefault("app_2b_q4_int8", {})[mode] = {
-                "load": info, "questions": out_i, "peak_gpu_memory_bytes": mem.peak_since(t0), "marks": mem.marks_since(t0),
-                "main_run_q4_int8": args.q4_int8}
+            mem.mark(f"{name}: questions done")
+            report.setdefault("app_2b_variants", {})[key] = {
+                "settings": extra, "load": info, "questions": out_i, "peak_gpu_memory_bytes": mem.peak_since(t0),
+                "marks": mem.marks_since(t0), "main_run": {"q4Int8": args.q4_int8, **main_extra}}
         for mode in [m for m in args.int8_ab.split(",") if m and m != args.q4_int8]:
-            phase(f"app 2b q4 webgpu, q4Int8 {mode}", lambda mode=mode: int8_ab(mode), optional=True, need=50)
+            phase(f"app 2b q4 webgpu, q4Int8 {mode}",
+                  lambda mode=mode: variant_ab(f"q4Int8={mode}", f"q4Int8 {mode}", {"q4Int8": mode}), optional=True, need=50)
+        for n in [int(x) for x in args.pending_ab.split(",") if x]:
+            phase(f"app 2b q4 webgpu, {n} dispatches per submit",
+                  lambda n=n: variant_ab(f"gpuPendingDispatches={n}", f"{n} dispatches per submit", {"gpuPendingDispatches": n}),
+                  optional=True, need=50)
 
         def tiny_webgpu():
             out_t = {}
@@ -529,14 +540,17 @@ def summarise(report, rows):
         "tiny_webgpu_tokens_per_s": tiny.get("decode_tokens_per_s"),
         "peak_gpu_memory_bytes": mem.get("peak_bytes_above_baseline"),
         "peak_gpu_memory_bytes_lazy_release": lazy.get("peak_gpu_memory_bytes"),
-        "q4_int8": (report.get("app_load") or {}).get("engineNote"),
-        "q4_int8_ab": {mode: {"decode_tokens_per_s": med([q["decode_tokens_per_s"] for q in r["questions"]]),
+        "main_engine_note": (report.get("app_load") or {}).get("engineNote"),
+        "variants": {mode: {"decode_tokens_per_s": med([q["decode_tokens_per_s"] for q in r["questions"]]),
                               "ttft_ms_16_frames": med([q["ttft_ms"] for q, row in zip(r["questions"], qs)
                                                         if row["clip_frames"] == 16]),
                               "prefill_ms": [q["prefill_ms"] for q in r["questions"]],
+                              "submits_per_step": [((q.get("profile") or {}).get("counts") or {}).get("submit") for q in r["questions"]],
+                              "gpu_busy_span_us": [[((q.get("profile") or {}).get("gpu") or {}).get(k) for k in ("busyUs", "spanUs")]
+                                                   for q in r["questions"]],
                               "top_logits_max_abs_diff_vs_main": [q["top_logits_max_abs_diff_vs_main"] for q in r["questions"]],
                               "greedy_first_divergence_vs_main": [q["greedy_first_divergence_vs_main"] for q in r["questions"]]}
-                       for mode, r in (report.get("app_2b_q4_int8") or {}).items()},
+                       for mode, r in (report.get("app_2b_variants") or {}).items()},
         "adapter": adapter.get("description"),
         "chromium": report.get("chromium"),
         "gpu_and_driver": report.get("gpu"),

@@ -67,6 +67,8 @@ export interface FastLoadOptions {
    * graph buffers). Fixed per device at its first session: every session passes the same.
    */
   bufferCache?: 'bucket' | 'lazyRelease';
+  /** WebGPU: onnxruntime's maxNumPendingDispatches (undefined: its default). */
+  pendingDispatches?: number;
   /** q4: which runs load the int8-activation graphs (manifest `a8`; sessionGraphs). */
   int8?: Int8Runs;
   /** Run on this WebGPU device instead of onnxruntime's own (the profiler needs its features). */
@@ -98,10 +100,15 @@ const PROFILED_STEP = 16;
 function ep(o: FastLoadOptions): ort.InferenceSession.ExecutionProviderConfig {
   if (o.device === 'wasm') return 'wasm';
   // onnxruntime-web accepts a GPUDevice in the WebGPU EP options (not in its typings).
-  const option: ort.InferenceSession.WebGpuExecutionProviderOption & { device?: unknown } = {
+  const option: ort.InferenceSession.WebGpuExecutionProviderOption & {
+    device?: unknown;
+    maxNumPendingDispatches?: number;
+  } = {
     name: 'webgpu',
   };
   if (o.gpuDevice) option.device = o.gpuDevice;
+  // Read by onnxruntime only through scripts/vite-ort-ep-options.ts (not in its JS option list).
+  if (o.pendingDispatches !== undefined) option.maxNumPendingDispatches = o.pendingDispatches;
   if (o.bufferCache) option.storageBufferCacheMode = o.bufferCache;
   return option;
 }
@@ -258,6 +265,8 @@ export class FastModel {
     const m = new FastModel(o, vision, prefill);
     m.deviceNote = deviceNote;
     if (o.device === 'webgpu' && o.bufferCache) m.bufferNote = `storage buffers: ${o.bufferCache}`;
+    if (o.device === 'webgpu' && o.pendingDispatches !== undefined)
+      m.bufferNote += `${m.bufferNote ? ', ' : ''}up to ${o.pendingDispatches} dispatches per submit`;
     m.int8 = { asked: o.int8 ?? 'off', graphs: entry.a8 !== undefined, note: files.note };
     if (o.device === 'webgpu') {
       const features = (o.gpuDevice as { features?: ReadonlySet<string> }).features;

@@ -136,6 +136,9 @@ export async function loadFast(a: {
       // Without a captured decode session every step allocates its intermediates: keep them cached.
       bufferCache: settings.graphCapture ? settings.gpuBufferCache : 'bucket',
       int8: settings.q4Int8,
+      ...(settings.gpuPendingDispatches !== null
+        ? { pendingDispatches: settings.gpuPendingDispatches }
+        : {}),
       gridInput,
       label: server.label,
     });
