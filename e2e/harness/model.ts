@@ -48,6 +48,7 @@ export interface LoadArgs {
   gpuBufferCache?: LoadSettings['gpuBufferCache'];
   q4Int8?: LoadSettings['q4Int8'];
   gpuPendingDispatches?: LoadSettings['gpuPendingDispatches'];
+  gpuDecodeAhead?: LoadSettings['gpuDecodeAhead'];
 }
 
 interface Failure {
@@ -98,7 +99,11 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
       gpuSubgroups: args.gpuSubgroups ?? DEFAULT_LOAD_SETTINGS.gpuSubgroups,
       gpuBufferCache: args.gpuBufferCache ?? DEFAULT_LOAD_SETTINGS.gpuBufferCache,
       q4Int8: args.q4Int8 ?? DEFAULT_LOAD_SETTINGS.q4Int8,
-      gpuPendingDispatches: args.gpuPendingDispatches ?? DEFAULT_LOAD_SETTINGS.gpuPendingDispatches,
+      gpuPendingDispatches:
+        args.gpuPendingDispatches === undefined
+          ? DEFAULT_LOAD_SETTINGS.gpuPendingDispatches
+          : args.gpuPendingDispatches,
+      gpuDecodeAhead: args.gpuDecodeAhead ?? DEFAULT_LOAD_SETTINGS.gpuDecodeAhead,
     };
     const info = await client.load(source, settings, (e) => events.push(e));
     return { ok: true, value: { info, events } };

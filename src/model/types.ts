@@ -111,6 +111,12 @@ export interface LoadSettings {
    * options (scripts/vite-ort-ep-options.ts); fixed per device at its first session.
    */
   gpuPendingDispatches: number | null;
+  /**
+   * Fast engine on WebGPU: decode steps queued past the token being waited for (1-8). Input ids
+   * and the repetition mask are updated on the GPU, so steps need not wait for a readback; deeper
+   * hides the per-step CPU and IPC time behind the GPU, at the cost of steps computed past a stop.
+   */
+  gpuDecodeAhead: number;
 }
 
 export type EngineRequest = 'auto' | 'fast' | 'reference';
@@ -131,8 +137,9 @@ export const DEFAULT_LOAD_SETTINGS: LoadSettings = {
   profile: false,
   gpuSubgroups: true,
   gpuBufferCache: 'bucket',
-  q4Int8: 'off',
-  gpuPendingDispatches: null,
+  q4Int8: 'prefill',
+  gpuPendingDispatches: 256,
+  gpuDecodeAhead: 4,
 };
 
 /** What the loader reports while it works (not part of the settings: a callback, not data). */

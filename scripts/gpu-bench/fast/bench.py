@@ -217,13 +217,16 @@ def main():
     ap.add_argument("--questions", type=int, default=12)
     ap.add_argument("--model-dir", default="/tmp/fastbench/qwen2-vl-2b-random")
     ap.add_argument("--no-subgroups", action="store_true", help="the app's WebGPU device without `subgroups` (A/B)")
-    ap.add_argument("--q4-int8", default="off", choices=("off", "prefill", "all"),
-                    help="the main 2B run's q4Int8 load setting (int8 activations: the a8 graphs)")
-    ap.add_argument("--int8-ab", default="prefill,all",
+    ap.add_argument("--q4-int8", default=None, choices=("off", "prefill", "all"),
+                    help="the main 2B run's q4Int8 load setting (int8 activations: the a8 graphs; default: the app's)")
+    ap.add_argument("--int8-ab", default="off",
                     help="q4Int8 values measured beside the main run on 4 questions each ('' for none)")
+    ap.add_argument("--ahead", type=int, default=None, help="the main run's gpuDecodeAhead (default: the app's)")
+    ap.add_argument("--ahead-ab", default="2", help="gpuDecodeAhead values measured beside the main run ('' for none)")
     ap.add_argument("--pending-dispatches", type=int, default=None,
                     help="the main run's gpuPendingDispatches (onnxruntime maxNumPendingDispatches; default: its 16)")
-    ap.add_argument("--pending-ab", default="256", help="gpuPendingDispatches values measured beside the main run ('' for none)")
+    ap.add_argument("--pending-ab", default="16",
+                    help="gpuPendingDispatches values measured beside the main run ('' for none; 16 is onnxruntime's own)")
     ap.add_argument("--lazy-ab", action="store_true", help="also the storage-buffer lazyRelease A/B (4 questions)")
     args = ap.parse_args()
     payload, out = Path(args.payload), Path(args.out)
@@ -322,12 +325,13 @@ def main():
         big = "/models/qwen2-vl-2b-random/" if not small else "/models/tiny-random-qwen2-vl/"
         big_dtype = "q4"
 
-        main_extra = {} if args.pending_dispatches is None else {"gpuPendingDispatches": args.pending_dispatches}
+        main_extra = {k: v for k, v in (("gpuPendingDispatches", args.pending_dispatches), ("q4Int8", args.q4_int8),
+                                        ("gpuDecodeAhead", args.ahead)) if v is not None}
 
         def app_2b():
             mem.mark("app 2b: load starts")
             info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "profile": True, "kvCapacity": 1536,
-                                   "q4Int8": args.q4_int8, **main_extra, **({"gpuSubgroups": False} if args.no_subgroups else {})})
+                                   **main_extra, **({"gpuSubgroups": False} if args.no_subgroups else {})})
             report["app_load"] = info
             mem.mark("app 2b: loaded")
             log(f"loaded {big} in {info['wall_s']}s: {info['engineNote']}")
@@ -379,7 +383,7 @@ def main():
             t0 = elapsed()
             mem.mark(f"{name}: load starts")
             info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "kvCapacity": 1536, "profile": True,
-                                   "q4Int8": args.q4_int8, **main_extra, **extra})
+                                   **main_extra, **extra})
             log(f"  {name}: {info['engineNote']}")
             app_run(page, harness_run_args(qs[0], frames_url, 24))
             out_i = []
@@ -403,11 +407,14 @@ def main():
             mem.mark(f"{name}: questions done")
             report.setdefault("app_2b_variants", {})[key] = {
                 "settings": extra, "load": info, "questions": out_i, "peak_gpu_memory_bytes": mem.peak_since(t0),
-                "marks": mem.marks_since(t0), "main_run": {"q4Int8": args.q4_int8, **main_extra}}
+                "marks": mem.marks_since(t0), "main_run": main_extra or "the app's defaults"}
+        for n in [int(x) for x in args.ahead_ab.split(",") if x]:
+            phase(f"app 2b q4 webgpu, {n} decode steps ahead",
+                  lambda n=n: variant_ab(f"gpuDecodeAhead={n}", f"{n} steps ahead", {"gpuDecodeAhead": n}), optional=True, need=50)
         for mode in [m for m in args.int8_ab.split(",") if m and m != args.q4_int8]:
             phase(f"app 2b q4 webgpu, q4Int8 {mode}",
                   lambda mode=mode: variant_ab(f"q4Int8={mode}", f"q4Int8 {mode}", {"q4Int8": mode}), optional=True, need=50)
-        for n in [int(x) for x in args.pending_ab.split(",") if x]:
+        for n in [int(x) for x in args.pending_ab.split(",") if x and int(x) != args.pending_dispatches]:
             phase(f"app 2b q4 webgpu, {n} dispatches per submit",
                   lambda n=n: variant_ab(f"gpuPendingDispatches={n}", f"{n} dispatches per submit", {"gpuPendingDispatches": n}),
                   optional=True, need=50)

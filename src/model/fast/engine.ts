@@ -29,9 +29,11 @@ import {
   asGpuDevice,
   download,
   readback,
+  seenMarker,
   storage,
   MAP_READ,
   type GpuBuffer,
+  type GpuCommandEncoder,
   type GpuDevice,
 } from './gpu';
 import {
@@ -67,6 +69,13 @@ export interface FastLoadOptions {
    * graph buffers). Fixed per device at its first session: every session passes the same.
    */
   bufferCache?: 'bucket' | 'lazyRelease';
+  /**
+   * WebGPU: decode steps queued past the token the caller waits for (default 2). Each step's input
+   * id and repetition mask are updated on the GPU, so only the caller's stop check needs the CPU; a
+   * deeper queue hides the per-step CPU and IPC time behind the GPU's work, at the cost of up to this
+   * many steps computed past a stop (their tokens are never returned).
+   */
+  ahead?: number;
   /** WebGPU: onnxruntime's maxNumPendingDispatches (undefined: its default). */
   pendingDispatches?: number;
   /** q4: which runs load the int8-activation graphs (manifest `a8`; sessionGraphs). */
@@ -94,6 +103,8 @@ export interface FastStats {
 }
 
 const EXT_LOCATION = 'gpu-buffer' as const;
+/** The most decode steps FastLoadOptions.ahead may queue past the token asked for. */
+export const MAX_AHEAD = 8;
 /** The decode step that gets GPU timestamps when profiling (past the first ones: capture, warm-up). */
 const PROFILED_STEP = 16;
 
@@ -177,6 +188,8 @@ interface GpuState {
   decodeFeeds: Record<string, Tensor>;
   decodeFetches: Record<string, Tensor>;
   staging: GpuBuffer[];
+  /** Encodes seen[input id] = 1 (gpu.ts seenMarker). */
+  markSeen: (enc: GpuCommandEncoder) => void;
 }
 
 export class FastModel {
@@ -187,6 +200,7 @@ export class FastModel {
   private readonly gridInput: 'grid_thw' | 'image_grid_thw';
   private readonly dtype: string;
   private readonly prefillSession: Session;
+  private readonly ahead: number;
   private decodeSession: Session | null = null;
   private captureNote = '';
   private deviceNote = '';
@@ -226,6 +240,7 @@ export class FastModel {
     this.vision = vision;
     this.gridInput = o.gridInput ?? 'grid_thw';
     this.prefillSession = prefill;
+    this.ahead = Math.min(MAX_AHEAD, Math.max(1, Math.round(o.ahead ?? 2)));
   }
 
   static async load(o: FastLoadOptions): Promise<FastModel> {
@@ -392,10 +407,12 @@ export class FastModel {
       decodeFetches[`present_key.${l}`] = c.key;
       decodeFetches[`present_value.${l}`] = c.value;
     });
-    const staging = Array.from({ length: 4 }, (_, i) =>
+    // One per step in flight (up to MAX_AHEAD) and one being read.
+    const staging = Array.from({ length: MAX_AHEAD + 2 }, (_, i) =>
       readback(device, 8, `next_token readback ${i}`),
     );
-    return { device, kv, cos, sin, seen, bufs, decodeFeeds, decodeFetches, staging };
+    const markSeen = seenMarker(device, bufs.ids, bufs.seen);
+    return { device, kv, cos, sin, seen, bufs, decodeFeeds, decodeFetches, staging, markSeen };
   }
 
   private kvFeeds(): Record<string, Tensor> {
@@ -644,32 +661,33 @@ export class FastModel {
 
   /**
    * The next greedy token. The k-th call (given token k; the prefill gave token 1) returns token
-   * k + 1, computed by the step whose input is token k, which the previous call (or the first call
-   * itself) launched. Before waiting for it, this call launches the following step: its input id is
-   * copied on the GPU, and `seen` by then holds every token but that input, which the graph adds.
+   * k + 1, computed by the step whose input is token k. Steps are queued `ahead` deep: each takes
+   * its input id from the previous step's output and marks it in `seen` on the GPU, so `previous`
+   * is only the caller's (the graph already saw it). A step is only queued where its cache position
+   * fits; when none is queued for the token asked for, the capacity error says why.
    */
   async next(previous: number): Promise<number> {
     if (!this.gpu) return this.nextCpu(previous);
-    if (this.launched === 0) this.pending.push(this.launch(null));
-    this.pending.push(this.launch(previous));
+    while (this.pending.length < this.ahead && this.past + this.launched < this.capacity)
+      this.pending.push(this.launch());
+    if (this.pending.length === 0) this.checkCapacity(this.past + this.launched + 1);
     return (await this.pending.shift()) as number;
   }
 
   /**
-   * Queue one decode step. Everything it writes (the token to add to `seen`, the sequence lengths)
-   * is written when its turn comes in the chain, so it lands in the GPU queue after the earlier
-   * steps' work and before its own.
+   * Queue one decode step. Everything it writes (the sequence lengths) is written when its turn
+   * comes in the chain, so it lands in the GPU queue after the earlier steps' work and before its
+   * own; after the run, one encoder marks its input id in `seen`, then copies its output to the next
+   * step's input and to a readback buffer.
    */
-  private launch(seen: number | null): Promise<number> {
+  private launch(): Promise<number> {
     const g = this.gpu as GpuState;
     const pos = this.past + this.launched;
-    this.checkCapacity(pos + 1);
     this.launched++;
     const q = g.device.queue;
     const slot = this.stagingSlot++ % g.staging.length;
     const staging = g.staging[slot] as GpuBuffer;
     const run = async () => {
-      if (seen !== null) q.writeBuffer(g.bufs.seen, seen * 4, Float32Array.of(1));
       q.writeBuffer(g.bufs.seq, 0, Int32Array.of(pos));
       q.writeBuffer(g.bufs.total, 0, Int32Array.of(pos + 1));
       const prof = this.profiler;
@@ -683,6 +701,7 @@ export class FastModel {
       const t1 = performance.now();
       if (timed) prof.pauseTiming();
       const enc = g.device.createCommandEncoder();
+      g.markSeen(enc);
       enc.copyBufferToBuffer(g.bufs.next, 0, g.bufs.ids, 0, 4);
       enc.copyBufferToBuffer(g.bufs.next, 0, staging, 0, 4);
       q.submit([enc.finish()]);

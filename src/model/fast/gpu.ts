@@ -12,7 +12,15 @@ export interface GpuBuffer {
   destroy(): void;
 }
 
+export interface GpuComputePass {
+  setPipeline(p: unknown): void;
+  setBindGroup(index: number, group: unknown): void;
+  dispatchWorkgroups(x: number): void;
+  end(): void;
+}
+
 export interface GpuCommandEncoder {
+  beginComputePass(): GpuComputePass;
   copyBufferToBuffer(
     src: GpuBuffer,
     srcOffset: number,
@@ -38,6 +46,16 @@ export interface GpuDevice {
     label?: string;
   }): GpuBuffer;
   createCommandEncoder(): GpuCommandEncoder;
+  createShaderModule(d: { code: string; label?: string }): unknown;
+  createComputePipeline(d: {
+    layout: 'auto';
+    compute: { module: unknown; entryPoint: string };
+    label?: string;
+  }): { getBindGroupLayout(i: number): unknown };
+  createBindGroup(d: {
+    layout: unknown;
+    entries: { binding: number; resource: { buffer: GpuBuffer } }[];
+  }): unknown;
   readonly lost: Promise<{ reason?: string; message?: string }>;
 }
 
@@ -91,4 +109,41 @@ export async function download(
   } finally {
     dst.destroy();
   }
+}
+
+/**
+ * `seen[ids[0]] = 1`: adds a decode step's input id to the repetition-penalty mask on the GPU, after
+ * the step ran (the id came from the previous step's output and is not known on the CPU yet). With
+ * it no step waits for a readback to update the mask, so steps can be queued further ahead.
+ * onnxruntime offers no op for this that a captured graph replays (ScatterND's copy does not replay).
+ */
+export function seenMarker(device: GpuDevice, ids: GpuBuffer, seen: GpuBuffer) {
+  const module = device.createShaderModule({
+    label: 'seen marker',
+    code: `@group(0) @binding(0) var<storage, read> ids: array<i32>;
+@group(0) @binding(1) var<storage, read_write> seen: array<f32>;
+@compute @workgroup_size(1) fn main() {
+  let id = ids[0];
+  if (id >= 0 && u32(id) < arrayLength(&seen)) { seen[u32(id)] = 1.0; }
+}`,
+  });
+  const pipeline = device.createComputePipeline({
+    layout: 'auto',
+    compute: { module, entryPoint: 'main' },
+    label: 'seen marker',
+  });
+  const group = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: { buffer: ids } },
+      { binding: 1, resource: { buffer: seen } },
+    ],
+  });
+  return (enc: GpuCommandEncoder): void => {
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(1);
+    pass.end();
+  };
 }

@@ -136,6 +136,7 @@ export async function loadFast(a: {
       // Without a captured decode session every step allocates its intermediates: keep them cached.
       bufferCache: settings.graphCapture ? settings.gpuBufferCache : 'bucket',
       int8: settings.q4Int8,
+      ahead: settings.gpuDecodeAhead,
       ...(settings.gpuPendingDispatches !== null
         ? { pendingDispatches: settings.gpuPendingDispatches }
         : {}),
