@@ -76,7 +76,10 @@ async function storedResults(page: Page): Promise<{ sampleId: string; finishedAt
 /** Every stored run's key and settings, as the runs slice wrote them to IndexedDB. */
 interface StoredRun {
   key: string;
-  settings: { key: string; model: { dtype: string; files: { path: string }[] } } | null;
+  settings: {
+    key: string;
+    model: { dtype: string; q4Int8?: string; files: { path: string }[] };
+  } | null;
   resume: { model: { dtype: string } | null } | null;
 }
 async function storedRuns(page: Page): Promise<StoredRun[]> {
@@ -132,7 +135,7 @@ async function pickAnnotationFile(page: Page, text: string) {
  * EgoPlan-Bench sample 5 (still only) as a picked annotation file, its still in a picked folder
  * (the protocol's images/<source>/ path), the tiny model on wasm, a fresh IndexedDB.
  */
-async function openSample5(page: Page, maxNewTokens: number) {
+async function openSample5(page: Page, maxNewTokens: number, loadModel = loadTinyModel) {
   const dir = resolve('test-results/stills-sample5');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'images/EpicKitchens'), { recursive: true });
@@ -141,7 +144,7 @@ async function openSample5(page: Page, maxNewTokens: number) {
   await page.goto('/');
   await page.evaluate(() => indexedDB.deleteDatabase('seedbench-web'));
   await page.goto('/?view=run');
-  await loadTinyModel(page);
+  await loadModel(page);
   await pickAnnotationFile(page, RECORD_5);
   const bench = page.getByRole('group', { name: 'Benchmark' });
   await bench.getByLabel('Max new tokens').fill(String(maxNewTokens));
@@ -433,4 +436,46 @@ test.describe('run identity by content', () => {
     const keys = new Set((await storedRecords(page)).map((r) => r.runKey));
     expect(keys.size).toBe(3);
   });
+});
+
+test('the activations choice reaches the loader: int8 every run on q4 loads the a8 graphs, and the run records it', async ({
+  page,
+}) => {
+  await openSample5(page, 2, async () => {
+    const model = page.getByRole('group', { name: 'Model' });
+    const activations = model.getByLabel('activations');
+    // The default follows the app's load settings and says which it is.
+    await expect(activations).toHaveValue('default');
+    await expect(activations.locator('option:checked')).toHaveText(/^default: /);
+    await model.getByLabel('device').selectOption('wasm');
+    await model.getByLabel('dtype').selectOption('q4');
+    await activations.selectOption({ label: 'int8: every run' });
+    await model.getByRole('button', { name: 'Load model' }).click();
+    await expect(model.getByTestId('model-status')).toContainText('q4', { timeout: 120_000 });
+    // What took effect, as the engine reports it: the a8 graphs ran, exactly on wasm's kernels.
+    await expect(model.getByTestId('model-int8')).toHaveText(
+      "int8 activations: every run (asked, but onnxruntime-web's wasm build has no int8 MatMulNBits kernel: exact q4)",
+    );
+    await expect(model.getByTestId('model-engine')).toHaveAttribute(
+      'title',
+      /int8 activations: every run/,
+    );
+    await expect(activations).toHaveValue('all');
+  });
+  await page.getByRole('button', { name: /Start run/ }).click();
+  await waitForStatus(page, 'finished', 120_000);
+  // The run's identity: the a8 graphs among the files the loader read, and the setting, in its key.
+  const [run, ...others] = await storedRuns(page);
+  expect(others).toHaveLength(0);
+  expect(run?.settings?.model.q4Int8).toBe('all');
+  expect(run?.key).toContain(' | q4 | ');
+  expect(run?.key).toContain(' | int8 all | ');
+  const graphs = run?.settings?.model.files.map((f) => f.path).filter((p) => p.includes('_fast_'));
+  // The a8 graphs hold no weights of their own: they read the q4 graphs' bytes as external data.
+  expect(graphs?.sort()).toEqual([
+    'onnx/decoder_fast_q4.onnx',
+    'onnx/decoder_fast_q4a8.onnx',
+    'onnx/vision_fast_q4.onnx',
+    'onnx/vision_fast_q4a8.onnx',
+  ]);
 });

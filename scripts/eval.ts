@@ -199,7 +199,14 @@ function modelNow(model: ModelSpec, o: EvalOptions, stored: ModelIdentity): Mode
     : stored;
   // 'auto' is resolved only at load: the dtype is compared there (the loaded identity below).
   const dtype = o.dtype === 'auto' ? stored.dtype : o.dtype;
-  return { label: model.label, dtype, digest: content.digest, files: content.files };
+  // So are the int8 activations (the app's default, applied only to q4 on the fast engine).
+  return {
+    label: model.label,
+    dtype,
+    q4Int8: stored.q4Int8,
+    digest: content.digest,
+    files: content.files,
+  };
 }
 
 function selectionConflicts(a: Selection, o: EvalOptions): string[] {
@@ -447,7 +454,14 @@ async function runInBrowser(
     }
     const identity = runIdentity(
       bench.identity,
-      { label: model.label, dtype: info.dtype, digest: content.digest, files: content.files },
+      {
+        label: model.label,
+        dtype: info.dtype,
+        // As the app records this load (its default activations where they apply, else 'off').
+        q4Int8: loaded.q4Int8 ?? 'off',
+        digest: content.digest,
+        files: content.files,
+      },
       answer,
     );
     if (run.previous) {

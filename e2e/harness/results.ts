@@ -46,7 +46,7 @@ function pngUrl(b64: string): string {
 function harnessSettings(samples: readonly Sample[], model: string, dtype: string) {
   const identity = runIdentity(
     { id: 'harness', questions: samples.length, digest: samplesDigest(samples) },
-    { label: model, dtype, digest: modelDigest([]), files: [] },
+    { label: model, dtype, q4Int8: 'off', digest: modelDigest([]), files: [] },
     OFFICIAL_CONFIG,
   );
   return runSettings(identity, { subset: OFFICIAL_CONFIG.subset, device: 'wasm' });

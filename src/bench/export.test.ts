@@ -86,7 +86,7 @@ describe('exports', () => {
     const settings = runSettings(
       runIdentity(
         { id: 'b', questions: 3, digest: samplesDigest(samples) },
-        { label: 'm', dtype: 'q4', digest: modelDigest([]), files: [] },
+        { label: 'm', dtype: 'q4', q4Int8: 'off', digest: modelDigest([]), files: [] },
         OFFICIAL_CONFIG,
       ),
       { subset: { kind: 'all' }, device: 'wasm' },

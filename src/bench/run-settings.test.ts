@@ -13,6 +13,9 @@ import {
   resultFrom,
   runIdentity,
   runKey,
+  runLabel,
+  runSettings,
+  runSettingsSchema,
   samplesDigest,
   sha256Hex,
   type ModelIdentity,
@@ -30,7 +33,7 @@ function model(config: string, label = 'tiny-random-qwen2-vl'): ModelIdentity {
     fileDigest('config.json', config.length, new TextEncoder().encode(config), new Uint8Array()),
     fileDigest('onnx/decoder_model_merged.onnx', 3, new Uint8Array([1, 2, 3]), new Uint8Array()),
   ];
-  return { label, dtype: 'fp32', digest: modelDigest(files), files };
+  return { label, dtype: 'fp32', q4Int8: 'off', digest: modelDigest(files), files };
 }
 
 describe('run identity', () => {
@@ -80,6 +83,42 @@ describe('run identity', () => {
       ['model', false],
       ['max new tokens', false],
     ]);
+  });
+
+  it('int8 activations are part of the identity: in the key and label when on, a difference like dtype', () => {
+    const q4 = { ...model('{"a":1}'), dtype: 'q4' };
+    const exact = runIdentity(bench, q4, OFFICIAL_CONFIG);
+    const all = runIdentity(bench, { ...q4, q4Int8: 'all' }, OFFICIAL_CONFIG);
+    const prefill = runIdentity(bench, { ...q4, q4Int8: 'prefill' }, OFFICIAL_CONFIG);
+    // Exact runs keep the keys they had before the setting existed.
+    expect(runKey(exact)).not.toContain('int8');
+    expect(runKey(all)).toContain(' | q4 | official | seed-bench-r1 | max256 | int8 all | ');
+    // On wasm 'prefill' and 'all' load the same files (no decode session): the key still differs.
+    expect(new Set([runKey(exact), runKey(all), runKey(prefill)]).size).toBe(3);
+    expect(runLabel(all)).toBe('examples.jsonl · tiny-random-qwen2-vl · q4 · int8 all');
+    expect(identityConflicts(exact, all)).toEqual([
+      { field: 'int8 activations', content: false, message: 'int8 activations off vs all' },
+    ]);
+    expect(identityConflicts(all, prefill).map((d) => d.message)).toEqual([
+      'int8 activations all vs prefill',
+    ]);
+  });
+
+  it('stored settings without q4Int8 (runs from before the setting) read back as exact, same key', () => {
+    const now = runSettings(id, { subset: { kind: 'all' }, device: 'wasm' });
+    const { q4Int8, ...oldModel } = now.model;
+    expect(q4Int8).toBe('off');
+    const old = JSON.parse(JSON.stringify({ ...now, model: oldModel })) as unknown;
+    const read = runSettingsSchema.parse(old);
+    expect(read.model.q4Int8).toBe('off');
+    expect(runKey(read)).toBe(now.key);
+    expect(identityConflicts(read, id)).toEqual([]);
+    // A recorded value is kept; an unknown one is refused with the field.
+    const all = { ...now, model: { ...now.model, q4Int8: 'all' } };
+    expect(runSettingsSchema.parse(all).model.q4Int8).toBe('all');
+    const bad = runSettingsSchema.safeParse({ ...now, model: { ...now.model, q4Int8: 'int4' } });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]?.path).toEqual(['model', 'q4Int8']);
   });
 
   it('question options carry every setting the model reads, copied (not shared)', () => {

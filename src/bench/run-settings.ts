@@ -75,6 +75,12 @@ export interface ModelIdentity {
   /** Hub id, URL or folder name, as the user gave it. */
   label: string;
   dtype: string;
+  /**
+   * The load's int8 activations (the model's LoadSettings.q4Int8; 'off' where they do not apply:
+   * not q4, or not the fast engine). What ran is in the files (the a8 graphs) and the engine note;
+   * this is what a resume loads with again. Runs stored before the setting read back as 'off'.
+   */
+  q4Int8: 'off' | 'prefill' | 'all';
   /** modelDigest() of `files`. */
   digest: string;
   files: FileDigest[];
@@ -118,6 +124,8 @@ export function runKey(id: RunIdentity): string {
     `max${id.maxNewTokens}`,
   ];
   if (id.clipValues === 'float') parts.push('float-frames');
+  // Only where on, so the keys of exact runs (every run stored before the setting) stay as they were.
+  if (id.model.q4Int8 !== 'off') parts.push(`int8 ${id.model.q4Int8}`);
   parts.push(`questions ${id.benchmark.digest.slice(0, 12)}`);
   parts.push(`model ${id.model.digest.slice(0, 12)}`);
   return parts.join(' | ');
@@ -130,6 +138,7 @@ export interface IdentityConflict {
     | 'questions'
     | 'model'
     | 'dtype'
+    | 'int8 activations'
     | 'model files'
     | 'wording'
     | 'clip frames'
@@ -158,6 +167,8 @@ export function identityConflicts(stored: RunIdentity, now: RunIdentity): Identi
     add('model', `model ${stored.model.label} vs ${now.model.label}`);
   if (stored.model.dtype !== now.model.dtype)
     add('dtype', `dtype ${stored.model.dtype} vs ${now.model.dtype}`);
+  if (stored.model.q4Int8 !== now.model.q4Int8)
+    add('int8 activations', `int8 activations ${stored.model.q4Int8} vs ${now.model.q4Int8}`);
   if (stored.model.digest !== now.model.digest) {
     const before = new Map(stored.model.files.map((f) => [f.path, f]));
     const after = new Map(now.model.files.map((f) => [f.path, f]));
@@ -189,6 +200,7 @@ export function runLabel(
     s.wording === OFFICIAL_CONFIG.wording ? '' : `wording ${s.wording}`,
     s.maxNewTokens === OFFICIAL_CONFIG.maxNewTokens ? '' : `max ${s.maxNewTokens}`,
     s.clipValues === OFFICIAL_CONFIG.clipValues ? '' : 'float frames',
+    s.model.q4Int8 === 'off' ? '' : `int8 ${s.model.q4Int8}`,
   ].filter(Boolean);
   return [s.benchmark.id, model, s.model.dtype, ...extra].join(' · ');
 }
@@ -277,6 +289,8 @@ export const runIdentitySchema = z.object({
   model: z.object({
     label: z.string(),
     dtype: z.string(),
+    // Absent in runs stored before the setting: they ran exact.
+    q4Int8: z.enum(['off', 'prefill', 'all']).default('off'),
     digest: hex,
     files: z.array(
       z.object({ path: z.string(), size: z.number().int().nonnegative(), sha256: hex }),

@@ -104,7 +104,7 @@ export interface LoadSettings {
    * no run, vision + prefill, or every run. Numbers then differ from exact q4 by the rounding of each
    * projection's input to 8 bits (per 128 values on WebGPU).
    */
-  q4Int8: 'off' | 'prefill' | 'all';
+  q4Int8: Q4Int8Mode;
   /**
    * Fast engine on WebGPU: onnxruntime's maxNumPendingDispatches (dispatches encoded before it
    * submits; null: its default, 16). Passed through a build-time addition to onnxruntime-web's EP
@@ -118,6 +118,12 @@ export interface LoadSettings {
    */
   gpuDecodeAhead: number;
 }
+
+/** LoadSettings.q4Int8: int8 activations for no run, vision + prefill, or every run. */
+export type Q4Int8Mode = 'off' | 'prefill' | 'all';
+export const Q4_INT8_MODES: readonly Q4Int8Mode[] = ['off', 'prefill', 'all'];
+/** A q4Int8 mode, or 'default': DEFAULT_LOAD_SETTINGS.q4Int8, resolved when the load is asked. */
+export type Q4Int8Request = Q4Int8Mode | 'default';
 
 export type EngineRequest = 'auto' | 'fast' | 'reference';
 /** 'fast': our own graphs on onnxruntime-web (src/model/fast); 'reference': transformers.js. */

@@ -2,10 +2,11 @@
 // store actions a user triggers from the UI, so what the command line measures is what users run.
 // Registered by main.tsx only when the URL has ?automation=1.
 import { matchSampleMedia, runKey, type RunConfig, type Sample } from '../bench/index';
-import type { DeviceRequest, DtypeRequest, ModelSource } from '../model/index';
+import type { DeviceRequest, DtypeRequest, ModelSource, Q4Int8Request } from '../model/index';
 import { VideoClient } from '../worker/index';
 import { useAppStore, type StoredResult } from './index';
 import { libraryFromServer } from './media';
+import { loadedQ4Int8 } from './model';
 
 export interface AutomationStatus {
   runStatus: string;
@@ -70,14 +71,24 @@ async function pngBase64(frame: Float32Array): Promise<string> {
 }
 
 const automation = {
-  async loadModel(source: ModelSource, label: string, dtype: DtypeRequest, device: DeviceRequest) {
-    await state().loadModel(source, label, dtype, device);
+  /** As the Model step loads; `q4Int8` is its "activations" choice (default: the app's default). */
+  async loadModel(
+    source: ModelSource,
+    label: string,
+    dtype: DtypeRequest,
+    device: DeviceRequest,
+    q4Int8: Q4Int8Request = 'default',
+  ) {
+    await state().loadModel(source, label, dtype, device, q4Int8);
     const s = state();
+    const info = s.modelInfo;
     return {
       ok: s.modelStatus === 'ready',
       error: s.modelError,
-      info: s.modelInfo,
+      info,
       notices: s.modelNotices,
+      /** The q4Int8 the run identity records for this load (the CLI builds its identity with it). */
+      q4Int8: info ? loadedQ4Int8(info, s.modelRequest?.q4Int8 ?? 'off') : null,
     };
   },
 

@@ -25,7 +25,14 @@ const DB_VERSION = 2;
 export interface ResumeInfo {
   setId: string | null;
   /** The model as it was asked for (a picked folder's handle included), or null: pick again. */
-  model: { source: unknown; label: string; dtype: string; device: string } | null;
+  model: {
+    source: unknown;
+    label: string;
+    dtype: string;
+    device: string;
+    /** LoadSettings.q4Int8 as asked; absent in runs stored before the setting (they ran 'off'). */
+    q4Int8?: string;
+  } | null;
   /** 'served' (the demo clips), a directory handle, or null (files must be picked again). */
   media: 'served' | FileSystemDirectoryHandle | null;
   mediaLabel: string | null;

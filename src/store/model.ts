@@ -6,6 +6,8 @@ import {
   type DtypeRequest,
   type LoadEvent,
   type ModelSource,
+  type Q4Int8Mode,
+  type Q4Int8Request,
 } from '../model/index';
 import { ModelClient, type ModelInfo } from '../worker/index';
 
@@ -29,11 +31,39 @@ export interface ModelForm {
   url: string;
   dtype: DtypeRequest;
   device: DeviceRequest;
+  /** Int8 activations for q4's fast graphs ('default': DEFAULT_LOAD_SETTINGS.q4Int8). */
+  q4Int8: Q4Int8Request;
+}
+
+/** What a model was loaded with, as asked ('default' resolved), so that it can be loaded again. */
+export interface ModelRequest {
+  source: ModelSource;
+  dtype: DtypeRequest;
+  device: DeviceRequest;
+  q4Int8: Q4Int8Mode;
+}
+
+/** The q4Int8 a load asked for: 'default' is DEFAULT_LOAD_SETTINGS's at the time of the load. */
+export function resolveQ4Int8(r: Q4Int8Request): Q4Int8Mode {
+  return r === 'default' ? DEFAULT_LOAD_SETTINGS.q4Int8 : r;
+}
+
+/**
+ * The int8 activations a loaded model's identity records: what was asked where it applies (q4 on
+ * the fast engine, whose graphs the setting picks), else 'off', so that asking for int8 beside
+ * fp32 or the reference engine is the same run as not asking.
+ */
+export function loadedQ4Int8(info: Pick<ModelInfo, 'dtype' | 'engine'>, asked: Q4Int8Mode) {
+  return info.dtype === 'q4' && info.engine === 'fast' ? asked : 'off';
 }
 
 /** The form as a load of `source` would leave it. */
-function formFor(source: ModelSource, dtype: DtypeRequest, device: DeviceRequest, form: ModelForm) {
-  const next: ModelForm = { ...form, dtype, device };
+function formFor(
+  source: ModelSource,
+  request: Omit<ModelForm, 'choice' | 'hubId' | 'url'>,
+  form: ModelForm,
+) {
+  const next: ModelForm = { ...form, ...request };
   if (source.kind === 'url' && source.url === DEFAULT_MODEL_URL) next.choice = 'builtin';
   else if (source.kind === 'url') Object.assign(next, { choice: 'url', url: source.url });
   else if (source.kind === 'hub') Object.assign(next, { choice: 'hub', hubId: source.id });
@@ -54,12 +84,13 @@ export interface ModelSlice {
   /** Which device the loading model goes to and why (said while it loads). */
   modelDeviceNote: string | null;
   /** What was asked for, so a stored run can be resumed with the same model. */
-  modelRequest: { source: ModelSource; dtype: DtypeRequest; device: DeviceRequest } | null;
+  modelRequest: ModelRequest | null;
   loadModel: (
     source: ModelSource,
     label: string,
     dtype: DtypeRequest,
     device: DeviceRequest,
+    q4Int8: Q4Int8Request,
   ) => Promise<void>;
 }
 
@@ -78,7 +109,14 @@ export function modelClient(): ModelClient | null {
 }
 
 export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
-  modelForm: { choice: 'builtin', hubId: HUB_MODEL_ID, url: '', dtype: 'auto', device: 'auto' },
+  modelForm: {
+    choice: 'builtin',
+    hubId: HUB_MODEL_ID,
+    url: '',
+    dtype: 'auto',
+    device: 'auto',
+    q4Int8: 'default',
+  },
   setModelForm: (f) => set({ modelForm: { ...get().modelForm, ...f } }),
   modelStatus: 'none',
   modelLabel: null,
@@ -89,7 +127,8 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
   modelDeviceNote: null,
   modelRequest: null,
 
-  async loadModel(source, label, dtype, device) {
+  async loadModel(source, label, dtype, device, q4Int8) {
+    const int8 = resolveQ4Int8(q4Int8);
     client?.terminate();
     client = new ModelClient();
     const mine = client;
@@ -101,8 +140,8 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
     set({
       modelStatus: 'loading',
       modelLabel: label,
-      modelRequest: { source, dtype, device },
-      modelForm: formFor(source, dtype, device, get().modelForm),
+      modelRequest: { source, dtype, device, q4Int8: int8 },
+      modelForm: formFor(source, { dtype, device, q4Int8 }, get().modelForm),
       modelError: null,
       modelInfo: null,
       modelFiles: {},
@@ -137,7 +176,7 @@ export const createModelSlice: StateCreator<ModelSlice> = (set, get) => ({
       }
     };
     try {
-      const settings = { ...DEFAULT_LOAD_SETTINGS, dtype, device };
+      const settings = { ...DEFAULT_LOAD_SETTINGS, dtype, device, q4Int8: int8 };
       const info = await mine.load(besidePage(source), settings, onProgress);
       if (client === mine) set({ modelStatus: 'ready', modelInfo: info });
     } catch (e) {

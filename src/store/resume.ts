@@ -3,9 +3,11 @@ import { answerSettings, identityConflicts, type RunSettings } from '../bench/in
 import {
   DTYPE_REQUESTS,
   MODEL_DTYPES,
+  Q4_INT8_MODES,
   type DeviceRequest,
   type DtypeRequest,
   type ModelSource,
+  type Q4Int8Request,
 } from '../model/index';
 import type { ResumeInfo, RunRecord } from './db';
 import type { AppGet, AppSet, AppState } from './index';
@@ -27,7 +29,13 @@ export function resumeInfo(s: AppState): ResumeInfo {
     setId: s.setId,
     model:
       req && storable
-        ? { source: req.source, label: s.modelLabel ?? '', dtype: req.dtype, device: req.device }
+        ? {
+            source: req.source,
+            label: s.modelLabel ?? '',
+            dtype: req.dtype,
+            device: req.device,
+            q4Int8: req.q4Int8,
+          }
         : null,
     media: s.media?.kind === 'served' ? 'served' : (s.media?.handle ?? null),
     mediaLabel: s.media?.label ?? null,
@@ -69,7 +77,8 @@ export async function resumeStoredRun(get: AppGet, set: AppSet, record: RunRecor
     // The dtype the run ran (an 'auto' request resolved at load), so the same files load again.
     const dtype = MODEL_DTYPES.find((d) => d === settings.model.dtype) ?? 'auto';
     const device = DEVICES.find((d) => d === m.device) ?? 'auto';
-    await get().loadModel(m.source, m.label, dtype, device);
+    // The int8 activations the run recorded (older runs: 'off'), never today's default.
+    await get().loadModel(m.source, m.label, dtype, device, settings.model.q4Int8);
   }
   if (r.media === 'served') set({ media: await libraryFromServer() });
   else if (r.media && (await reopenFolder(r.media)))
@@ -101,9 +110,13 @@ export async function resumeStoredRun(get: AppGet, set: AppSet, record: RunRecor
  * The model a stored run asked for, as a request that can be loaded without a click-through
  * permission prompt (a URL or hub id; a picked folder needs the Run view). Null when none.
  */
-export function storedModelRequest(
-  r: ResumeInfo | null,
-): { source: ModelSource; label: string; dtype: DtypeRequest; device: DeviceRequest } | null {
+export function storedModelRequest(r: ResumeInfo | null): {
+  source: ModelSource;
+  label: string;
+  dtype: DtypeRequest;
+  device: DeviceRequest;
+  q4Int8: Q4Int8Request;
+} | null {
   const m = r?.model;
   if (!m || !isModelSource(m.source) || m.source.kind === 'folder') return null;
   return {
@@ -111,5 +124,7 @@ export function storedModelRequest(
     label: m.label,
     dtype: DTYPE_REQUESTS.find((d) => d === m.dtype) ?? 'fp32',
     device: DEVICES.find((d) => d === m.device) ?? 'auto',
+    // As asked then; runs stored before the setting ran exact.
+    q4Int8: Q4_INT8_MODES.find((q) => q === m.q4Int8) ?? 'off',
   };
 }

@@ -28,6 +28,7 @@ import {
 import type { QuestionFrames } from './frames';
 import type { AppState } from './index';
 import type { MediaLibrary } from './media';
+import { loadedQ4Int8 } from './model';
 import { resumeInfo, resumeStoredRun } from './resume';
 import { cancelQuestions, runQuestionAgain, runQuestions, wakeQuestions } from './runner';
 
@@ -83,6 +84,7 @@ export function identityOf(s: AppState): RunIdentity | string {
   const model = {
     label: s.modelLabel,
     dtype: info.dtype,
+    q4Int8: loadedQ4Int8(info, s.modelRequest?.q4Int8 ?? 'off'),
     digest: info.content.digest,
     files: info.content.files,
   };

@@ -13,7 +13,7 @@ import {
   runSettings,
   type Sample,
 } from '../bench/index';
-import type { DeviceRequest, DtypeRequest, ModelSource } from '../model/index';
+import type { DeviceRequest, DtypeRequest, ModelSource, Q4Int8Request } from '../model/index';
 import type { LoadState } from './benchmarks';
 import {
   getRun,
@@ -80,6 +80,7 @@ export interface SpotSlice {
     label: string;
     dtype: DtypeRequest;
     device: DeviceRequest;
+    q4Int8: Q4Int8Request;
   };
 }
 
@@ -277,6 +278,7 @@ export const createSpotSlice: StateCreator<AppState, [], [], SpotSlice> = (set, 
         label: 'tiny-random-qwen2-vl',
         dtype: 'fp32',
         device: 'auto',
+        q4Int8: 'default',
       };
     },
 

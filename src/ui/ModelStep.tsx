@@ -1,5 +1,13 @@
 import { useState } from 'react';
-import { DTYPE_REQUESTS, type DeviceRequest, type ModelSource } from '../model/index';
+import {
+  DEFAULT_LOAD_SETTINGS,
+  DTYPE_REQUESTS,
+  Q4_INT8_MODES,
+  type DeviceRequest,
+  type ModelSource,
+  type Q4Int8Mode,
+  type Q4Int8Request,
+} from '../model/index';
 import { DEFAULT_MODEL_URL, useAppStore } from '../store/index';
 import { sourceFromFiles } from '../worker/index';
 import { Callout } from './Callout';
@@ -14,6 +22,22 @@ function sourceSummary(files: { from: string }[]): string {
 }
 
 const DEVICES: readonly DeviceRequest[] = ['auto', 'webgpu', 'wasm'];
+
+/** The "activations" choices (LoadSettings.q4Int8), in words. */
+const INT8_TEXT: Record<Q4Int8Mode, string> = {
+  off: 'exact (q4 as stored)',
+  prefill: 'int8: vision + prompt',
+  all: 'int8: every run',
+};
+const INT8_REQUESTS: readonly Q4Int8Request[] = ['default', ...Q4_INT8_MODES];
+const INT8_HINT =
+  'Only q4 on the fast graphs: their matrix products take int8-rounded inputs (activations rounded ' +
+  'to 8 bits), so numbers differ slightly from exact q4. Other dtypes and the reference engine run as stored.';
+
+/** What the loaded model's engine note says about int8 activations (the fast engine's last clause). */
+function int8Said(engineNote: string): string | null {
+  return /int8 activations.*$/.exec(engineNote)?.[0] ?? null;
+}
 
 /** Step 1: which model, in which precision, on which device. */
 export function ModelStep() {
@@ -30,7 +54,8 @@ export function ModelStep() {
   // In the store, so that a model loaded by Resume shows here as what it is.
   const form = useAppStore((s) => s.modelForm);
   const setForm = useAppStore((s) => s.setModelForm);
-  const { choice, hubId, url, dtype, device } = form;
+  const { choice, hubId, url, dtype, device, q4Int8 } = form;
+  const asked = useAppStore((s) => s.modelRequest?.q4Int8 ?? 'off');
   const [folder, setFolder] = useState<{ source: ModelSource; label: string } | null>(null);
   // dtype auto (the default): q4f16 on WebGPU with shader-f16, q4 without; q8 on wasm (then q4,
   // then fp32), among the files that fit here (src/model/dtype-choice.ts, dtypePreference).
@@ -52,6 +77,13 @@ export function ModelStep() {
   const total = fileList.reduce((s, f) => s + (f.total ?? f.loaded), 0);
   const loaded = fileList.reduce((s, f) => s + f.loaded, 0);
   const eta = fileList.reduce((s, f) => Math.max(s, f.done ? 0 : (f.etaS ?? 0)), 0);
+  // Whether int8 activations ran, as the engine says (asked for, not every device has the kernels).
+  const int8Line =
+    info &&
+    (int8Said(info.engineNote) ??
+      (asked === 'off'
+        ? null
+        : `int8 activations (${asked}) not applied: only q4 on the fast engine has them`));
 
   return (
     <fieldset className="step" aria-label="Model" disabled={locked}>
@@ -138,6 +170,24 @@ export function ModelStep() {
             <option value="wasm">wasm (CPU)</option>
           </select>
         </label>
+        <label title={INT8_HINT}>
+          activations{' '}
+          <select
+            aria-label="activations"
+            value={q4Int8}
+            onChange={(e) =>
+              setForm({ q4Int8: INT8_REQUESTS.find((q) => q === e.target.value) ?? 'default' })
+            }
+          >
+            {INT8_REQUESTS.map((q) => (
+              <option key={q} value={q}>
+                {q === 'default'
+                  ? `default: ${INT8_TEXT[DEFAULT_LOAD_SETTINGS.q4Int8]}`
+                  : INT8_TEXT[q]}
+              </option>
+            ))}
+          </select>
+        </label>
         {status === 'ready' && info && (
           <output className="runs-on" data-testid="device-runs" title={info.deviceReason}>
             runs on <strong>{info.device === 'webgpu' ? 'WebGPU' : 'wasm'}</strong>
@@ -148,7 +198,9 @@ export function ModelStep() {
           type="button"
           className="primary"
           disabled={!chosen || status === 'loading'}
-          onClick={() => chosen && void loadModel(chosen.source, chosen.label, dtype, device)}
+          onClick={() =>
+            chosen && void loadModel(chosen.source, chosen.label, dtype, device, q4Int8)
+          }
         >
           {status === 'loading' ? 'Loading…' : 'Load model'}
         </button>
@@ -157,7 +209,10 @@ export function ModelStep() {
         auto picks q4f16 on WebGPU with shader-f16, else q4; on wasm q8 (its kernels are the fast
         ones there), else q4, among the files that load here. The reference runs bf16 weights; fp32
         is the closest, q4/q8 are smaller and faster but change answers (the 2B in fp32 is too large
-        for a browser). fp16 needs WebGPU with shader-f16.
+        for a browser). fp16 needs WebGPU with shader-f16. Activations (q4 on the fast graphs only):
+        int8 rounds each projection's input to 8 bits for onnxruntime's int8 kernels (WebGPU with
+        subgroups; wasm has none and stays exact), so numbers differ slightly from exact q4. The
+        loaded line says what ran.
       </p>
       {status === 'loading' && deviceNote && <p className="hint">Device: {deviceNote}</p>}
       {status === 'loading' && fileList.length > 0 && (
@@ -185,6 +240,11 @@ export function ModelStep() {
           <span title={info.engineNote} data-testid="model-engine">
             {info.engine === 'fast' ? 'fast engine' : 'reference engine (transformers.js)'}
           </span>{' '}
+          {int8Line && (
+            <>
+              · <span data-testid="model-int8">{int8Line}</span>{' '}
+            </>
+          )}
           · {formatDuration(info.loadMs)}
           {fileList.length > 0 && ` · ${sourceSummary(fileList)}`}
         </Callout>

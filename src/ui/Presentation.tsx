@@ -306,10 +306,15 @@ function ModelButton({ blocker, onRun }: { blocker: string | null; onRun: () => 
   // The latest run's model, once the stored runs are read.
   const m = useMemo(() => lastModel(), [lastModel, storedRuns]); // eslint-disable-line react-hooks/exhaustive-deps
   if (modelStatus === 'none' || modelStatus === 'error') {
+    const int8 = m.q4Int8 === 'prefill' || m.q4Int8 === 'all' ? `, int8 ${m.q4Int8}` : '';
     return (
       <>
-        <button type="button" onClick={() => void loadModel(m.source, m.label, m.dtype, m.device)}>
-          Load {m.label} ({m.dtype}, {m.device})
+        <button
+          type="button"
+          onClick={() => void loadModel(m.source, m.label, m.dtype, m.device, m.q4Int8)}
+        >
+          Load {m.label} ({m.dtype}, {m.device}
+          {int8})
         </button>
         {modelError && <span className="present-problem">{modelError}</span>}
       </>

@@ -35,7 +35,13 @@ const sample: Sample = {
 function settings(answer: Partial<AnswerSettings>, subset = OFFICIAL_CONFIG.subset) {
   const identity = runIdentity(
     { id: 'set', questions: 1, digest: samplesDigest([sample]) },
-    { label: 'models/tiny-random-qwen2-vl', dtype: 'fp32', digest: modelDigest([]), files: [] },
+    {
+      label: 'models/tiny-random-qwen2-vl',
+      dtype: 'fp32',
+      q4Int8: 'off',
+      digest: modelDigest([]),
+      files: [],
+    },
     { ...OFFICIAL_CONFIG, ...answer },
   );
   return runSettings(identity, { subset, device: 'wasm' });

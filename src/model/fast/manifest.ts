@@ -153,7 +153,7 @@ export interface SessionGraphs {
 export function sessionGraphs(g: FastDtypeGraphs, int8: Int8Runs): SessionGraphs {
   const exact = { vision: g.vision, prefill: g.decoder, decode: g.decoder };
   if (int8 === 'off') return { ...exact, note: '' };
-  if (!g.a8) return { ...exact, note: `int8 activations (${int8}) asked; no a8 graphs: exact q4` };
+  if (!g.a8) return { ...exact, note: `int8 activations (${int8}) asked; no a8 graphs: exact` };
   const vision = g.a8.vision ?? g.vision;
   const decode = int8 === 'all' ? g.a8.decoder : g.decoder;
   return { vision, prefill: g.a8.decoder, decode, note: '' };
