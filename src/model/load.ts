@@ -43,6 +43,7 @@ import type {
   ModelDtype,
   ModelEngine,
   ModelSource,
+  Q4Int8Mode,
 } from './types';
 import { ModelError } from './types';
 import type { FastModel } from './fast/engine';
@@ -60,6 +61,11 @@ export interface LoadedModel {
   engine: ModelEngine;
   /** Why this engine (and, for the fast one, whether decode steps replay a captured graph). */
   engineNote: string;
+  /**
+   * The int8 activations that took effect (LoadSettings.q4Int8 where it applies: q4 fast graphs
+   * with a8 variants on a WebGPU device with subgroups; 'off' everywhere else).
+   */
+  q4Int8: Q4Int8Mode;
   tokenizer: PreTrainedTokenizer;
   config: QwenConfig;
   device: ModelDevice;
@@ -377,6 +383,7 @@ export async function loadModel(
     fast: null,
     engine: 'reference',
     engineNote: `transformers.js on the reference graphs (${referenceWhy})`,
+    q4Int8: 'off',
     tokenizer,
     config,
     device: choice.device,

@@ -88,7 +88,7 @@ const automation = {
       info,
       notices: s.modelNotices,
       /** The q4Int8 the run identity records for this load (the CLI builds its identity with it). */
-      q4Int8: info ? loadedQ4Int8(info, s.modelRequest?.q4Int8 ?? 'off') : null,
+      q4Int8: info ? loadedQ4Int8(info) : null,
     };
   },
 

@@ -84,7 +84,7 @@ export function identityOf(s: AppState): RunIdentity | string {
   const model = {
     label: s.modelLabel,
     dtype: info.dtype,
-    q4Int8: loadedQ4Int8(info, s.modelRequest?.q4Int8 ?? 'off'),
+    q4Int8: loadedQ4Int8(info),
     digest: info.content.digest,
     files: info.content.files,
   };

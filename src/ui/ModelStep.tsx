@@ -77,13 +77,15 @@ export function ModelStep() {
   const total = fileList.reduce((s, f) => s + (f.total ?? f.loaded), 0);
   const loaded = fileList.reduce((s, f) => s + f.loaded, 0);
   const eta = fileList.reduce((s, f) => Math.max(s, f.done ? 0 : (f.etaS ?? 0)), 0);
-  // Whether int8 activations ran, as the engine says (asked for, not every device has the kernels).
+  // Whether int8 activations ran, as the engine says (not every device has the kernels). Said when
+  // they ran, or when they did not although the form asked for them by name; the default is quiet
+  // where it does not apply (fp32, wasm, the reference engine).
+  const explicit = q4Int8 !== 'default';
   const int8Line =
-    info &&
-    (int8Said(info.engineNote) ??
-      (asked === 'off'
-        ? null
-        : `int8 activations (${asked}) not applied: only q4 on the fast engine has them`));
+    info && (info.q4Int8 !== 'off' || (explicit && asked !== 'off'))
+      ? (int8Said(info.engineNote) ??
+        `int8 activations (${asked}) not applied: only q4 on the fast engine has them`)
+      : null;
 
   return (
     <fieldset className="step" aria-label="Model" disabled={locked}>

@@ -63,6 +63,7 @@ export type ModelInfo = Pick<
   | 'loadMs'
   | 'engine'
   | 'engineNote'
+  | 'q4Int8'
 >;
 
 export interface ModelErrorData {

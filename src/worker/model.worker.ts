@@ -45,6 +45,7 @@ function info(m: LoadedModel): ModelInfo {
     loadMs: m.loadMs,
     engine: m.engine,
     engineNote: m.engineNote,
+    q4Int8: m.q4Int8,
   };
 }
 

@@ -38,6 +38,7 @@ import {
 } from './gpu';
 import {
   fastVisionOf,
+  int8Unused,
   sessionGraphs,
   type FastGraphFile,
   type FastManifest,
@@ -219,12 +220,10 @@ export class FastModel {
   private countsAtPrefill: Counts | null = null;
   private prefillCounts: Counts | null = null;
   private bufferNote = '';
-  /** q4Int8 as asked, and what the sessions loaded (stats() words it; see int8Note). */
-  private int8: { asked: Int8Runs; graphs: boolean; note: string; dp4a?: boolean } = {
-    asked: 'off',
-    graphs: false,
-    note: '',
-  };
+  /** q4Int8 as asked, and why it did not apply (null: it did). */
+  private int8: { asked: Int8Runs; unused: string | null } = { asked: 'off', unused: null };
+  /** The graphs the sessions loaded (vision, prefill, and the decode session's where it has one). */
+  private files: FastGraphFile[] = [];
   private decodeSteps = 0;
   private profileStep = 0;
   private runCpuMs = 0;
@@ -246,7 +245,6 @@ export class FastModel {
   static async load(o: FastLoadOptions): Promise<FastModel> {
     const entry = o.manifest.graphs[o.dtype];
     if (!entry) throw new ModelError('missing-file', `${o.label}: ${o.dtype} has no fast graphs`);
-    const files = sessionGraphs(entry, o.int8 ?? 'off');
     const t = o.manifest.text;
     const outs = ['logits', 'next_token'];
     for (let l = 0; l < t.layers; l++) outs.push(`present_key.${l}`, `present_value.${l}`);
@@ -263,6 +261,10 @@ export class FastModel {
       deviceNote = made.note;
       (ort.env.webgpu as { device?: unknown }).device = made.device;
     }
+    const asked = o.int8 ?? 'off';
+    const features = (o.gpuDevice as { features?: ReadonlySet<string> } | undefined)?.features;
+    const why = int8Unused(asked, entry.a8 !== undefined, o.device, features?.has('subgroups'));
+    const files = sessionGraphs(entry, why === null ? asked : 'off');
     // The reference vision graph's rows come back to the CPU (gathered there under the zero row).
     const fastVision = fastVisionOf(o.manifest, o.dtype) !== null;
     const vision = await createSession(
@@ -282,11 +284,12 @@ export class FastModel {
     if (o.device === 'webgpu' && o.bufferCache) m.bufferNote = `storage buffers: ${o.bufferCache}`;
     if (o.device === 'webgpu' && o.pendingDispatches !== undefined)
       m.bufferNote += `${m.bufferNote ? ', ' : ''}up to ${o.pendingDispatches} dispatches per submit`;
-    m.int8 = { asked: o.int8 ?? 'off', graphs: entry.a8 !== undefined, note: files.note };
-    if (o.device === 'webgpu') {
-      const features = (o.gpuDevice as { features?: ReadonlySet<string> }).features;
-      m.int8.dp4a = features?.has('subgroups') === true;
-    }
+    m.int8 = { asked, unused: why };
+    m.files = [
+      files.vision,
+      files.prefill,
+      ...(o.device === 'webgpu' && o.capture ? [files.decode] : []),
+    ];
     if (o.profile && o.device === 'webgpu') m.profiler = new Profiler(asGpuDevice(o.gpuDevice));
     if (o.profile && o.device === 'wasm') m.cpuProfile = { steps: 0, runMs: 0 };
     if (o.device === 'webgpu') {
@@ -325,27 +328,34 @@ export class FastModel {
   }
 
   /**
-   * Which runs had int8 activations, as they ran: without a decode session (wasm, capture off or
-   * lost) the decode steps run on the prefill session, so 'prefill' covers them too; onnxruntime's
-   * WebGPU int8 (DP4A) kernels need the device's `subgroups`, else it computes in fp32 anyway; wasm
-   * never quantises.
+   * The int8 activations in effect: without a decode session (capture off, or lost at its first
+   * run) the decode steps run on the prefill session's graph, so 'prefill' covers them too.
    */
+  int8Runs(): Int8Runs {
+    const i = this.int8;
+    if (i.asked === 'off' || i.unused !== null) return 'off';
+    return i.asked === 'prefill' && this.decodeSession === null ? 'all' : i.asked;
+  }
+
+  /** The graph files the vision and prefill sessions loaded. */
+  get loadedGraphs(): { vision: FastGraphFile; prefill: FastGraphFile } {
+    const [vision, prefill] = this.files;
+    if (!vision || !prefill) throw new Error('FastModel: no graphs loaded');
+    return { vision, prefill };
+  }
+
+  /** The model folder's files the sessions read: graphs and their external data. */
+  graphFiles(): string[] {
+    return [...new Set(this.files.flatMap((g) => [g.file, ...g.data.map((d) => d.file)]))];
+  }
+
   private int8Note(): string {
     const i = this.int8;
-    if (i.asked === 'off' || !i.graphs) return i.note;
-    const where =
-      i.asked === 'all' || this.decodeSession === null
-        ? 'every run'
-        : 'vision and prefill, decode steps exact';
-    // Measured (e2e/fast.spec.ts): onnxruntime-web's wasm build computes the a8 graphs exactly as q4
-    // (its MLAS has no int8 MatMulNBits kernel; onnxruntime-node's x86 build does quantise).
-    const kernels =
-      i.dp4a === undefined
-        ? "asked, but onnxruntime-web's wasm build has no int8 MatMulNBits kernel: exact q4"
-        : i.dp4a
-          ? 'DP4A kernels (subgroups)'
-          : 'asked, but the device has no subgroups: onnxruntime keeps its fp32 kernels';
-    return `int8 activations: ${where} (${kernels})`;
+    if (i.asked === 'off') return '';
+    if (i.unused !== null) return `int8 activations (${i.asked}) not used: ${i.unused}`;
+    return this.int8Runs() === 'all'
+      ? 'int8 activations: every run (DP4A kernels)'
+      : 'int8 activations: vision and prefill, decode steps exact (DP4A kernels)';
   }
 
   /** onnxruntime's WebGPU device (null on wasm), for the profiler. */

@@ -71,16 +71,23 @@ export async function loadFast(a: {
   if (dtype === 'q8' && choice.device === 'webgpu')
     return refuse(Q8_WEBGPU_WHY, 'unsupported-device');
   emit?.({ kind: 'device', device: choice.device, reason: choice.reason });
-  const used = sessionGraphs(graphs, settings.q4Int8);
-  // The decode session's graph is read only where there is one (WebGPU with graph capture).
-  const decodes = choice.device === 'webgpu' && settings.graphCapture;
-  const graphFiles = [used.vision, used.prefill, ...(decodes ? [used.decode] : [])].flatMap((g) => [
-    g.file,
-    ...g.data.map((d) => d.file),
-  ]);
-  const files = [...new Set([...TEXT_FILES, FAST_MANIFEST, ...graphFiles])];
+  // Every graph the sessions may load (the engine falls back to the exact q4 graphs where int8
+  // activations would not apply); the record lists what they did load (fast.graphFiles()).
+  const maybe = [sessionGraphs(graphs, 'off'), sessionGraphs(graphs, settings.q4Int8)];
+  const graphFiles = [
+    ...new Set(
+      maybe
+        .flatMap((u) => [u.vision, u.prefill, u.decode])
+        .flatMap((g) => [g.file, ...g.data.map((d) => d.file)]),
+    ),
+  ];
   const hasGeneration = a.generationRaw !== null;
-  if (hasGeneration) files.push('generation_config.json');
+  const textFiles = [
+    ...TEXT_FILES,
+    FAST_MANIFEST,
+    ...(hasGeneration ? ['generation_config.json'] : []),
+  ];
+  const files = [...new Set([...textFiles, ...graphFiles])];
   const sizes = new Map<string, number>();
   for (const f of files) {
     const size = await server.size(f);
@@ -148,7 +155,7 @@ export async function loadFast(a: {
     // wasm runtime has no kernel for: engine 'auto' then runs the reference graphs instead of failing.
     const op = missingKernel(e);
     if (op) {
-      const file = (e instanceof ModelError ? e.file : undefined) ?? used.prefill.file;
+      const file = (e instanceof ModelError ? e.file : undefined) ?? graphs.decoder.file;
       const why = `${file} uses ${op}, which onnxruntime-web has no ${choice.device} kernel for`;
       if (settings.engine !== 'fast') return { reference: why };
       throw new ModelError(
@@ -166,6 +173,7 @@ export async function loadFast(a: {
       classifyError(e, `${server.label}: loading the fast graphs (${dtype} on ${choice.device})`)
     );
   }
+  const used = fast.loadedGraphs;
   const visionInterface = sessionInterface(fast.sessions.vision, visionGraph, used.vision.file);
   if (visionGraph === 'vision_encoder') {
     try {
@@ -181,11 +189,13 @@ export async function loadFast(a: {
       throw e;
     }
   }
+  const loadedFiles = [...textFiles, ...fast.graphFiles()];
   const loaded: LoadedModel = {
     model: null,
     fast,
     engine: 'fast',
     engineNote: `fast graphs (${FAST_NOTE}${visionGraph === 'vision_encoder' ? `, ${REFERENCE_VISION_NOTE}` : ''}); ${fast.stats().captureNote}`,
+    q4Int8: fast.int8Runs(),
     tokenizer,
     config: a.config,
     device: choice.device,
@@ -208,9 +218,9 @@ export async function loadFast(a: {
     generation,
     sizeProblem: null,
     source: server.label,
-    files,
-    content: await server.content(files),
-    modelBytes: [...sizes.values()].reduce((x, y) => x + y, 0),
+    files: loadedFiles,
+    content: await server.content(loadedFiles),
+    modelBytes: loadedFiles.reduce((x, f) => x + (sizes.get(f) ?? 0), 0),
     threads: wasmThreads(),
     deviceLost: null,
     ids,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fastVisionOf, parseFastManifest, sessionGraphs } from './manifest';
+import { fastVisionOf, int8Unused, parseFastManifest, sessionGraphs } from './manifest';
 
 const models = resolve(import.meta.dirname, '../../../models');
 const committed = (dir: string) => readFileSync(`${models}/${dir}/onnx/fast.json`, 'utf8');
@@ -90,5 +90,14 @@ describe('onnx/fast.json', () => {
     expect(bad({ ...raw.vision, out_hidden: 8 })).toThrow(/vision.out_hidden must be text.hidden/);
     // A fast vision section (no `graph`) needs its rotary table.
     expect(bad({ ...raw.vision, graph: undefined })).toThrow(/vision.embed/);
+  });
+
+  it('int8 activations apply only with a8 graphs on a WebGPU device with subgroups', () => {
+    expect(int8Unused('off', false, 'wasm', undefined)).toBeNull();
+    expect(int8Unused('prefill', true, 'webgpu', true)).toBeNull();
+    expect(int8Unused('all', false, 'webgpu', true)).toMatch(/no a8 graphs/);
+    expect(int8Unused('all', true, 'wasm', undefined)).toMatch(/wasm build has no int8/);
+    expect(int8Unused('prefill', true, 'webgpu', false)).toMatch(/no subgroups/);
+    expect(int8Unused('prefill', true, 'webgpu', undefined)).toMatch(/no subgroups/);
   });
 });

@@ -158,3 +158,25 @@ export function sessionGraphs(g: FastDtypeGraphs, int8: Int8Runs): SessionGraphs
   const decode = int8 === 'all' ? g.a8.decoder : g.decoder;
   return { vision, prefill: g.a8.decoder, decode, note: '' };
 }
+
+/**
+ * Why asked int8 activations would not take effect here (null: they would): the dtype has no a8
+ * graphs; wasm (onnxruntime-web's wasm build has no int8 MatMulNBits kernel: measured in
+ * e2e/fast.spec.ts, the a8 graphs compute exact q4 there while onnxruntime-node's x86 build
+ * quantises); a WebGPU device without `subgroups` (onnxruntime's DP4A kernels need them). The exact
+ * graphs load then, so the record names what ran.
+ */
+export function int8Unused(
+  asked: Int8Runs,
+  hasA8: boolean,
+  device: 'webgpu' | 'wasm',
+  subgroups: boolean | undefined,
+): string | null {
+  if (asked === 'off') return null;
+  if (!hasA8) return 'this dtype has no a8 graphs';
+  if (device === 'wasm')
+    return "onnxruntime-web's wasm build has no int8 MatMulNBits kernel (exact q4 graphs loaded)";
+  if (subgroups !== true)
+    return "the WebGPU device has no subgroups, which onnxruntime's int8 (DP4A) kernels need (exact q4 graphs loaded)";
+  return null;
+}
