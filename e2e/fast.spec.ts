@@ -283,7 +283,7 @@ test.describe('fast engine: files', () => {
     page,
   }) => {
     // Real models' fast q4 graphs look up the embedding with GatherBlockQuantized (hidden % 32 == 0),
-    // which onnxruntime-web's wasm build has no kernel for (measured on the 2B, bench/gpu-h200.json).
+    // which onnxruntime-web's wasm build has no kernel for (measured on the 2B, bench/gpu-h200-argmax.json).
     const dir = mkdtempSync(join(tmpdir(), 'kernel-probe-'));
     const made = spawnSync(
       'npx',

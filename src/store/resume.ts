@@ -34,7 +34,9 @@ export function resumeInfo(s: AppState): ResumeInfo {
             label: s.modelLabel ?? '',
             dtype: req.dtype,
             device: req.device,
-            q4Int8: req.q4Int8,
+            // What took effect once loaded (fp32, wasm: 'off'), so that presentation mode's "load the
+            // last run's model" names what ran; as asked while nothing is loaded yet.
+            q4Int8: s.modelInfo?.q4Int8 ?? req.q4Int8,
           }
         : null,
     media: s.media?.kind === 'served' ? 'served' : (s.media?.handle ?? null),

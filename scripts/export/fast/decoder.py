@@ -56,7 +56,7 @@ def first_argmax(g: Graph, scored: str, vocab: int) -> str:
     """int32 [1, 1]: the first index of the largest of `scored` [1, vocab], as ArgMax gives it, from
     reductions that run in parallel. onnxruntime's WebGPU ArgMax is one invocation per output looping
     over the whole row (its shared-memory reduction refuses ArgMax): 9.5 ms of a 13.6 ms 2B decode step
-    on the H200 (bench/gpu-h200-before-argmax.json); these reductions take ~8-13 us each (bench/gpu-h200.json).
+    on the H200 (bench/gpu-h200-before-argmax.json); these reductions take ~8-13 us each (bench/gpu-h200-argmax.json).
     Exact: max and min are order-free, the compare is exact and the ids are integers in float32
     (exact below 2^24); ties give the lowest id, as ArgMax does."""
     rows = -(-vocab // ARGMAX_ROW)
