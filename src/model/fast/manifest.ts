@@ -9,7 +9,7 @@
  * reference's rows).
  */
 import { z } from 'zod';
-import { ModelError } from '../types';
+import { ModelError, type Q4Int8Mode } from '../types';
 
 export const FAST_MANIFEST = 'onnx/fast.json';
 export const FAST_FORMAT = 'seedbench-fast/1';
@@ -137,7 +137,7 @@ export function parseFastManifest(text: string, label: string): FastManifest {
 }
 
 /** Which runs get int8 activations (LoadSettings.q4Int8): none, vision + prefill, or every run. */
-export type Int8Runs = 'off' | 'prefill' | 'all';
+export type Int8Runs = Q4Int8Mode;
 
 export interface SessionGraphs {
   vision: FastGraphFile;
@@ -145,18 +145,16 @@ export interface SessionGraphs {
   prefill: FastGraphFile;
   /** The captured decode session's graph. */
   decode: FastGraphFile;
-  /** Set when int8 activations were asked but this dtype lists none (the engine notes the rest). */
-  note: string;
 }
 
 /** The graph each session loads for a dtype's entry and the int8-activation choice. */
 export function sessionGraphs(g: FastDtypeGraphs, int8: Int8Runs): SessionGraphs {
   const exact = { vision: g.vision, prefill: g.decoder, decode: g.decoder };
-  if (int8 === 'off') return { ...exact, note: '' };
-  if (!g.a8) return { ...exact, note: `int8 activations (${int8}) asked; no a8 graphs: exact` };
+  // No a8 graphs: exact (int8Unused says why).
+  if (int8 === 'off' || !g.a8) return exact;
   const vision = g.a8.vision ?? g.vision;
   const decode = int8 === 'all' ? g.a8.decoder : g.decoder;
-  return { vision, prefill: g.a8.decoder, decode, note: '' };
+  return { vision, prefill: g.a8.decoder, decode };
 }
 
 /**
