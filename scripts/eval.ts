@@ -199,7 +199,7 @@ function modelNow(model: ModelSpec, o: EvalOptions, stored: ModelIdentity): Mode
     : stored;
   // 'auto' is resolved only at load: the dtype is compared there (the loaded identity below).
   const dtype = o.dtype === 'auto' ? stored.dtype : o.dtype;
-  // So are the int8 activations (the app's default, applied only to q4 on the fast engine).
+  // So are the int8 activations (the app's default, recorded as they took effect at load).
   return {
     label: model.label,
     dtype,
@@ -457,7 +457,7 @@ async function runInBrowser(
       {
         label: model.label,
         dtype: info.dtype,
-        // As the app records this load (its default activations where they apply, else 'off').
+        // As the app records this load: the int8 activations that took effect.
         q4Int8: loaded.q4Int8 ?? 'off',
         digest: content.digest,
         files: content.files,

@@ -76,9 +76,10 @@ export interface ModelIdentity {
   label: string;
   dtype: string;
   /**
-   * The load's int8 activations (the model's LoadSettings.q4Int8; 'off' where they do not apply:
-   * not q4, or not the fast engine). What ran is in the files (the a8 graphs) and the engine note;
-   * this is what a resume loads with again. Runs stored before the setting read back as 'off'.
+   * The load's int8 activations as they took effect (the loader's q4Int8: 'off' wherever the setting
+   * does not apply: not q4, the reference engine, wasm, a device without subgroups), so asking for
+   * them where they change nothing is the same run; what a resume loads with again. Runs stored
+   * before the setting read back as 'off'.
    */
   q4Int8: 'off' | 'prefill' | 'all';
   /** modelDigest() of `files`. */

@@ -6,7 +6,6 @@ import type { DeviceRequest, DtypeRequest, ModelSource, Q4Int8Request } from '..
 import { VideoClient } from '../worker/index';
 import { useAppStore, type StoredResult } from './index';
 import { libraryFromServer } from './media';
-import { loadedQ4Int8 } from './model';
 
 export interface AutomationStatus {
   runStatus: string;
@@ -88,7 +87,7 @@ const automation = {
       info,
       notices: s.modelNotices,
       /** The q4Int8 the run identity records for this load (the CLI builds its identity with it). */
-      q4Int8: info ? loadedQ4Int8(info) : null,
+      q4Int8: info?.q4Int8 ?? null,
     };
   },
 

@@ -30,7 +30,7 @@ export interface ResumeInfo {
     label: string;
     dtype: string;
     device: string;
-    /** LoadSettings.q4Int8 as asked; absent in runs stored before the setting (they ran 'off'). */
+    /** LoadSettings.q4Int8 as it took effect (as asked until loaded); absent in older runs ('off'). */
     q4Int8?: string;
   } | null;
   /** 'served' (the demo clips), a directory handle, or null (files must be picked again). */

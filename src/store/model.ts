@@ -48,15 +48,6 @@ export function resolveQ4Int8(r: Q4Int8Request): Q4Int8Mode {
   return r === 'default' ? DEFAULT_LOAD_SETTINGS.q4Int8 : r;
 }
 
-/**
- * The int8 activations a loaded model's identity records: what took effect (the loader's q4Int8:
- * 'off' wherever the setting does not apply, e.g. fp32, the reference engine, wasm, a device
- * without subgroups), so that asking for int8 where it changes nothing is the same run as not asking.
- */
-export function loadedQ4Int8(info: Pick<ModelInfo, 'q4Int8'>): Q4Int8Mode {
-  return info.q4Int8;
-}
-
 /** The form as a load of `source` would leave it. */
 function formFor(
   source: ModelSource,

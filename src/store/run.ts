@@ -28,7 +28,6 @@ import {
 import type { QuestionFrames } from './frames';
 import type { AppState } from './index';
 import type { MediaLibrary } from './media';
-import { loadedQ4Int8 } from './model';
 import { resumeInfo, resumeStoredRun } from './resume';
 import { cancelQuestions, runQuestionAgain, runQuestions, wakeQuestions } from './runner';
 
@@ -84,7 +83,8 @@ export function identityOf(s: AppState): RunIdentity | string {
   const model = {
     label: s.modelLabel,
     dtype: info.dtype,
-    q4Int8: loadedQ4Int8(info),
+    // What took effect (the loader's q4Int8: 'off' wherever it does not apply).
+    q4Int8: info.q4Int8,
     digest: info.content.digest,
     files: info.content.files,
   };
