@@ -73,6 +73,29 @@ describe('patchify', () => {
     expect(mergedTokens(p.grid)).toBe(648);
   });
 
+  it('normalises whole and fractional values to the same float32 as (x / 255 - mean) / std', () => {
+    // Whole values take a per-channel table, others the formula: both must give its float32 bits.
+    const side = 28;
+    const frame = new Float32Array(3 * side * side);
+    for (let i = 0; i < frame.length; i++) frame[i] = i % 3 === 0 ? (i % 256) + 0.37 : i % 256;
+    frame[1] = -0;
+    frame[2] = 255;
+    frame[4] = 300;
+    const p = patchify([frame], side, side);
+    const col = (c: number, y: number, x: number) => c * 392 + (y % 14) * 14 + (x % 14);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < side; y++)
+        for (let x = 0; x < side; x++) {
+          const row =
+            Math.floor(y / 28) * 2 * 2 + (Math.floor(y / 14) % 2) * 2 + Math.floor(x / 14);
+          const v = frame[(c * side + y) * side + x] as number;
+          const want = Math.fround(
+            (v / 255 - (QWEN2VL_MEAN[c] as number)) / (QWEN2VL_STD[c] as number),
+          );
+          expect(p.data[row * 1176 + col(c, y, x)]).toBe(want);
+        }
+  });
+
   it('rejects frames of the wrong size', () => {
     expect(() => patchify([new Float32Array(10)], 252, 252)).toThrow(/frame 0/);
   });

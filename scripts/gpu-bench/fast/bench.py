@@ -39,6 +39,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "scripts" / "export"))
 
 from cdp import NVIDIA_FLAGS, SWIFTSHADER_FLAGS, Browser, Site  # noqa: E402
+import chrometrace as chrome_trace  # noqa: E402
 
 T0 = time.time()
 
@@ -164,6 +165,19 @@ PICK = ("o => o.ok ? {ok: true, result: {timings: o.value.result.timings, output
         "profile: o.value.result.profile}} : o")
 
 
+def harness_page(browser, site):
+    """The model harness page of the production build, once its harness is ready (up to ~30 s)."""
+    page = browser.page(site.url("/e2e/harness/model.html"))
+    for _ in range(300):
+        try:
+            if page.eval("!!(window.modelHarness && window.modelHarness.ready)", 5):
+                break
+        except Exception:
+            pass
+        time.sleep(0.1)
+    return page
+
+
 def app_load(page, args: dict, timeout=300):
     t = time.time()
     r = page.eval(f"modelHarness.load({json.dumps(args)}).then(o => o.ok ? {{ok: true, info: o.value.info}} : o)",
@@ -188,6 +202,20 @@ def app_row(res: dict) -> dict:
             "total_ms": t["totalMs"], "new_tokens": len(res["outputIds"]), "prompt_tokens": t["promptTokens"],
             "kv_cache_bytes": t["kvCacheBytes"], "engine_note": res["engineNote"],
             "output_ids_head": res["outputIds"][:32]}
+
+
+def decode_window_summary(events, row: dict) -> dict:
+    """The trace over the middle 80% of the question's decode: from the worker's first event (the question's
+    start) + its TTFT to its last event."""
+    worker = {(e.get("pid"), e.get("tid")) for e in events
+              if e.get("ph") == "M" and e.get("name") == "thread_name" and "Worker" in str(e.get("args", {}).get("name"))}
+    ts = [e["ts"] for e in events if (e.get("pid"), e.get("tid")) in worker and "ts" in e and e.get("ph") != "M"]
+    if not ts or not row.get("ttft_ms") or not row.get("decode_tokens_per_s"):
+        return chrome_trace.summarise(events)
+    start, end = min(ts), max(ts)
+    d0 = start + row["ttft_ms"] * 1000
+    w = (d0 + 0.1 * (end - d0), end - 0.1 * (end - d0))
+    return chrome_trace.summarise(events, w, steps=round((w[1] - w[0]) / 1e6 * row["decode_tokens_per_s"]))
 
 
 def med(xs):
@@ -228,8 +256,14 @@ def main():
     ap.add_argument("--pending-ab", default="16",
                     help="gpuPendingDispatches values measured beside the main run ('' for none; 16 is onnxruntime's own)")
     ap.add_argument("--lazy-ab", action="store_true", help="also the storage-buffer lazyRelease A/B (4 questions)")
+    ap.add_argument("--no-trace", action="store_true", help="skip the Chromium trace of one question's decode")
+    ap.add_argument("--dawn-ab", default="skip_validation;disable_robustness",
+                    help="Dawn toggle sets (--enable-dawn-features values, ';' between sets), each an A/B in a "
+                         "second browser on 2 questions, traced ('' for none)")
+    ap.add_argument("--skip", default="", help="optional phases to leave out: cpu, capture-off, wasm (comma list)")
     args = ap.parse_args()
     payload, out = Path(args.payload), Path(args.out)
+    skip = set(x for x in args.skip.split(",") if x)
     out.mkdir(parents=True, exist_ok=True)
     payload = unpack(payload)
     report = {"bench": "scripts/gpu-bench/fast/bench.py", "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -300,14 +334,7 @@ def main():
     report["questions"] = list(rows.values())
     with Site({"/": payload / "site", "/models/": models_root, "/frames/": payload / "frames"}) as site, \
             Browser(chromium, flags, out / "chromium.log", env) as browser:
-        page = browser.page(site.url("/e2e/harness/model.html"))
-        for _ in range(300):
-            try:
-                if page.eval("!!(window.modelHarness && window.modelHarness.ready)", 5):
-                    break
-            except Exception:
-                pass
-            time.sleep(0.1)
+        page = harness_page(browser, site)
         report["chromium"] = browser.version()
         report["cross_origin_isolated"] = page.eval("self.crossOriginIsolated", 5)
         adapter = None
@@ -352,6 +379,21 @@ def main():
         phase("app 2b q4 webgpu", app_2b)
         mem.mark("app 2b: questions done")
         report["gpu_memory"] = mem.result()
+
+        def traced_question(pg, q, key):
+            # One question with Chromium's tracing on: which thread of which process is busy during decode.
+            res, events = pg.trace(chrome_trace.CATEGORIES, lambda: app_run(pg, harness_run_args(q, frames_url, args.app_tokens)))
+            row = app_row(res)
+            import gzip
+
+            name = "trace-" + "".join(ch if ch.isalnum() else "-" for ch in key) + ".json.gz"
+            with gzip.open(out / name, "wt") as f:  # chrome://tracing and ui.perfetto.dev open it as is
+                json.dump({"traceEvents": events}, f)
+            report.setdefault("decode_trace", {})[key] = {"sample_id": q["sample_id"], "question": row, "events": len(events),
+                                                          **decode_window_summary(events, row)}
+            log(chrome_trace.table(report["decode_trace"][key]))
+        if not args.no_trace:
+            phase("app 2b trace", lambda: traced_question(page, qs[min(1, len(qs) - 1)], "main"), optional=True, need=20)
 
         def buffer_cache_ab():
             # The same load with storage buffers freed after each run ('lazyRelease') against the app's 'bucket'
@@ -418,6 +460,29 @@ def main():
             phase(f"app 2b q4 webgpu, {n} dispatches per submit",
                   lambda n=n: variant_ab(f"gpuPendingDispatches={n}", f"{n} dispatches per submit", {"gpuPendingDispatches": n}),
                   optional=True, need=50)
+
+        def dawn_ab(toggles):
+            # The same model and settings in a second Chromium with Dawn toggles: if the GPU process's command
+            # recording bounds the decode rate, skip_validation moves it; disable_robustness moves the kernels.
+            with Browser(chromium, [*flags, f"--enable-dawn-features={toggles}"], out / "chromium-dawn.log", env) as b2:
+                p2 = harness_page(b2, site)
+                info = app_load(p2, {"from": big, "dtype": big_dtype, "device": "webgpu", "kvCapacity": 1536, "profile": True,
+                                     **main_extra})
+                app_run(p2, harness_run_args(qs[0], frames_url, 24))
+                out_d = []
+                for q in qs[:2]:
+                    res = app_run(p2, harness_run_args(q, frames_url, args.app_tokens))
+                    row = {"sample_id": q["sample_id"], **app_row(res), "profile": res.get("profile")}
+                    a = rows[q["sample_id"]].get("app") or {}
+                    row["greedy_first_divergence_vs_main"] = first_divergence(row["output_ids_head"], a.get("output_ids_head") or [])
+                    out_d.append(row)
+                    log(f"  dawn {toggles} {q['sample_id']}: decode {row['decode_tokens_per_s'] or 0:.1f} tok/s "
+                        f"({a.get('decode_tokens_per_s') or 0:.1f}), TTFT {row['ttft_ms']:.0f} ms ({a.get('ttft_ms', 0):.0f})")
+                report.setdefault("app_2b_dawn_toggles", {})[toggles] = {"load": info, "questions": out_d}
+                if not args.no_trace:
+                    traced_question(p2, qs[min(1, len(qs) - 1)], f"dawn {toggles}")
+        for toggles in [t for t in args.dawn_ab.split(";") if t and not small]:
+            phase(f"app 2b q4 webgpu, dawn toggles {toggles}", lambda toggles=toggles: dawn_ab(toggles), optional=True, need=70)
 
         def tiny_webgpu():
             out_t = {}
@@ -487,7 +552,7 @@ def main():
                     log(f"  onnxruntime CPU vs app: {res['app_vs_cpu']}")
                 save()
             report["onnxruntime_cpu_2b"] = res
-        if not small:
+        if not small and "cpu" not in skip:
             phase("onnxruntime cpu 2b", cpu_reference, optional=True, need=45)
 
         def capture_off():
@@ -499,7 +564,8 @@ def main():
                 out_c.append({"sample_id": q["sample_id"], **app_row(res), "profile": res.get("profile")})
                 log(f"  capture off {q['sample_id']}: {out_c[-1]['decode_tokens_per_s']} tok/s")
             report["app_2b_capture_off"] = {"load": info, "questions": out_c}
-        phase("app 2b q4 webgpu, graph capture off", capture_off, optional=True, need=60)
+        if "capture-off" not in skip:
+            phase("app 2b q4 webgpu, graph capture off", capture_off, optional=True, need=60)
 
         def wasm():
             res = {}
@@ -522,7 +588,8 @@ def main():
                 log(f"  {name} wasm: {res[name]['question']['decode_tokens_per_s']} tok/s ({info.get('threads')} threads)")
                 save()
             report["wasm"] = res
-        phase("wasm", wasm, optional=True, need=40)
+        if "wasm" not in skip:
+            phase("wasm", wasm, optional=True, need=40)
         report["console_tail"] = page.console[-40:]
         mem.stop = True
         report["gpu_memory_timeline"] = {"every_s": 1.0, "samples": mem.timeline(), "marks": mem.marks_since()}
@@ -530,6 +597,12 @@ def main():
     summarise(report, rows)
     save()
     print_tables(report)
+
+
+def gpu_ms(qs, run: str, key: str):
+    """Median over the 16-frame questions of a profiled run's GPU busy or span time (ms)."""
+    us = med([((q.get("app_profile") or {}).get(f"{run}Gpu") or {}).get(f"{key}Us") for q in qs if q["clip_frames"] == 16])
+    return us / 1000 if us is not None else None
 
 
 def summarise(report, rows):
@@ -564,6 +637,14 @@ def summarise(report, rows):
                               "top_logits_max_abs_diff_vs_main": [q["top_logits_max_abs_diff_vs_main"] for q in r["questions"]],
                               "greedy_first_divergence_vs_main": [q["greedy_first_divergence_vs_main"] for q in r["questions"]]}
                        for mode, r in (report.get("app_2b_variants") or {}).items()},
+        # GPU time (timestamps around every dispatch) of the 16-frame questions' vision and prefill runs.
+        "app_gpu_ms_16_frames": {f"{run}_{k}": gpu_ms(qs, run, k) for run in ("vision", "prefill") for k in ("busy", "span")},
+        # Per traced question: each thread's busy time per decode step (the busiest bounds the rate).
+        "decode_trace_busy_us_per_step": {key: {f"{r['process']} / {r['thread']}": r.get("busy_per_step_us")
+                                                for r in t.get("threads", [])[:4]}
+                                          for key, t in (report.get("decode_trace") or {}).items()},
+        "dawn_toggles_decode_tokens_per_s": {k: med([q["decode_tokens_per_s"] for q in v["questions"]])
+                                             for k, v in (report.get("app_2b_dawn_toggles") or {}).items()},
         "adapter": adapter.get("description"),
         "chromium": report.get("chromium"),
         "gpu_and_driver": report.get("gpu"),
@@ -594,6 +675,14 @@ def print_tables(report):
         if g.get("dispatchUs"):
             top = sorted(enumerate(g["dispatchUs"]), key=lambda x: -x[1])[:10]
             print("  slowest dispatches (index in step, us):", top)
+        for key, label in (("visionGpu", "vision"), ("prefillGpu", "prefill")):
+            pg = prof.get(key) or {}
+            if pg.get("dispatchUs"):
+                top = sorted(enumerate(pg["dispatchUs"]), key=lambda x: -x[1])[:12]
+                print(f"{label}: {pg['dispatches']} dispatches, GPU busy {pg['busyUs']} us over a {pg['spanUs']} us span; "
+                      f"slowest (index, us): {top}")
+    for key, t in (report.get("decode_trace") or {}).items():
+        print(f"\ntrace ({key}):\n" + chrome_trace.table(t))
     if report.get("errors"):
         print("\nerrors:")
         for e in report["errors"]:

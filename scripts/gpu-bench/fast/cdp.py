@@ -152,6 +152,18 @@ class Page:
         self.ws = _WS(ws_url)
         self.id = 0
         self.console: list[str] = []
+        self.events: list[dict] = []
+
+    def _next(self, end: float) -> dict:
+        self.ws.s.settimeout(max(0.5, end - time.time()))
+        m = self.ws.recv()
+        method = m.get("method")
+        if method == "Runtime.consoleAPICalled":
+            args = m["params"].get("args", [])
+            self.console.append(" ".join(str(a.get("value", a.get("description", ""))) for a in args)[:500])
+        elif method and method.startswith("Tracing."):
+            self.events.append(m)  # kept for wait_event (they may arrive while a call waits for its answer)
+        return m
 
     def call(self, method, params=None, timeout=60):
         self.id += 1
@@ -159,15 +171,44 @@ class Page:
         self.ws.send({"id": mid, "method": method, "params": params or {}})
         end = time.time() + timeout
         while True:
-            self.ws.s.settimeout(max(0.5, end - time.time()))
-            m = self.ws.recv()
-            if m.get("method") == "Runtime.consoleAPICalled":
-                args = m["params"].get("args", [])
-                self.console.append(" ".join(str(a.get("value", a.get("description", ""))) for a in args)[:500])
+            m = self._next(end)
             if m.get("id") == mid:
                 return m
             if time.time() > end:
                 raise TimeoutError(method)
+
+    def wait_event(self, method: str, timeout=60) -> dict:
+        end = time.time() + timeout
+        while True:
+            for i, m in enumerate(self.events):
+                if m.get("method") == method:
+                    return self.events.pop(i)
+            if time.time() > end:
+                raise TimeoutError(method)
+            self._next(end)
+
+    def trace(self, categories: list[str], fn):
+        """fn() with Chromium's tracing on (every process: renderer, its workers, the GPU process): (fn's value,
+        the trace's events)."""
+        self.events = []
+        r = self.call("Tracing.start", {"transferMode": "ReturnAsStream",
+                                        "traceConfig": {"includedCategories": categories, "recordMode": "recordUntilFull"}})
+        if "error" in r:
+            raise RuntimeError(f"Tracing.start: {r['error']}")
+        try:
+            value = fn()
+        finally:
+            self.call("Tracing.end")
+            done = self.wait_event("Tracing.tracingComplete", 120)
+        handle, chunks = done["params"]["stream"], []
+        while True:
+            r = self.call("IO.read", {"handle": handle, "size": 1 << 22}, timeout=120)["result"]
+            chunks.append(base64.b64decode(r["data"]) if r.get("base64Encoded") else r["data"].encode())
+            if r.get("eof"):
+                break
+        self.call("IO.close", {"handle": handle})
+        data = json.loads(b"".join(chunks) or b"[]")
+        return value, data["traceEvents"] if isinstance(data, dict) else data
 
     def eval(self, expression: str, timeout=120):
         """Evaluate an expression (a promise is awaited); returns its JSON value or raises with the error."""

@@ -480,11 +480,13 @@ export class FastModel {
       o += p.data.length;
     }
     const table = visionTable(first.grid, v.inv_freq, v.merge);
+    this.profiler?.startTiming('vision');
     const out = await this.vision.run({
       pixel_values: new ort.Tensor('float32', data, [slices, per, first.rowLength]),
       cos_cache: new ort.Tensor('float32', table.cos, [per, table.width]),
       sin_cache: new ort.Tensor('float32', table.sin, [per, table.width]),
     });
+    this.profiler?.pauseTiming();
     const tensor = out['visual_embeds'] as Tensor;
     return { tensor, rows: (tensor.dims[0] as number) - 1 };
   }
@@ -656,7 +658,9 @@ export class FastModel {
       throw new ModelError('prompt-mismatch', (e as Error).message, { cause: e });
     }
     const before = this.profiler?.snapshot() ?? null;
+    this.profiler?.startTiming('prefill');
     const r = await this.step({ ids, from: 0, rows, features, keep: [ids.length - 1], seen: ids });
+    this.profiler?.pauseTiming();
     this.launched = 0;
     this.decodeSteps = 0;
     this.countsAtPrefill = this.profiler?.snapshot() ?? null;
@@ -807,6 +811,8 @@ export class FastModel {
         runCpuMs: steps ? c.runMs / steps : 0,
         readbackMs: 0,
         gpu: null,
+        prefillGpu: null,
+        visionGpu: null,
         note: "wasm: runCpuMs is the wall time of a decode step's session.run (feeds in, outputs out)",
       };
       this.cpuProfile = { steps: 0, runMs: 0 };
@@ -822,7 +828,9 @@ export class FastModel {
       prefill: this.prefillCounts,
       runCpuMs: steps ? this.runCpuMs / steps : 0,
       readbackMs: steps ? this.readbackMs / steps : 0,
-      gpu: await p.stopTiming(),
+      gpu: await p.stopTiming('step'),
+      prefillGpu: await p.stopTiming('prefill'),
+      visionGpu: await p.stopTiming('vision'),
       note: this.decodeSession ? 'captured decode session' : 'decode through the prefill session',
     };
     this.decodeSteps = 0;

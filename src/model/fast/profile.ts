@@ -10,6 +10,7 @@ import type { GpuDevice } from './gpu';
 
 export const COUNTED = [
   'dispatch',
+  'dispatchIndirect',
   'submit',
   'writeBuffer',
   'mapAsync',
@@ -30,17 +31,26 @@ export interface DecodeProfile {
   runCpuMs: number;
   readbackMs: number;
   /** One step with GPU timestamps (null when the device lacks the feature). */
-  gpu: {
-    dispatches: number;
-    /** Sum of the dispatches' GPU durations. */
-    busyUs: number;
-    /** First dispatch start to last dispatch end. */
-    spanUs: number;
-    /** Every dispatch's duration in order (µs, 0.1 µs precision). */
-    dispatchUs: number[];
-  } | null;
+  gpu: GpuTiming | null;
+  /** The question's prefill run with GPU timestamps (null: no timestamps, or no prefill since). */
+  prefillGpu: GpuTiming | null;
+  /** The question's vision run (fast vision graph) with GPU timestamps, likewise. */
+  visionGpu: GpuTiming | null;
   note: string;
 }
+
+export interface GpuTiming {
+  dispatches: number;
+  /** Sum of the dispatches' GPU durations. */
+  busyUs: number;
+  /** First dispatch start to last dispatch end. */
+  spanUs: number;
+  /** Every dispatch's duration in order (µs, 0.1 µs precision). */
+  dispatchUs: number[];
+}
+
+/** What gets GPU timestamps: one decode step, the prefill and the vision run (each its part of the set). */
+export type TimedRun = 'step' | 'prefill' | 'vision';
 
 interface Proto {
   [k: string]: unknown;
@@ -51,12 +61,19 @@ function globalProto(name: string): Proto | null {
   return ctor?.prototype ?? null;
 }
 
-const QUERY_CAPACITY = 4096;
+const QUERY_CAPACITY = 4096; // WebGPU's largest query set
+// Slots (two per dispatch) of each timed run; bases are multiples of 32 (resolveQuerySet writes at
+// offsets that are multiples of 256 bytes).
+const REGIONS: Record<TimedRun, { base: number; slots: number }> = {
+  vision: { base: 0, slots: 1536 },
+  prefill: { base: 1536, slots: 1536 },
+  step: { base: 3072, slots: 1024 },
+};
 
 export class Profiler {
   counts: Counts = Object.fromEntries(COUNTED.map((k) => [k, 0])) as Counts;
-  private timing = false;
-  private n = 0;
+  private timing: TimedRun | null = null;
+  private n: Record<TimedRun, number> = { vision: 0, prefill: 0, step: 0 };
   private querySet: { destroy(): void } | null = null;
   private resolveBuf: { destroy(): void } | null = null;
   readonly device: GpuDevice;
@@ -81,23 +98,30 @@ export class Profiler {
         return (f as (...a: unknown[]) => unknown).apply(this, args);
       };
     };
+    // Direct and indirect dispatches, each timed when a run is (onnxruntime's captured attention
+    // dispatches indirectly).
     const pass = globalProto('GPUComputePassEncoder');
-    const dispatch = pass?.['dispatchWorkgroups'];
-    if (pass && typeof dispatch === 'function') {
-      pass['dispatchWorkgroups'] = function (this: Proto, ...args: unknown[]) {
+    const timed = (method: string, key: Counted) => {
+      const dispatch = pass?.[method];
+      if (!pass || typeof dispatch !== 'function') return;
+      pass[method] = function (this: Proto, ...args: unknown[]) {
         const self = state();
-        self.counts.dispatch++;
+        self.counts[key]++;
         const write = this['writeTimestamp'] as ((q: unknown, i: number) => void) | undefined;
-        if (self.timing && self.querySet && write && self.n + 2 <= QUERY_CAPACITY) {
-          write.call(this, self.querySet, self.n);
+        const run = self.timing;
+        if (run && self.querySet && write && self.n[run] + 2 <= REGIONS[run].slots) {
+          const slot = REGIONS[run].base + self.n[run];
+          write.call(this, self.querySet, slot);
           const r = (dispatch as (...a: unknown[]) => unknown).apply(this, args);
-          write.call(this, self.querySet, self.n + 1);
-          self.n += 2;
+          write.call(this, self.querySet, slot + 1);
+          self.n[run] += 2;
           return r;
         }
         return (dispatch as (...a: unknown[]) => unknown).apply(this, args);
       };
-    }
+    };
+    timed('dispatchWorkgroups', 'dispatch');
+    timed('dispatchWorkgroupsIndirect', 'dispatchIndirect');
     count(globalProto('GPUQueue'), 'submit', 'submit');
     count(globalProto('GPUQueue'), 'writeBuffer', 'writeBuffer');
     count(globalProto('GPUBuffer'), 'mapAsync', 'mapAsync');
@@ -111,8 +135,8 @@ export class Profiler {
     return { ...this.counts };
   }
 
-  /** Time the dispatches issued until `stopTiming` (one decode step). */
-  startTiming(): void {
+  /** Time the dispatches issued until `pauseTiming` (one decode step, the prefill or the vision run). */
+  startTiming(run: TimedRun = 'step'): void {
     if (!this.timestamps) return;
     const d = this.device as unknown as {
       createQuerySet(d: { type: 'timestamp'; count: number }): { destroy(): void };
@@ -124,32 +148,33 @@ export class Profiler {
     }) as unknown as {
       destroy(): void;
     };
-    this.n = 0;
-    this.timing = true;
+    this.n[run] = 0;
+    this.timing = run;
   }
 
   pauseTiming(): void {
-    this.timing = false;
+    this.timing = null;
   }
 
-  async stopTiming(): Promise<DecodeProfile['gpu']> {
-    this.timing = false;
-    if (!this.timestamps || !this.querySet || !this.resolveBuf || this.n === 0) return null;
-    const bytes = this.n * 8;
+  async stopTiming(run: TimedRun = 'step'): Promise<GpuTiming | null> {
+    this.timing = null;
+    const count = this.n[run];
+    if (!this.timestamps || !this.querySet || !this.resolveBuf || count === 0) return null;
+    const { base } = REGIONS[run];
+    const bytes = count * 8;
     const read = this.device.createBuffer({ size: bytes, usage: 0x1 | 0x8 });
     const enc = this.device.createCommandEncoder() as unknown as {
       resolveQuerySet(q: unknown, first: number, count: number, dst: unknown, offset: number): void;
       copyBufferToBuffer(a: unknown, b: number, c: unknown, d: number, e: number): void;
       finish(): unknown;
     };
-    enc.resolveQuerySet(this.querySet, 0, this.n, this.resolveBuf, 0);
-    enc.copyBufferToBuffer(this.resolveBuf, 0, read, 0, bytes);
+    enc.resolveQuerySet(this.querySet, base, count, this.resolveBuf, base * 8);
+    enc.copyBufferToBuffer(this.resolveBuf, base * 8, read, 0, bytes);
     this.device.queue.submit([enc.finish()]);
     await read.mapAsync(1);
     const t = new BigInt64Array(read.getMappedRange().slice(0));
     read.destroy();
-    const count = this.n;
-    this.n = 0;
+    this.n[run] = 0;
     const dispatchUs: number[] = [];
     for (let i = 0; i < count; i += 2) {
       dispatchUs.push(Math.round(Number((t[i + 1] as bigint) - (t[i] as bigint)) / 100) / 10);
