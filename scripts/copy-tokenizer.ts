@@ -32,6 +32,7 @@ export const SHARED_TEXT_GRAPHS = [
   // The fast engine's decoder (its fast.json is committed): the builder writes it byte-identical for
   // both folders (scripts/export/build_fast.py), the vision graph being the only difference.
   'decoder_fast.onnx',
+  'decoder_fast_step.onnx',
 ];
 
 function packageDir(name: string): string {

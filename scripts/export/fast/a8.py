@@ -18,14 +18,12 @@ ACCURACY_LEVEL = 4
 INLINE_SHARE_BYTES = 1024  # smaller initializers stay inline (constants, norms)
 
 
-def write_a8(src: Path, dst: Path) -> tuple[list[str], int]:
-    """Write dst: src with accuracy_level 4 on every MatMulNBits. Returns (the external-data files dst needs,
-    in load order; its node count)."""
-    src, dst = Path(src), Path(dst)
+def external_refs(src: Path, initializers) -> list[str]:
+    """Point a variant's initializers at bytes that already lie on disk: external ones keep their file,
+    inline ones of INLINE_SHARE_BYTES or more are pointed into src itself. Returns the files, in load order."""
     blob = src.read_bytes()
-    m = onnx.load(str(src), load_external_data=False)
     files: list[str] = []
-    for t in m.graph.initializer:
+    for t in initializers:
         if t.data_location == onnx.TensorProto.EXTERNAL:
             loc = next(e.value for e in t.external_data if e.key == "location")
         elif t.HasField("raw_data") and len(t.raw_data) >= INLINE_SHARE_BYTES:
@@ -39,6 +37,15 @@ def write_a8(src: Path, dst: Path) -> tuple[list[str], int]:
             continue
         if loc not in files:
             files.append(loc)
+    return files
+
+
+def write_a8(src: Path, dst: Path) -> tuple[list[str], int]:
+    """Write dst: src with accuracy_level 4 on every MatMulNBits. Returns (the external-data files dst needs,
+    in load order; its node count)."""
+    src, dst = Path(src), Path(dst)
+    m = onnx.load(str(src), load_external_data=False)
+    files = external_refs(src, m.graph.initializer)
     changed = 0
     for n in m.graph.node:
         if n.op_type == "MatMulNBits" and n.domain == "com.microsoft":

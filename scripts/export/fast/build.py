@@ -29,6 +29,7 @@ import onnx
 import q8  # scripts/export/q8.py
 
 from .a8 import write_a8
+from .step import write_step
 from .config import text_shape, vision_shape
 from .decoder import PENALTY, build_decoder, kv_head_dim
 from .graph import find_shared
@@ -42,6 +43,7 @@ REF_SUFFIX = {"fp32": "", "q4": "_q4", "q8": "_quantized"}  # the reference expo
 # quantise over other rows than the reference's per-slice graph, so q8 lists the reference q8 vision graph.
 REFERENCE_VISION_DTYPES = ("q8",)
 VISION_KINDS = ("fast", "reference")
+STEP_DTYPES = ("fp32", "q4")  # the dtypes with a decode-step graph (step.py); q8 has no WebGPU kernels
 
 
 def vision_kind(config: dict) -> str:
@@ -151,6 +153,13 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
             size = path.stat().st_size + sum((onnx_dir / d).stat().st_size for d in data if d not in (share or {}).values())
             log(f"  {path.name}: {len(g.nodes)} nodes, {size:,} bytes of its own in {time.time() - t0:.1f}s"
                 + (f" (external data: {', '.join(data)})" if data else ""))
+        if dt in STEP_DTYPES:  # WebGPU decode steps (q8 has no WebGPU kernels): penalty and argmax left to the app
+            src = out_dir / entry["decoder"]["file"]
+            dst = src.with_name(src.stem + "step.onnx") if dt != "fp32" else src.with_name(src.stem + "_step.onnx")
+            data, nodes = write_step(src, dst)
+            entry["step"] = {"file": f"onnx/{dst.name}", "data": [{"path": d, "file": f"onnx/{d}"} for d in data],
+                             "nodes": nodes}
+            log(f"  {dst.name}: the decode step without penalty and argmax ({nodes} nodes), {dst.stat().st_size:,} bytes")
         if quant and a8:
             entry["a8"] = {}
             for kind in ("decoder", "vision"):
@@ -175,7 +184,8 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
     }
     if "q8" in graphs and q8_vision != "reference":
         graphs["q8"]["vision"] = graphs[q8_vision]["vision"]
-    manifest["graphs"] = {dt: {"decoder": e["decoder"], "vision": e["vision"], **({"a8": e["a8"]} if "a8" in e else {})}
+    manifest["graphs"] = {dt: {"decoder": e["decoder"], "vision": e["vision"], **({"step": e["step"]} if "step" in e else {}),
+                               **({"a8": e["a8"]} if "a8" in e else {})}
                           for dt, e in graphs.items()}
     (onnx_dir / "fast.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest

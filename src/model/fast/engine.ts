@@ -28,6 +28,7 @@ import { noCounts, perStep, Profiler, type Counts, type DecodeProfile } from './
 import {
   asGpuDevice,
   download,
+  pickNext,
   readback,
   seenMarker,
   storage,
@@ -188,9 +189,14 @@ interface GpuState {
   /** Decode IO: the same tensors every step (a captured graph binds them once). */
   decodeFeeds: Record<string, Tensor>;
   decodeFetches: Record<string, Tensor>;
+  /** The step graph's IO (manifest `step`): the same tensors without `seen` and `next_token`. */
+  stepFeeds: Record<string, Tensor>;
+  stepFetches: Record<string, Tensor>;
   staging: GpuBuffer[];
   /** Encodes seen[input id] = 1 (gpu.ts seenMarker). */
   markSeen: (enc: GpuCommandEncoder) => void;
+  /** Encodes the penalty, argmax and bookkeeping after a step graph's run (gpu.ts pickNext). */
+  pick: (enc: GpuCommandEncoder) => void;
 }
 
 export class FastModel {
@@ -203,6 +209,8 @@ export class FastModel {
   private readonly prefillSession: Session;
   private readonly ahead: number;
   private decodeSession: Session | null = null;
+  /** The decode session replays the step graph: the engine picks each next id (gpu.ts pickNext). */
+  private decodePicks = false;
   private captureNote = '';
   private deviceNote = '';
   private gpu: GpuState | null = null;
@@ -300,7 +308,10 @@ export class FastModel {
             ...gpuOut,
             enableGraphCapture: true,
           });
-          m.captureNote = 'decode steps replay a captured graph';
+          m.decodePicks = files.decodePicks;
+          m.captureNote = files.decodePicks
+            ? 'decode steps replay a captured graph (logits only: one dispatch of the engine picks the next id)'
+            : 'decode steps replay a captured graph';
         } catch (e) {
           m.captureNote = `graph capture unavailable: ${(e as Error).message}`;
         }
@@ -422,7 +433,26 @@ export class FastModel {
       readback(device, 8, `next_token readback ${i}`),
     );
     const markSeen = seenMarker(device, bufs.ids, bufs.seen);
-    return { device, kv, cos, sin, seen, bufs, decodeFeeds, decodeFetches, staging, markSeen };
+    const pick = pickNext(device, bufs, this.manifest.repetition_penalty);
+    const without = (io: Record<string, Tensor>, name: string) =>
+      Object.fromEntries(Object.entries(io).filter(([k]) => k !== name));
+    const stepFeeds = without(decodeFeeds, 'seen');
+    const stepFetches = without(decodeFetches, 'next_token');
+    return {
+      device,
+      kv,
+      cos,
+      sin,
+      seen,
+      bufs,
+      decodeFeeds,
+      decodeFetches,
+      stepFeeds,
+      stepFetches,
+      staging,
+      markSeen,
+      pick,
+    };
   }
 
   private kvFeeds(): Record<string, Tensor> {
@@ -708,15 +738,25 @@ export class FastModel {
       const timed = prof !== null && this.profileStep++ === PROFILED_STEP;
       if (timed) prof.startTiming();
       const t0 = performance.now();
+      // Whether this run is the step graph's (decided before it: a failed capture drops the session
+      // after its first run, which still needs its pick).
+      const picks = this.decodeSession !== null && this.decodePicks;
+      const io = picks
+        ? { feeds: g.stepFeeds, fetches: g.stepFetches }
+        : { feeds: g.decodeFeeds, fetches: g.decodeFetches };
       if (this.decodeSession) {
-        if (!this.captured) await this.captureFirst();
-        else await this.decodeSession.run(g.decodeFeeds, g.decodeFetches);
+        if (!this.captured) await this.captureFirst(io.feeds, io.fetches);
+        else await this.decodeSession.run(io.feeds, io.fetches);
       } else await this.prefillSession.run(g.decodeFeeds, g.decodeFetches);
       const t1 = performance.now();
-      if (timed) prof.pauseTiming();
       const enc = g.device.createCommandEncoder();
-      g.markSeen(enc);
-      enc.copyBufferToBuffer(g.bufs.next, 0, g.bufs.ids, 0, 4);
+      if (picks)
+        g.pick(enc); // next, ids[0] and seen, from the logits
+      else {
+        g.markSeen(enc);
+        enc.copyBufferToBuffer(g.bufs.next, 0, g.bufs.ids, 0, 4);
+      }
+      if (timed) prof.pauseTiming();
       enc.copyBufferToBuffer(g.bufs.next, 0, staging, 0, 4);
       q.submit([enc.finish()]);
       // Not awaited here: the next step is submitted while this id travels back (wrapped, so that
@@ -743,16 +783,17 @@ export class FastModel {
   private captured = false;
 
   /** The captured session's first run: records the command list; its IO buffers pinned (capture.ts). */
-  private async captureFirst(): Promise<void> {
+  private async captureFirst(
+    feeds: Record<string, Tensor>,
+    fetches: Record<string, Tensor>,
+  ): Promise<void> {
     const g = this.gpu as GpuState;
     const s = this.decodeSession as Session;
-    const buffers = [...Object.values(g.decodeFeeds), ...Object.values(g.decodeFetches)].map(
+    const buffers = [...Object.values(feeds), ...Object.values(fetches)].map(
       (t) => t.gpuBuffer as unknown as GpuBuffer,
     );
     const want = new Set(buffers).size;
-    const { pinned: n } = await pinned(g.device, buffers, () =>
-      s.run(g.decodeFeeds, g.decodeFetches),
-    );
+    const { pinned: n } = await pinned(g.device, buffers, () => s.run(feeds, fetches));
     this.captured = true;
     if (n !== want) {
       // Without the pin the next replay would fail: decode with the prefill session from now on.

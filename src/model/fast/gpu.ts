@@ -147,3 +147,79 @@ export function seenMarker(device: GpuDevice, ids: GpuBuffer, seen: GpuBuffer) {
     pass.end();
   };
 }
+
+/**
+ * The next greedy id after a step graph's run (manifest `step`: logits only), in one dispatch: the
+ * repetition penalty over `seen` and the step's input id `ids[0]` (divide positive logits, multiply
+ * negative ones, as the full graph and transformers do), the first index of the largest value (as
+ * ArgMax and the full graph's two-level reduction give it), then `next[0]` and `ids[0]` = that id
+ * and `seen[input] = 1`. One workgroup: 256 strided partial maxima, then a tree over them keeping
+ * the lower index on ties. Exact: the same float32 operations on each logit as the graph's, and
+ * max / first index do not depend on the order.
+ */
+export function pickNext(
+  device: GpuDevice,
+  b: { logits: GpuBuffer; seen: GpuBuffer; ids: GpuBuffer; next: GpuBuffer },
+  penalty: number,
+) {
+  const module = device.createShaderModule({
+    label: 'pick next id',
+    code: `@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read_write> seen: array<f32>;
+@group(0) @binding(2) var<storage, read_write> ids: array<i32>;
+@group(0) @binding(3) var<storage, read_write> next: array<i32>;
+const PENALTY: f32 = ${Math.fround(penalty)};
+const W: u32 = 256u;
+var<workgroup> best: array<f32, W>;
+var<workgroup> at: array<u32, W>;
+@compute @workgroup_size(W) fn main(@builtin(local_invocation_index) t: u32) {
+  let input = ids[0];
+  let n = arrayLength(&logits);
+  var v = -3.4028234663852886e38;
+  var k = 0xffffffffu;
+  for (var i = t; i < n; i += W) {
+    var x = logits[i];
+    if (seen[i] > 0.0 || i32(i) == input) { x = select(x / PENALTY, x * PENALTY, x < 0.0); }
+    if (x > v || k == 0xffffffffu) { v = x; k = i; }
+  }
+  best[t] = v;
+  at[t] = k;
+  workgroupBarrier();
+  for (var s = W / 2u; s > 0u; s /= 2u) {
+    if (t < s) {
+      let ov = best[t + s];
+      let ok = at[t + s];
+      if (ov > best[t] || (ov == best[t] && ok < at[t])) { best[t] = ov; at[t] = ok; }
+    }
+    workgroupBarrier();
+  }
+  if (t == 0u) {
+    let id = i32(at[0]);
+    next[0] = id;
+    ids[0] = id;
+    if (input >= 0 && u32(input) < n) { seen[u32(input)] = 1.0; }
+  }
+}`,
+  });
+  const pipeline = device.createComputePipeline({
+    layout: 'auto',
+    compute: { module, entryPoint: 'main' },
+    label: 'pick next id',
+  });
+  const group = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: { buffer: b.logits } },
+      { binding: 1, resource: { buffer: b.seen } },
+      { binding: 2, resource: { buffer: b.ids } },
+      { binding: 3, resource: { buffer: b.next } },
+    ],
+  });
+  return (enc: GpuCommandEncoder): void => {
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(1);
+    pass.end();
+  };
+}

@@ -43,21 +43,28 @@ describe('onnx/fast.json', () => {
       const s = sessionGraphs(q4, int8);
       return [s.vision.file, s.prefill.file, s.decode.file];
     };
+    // Exact decode steps replay the step graph (no penalty and argmax: the engine picks the id).
     expect(files('off')).toEqual([
       'onnx/vision_fast_q4.onnx',
       'onnx/decoder_fast_q4.onnx',
+      'onnx/decoder_fast_q4step.onnx',
+    ]);
+    expect(sessionGraphs(q4, 'off').decodePicks).toBe(true);
+    expect(q4.step?.data.map((d) => d.file).sort()).toEqual([
       'onnx/decoder_fast_q4.onnx',
+      'onnx/embed_tokens.onnx',
     ]);
     expect(files('prefill')).toEqual([
       'onnx/vision_fast_q4a8.onnx',
       'onnx/decoder_fast_q4a8.onnx',
-      'onnx/decoder_fast_q4.onnx',
+      'onnx/decoder_fast_q4step.onnx',
     ]);
     expect(files('all')).toEqual([
       'onnx/vision_fast_q4a8.onnx',
       'onnx/decoder_fast_q4a8.onnx',
       'onnx/decoder_fast_q4a8.onnx',
     ]);
+    expect(sessionGraphs(q4, 'all').decodePicks).toBe(false);
     // fp32 has no a8 graphs: asked anyway, every session stays exact (int8Unused says why).
     const fp32 = m.graphs['fp32'];
     if (!fp32) throw new Error('no fp32');

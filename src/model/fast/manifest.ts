@@ -74,6 +74,12 @@ const manifest = z.object({
        * graphs' own weight bytes; scripts/export/fast/a8.py); no vision entry: the exact one serves.
        */
       a8: z.object({ decoder: graph, vision: graph.optional() }).optional(),
+      /**
+       * The decoder without its repetition penalty and argmax (logits and present_* only; no `seen`,
+       * no `next_token`; scripts/export/fast/step.py): what a captured decode step replays, the app
+       * picking the next id in one dispatch of its own (gpu.ts pickNext).
+       */
+      step: graph.optional(),
     }),
   ),
 });
@@ -145,16 +151,19 @@ export interface SessionGraphs {
   prefill: FastGraphFile;
   /** The captured decode session's graph. */
   decode: FastGraphFile;
+  /** `decode` is the dtype's step graph: it returns logits only and the engine picks the next id. */
+  decodePicks: boolean;
 }
 
 /** The graph each session loads for a dtype's entry and the int8-activation choice. */
 export function sessionGraphs(g: FastDtypeGraphs, int8: Int8Runs): SessionGraphs {
-  const exact = { vision: g.vision, prefill: g.decoder, decode: g.decoder };
+  // Exact decode steps replay the step graph where the dtype has one (a8 decode steps: the full graph).
+  const exactDecode = { decode: g.step ?? g.decoder, decodePicks: g.step !== undefined };
   // No a8 graphs: exact (int8Unused says why).
-  if (int8 === 'off' || !g.a8) return exact;
+  if (int8 === 'off' || !g.a8) return { vision: g.vision, prefill: g.decoder, ...exactDecode };
   const vision = g.a8.vision ?? g.vision;
-  const decode = int8 === 'all' ? g.a8.decoder : g.decoder;
-  return { vision, prefill: g.a8.decoder, decode };
+  const decode = int8 === 'all' ? { decode: g.a8.decoder, decodePicks: false } : exactDecode;
+  return { vision, prefill: g.a8.decoder, ...decode };
 }
 
 /**

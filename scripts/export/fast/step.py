@@ -1,0 +1,58 @@
+"""The decode-step graph ("step"): a decoder graph without its repetition penalty and argmax.
+
+A captured WebGPU decode step replays every dispatch of its graph, and in Chromium each dispatch costs
+the GPU process's one thread its recording and validation (bench/gpu-h200.json `decode_trace`: that
+thread bounds the decode rate). The penalty and the two-level argmax are ~20 small ops, ~20 dispatches
+of a step (the tiny model's ~47, the 2B's ~250); the app does their work in one dispatch of its own
+after the replay (src/model/fast/gpu.ts `pickNext`). So this variant keeps only what `logits` and the
+present_* outputs need: the same nodes, no `seen` input, no `next_token` output. Like the a8 variant it
+holds the graph only and refers to the source graph's bytes (a8.py `external_refs`)."""
+
+from pathlib import Path
+
+import onnx
+
+from .a8 import external_refs
+
+DROPPED_OUTPUT = "next_token"
+DROPPED_INPUT = "seen"
+
+
+def write_step(src: Path, dst: Path) -> tuple[list[str], int]:
+    """Write dst: src's nodes that its outputs other than next_token need. Returns (the external-data files
+    dst needs, in load order; its node count)."""
+    src, dst = Path(src), Path(dst)
+    m = onnx.load(str(src), load_external_data=False)
+    g = m.graph
+    if DROPPED_OUTPUT not in [o.name for o in g.output]:
+        raise ValueError(f"{src}: no {DROPPED_OUTPUT} output to drop")
+    keep_outputs = [o for o in g.output if o.name != DROPPED_OUTPUT]
+    # Walk back from the kept outputs: a node stays if something kept reads one of its outputs.
+    producer = {out: i for i, n in enumerate(g.node) for out in n.output if out}
+    need = [o.name for o in keep_outputs]
+    kept: set[int] = set()
+    while need:
+        name = need.pop()
+        i = producer.get(name)
+        if i is None or i in kept:
+            continue
+        kept.add(i)
+        need.extend(x for x in g.node[i].input if x)
+    nodes = [n for i, n in enumerate(g.node) if i in kept]
+    used = {x for n in nodes for x in n.input} | {o.name for o in keep_outputs}
+    if DROPPED_INPUT in used:
+        raise ValueError(f"{src}: {DROPPED_INPUT} is used by more than the penalty")
+    inits = [t for t in g.initializer if t.name in used]
+    inputs = [i for i in g.input if i.name in used]
+    files = external_refs(src, inits)
+    del g.node[:]
+    g.node.extend(nodes)
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    del g.input[:]
+    g.input.extend(inputs)
+    del g.output[:]
+    g.output.extend(keep_outputs)
+    g.name = g.name + "_step"
+    onnx.save(m, str(dst))
+    return files, len(g.node)
