@@ -74,10 +74,12 @@ export async function loadFast(a: {
   // Every graph the sessions may load (the engine falls back to the exact q4 graphs where int8
   // activations would not apply); the record lists what they did load (fast.graphFiles()).
   const maybe = [sessionGraphs(graphs, 'off'), sessionGraphs(graphs, settings.q4Int8)];
+  // The decode graph (the step graph where there is one) only where a captured session loads it.
+  const capture = choice.device === 'webgpu' && settings.graphCapture;
   const graphFiles = [
     ...new Set(
       maybe
-        .flatMap((u) => [u.vision, u.prefill, u.decode])
+        .flatMap((u) => [u.vision, u.prefill, ...(capture ? [u.decode] : [])])
         .flatMap((g) => [g.file, ...g.data.map((d) => d.file)]),
     ),
   ];
