@@ -22,6 +22,42 @@ function sourceSummary(files: { from: string }[]): string {
 }
 
 const DEVICES: readonly DeviceRequest[] = ['auto', 'webgpu', 'wasm'];
+const DEVICE_TEXT: Record<DeviceRequest, string> = {
+  auto: 'auto: a hardware GPU (WebGPU), else wasm',
+  webgpu: 'WebGPU (any adapter; software ones are slow)',
+  wasm: 'wasm (CPU)',
+};
+
+/** A labelled select over a fixed list of values; `onPick` gets the value as its own type. */
+function ChoiceSelect<T extends string>(props: {
+  name: string;
+  hint?: string;
+  values: readonly T[];
+  value: T;
+  text: (v: T) => string;
+  onPick: (v: T) => void;
+}) {
+  const { name, hint, values, value, text, onPick } = props;
+  return (
+    <label title={hint}>
+      {name}{' '}
+      <select
+        aria-label={name}
+        value={value}
+        onChange={(e) => {
+          const picked = values.find((v) => v === e.target.value);
+          if (picked !== undefined) onPick(picked);
+        }}
+      >
+        {values.map((v) => (
+          <option key={v} value={v}>
+            {text(v)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
 
 /** The "activations" choices (LoadSettings.q4Int8), in words. */
 const INT8_TEXT: Record<Q4Int8Mode, string> = {
@@ -142,54 +178,30 @@ export function ModelStep() {
         </div>
       )}
       <div className="choice-row">
-        <label>
-          dtype{' '}
-          <select
-            aria-label="dtype"
-            value={dtype}
-            onChange={(e) =>
-              setForm({ dtype: DTYPE_REQUESTS.find((d) => d === e.target.value) ?? 'auto' })
-            }
-          >
-            {DTYPE_REQUESTS.map((d) => (
-              <option key={d} value={d}>
-                {d === 'auto' ? 'auto (per device)' : d}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          device{' '}
-          <select
-            aria-label="device"
-            value={device}
-            onChange={(e) =>
-              setForm({ device: DEVICES.find((d) => d === e.target.value) ?? 'auto' })
-            }
-          >
-            <option value="auto">auto: a hardware GPU (WebGPU), else wasm</option>
-            <option value="webgpu">WebGPU (any adapter; software ones are slow)</option>
-            <option value="wasm">wasm (CPU)</option>
-          </select>
-        </label>
-        <label title={INT8_HINT}>
-          activations{' '}
-          <select
-            aria-label="activations"
-            value={q4Int8}
-            onChange={(e) =>
-              setForm({ q4Int8: INT8_REQUESTS.find((q) => q === e.target.value) ?? 'default' })
-            }
-          >
-            {INT8_REQUESTS.map((q) => (
-              <option key={q} value={q}>
-                {q === 'default'
-                  ? `default: ${INT8_TEXT[DEFAULT_LOAD_SETTINGS.q4Int8]}`
-                  : INT8_TEXT[q]}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ChoiceSelect
+          name="dtype"
+          values={DTYPE_REQUESTS}
+          value={dtype}
+          text={(d) => (d === 'auto' ? 'auto (per device)' : d)}
+          onPick={(d) => setForm({ dtype: d })}
+        />
+        <ChoiceSelect
+          name="device"
+          values={DEVICES}
+          value={device}
+          text={(d) => DEVICE_TEXT[d]}
+          onPick={(d) => setForm({ device: d })}
+        />
+        <ChoiceSelect
+          name="activations"
+          hint={INT8_HINT}
+          values={INT8_REQUESTS}
+          value={q4Int8}
+          text={(q) =>
+            q === 'default' ? `default: ${INT8_TEXT[DEFAULT_LOAD_SETTINGS.q4Int8]}` : INT8_TEXT[q]
+          }
+          onPick={(q) => setForm({ q4Int8: q })}
+        />
         {status === 'ready' && info && (
           <output className="runs-on" data-testid="device-runs" title={info.deviceReason}>
             runs on <strong>{info.device === 'webgpu' ? 'WebGPU' : 'wasm'}</strong>

@@ -22,6 +22,7 @@ Writes <out>/gpu-h200.json (the committed bench/gpu-h200.json) after every phase
 """
 
 import argparse
+import gzip
 import json
 import os
 import platform
@@ -384,8 +385,6 @@ def main():
             # One question with Chromium's tracing on: which thread of which process is busy during decode.
             res, events = pg.trace(chrome_trace.CATEGORIES, lambda: app_run(pg, harness_run_args(q, frames_url, args.app_tokens)))
             row = app_row(res)
-            import gzip
-
             name = "trace-" + "".join(ch if ch.isalnum() else "-" for ch in key) + ".json.gz"
             with gzip.open(out / name, "wt") as f:  # chrome://tracing and ui.perfetto.dev open it as is
                 json.dump({"traceEvents": events}, f)

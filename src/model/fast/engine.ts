@@ -40,6 +40,7 @@ import {
 import {
   fastVisionOf,
   int8Unused,
+  sessionFiles,
   sessionGraphs,
   type FastGraphFile,
   type FastManifest,
@@ -293,11 +294,7 @@ export class FastModel {
     if (o.device === 'webgpu' && o.pendingDispatches !== undefined)
       m.bufferNote += `${m.bufferNote ? ', ' : ''}up to ${o.pendingDispatches} dispatches per submit`;
     m.int8 = { asked, unused: why };
-    m.files = [
-      files.vision,
-      files.prefill,
-      ...(o.device === 'webgpu' && o.capture ? [files.decode] : []),
-    ];
+    m.files = sessionFiles(files, o.device, o.capture);
     if (o.profile && o.device === 'webgpu') m.profiler = new Profiler(asGpuDevice(o.gpuDevice));
     if (o.profile && o.device === 'wasm') m.cpuProfile = { steps: 0, runMs: 0 };
     if (o.device === 'webgpu') {

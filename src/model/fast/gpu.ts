@@ -112,32 +112,19 @@ export async function download(
 }
 
 /**
- * `seen[ids[0]] = 1`: adds a decode step's input id to the repetition-penalty mask on the GPU, after
- * the step ran (the id came from the previous step's output and is not known on the CPU yet). With
- * it no step waits for a readback to update the mask, so steps can be queued further ahead.
- * onnxruntime offers no op for this that a captured graph replays (ScatterND's copy does not replay).
+ * A compute shader (entry point `main`) bound to `buffers` as bindings 0.. of group 0, as an
+ * encoder step that runs one workgroup of it in its own pass.
  */
-export function seenMarker(device: GpuDevice, ids: GpuBuffer, seen: GpuBuffer) {
-  const module = device.createShaderModule({
-    label: 'seen marker',
-    code: `@group(0) @binding(0) var<storage, read> ids: array<i32>;
-@group(0) @binding(1) var<storage, read_write> seen: array<f32>;
-@compute @workgroup_size(1) fn main() {
-  let id = ids[0];
-  if (id >= 0 && u32(id) < arrayLength(&seen)) { seen[u32(id)] = 1.0; }
-}`,
-  });
+function oneWorkgroup(device: GpuDevice, label: string, buffers: GpuBuffer[], code: string) {
+  const module = device.createShaderModule({ label, code });
   const pipeline = device.createComputePipeline({
     layout: 'auto',
     compute: { module, entryPoint: 'main' },
-    label: 'seen marker',
+    label,
   });
   const group = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: ids } },
-      { binding: 1, resource: { buffer: seen } },
-    ],
+    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
   });
   return (enc: GpuCommandEncoder): void => {
     const pass = enc.beginComputePass();
@@ -146,6 +133,26 @@ export function seenMarker(device: GpuDevice, ids: GpuBuffer, seen: GpuBuffer) {
     pass.dispatchWorkgroups(1);
     pass.end();
   };
+}
+
+/**
+ * `seen[ids[0]] = 1`: adds a decode step's input id to the repetition-penalty mask on the GPU, after
+ * the step ran (the id came from the previous step's output and is not known on the CPU yet). With
+ * it no step waits for a readback to update the mask, so steps can be queued further ahead.
+ * onnxruntime offers no op for this that a captured graph replays (ScatterND's copy does not replay).
+ */
+export function seenMarker(device: GpuDevice, ids: GpuBuffer, seen: GpuBuffer) {
+  return oneWorkgroup(
+    device,
+    'seen marker',
+    [ids, seen],
+    `@group(0) @binding(0) var<storage, read> ids: array<i32>;
+@group(0) @binding(1) var<storage, read_write> seen: array<f32>;
+@compute @workgroup_size(1) fn main() {
+  let id = ids[0];
+  if (id >= 0 && u32(id) < arrayLength(&seen)) { seen[u32(id)] = 1.0; }
+}`,
+  );
 }
 
 /**
@@ -162,9 +169,12 @@ export function pickNext(
   b: { logits: GpuBuffer; seen: GpuBuffer; ids: GpuBuffer; next: GpuBuffer },
   penalty: number,
 ) {
-  const module = device.createShaderModule({
-    label: 'pick next id',
-    code: `@group(0) @binding(0) var<storage, read> logits: array<f32>;
+  const buffers = [b.logits, b.seen, b.ids, b.next];
+  return oneWorkgroup(
+    device,
+    'pick next id',
+    buffers,
+    `@group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read_write> seen: array<f32>;
 @group(0) @binding(2) var<storage, read_write> ids: array<i32>;
 @group(0) @binding(3) var<storage, read_write> next: array<i32>;
@@ -200,26 +210,5 @@ var<workgroup> at: array<u32, W>;
     if (input >= 0 && u32(input) < n) { seen[u32(input)] = 1.0; }
   }
 }`,
-  });
-  const pipeline = device.createComputePipeline({
-    layout: 'auto',
-    compute: { module, entryPoint: 'main' },
-    label: 'pick next id',
-  });
-  const group = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: b.logits } },
-      { binding: 1, resource: { buffer: b.seen } },
-      { binding: 2, resource: { buffer: b.ids } },
-      { binding: 3, resource: { buffer: b.next } },
-    ],
-  });
-  return (enc: GpuCommandEncoder): void => {
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(1);
-    pass.end();
-  };
+  );
 }

@@ -12,7 +12,13 @@ import { classifyError, missingKernel, watchDeviceLost, wasmThreads } from '../r
 import type { LoadEvent, LoadSettings, ModelDtype } from '../types';
 import { MODEL_DTYPES, ModelError } from '../types';
 import { FastModel } from './engine';
-import { FAST_MANIFEST, fastVisionOf, sessionGraphs, type FastManifest } from './manifest';
+import {
+  FAST_MANIFEST,
+  fastVisionOf,
+  sessionFiles,
+  sessionGraphs,
+  type FastManifest,
+} from './manifest';
 
 const FAST_NOTE = 'one run per step, penalty and argmax on the device';
 const REFERENCE_VISION_NOTE = "the model's reference vision graph per temporal slice";
@@ -74,12 +80,10 @@ export async function loadFast(a: {
   // Every graph the sessions may load (the engine falls back to the exact q4 graphs where int8
   // activations would not apply); the record lists what they did load (fast.graphFiles()).
   const maybe = [sessionGraphs(graphs, 'off'), sessionGraphs(graphs, settings.q4Int8)];
-  // The decode graph (the step graph where there is one) only where a captured session loads it.
-  const capture = choice.device === 'webgpu' && settings.graphCapture;
   const graphFiles = [
     ...new Set(
       maybe
-        .flatMap((u) => [u.vision, u.prefill, ...(capture ? [u.decode] : [])])
+        .flatMap((u) => sessionFiles(u, choice.device, settings.graphCapture))
         .flatMap((g) => [g.file, ...g.data.map((d) => d.file)]),
     ),
   ];

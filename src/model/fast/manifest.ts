@@ -167,6 +167,18 @@ export function sessionGraphs(g: FastDtypeGraphs, int8: Int8Runs): SessionGraphs
 }
 
 /**
+ * The graphs the sessions load: vision and prefill, and the decode graph only where a captured
+ * decode session loads it (WebGPU with graph capture).
+ */
+export function sessionFiles(
+  s: SessionGraphs,
+  device: 'webgpu' | 'wasm',
+  capture: boolean,
+): FastGraphFile[] {
+  return [s.vision, s.prefill, ...(device === 'webgpu' && capture ? [s.decode] : [])];
+}
+
+/**
  * Why asked int8 activations would not take effect here (null: they would): the dtype has no a8
  * graphs; wasm (onnxruntime-web's wasm build has no int8 MatMulNBits kernel: measured in
  * e2e/fast.spec.ts, the a8 graphs compute exact q4 there while onnxruntime-node's x86 build
