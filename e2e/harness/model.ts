@@ -49,6 +49,7 @@ export interface LoadArgs {
   q4Int8?: LoadSettings['q4Int8'];
   gpuPendingDispatches?: LoadSettings['gpuPendingDispatches'];
   gpuDecodeAhead?: LoadSettings['gpuDecodeAhead'];
+  gpuPatches?: LoadSettings['gpuPatches'];
 }
 
 interface Failure {
@@ -104,6 +105,7 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
           ? DEFAULT_LOAD_SETTINGS.gpuPendingDispatches
           : args.gpuPendingDispatches,
       gpuDecodeAhead: args.gpuDecodeAhead ?? DEFAULT_LOAD_SETTINGS.gpuDecodeAhead,
+      gpuPatches: args.gpuPatches ?? DEFAULT_LOAD_SETTINGS.gpuPatches,
     };
     const info = await client.load(source, settings, (e) => events.push(e));
     return { ok: true, value: { info, events } };
@@ -138,6 +140,7 @@ async function visualsFromPngs(
   clipPngs: string[] | null,
   stillPng: string,
   clipTiming: RunArgs['clipTiming'],
+  clipValues: RunArgs['clipValues'] = 'float',
 ): Promise<ModelVisuals> {
   let clip: ModelVisuals['clip'] = null;
   if (clipPngs) {
@@ -149,8 +152,9 @@ async function visualsFromPngs(
       w = img.width;
       h = img.height;
       const out = new Float32Array(3 * SIDE * SIDE);
-      // Float output, not rounded: as the reference fixtures resize (protocol section 2).
-      resizeTorchBicubicAA(img.rgb, img.width, img.height, SIDE, SIDE, out, false);
+      // Float output, not rounded, as the reference fixtures resize (protocol section 2); 'uint8'
+      // rounds as the app's video stage does by default.
+      resizeTorchBicubicAA(img.rgb, img.width, img.height, SIDE, SIDE, out, clipValues === 'uint8');
       frames.push(out);
     }
     clip = {
@@ -217,7 +221,10 @@ export interface RunArgs {
   /** ...or a real clip (and optional still) through the video stage's worker. */
   clipUrl?: string;
   stillUrl?: string;
-  /** The video stage's clip values: 'float' as the reference fixtures, 'uint8' as decord + torchvision. */
+  /**
+   * The clip's values (the video stage's, or the PNG frames' resize): 'float' as the reference
+   * fixtures, 'uint8' as decord + torchvision (the app's default).
+   */
   clipValues?: 'float' | 'uint8';
   scoring: ScoringModes;
   maxNewTokens?: number;
@@ -252,7 +259,12 @@ async function run(args: RunArgs) {
       videoTimings = { ...prepared.timings };
       visuals = prepared;
     } else {
-      visuals = await visualsFromPngs(args.clipPngs ?? null, args.stillPng ?? '', args.clipTiming);
+      visuals = await visualsFromPngs(
+        args.clipPngs ?? null,
+        args.stillPng ?? '',
+        args.clipTiming,
+        args.clipValues,
+      );
     }
     const pixels = pixelSummary(visuals);
     const tokens: string[] = [];

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { mergedTokens, patchify, QWEN2VL_MEAN, QWEN2VL_STD, temporalSlices } from './pixels';
+import {
+  frameBytes,
+  mergedTokens,
+  patchGrid,
+  patchify,
+  patchTables,
+  QWEN2VL_MEAN,
+  QWEN2VL_STD,
+  temporalSlices,
+} from './pixels';
 
 /** Frames whose every value encodes (frame, channel, y, x), so misplaced values are detectable. */
 function codedFrames(n: number, side: number): Float32Array[] {
@@ -109,5 +118,34 @@ describe('patchify', () => {
     ]);
     expect(slices[0]?.rows).toEqual(p.data.subarray(0, 16 * 1176));
     expect(slices[1]?.rows).toEqual(p.data.subarray(16 * 1176));
+  });
+
+  it('frameBytes: whole values 0..255 as bytes frame after frame, else null (the GPU path then stands down)', () => {
+    const a = Float32Array.of(0, 1, 254, 255, -0);
+    const b = Float32Array.of(7, 8);
+    expect(Array.from(frameBytes([a, b]) ?? [])).toEqual([0, 1, 254, 255, 0, 7, 8]);
+    for (const bad of [0.5, -1, 256, NaN, Infinity])
+      expect(frameBytes([a, Float32Array.of(3, bad)]), String(bad)).toBeNull();
+  });
+
+  it("patchTables: each whole value's float32 as patchify stores it; patchGrid: its grid", () => {
+    // The GPU path (fast/patchify.ts) writes tables[c * 256 + byte] where patchify writes its value:
+    // bitwise the same when these agree.
+    const side = 56;
+    const frames = codedFrames(3, side);
+    const p = patchify(frames, side, side);
+    const tables = patchTables({ mean: QWEN2VL_MEAN, std: QWEN2VL_STD });
+    for (let row = 0; row < p.data.length / 1176; row += 5)
+      for (let col = 0; col < 1176; col += 7) {
+        const v = p.data[row * 1176 + col] as number;
+        const c = Math.floor(col / 392);
+        const want = Math.fround(reference(frames, side, row, col));
+        expect(v).toBe(want);
+        const byte = Array.from(tables.subarray(c * 256, (c + 1) * 256)).indexOf(v);
+        expect(byte, `row ${row} col ${col}`).toBeGreaterThanOrEqual(0);
+      }
+    expect(patchGrid(3, side, side)).toEqual({ grid: p.grid, rowLength: 1176 });
+    expect(patchGrid(16, 252, 252).grid).toEqual([8, 18, 18]);
+    expect(patchGrid(1, 252, 252).grid).toEqual([1, 18, 18]);
   });
 });

@@ -72,17 +72,15 @@ export function patchify(
   // (x / 255 - mean) / std in float64, stored as float32 (the reference's dtype). Clip frames and
   // stills hold whole numbers 0..255 (uint8 rounding, protocol section 2): a table per channel
   // gives the same float32 for those; any other value is computed as is.
-  const tables = stats.mean.map((mean, c) => {
-    const std = stats.std[c] ?? NaN;
-    const table = new Float32Array(256);
-    for (let v = 0; v < 256; v++) table[v] = (v / 255 - mean) / std;
-    return { table, mean, std };
-  });
+  const all = patchTables(stats);
+  const tables = stats.mean.map((mean, c) => ({
+    table: all.subarray(c * 256, (c + 1) * 256),
+    mean,
+    std: stats.std[c] ?? NaN,
+  }));
 
-  const gt = padded.length / tp;
-  const gh = height / p;
-  const gw = width / p;
-  const rowLength = 3 * tp * p * p;
+  const { grid, rowLength } = patchGrid(frames.length, height, width);
+  const [gt, gh, gw] = grid;
   const data = new Float32Array(gt * gh * gw * rowLength);
   // One pass in the frames' order, each run of p pixels written to its place in its patch row
   // (no normalised copies and no views per run: 2x faster than copying patch by patch).
@@ -108,7 +106,63 @@ export function patchify(
       }
     }
   }
-  return { data, grid: [gt, gh, gw], rowLength };
+  return { data, grid, rowLength };
+}
+
+/**
+ * The patch grid of `frames` frames of height x width (the frame count padded to a multiple of the
+ * temporal patch, as patchify pads it) and the patch row length.
+ */
+export function patchGrid(
+  frames: number,
+  height: number,
+  width: number,
+): { grid: Grid; rowLength: number } {
+  const tp = TEMPORAL_PATCH;
+  return {
+    grid: [Math.ceil(frames / tp), height / PATCH_SIZE, width / PATCH_SIZE],
+    rowLength: 3 * tp * PATCH_SIZE * PATCH_SIZE,
+  };
+}
+
+/**
+ * The normalised float32 of each whole value 0..255 per channel: [R 0..255, G 0..255, B 0..255],
+ * (v / 255 - mean) / std computed in float64 and stored as float32, as patchify stores them.
+ */
+export function patchTables(stats: {
+  mean: readonly number[];
+  std: readonly number[];
+}): Float32Array {
+  const out = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++) {
+    const mean = stats.mean[c] ?? NaN;
+    const std = stats.std[c] ?? NaN;
+    for (let v = 0; v < 256; v++) out[c * 256 + v] = (v / 255 - mean) / std;
+  }
+  return out;
+}
+
+/**
+ * The frames' values as bytes, frame after frame (each CHW), when every value is a whole number
+ * 0..255 (clip frames and stills are: uint8 rounding, protocol section 2); null otherwise. With the
+ * tables above these bytes give exactly patchify's floats (its table path). Written into `out` at
+ * `offset` where given.
+ */
+export function frameBytes(
+  frames: readonly Float32Array[],
+  out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0)),
+  offset = 0,
+): Uint8Array | null {
+  let o = offset;
+  for (const f of frames) {
+    for (let i = 0; i < f.length; i++) {
+      const v = f[i] ?? NaN;
+      const b = v | 0;
+      if (b !== v || b < 0 || b > 255) return null;
+      out[o++] = b;
+    }
+  }
+  return out;
 }
 
 /** Tokens one visual of this grid occupies in the prompt after the 2x2 merge. */

@@ -25,7 +25,7 @@ import {
 } from './kv';
 import { likelihoodPrompt, scoreChoices, scoreChoicesNoCache } from './likelihood';
 import type { LoadedModel } from './load';
-import { mergedTokens, patchify, type Grid } from './pixels';
+import { mergedTokens, patchify, patchTables, type Grid } from './pixels';
 import { modelFamily, tokensPerSecond } from './model-config';
 import { ropeIndex, secondPerGrid, textPositions, type RopeIndex, type RopeTokens } from './rope';
 import { classifyError, memoryUse } from './runtime';
@@ -33,6 +33,7 @@ import type { ModelAnswer, ModelVisuals, QuestionTimings, RunHooks } from './typ
 import { ModelError } from './types';
 import { encodeVisuals, frameSide, promptEmbeds, type Visual } from './visuals';
 import type { FastFeatures } from './fast/engine';
+import type { FrameVisual } from './fast/patchify';
 import { scoreChoicesFast, scoreChoicesFastNoCache } from './fast/likelihood';
 
 export async function runQuestion(
@@ -103,28 +104,37 @@ async function runInner(
       'the question has a progress clip but fewer than 2 clip frames were prepared',
     );
   }
-  let clipItem: Visual | null = null;
+  const stillSide = frameSide(visuals.still, 'still');
+  const sources: { tokenId: number; visual: FrameVisual }[] = [];
   if (frames && firstFrame) {
     const side = frameSide(firstFrame, 'clip frame 0');
-    clipItem = {
-      tokenId: cfg.video_token_id,
-      patches: patchify(frames, side, side, m.preprocess),
-      features: null,
-    };
+    sources.push({ tokenId: cfg.video_token_id, visual: { frames, height: side, width: side } });
   }
-  const stillSide = frameSide(visuals.still, 'still');
-  const stillItem: Visual = {
+  sources.push({
     tokenId: cfg.image_token_id,
-    patches: patchify([visuals.still], stillSide, stillSide, m.preprocess),
-    features: null,
-  };
-  const items: Visual[] = clipItem ? [clipItem, stillItem] : [stillItem];
+    visual: { frames: [visuals.still], height: stillSide, width: stillSide },
+  });
+  // The fast engine on WebGPU builds the patch rows on the GPU (bitwise patchify's); else here.
+  const staged =
+    m.fast?.stagePatches(
+      sources.map((x) => x.visual),
+      patchTables(m.preprocess),
+    ) ?? null;
+  const items: Visual[] = sources.map(({ tokenId, visual: v }, i) => {
+    const patches = staged ? null : patchify(v.frames, v.height, v.width, m.preprocess);
+    const grid = staged?.grids[i] ?? patches?.grid;
+    if (!grid) throw new ModelError('bad-visuals', 'no patch grid for a visual');
+    return { tokenId, grid, patches, features: null };
+  });
+  const clipItem = items.length === 2 ? items[0] : undefined;
+  const stillItem = items.at(-1);
+  if (!stillItem) throw new ModelError('bad-visuals', 'the question has no still');
   timings.framePrepMs = performance.now() - t;
 
   // 2. The official prompt, pads expanded per grid.
   t = performance.now();
-  const clipGrid: Grid | null = clipItem ? clipItem.patches.grid : null;
-  const stillGrid = stillItem.patches.grid;
+  const clipGrid: Grid | null = clipItem ? clipItem.grid : null;
+  const stillGrid = stillItem.grid;
   const counts = {
     clipTokens: clipGrid ? mergedTokens(clipGrid) : null,
     stillTokens: mergedTokens(stillGrid),
@@ -176,7 +186,7 @@ async function runInner(
 
   // 3. Vision encoder: the fast engine takes every slice in one call, the reference one per slice.
   t = performance.now();
-  const fastFeatures = await encodeVisuals(m, items, cancelled);
+  const fastFeatures = await encodeVisuals(m, items, staged, cancelled);
   timings.visionMs = performance.now() - t;
   try {
     return await generateAndScore(m, sample, options, hooks, cancelled, t0, timings, {
@@ -225,7 +235,7 @@ async function generateAndScore(
   let firstLogits: Float32Array;
   let fastFirst = -1;
   if (fast) {
-    const runs = items.map((v) => ({ tokenId: v.tokenId, count: mergedTokens(v.patches.grid) }));
+    const runs = items.map((v) => ({ tokenId: v.tokenId, count: mergedTokens(v.grid) }));
     const out = await fast.prefill(inputIds, runs, fastFeatures, rope);
     firstLogits = out.logits.slice(0, fast.manifest.text.vocab);
     fastFirst = out.first;
@@ -247,7 +257,9 @@ async function generateAndScore(
     dtype: m.dtype,
     engine: m.engine,
     engineNote: fast
-      ? `${m.engineNote.split(';')[0] ?? ''}; ${fast.stats().captureNote}`
+      ? [m.engineNote.split(';')[0] ?? '', fast.stats().captureNote, fast.patchesNote]
+          .filter(Boolean)
+          .join('; ')
       : m.engineNote,
     family: modelFamily(m.config),
     videoTime: ropeTokens.videoTime

@@ -117,6 +117,12 @@ export interface LoadSettings {
    * hides the per-step CPU and IPC time behind the GPU, at the cost of steps computed past a stop.
    */
   gpuDecodeAhead: number;
+  /**
+   * Fast engine on WebGPU with the fast vision graph: build the vision input's patch rows on the GPU
+   * from the frames' bytes (bitwise the CPU's rows: the same per-channel tables; about 20-40 ms of a
+   * 16-frame question's time to first token on the H200 hosts); false: on the CPU (an A/B switch).
+   */
+  gpuPatches: boolean;
 }
 
 /** LoadSettings.q4Int8: int8 activations for no run, vision + prefill, or every run. */
@@ -146,6 +152,7 @@ export const DEFAULT_LOAD_SETTINGS: LoadSettings = {
   q4Int8: 'prefill',
   gpuPendingDispatches: 256,
   gpuDecodeAhead: 4,
+  gpuPatches: true,
 };
 
 /** What the loader reports while it works (not part of the settings: a callback, not data). */

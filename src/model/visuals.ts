@@ -3,15 +3,24 @@ import { Tensor } from '@huggingface/transformers';
 import { checkCancelled, type CancelCheck } from './cancel';
 import { asFloatType, embed } from './kv';
 import { referenceModel, type LoadedModel } from './load';
-import { temporalSlices, type Patches } from './pixels';
+import { temporalSlices, type Grid, type Patches } from './pixels';
 import type { FastFeatures } from './fast/engine';
+import type { GpuPatches } from './fast/patchify';
 import { dims3, float32, tensor } from './tensor';
 import { ModelError } from './types';
 
 export interface Visual {
   tokenId: number;
-  patches: Patches;
+  grid: Grid;
+  /** Its patch rows on the CPU; null where the fast engine built them on the GPU (the question's `GpuPatches`). */
+  patches: Patches | null;
   features: Tensor | null;
+}
+
+/** A visual's CPU patch rows (the reference engine and the CPU path have them). */
+function cpuPatches(v: Visual): Patches {
+  if (!v.patches) throw new ModelError('bad-visuals', 'this visual has no patch rows on the CPU');
+  return v.patches;
 }
 
 /** The pixel side of the frames (square, CHW float). */
@@ -33,9 +42,10 @@ export async function encodeVisual(
   cancelled: CancelCheck,
 ): Promise<Tensor> {
   const parts: Tensor[] = [];
-  for (const { rows, h, w } of temporalSlices(v.patches)) {
+  const patches = cpuPatches(v);
+  for (const { rows, h, w } of temporalSlices(patches)) {
     checkCancelled(cancelled, 'during vision encoding');
-    const pixels = new Tensor('float32', rows, [h * w, v.patches.rowLength]);
+    const pixels = new Tensor('float32', rows, [h * w, patches.rowLength]);
     const features: unknown = await referenceModel(m).encode_image({
       // As the graph declares it: a float16 vision encoder gets correctly rounded halves.
       pixel_values: asFloatType(pixels, m.graphs.pixelType),
@@ -108,19 +118,19 @@ export function slicePositions(p: BigInt64Array, length: number, from: number): 
 
 /**
  * Encode the question's visuals: on the fast engine all of them (every temporal slice in one run, or
- * slice by slice on a reference vision graph), returned as one feature tensor; on the reference engine each visual slice by slice, into `features`.
+ * slice by slice on a reference vision graph; from `staged`, the rows it built on the GPU, where it
+ * did), returned as one feature tensor; on the reference engine each visual slice by slice, into
+ * `features`.
  */
 export async function encodeVisuals(
   m: LoadedModel,
   visuals: Visual[],
+  staged: GpuPatches | null,
   cancelled: CancelCheck,
 ): Promise<FastFeatures | null> {
   if (m.fast) {
     checkCancelled(cancelled, 'before vision encoding');
-    return m.fast.encode(
-      visuals.map((v) => v.patches),
-      cancelled,
-    );
+    return m.fast.encode(staged ?? visuals.map(cpuPatches), cancelled);
   }
   for (const v of visuals) v.features = await encodeVisual(m, v, cancelled);
   return null;

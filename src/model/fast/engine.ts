@@ -46,6 +46,7 @@ import {
   type FastManifest,
   type Int8Runs,
 } from './manifest';
+import { PatchBuilder, type FrameVisual, type GpuPatches } from './patchify';
 import { ropeTable, seenMask, visionTable, visualRows, type VisualRun } from './tables';
 
 type Session = ort.InferenceSession;
@@ -87,6 +88,11 @@ export interface FastLoadOptions {
   gpuDevice?: unknown;
   /** The reference vision graph's grid input (Qwen2.5-VL's exports: image_grid_thw). */
   gridInput?: 'grid_thw' | 'image_grid_thw';
+  /**
+   * WebGPU with the fast vision graph: build the patch rows on the GPU from the frames' bytes
+   * (patchify.ts: bitwise the CPU's rows); false: the caller's CPU patch rows (default true).
+   */
+  gpuPatches?: boolean;
   label: string;
 }
 
@@ -190,7 +196,10 @@ interface GpuState {
   /** Decode IO: the same tensors every step (a captured graph binds them once). */
   decodeFeeds: Record<string, Tensor>;
   decodeFetches: Record<string, Tensor>;
-  /** The step graph's IO (manifest `step`): the same tensors without `seen` and `next_token`. */
+  /**
+   * The step graph's IO (manifest `step`): the same tensors without `seen` and `next_token`, and
+   * without the visual inputs where its graph has none (load keeps the session's inputs).
+   */
   stepFeeds: Record<string, Tensor>;
   stepFetches: Record<string, Tensor>;
   staging: GpuBuffer[];
@@ -239,6 +248,10 @@ export class FastModel {
   private readbackMs = 0;
   /** wasm with LoadOptions.profile: decode steps run and their session.run time. */
   private cpuProfile: { steps: number; runMs: number } | null = null;
+  /** Builds the fast vision graph's patch rows on the GPU (WebGPU, FastLoadOptions.gpuPatches). */
+  private patchBuilder: PatchBuilder | null = null;
+  /** Where the last question's patch rows were made, as its record says. */
+  private patchNote = '';
 
   private constructor(o: FastLoadOptions, vision: Session, prefill: Session) {
     this.manifest = o.manifest;
@@ -298,7 +311,17 @@ export class FastModel {
     if (o.profile && o.device === 'webgpu') m.profiler = new Profiler(asGpuDevice(o.gpuDevice));
     if (o.profile && o.device === 'wasm') m.cpuProfile = { steps: 0, runMs: 0 };
     if (o.device === 'webgpu') {
-      m.gpu = m.allocate(asGpuDevice(o.gpuDevice));
+      const g = m.allocate(asGpuDevice(o.gpuDevice));
+      m.gpu = g;
+      if (fastVision && o.gpuPatches !== false) {
+        const builder = new PatchBuilder(g.device);
+        const why = await builder.check();
+        if (why === null) m.patchBuilder = builder;
+        else {
+          builder.destroy();
+          m.deviceNote = [m.deviceNote, `patch rows on the CPU: ${why}`].filter(Boolean).join('; ');
+        }
+      }
       if (o.capture) {
         try {
           m.decodeSession = await createSession(o, files.decode, {
@@ -306,6 +329,12 @@ export class FastModel {
             enableGraphCapture: true,
           });
           m.decodePicks = files.decodePicks;
+          // The step graph's inputs (step.py: no `seen`; no visual inputs in folders built since it
+          // left the visual merge out): a captured session binds exactly its inputs.
+          const inputs = new Set(m.decodeSession.inputNames);
+          g.stepFeeds = Object.fromEntries(
+            Object.entries(g.stepFeeds).filter(([name]) => inputs.has(name)),
+          );
           m.captureNote = files.decodePicks
             ? 'decode steps replay a captured graph (logits only: one dispatch of the engine picks the next id)'
             : 'decode steps replay a captured graph';
@@ -481,35 +510,78 @@ export class FastModel {
   }
 
   /**
-   * The vision features of every visual of a question, in prompt order: from one run of the fast
-   * vision graph, or from the reference vision graph slice by slice.
+   * Queue the patch rows of a question's visuals (in prompt order) on the GPU for `encode`, from the
+   * frames' bytes with patchify's tables (`tables`: ../pixels.ts patchTables). Null where the rows
+   * come from the CPU instead: no builder (wasm, a reference vision graph, gpuPatches off) or a frame
+   * value other than a whole number 0..255; the question's record says which (`patchesNote`).
    */
-  async encode(items: readonly Patches[], cancelled?: CancelCheck): Promise<FastFeatures> {
+  stagePatches(visuals: readonly FrameVisual[], tables: Float32Array): GpuPatches | null {
+    if (!this.patchBuilder) {
+      this.patchNote = '';
+      return null;
+    }
+    const staged = this.patchBuilder.build(visuals, tables);
+    this.patchNote = staged
+      ? 'patch rows built on the GPU'
+      : 'patch rows built on the CPU (a frame value is not a whole number 0..255)';
+    return staged;
+  }
+
+  /** Where the last question's patch rows were made ('' where only the CPU makes them). */
+  get patchesNote(): string {
+    return this.patchNote;
+  }
+
+  /**
+   * The vision features of every visual of a question, in prompt order: from one run of the fast
+   * vision graph (on patch rows from the CPU, or staged on the GPU), or from the reference vision
+   * graph slice by slice.
+   */
+  async encode(
+    items: readonly Patches[] | GpuPatches,
+    cancelled?: CancelCheck,
+  ): Promise<FastFeatures> {
     const v = fastVisionOf(this.manifest, this.dtype);
-    const first = items[0];
+    const staged = 'buffer' in items ? items : null;
+    const cpu = 'buffer' in items ? null : items;
+    const grids = staged ? staged.grids : (cpu ?? []).map((p) => p.grid);
+    const first = grids[0];
     if (!first) throw new ModelError('bad-visuals', 'no visuals to encode');
-    if (!v) return this.encodeReference(items, cancelled);
-    const [, h, w] = first.grid;
+    if (!v) {
+      if (!cpu) throw new ModelError('bad-visuals', 'GPU patch rows need the fast vision graph');
+      return this.encodeReference(cpu, cancelled);
+    }
+    const [, h, w] = first;
     const per = h * w;
-    let slices = 0;
-    for (const p of items) {
-      if (p.grid[1] !== h || p.grid[2] !== w || p.rowLength !== first.rowLength)
-        throw new ModelError(
-          'bad-visuals',
-          'the fast vision graph needs every visual at the same size',
-        );
-      slices += p.grid[0];
-    }
-    const data = new Float32Array(slices * per * first.rowLength);
-    let o = 0;
-    for (const p of items) {
-      data.set(p.data, o);
-      o += p.data.length;
-    }
-    const table = visionTable(first.grid, v.inv_freq, v.merge);
+    let pixels: Tensor;
+    if (staged) {
+      pixels = ort.Tensor.fromGpuBuffer(staged.buffer, {
+        dataType: 'float32',
+        dims: [staged.slices, staged.per, staged.rowLength],
+      });
+    } else if (cpu) {
+      const rowLength = cpu[0]?.rowLength ?? 0;
+      let slices = 0;
+      for (const p of cpu) {
+        if (p.grid[1] !== h || p.grid[2] !== w || p.rowLength !== rowLength)
+          throw new ModelError(
+            'bad-visuals',
+            'the fast vision graph needs every visual at the same size',
+          );
+        slices += p.grid[0];
+      }
+      const data = new Float32Array(slices * per * rowLength);
+      let o = 0;
+      for (const p of cpu) {
+        data.set(p.data, o);
+        o += p.data.length;
+      }
+      pixels = new ort.Tensor('float32', data, [slices, per, rowLength]);
+    } else throw new ModelError('bad-visuals', 'no visuals to encode');
+    const table = visionTable(first, v.inv_freq, v.merge);
     this.profiler?.startTiming('vision');
     const out = await this.vision.run({
-      pixel_values: new ort.Tensor('float32', data, [slices, per, first.rowLength]),
+      pixel_values: pixels,
       cos_cache: new ort.Tensor('float32', table.cos, [per, table.width]),
       sin_cache: new ort.Tensor('float32', table.sin, [per, table.width]),
     });
@@ -921,6 +993,7 @@ export class FastModel {
       }
       for (const b of Object.values(this.gpu.bufs)) b.destroy();
       for (const b of this.gpu.staging) b.destroy();
+      this.patchBuilder?.destroy();
     }
   }
 }

@@ -15,7 +15,7 @@ export interface GpuBuffer {
 export interface GpuComputePass {
   setPipeline(p: unknown): void;
   setBindGroup(index: number, group: unknown): void;
-  dispatchWorkgroups(x: number): void;
+  dispatchWorkgroups(x: number, y?: number): void;
   end(): void;
 }
 
@@ -60,7 +60,13 @@ export interface GpuDevice {
 }
 
 /** GPUBufferUsage and GPUMapMode values (fixed by the WebGPU spec). */
-export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, STORAGE: 0x80 } as const;
+export const USAGE = {
+  MAP_READ: 0x1,
+  COPY_SRC: 0x4,
+  COPY_DST: 0x8,
+  UNIFORM: 0x40,
+  STORAGE: 0x80,
+} as const;
 export const MAP_READ = 0x1;
 
 export function asGpuDevice(value: unknown): GpuDevice {

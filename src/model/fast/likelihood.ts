@@ -15,7 +15,7 @@ import type { FastFeatures, FastModel } from './engine';
 import { visualRows, type VisualRun } from './tables';
 
 function runs(input: LikelihoodInput): VisualRun[] {
-  return input.visuals.map((v) => ({ tokenId: v.tokenId, count: mergedTokens(v.patches.grid) }));
+  return input.visuals.map((v) => ({ tokenId: v.tokenId, count: mergedTokens(v.grid) }));
 }
 
 function rowsOf(ids: readonly number[], input: LikelihoodInput): Int32Array {

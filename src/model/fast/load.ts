@@ -150,6 +150,7 @@ export async function loadFast(a: {
       bufferCache: settings.graphCapture ? settings.gpuBufferCache : 'bucket',
       int8: settings.q4Int8,
       ahead: settings.gpuDecodeAhead,
+      gpuPatches: settings.gpuPatches,
       ...(settings.gpuPendingDispatches !== null
         ? { pendingDispatches: settings.gpuPendingDispatches }
         : {}),
