@@ -7,8 +7,8 @@
 1. Exports Qwen2-VL-2B-shaped random weights (model_def.py, seed 0) with our builder (q4, fp32
    activations) into a model folder.
 2. Drives the app's model harness page (the production build, e2e/harness/model.html) in Chromium over
-   the DevTools protocol: the 2B model on WebGPU (fast engine, decode steps from a captured graph,
-   profiled), the 12 EgoPlan-Bench2 example questions with their clip frames and still as the app's
+   the DevTools protocol: the 2B model on WebGPU (fast engine, decode steps from a captured graph;
+   unprofiled, then a few questions again with the profiler on), the 12 EgoPlan-Bench2 example questions with their clip frames and still as the app's
    video stage made them (payload frames/), 256 new tokens, official decoding; the tiny test model on
    WebGPU (fast and reference engines). Peak GPU memory is polled with nvidia-smi meanwhile.
 3. Runs the official evaluation (official.py: transformers generate, bf16) on the same questions and
@@ -64,6 +64,7 @@ class GpuMemory:
         self.samples = []  # (seconds since T0, bytes)
         self.marks = []  # (seconds since T0, label, bytes at the mark)
         self.stop = False
+        self.paused = False  # no nvidia-smi calls meanwhile (the sampler A/B)
         if self.ok:
             threading.Thread(target=self._poll, daemon=True).start()
 
@@ -96,6 +97,9 @@ class GpuMemory:
 
     def _poll(self):
         while not self.stop:
+            if self.paused:
+                time.sleep(0.05)
+                continue
             u = self._used()
             if u is not None:
                 self.samples.append((elapsed(), u))
@@ -219,6 +223,22 @@ def decode_window_summary(events, row: dict) -> dict:
     return chrome_trace.summarise(events, w, steps=round((w[1] - w[0]) / 1e6 * row["decode_tokens_per_s"]))
 
 
+def ttft_window_summary(events, row: dict) -> dict | None:
+    """The trace from the question's start (the worker's first event) to its first token: which threads
+    worked, in total and in 5 ms bins (frame preparation, the vision and prefill runs' encoding in the
+    worker, the GPU process recording them, the readbacks)."""
+    worker = {(e.get("pid"), e.get("tid")) for e in events
+              if e.get("ph") == "M" and e.get("name") == "thread_name" and "Worker" in str(e.get("args", {}).get("name"))}
+    # The question starts with the worker's first long microtask run (runQuestion); the page prepares the
+    # frames before it.
+    ts = [e["ts"] for e in events if (e.get("pid"), e.get("tid")) in worker and e.get("ph") == "X"
+          and e.get("name") == "RunMicrotasks" and e.get("dur", 0) >= 5000]
+    if not ts or not row.get("ttft_ms"):
+        return None
+    w = (min(ts), min(ts) + (row["ttft_ms"] + 20) * 1000)
+    return {**chrome_trace.summarise(events, w), "bins_5ms": chrome_trace.timeline(events, w)}
+
+
 def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -244,6 +264,11 @@ def main():
     ap.add_argument("--app-tokens", type=int, default=256)
     ap.add_argument("--official-tokens", type=int, default=64)
     ap.add_argument("--questions", type=int, default=12)
+    ap.add_argument("--sampler-ab", type=int, default=4,
+                    help="questions run again with the nvidia-smi memory sampler paused (0: none)")
+    ap.add_argument("--cpu-patches-ab", action="store_true", help="also the 2B with its patch rows made on the CPU")
+    ap.add_argument("--profiled-questions", type=int, default=4,
+                    help="questions run again with the profiler on (the main run is unprofiled)")
     ap.add_argument("--model-dir", default="/tmp/fastbench/qwen2-vl-2b-random")
     ap.add_argument("--no-subgroups", action="store_true", help="the app's WebGPU device without `subgroups` (A/B)")
     ap.add_argument("--q4-int8", default=None, choices=("off", "prefill", "all"),
@@ -358,7 +383,9 @@ def main():
 
         def app_2b():
             mem.mark("app 2b: load starts")
-            info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "profile": True, "kvCapacity": 1536,
+            # Unprofiled: the profiler's GPU timestamps around every vision and prefill dispatch cost time of
+            # their own (see "app 2b profiled" below), and users run without them.
+            info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "profile": False, "kvCapacity": 1536,
                                    **main_extra, **({"gpuSubgroups": False} if args.no_subgroups else {})})
             report["app_load"] = info
             mem.mark("app 2b: loaded")
@@ -381,6 +408,24 @@ def main():
         mem.mark("app 2b: questions done")
         report["gpu_memory"] = mem.result()
 
+        def sampler_ab():
+            # The first questions again on the same loaded model with the memory sampler paused: nvidia-smi
+            # takes the NVIDIA driver every 0.2 s, which may stall the GPU process's submits.
+            mem.paused = True
+            out_s = []
+            try:
+                for q in qs[:args.sampler_ab]:
+                    res = app_run(page, harness_run_args(q, frames_url, args.app_tokens))
+                    b, a = app_row(res), rows[q["sample_id"]].get("app") or {}
+                    out_s.append({"sample_id": q["sample_id"], **b})
+                    log(f"  sampler paused {q['sample_id']}: TTFT {b['ttft_ms']:.0f} ms ({a.get('ttft_ms', 0):.0f} sampled), "
+                        f"decode {b['decode_tokens_per_s'] or 0:.1f} tok/s ({a.get('decode_tokens_per_s') or 0:.1f})")
+            finally:
+                mem.paused = False
+            report["app_2b_sampler_paused"] = {"questions": out_s}
+        if args.sampler_ab and not small:
+            phase("app 2b q4 webgpu, memory sampler paused", sampler_ab, optional=True, need=40)
+
         def traced_question(pg, q, key):
             # One question with Chromium's tracing on: which thread of which process is busy during decode.
             res, events = pg.trace(chrome_trace.CATEGORIES, lambda: app_run(pg, harness_run_args(q, frames_url, args.app_tokens)))
@@ -389,10 +434,32 @@ def main():
             with gzip.open(out / name, "wt") as f:  # chrome://tracing and ui.perfetto.dev open it as is
                 json.dump({"traceEvents": events}, f)
             report.setdefault("decode_trace", {})[key] = {"sample_id": q["sample_id"], "question": row, "events": len(events),
-                                                          **decode_window_summary(events, row)}
+                                                          **decode_window_summary(events, row),
+                                                          "ttft_window": ttft_window_summary(events, row)}
             log(chrome_trace.table(report["decode_trace"][key]))
         if not args.no_trace:
             phase("app 2b trace", lambda: traced_question(page, qs[min(1, len(qs) - 1)], "main"), optional=True, need=20)
+
+        def profiled():
+            # The main run's settings with the profiler on (WebGPU call counts, GPU timestamps around every
+            # vision and prefill dispatch and one decode step's) on a few questions: the per-stage tables, and
+            # what the profiling itself costs against the unprofiled rows above.
+            info = app_load(page, {"from": big, "dtype": big_dtype, "device": "webgpu", "profile": True, "kvCapacity": 1536,
+                                   **main_extra, **({"gpuSubgroups": False} if args.no_subgroups else {})})
+            report["app_load_profiled"] = info
+            app_run(page, harness_run_args(qs[0], frames_url, 24))
+            for q in qs[:args.profiled_questions]:
+                res = app_run(page, harness_run_args(q, frames_url, args.app_tokens))
+                row = rows[q["sample_id"]]
+                row["app_profiled"] = app_row(res)
+                if res.get("profile"):
+                    row["app_profile"] = res["profile"]
+                a, b = row.get("app") or {}, row["app_profiled"]
+                log(f"  profiled {q['sample_id']}: vision {b['vision_ms']:.0f} ms ({a.get('vision_ms', 0):.0f} unprofiled), "
+                    f"prefill {b['prefill_ms']:.0f} ms ({a.get('prefill_ms', 0):.0f}), TTFT {b['ttft_ms']:.0f} ms "
+                    f"({a.get('ttft_ms', 0):.0f}), decode {b['decode_tokens_per_s'] or 0:.1f} tok/s ({a.get('decode_tokens_per_s') or 0:.1f})")
+                save()
+        phase("app 2b profiled", profiled, optional=True, need=40)
 
         def buffer_cache_ab():
             # The same load with storage buffers freed after each run ('lazyRelease') against the app's 'bucket'
@@ -452,6 +519,9 @@ def main():
         for n in [int(x) for x in args.ahead_ab.split(",") if x]:
             phase(f"app 2b q4 webgpu, {n} decode steps ahead",
                   lambda n=n: variant_ab(f"gpuDecodeAhead={n}", f"{n} steps ahead", {"gpuDecodeAhead": n}), optional=True, need=50)
+        if args.cpu_patches_ab:
+            phase("app 2b q4 webgpu, patch rows on the CPU",
+                  lambda: variant_ab("gpuPatches=false", "CPU patch rows", {"gpuPatches": False, "profile": False}), optional=True, need=50)
         for mode in [m for m in args.int8_ab.split(",") if m and m != args.q4_int8]:
             phase(f"app 2b q4 webgpu, q4Int8 {mode}",
                   lambda mode=mode: variant_ab(f"q4Int8={mode}", f"q4Int8 {mode}", {"q4Int8": mode}), optional=True, need=50)
@@ -604,6 +674,15 @@ def gpu_ms(qs, run: str, key: str):
     return us / 1000 if us is not None else None
 
 
+def sampler_summary(report, rows):
+    paused = (report.get("app_2b_sampler_paused") or {}).get("questions") or []
+    if not paused:
+        return None
+    main = [(rows.get(q["sample_id"]) or {}).get("app") or {} for q in paused]
+    return {key: {"paused": med([q.get(key) for q in paused]), "sampled": med([a.get(key) for a in main])}
+            for key in ("decode_tokens_per_s", "ttft_ms")}
+
+
 def summarise(report, rows):
     qs = list(rows.values())
     apps = [q["app"] for q in qs if q.get("app")]
@@ -620,6 +699,11 @@ def summarise(report, rows):
         # From the frames on, as the official TTFT (generate(max_new_tokens=1) after its processor) is timed.
         "app_ttft_ms_16_frames_after_frame_prep": med([q["app"]["ttft_ms"] - q["app"]["frame_prep_ms"] for q in qs
                                                        if q.get("app") and q["clip_frames"] == 16]),
+        # The same settings with the profiler on ("app 2b profiled"): what its timestamps cost.
+        "app_ttft_ms_16_frames_profiled": med([q["app_profiled"]["ttft_ms"] for q in qs
+                                               if q.get("app_profiled") and q["clip_frames"] == 16]),
+        # The first questions again with the nvidia-smi sampler paused, and the same questions' main rows.
+        "app_sampler_paused_vs_sampled": sampler_summary(report, rows),
         "official_decode_tokens_per_s": med([o["decode_tokens_per_s"] for o in offs]),
         "question_time_ratio_app_over_official": med(ratios),
         "tiny_webgpu_tokens_per_s": tiny.get("decode_tokens_per_s"),

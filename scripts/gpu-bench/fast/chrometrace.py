@@ -81,6 +81,31 @@ def summarise(events, window_us: tuple[float, float] | None = None, steps: int |
     return {"window_ms": round(span / 1000, 1), "steps": steps, "threads": rows[:10]}
 
 
+def timeline(events, window_us: tuple[float, float], bin_ms: float = 5.0, top: int = 4) -> list[dict]:
+    """The window in bins of bin_ms: per bin, the busy fraction of the `top` threads busiest over the window
+    (by "process / thread"). Shows which thread works when (e.g. the worker encoding a run while the GPU
+    process waits, or the reverse) where the window totals only say how much."""
+    slices = _slices(events)
+    threads, processes = _names(events)
+    w0, w1 = window_us
+    step = bin_ms * 1000
+    n = max(1, int((w1 - w0) // step) + 1)
+    per = {}
+    for key, xs in slices.items():
+        iv = [(max(a, w0), min(b, w1)) for a, b, _ in xs if b > w0 and a < w1]
+        if iv:
+            per[f"{processes.get(key[0], key[0])} / {threads.get(key, key[1])}"] = iv
+    busiest = sorted(per, key=lambda k: -_union(per[k]))[:top]
+    rows = []
+    for i in range(n):
+        b0, b1 = w0 + i * step, min(w1, w0 + (i + 1) * step)
+        row = {"t_ms": round(i * bin_ms, 1)}
+        for k in busiest:
+            row[k] = round(_union([(max(a, b0), min(b, b1)) for a, b in per[k] if b > b0 and a < b1]) / max(1.0, b1 - b0), 2)
+        rows.append(row)
+    return rows
+
+
 def table(summary: dict) -> str:
     lines = [f"trace window {summary.get('window_ms')} ms, {summary.get('steps')} decode steps:"]
     for r in summary.get("threads", [])[:6]:
