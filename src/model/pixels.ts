@@ -52,19 +52,10 @@ export function patchify(
   const p = PATCH_SIZE;
   const m = MERGE_SIZE;
   const tp = TEMPORAL_PATCH;
-  const unit = p * m;
-  if (frames.length === 0) throw new Error('patchify: no frames');
-  if (height % unit !== 0 || width % unit !== 0) {
-    throw new Error(`patchify: ${width}x${height} is not a multiple of ${unit}`);
-  }
+  checkFrames(frames, height, width, 'patchify');
   if (stats.mean.length !== 3 || stats.std.length !== 3)
     throw new Error('patchify: image_mean and image_std need 3 values (RGB)');
   const plane = height * width;
-  for (const [i, f] of frames.entries()) {
-    if (f.length !== 3 * plane) {
-      throw new Error(`patchify: frame ${i} has ${f.length} values, expected 3x${height}x${width}`);
-    }
-  }
   const padded = [...frames];
   const last = frames.at(-1);
   while (last && padded.length % tp !== 0) padded.push(last);
@@ -107,6 +98,26 @@ export function patchify(
     }
   }
   return { data, grid, rowLength };
+}
+
+/**
+ * Frames patch rows can be made of (here or on the GPU, fast/patchify.ts): at least one, each
+ * 3 x height x width values, the sides multiples of a merged patch. Throws naming `what`.
+ */
+export function checkFrames(
+  frames: readonly Float32Array[],
+  height: number,
+  width: number,
+  what: string,
+): void {
+  const unit = PATCH_SIZE * MERGE_SIZE;
+  if (frames.length === 0) throw new Error(`${what}: no frames`);
+  if (height % unit !== 0 || width % unit !== 0)
+    throw new Error(`${what}: ${width}x${height} is not a multiple of ${unit}`);
+  for (const [i, f] of frames.entries()) {
+    if (f.length !== 3 * height * width)
+      throw new Error(`${what}: frame ${i} has ${f.length} values, expected 3x${height}x${width}`);
+  }
 }
 
 /**

@@ -542,42 +542,21 @@ export class FastModel {
     cancelled?: CancelCheck,
   ): Promise<FastFeatures> {
     const v = fastVisionOf(this.manifest, this.dtype);
-    const staged = 'buffer' in items ? items : null;
-    const cpu = 'buffer' in items ? null : items;
-    const grids = staged ? staged.grids : (cpu ?? []).map((p) => p.grid);
-    const first = grids[0];
+    const onGpu = 'buffer' in items;
+    const first = onGpu ? items.grids[0] : items[0]?.grid;
     if (!first) throw new ModelError('bad-visuals', 'no visuals to encode');
     if (!v) {
-      if (!cpu) throw new ModelError('bad-visuals', 'GPU patch rows need the fast vision graph');
-      return this.encodeReference(cpu, cancelled);
+      if (onGpu) throw new ModelError('bad-visuals', 'GPU patch rows need the fast vision graph');
+      return this.encodeReference(items, cancelled);
     }
     const [, h, w] = first;
     const per = h * w;
-    let pixels: Tensor;
-    if (staged) {
-      pixels = ort.Tensor.fromGpuBuffer(staged.buffer, {
-        dataType: 'float32',
-        dims: [staged.slices, staged.per, staged.rowLength],
-      });
-    } else if (cpu) {
-      const rowLength = cpu[0]?.rowLength ?? 0;
-      let slices = 0;
-      for (const p of cpu) {
-        if (p.grid[1] !== h || p.grid[2] !== w || p.rowLength !== rowLength)
-          throw new ModelError(
-            'bad-visuals',
-            'the fast vision graph needs every visual at the same size',
-          );
-        slices += p.grid[0];
-      }
-      const data = new Float32Array(slices * per * rowLength);
-      let o = 0;
-      for (const p of cpu) {
-        data.set(p.data, o);
-        o += p.data.length;
-      }
-      pixels = new ort.Tensor('float32', data, [slices, per, rowLength]);
-    } else throw new ModelError('bad-visuals', 'no visuals to encode');
+    const pixels = onGpu
+      ? ort.Tensor.fromGpuBuffer(items.buffer, {
+          dataType: 'float32',
+          dims: [items.slices, items.per, items.rowLength],
+        })
+      : cpuPixels(items, h, w);
     const table = visionTable(first, v.inv_freq, v.merge);
     this.profiler?.startTiming('vision');
     const out = await this.vision.run({
@@ -996,6 +975,27 @@ export class FastModel {
       this.patchBuilder?.destroy();
     }
   }
+}
+
+/** The fast vision graph's input from CPU patch rows: every visual's slices, in order. */
+function cpuPixels(items: readonly Patches[], h: number, w: number): Tensor {
+  const rowLength = items[0]?.rowLength ?? 0;
+  let slices = 0;
+  for (const p of items) {
+    if (p.grid[1] !== h || p.grid[2] !== w || p.rowLength !== rowLength)
+      throw new ModelError(
+        'bad-visuals',
+        'the fast vision graph needs every visual at the same size',
+      );
+    slices += p.grid[0];
+  }
+  const data = new Float32Array(slices * h * w * rowLength);
+  let o = 0;
+  for (const p of items) {
+    data.set(p.data, o);
+    o += p.data.length;
+  }
+  return new ort.Tensor('float32', data, [slices, h * w, rowLength]);
 }
 
 /** Read back a GPU buffer's float32 contents (tests and the profiler). */

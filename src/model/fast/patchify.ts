@@ -12,6 +12,7 @@ import {
   QWEN2VL_MEAN,
   QWEN2VL_STD,
   TEMPORAL_PATCH,
+  checkFrames,
   frameBytes,
   patchGrid,
   patchTables,
@@ -124,15 +125,7 @@ export class PatchBuilder {
     let rowLength = 0;
     let total = 0;
     for (const v of visuals) {
-      for (const [i, f] of v.frames.entries())
-        if (f.length !== 3 * v.height * v.width)
-          throw new Error(
-            `patch rows: frame ${i} has ${f.length} values, expected 3x${v.height}x${v.width}`,
-          );
-      if (v.height % (PATCH_SIZE * MERGE_SIZE) || v.width % (PATCH_SIZE * MERGE_SIZE))
-        throw new Error(
-          `patch rows: ${v.width}x${v.height} is not a multiple of ${PATCH_SIZE * MERGE_SIZE}`,
-        );
+      checkFrames(v.frames, v.height, v.width, 'patch rows');
       const g = patchGrid(v.frames.length, v.height, v.width);
       parts.push({ base: total, grid: g.grid, v });
       rowLength = g.rowLength;
