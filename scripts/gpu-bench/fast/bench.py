@@ -79,6 +79,18 @@ class GpuMemory:
         xs = [b for t, b in self.samples if t >= t0]
         return max(xs) - self.baseline if xs and self.baseline is not None else None
 
+    def settled(self, tolerance=32 << 20, timeout=15.0):
+        """memory.used once two readings 0.5 s apart agree: a browser that just closed frees its GPU memory
+        a second or so later (read at once, the level would still hold it)."""
+        last, t = self._used(), time.time()
+        while last is not None and time.time() - t < timeout:
+            time.sleep(0.5)
+            now = self._used()
+            if now is None or abs(now - last) <= tolerance:
+                return now
+            last = now
+        return last
+
     def timeline(self, every=1.0):
         out, last = [], -every
         for t, b in self.samples:
@@ -181,6 +193,20 @@ def harness_page(browser, site):
             pass
         time.sleep(0.1)
     return page
+
+
+def gpu_adapter(page):
+    """The page's WebGPU adapter, asked up to 3 times: the first requestAdapter of a freshly started
+    browser can return null (README), and a load then fails with "no adapter"."""
+    for _ in range(3):
+        adapter = page.eval("navigator.gpu.requestAdapter({powerPreference: 'high-performance'}).then(a => a && "
+                            "({vendor: a.info.vendor, architecture: a.info.architecture, description: a.info.description, "
+                            "fallback: a.info.isFallbackAdapter, subgroups: [a.info.subgroupMinSize, a.info.subgroupMaxSize], "
+                            "features: [...a.features]}))", 20)
+        if adapter:
+            return adapter
+        time.sleep(1)
+    return None
 
 
 def app_load(page, args: dict, timeout=300):
@@ -286,6 +312,9 @@ def main():
     ap.add_argument("--dawn-ab", default="skip_validation;disable_robustness",
                     help="Dawn toggle sets (--enable-dawn-features values, ';' between sets), each an A/B in a "
                          "second browser on 2 questions, traced ('' for none)")
+    ap.add_argument("--memory-ab", default="graphCapture=false,q4Int8=off",
+                    help="load-setting sets (k=v pairs, ',' between pairs, ';' between sets), each loaded in a fresh "
+                         "second browser on 4 questions: its own peak GPU memory and speed ('' for none)")
     ap.add_argument("--skip", default="", help="optional phases to leave out: cpu, capture-off, wasm (comma list)")
     args = ap.parse_args()
     payload, out = Path(args.payload), Path(args.out)
@@ -363,15 +392,7 @@ def main():
         page = harness_page(browser, site)
         report["chromium"] = browser.version()
         report["cross_origin_isolated"] = page.eval("self.crossOriginIsolated", 5)
-        adapter = None
-        for _ in range(3):  # the first requestAdapter right after load can return null (README)
-            adapter = page.eval("navigator.gpu.requestAdapter({powerPreference: 'high-performance'}).then(a => a && "
-                                "({vendor: a.info.vendor, architecture: a.info.architecture, description: a.info.description, "
-                                "fallback: a.info.isFallbackAdapter, subgroups: [a.info.subgroupMinSize, a.info.subgroupMaxSize], "
-                                "features: [...a.features]}))", 20)
-            if adapter:
-                break
-            time.sleep(1)
+        adapter = gpu_adapter(page)
         report["adapter"] = adapter
         log(f"chromium {report['chromium']}, adapter {adapter and adapter['description']}")
         frames_url = site.url("/frames")
@@ -535,6 +556,7 @@ def main():
             # recording bounds the decode rate, skip_validation moves it; disable_robustness moves the kernels.
             with Browser(chromium, [*flags, f"--enable-dawn-features={toggles}"], out / "chromium-dawn.log", env) as b2:
                 p2 = harness_page(b2, site)
+                gpu_adapter(p2)
                 info = app_load(p2, {"from": big, "dtype": big_dtype, "device": "webgpu", "kvCapacity": 1536, "profile": True,
                                      **main_extra})
                 app_run(p2, harness_run_args(qs[0], frames_url, 24))
@@ -552,6 +574,51 @@ def main():
                     traced_question(p2, qs[min(1, len(qs) - 1)], f"dawn {toggles}")
         for toggles in [t for t in args.dawn_ab.split(";") if t and not small]:
             phase(f"app 2b q4 webgpu, dawn toggles {toggles}", lambda toggles=toggles: dawn_ab(toggles), optional=True, need=70)
+
+        def memory_ab(spec):
+            # Load settings in a fresh second browser, so that its GPU memory is its own: nvidia-smi's level
+            # before it starts (the main browser's, idle since its questions, once the previous set's browser
+            # has given its memory back) is subtracted from its peak.
+            extra = {}
+            for pair in [x for x in spec.split(",") if x]:
+                k, v = pair.split("=", 1)
+                try:
+                    extra[k] = json.loads(v)
+                except json.JSONDecodeError:
+                    extra[k] = v
+            level0 = mem.settled()
+            t0 = elapsed()
+            with Browser(chromium, flags, out / "chromium-memory.log", env) as b2:
+                p2 = harness_page(b2, site)
+                gpu_adapter(p2)
+                mem.mark(f"memory {spec}: load starts")
+                info = app_load(p2, {"from": big, "dtype": big_dtype, "device": "webgpu", "kvCapacity": 1536, "profile": False,
+                                     **main_extra, **extra})
+                mem.mark(f"memory {spec}: loaded")
+                log(f"  memory {spec}: {info['engineNote']}")
+                app_run(p2, harness_run_args(qs[0], frames_url, 24))
+                mem.mark(f"memory {spec}: warm-up question done")
+                out_m = []
+                for q in qs[:4]:
+                    res = app_run(p2, harness_run_args(q, frames_url, args.app_tokens))
+                    row = {"sample_id": q["sample_id"], **app_row(res)}
+                    a = rows[q["sample_id"]].get("app") or {}
+                    row["greedy_first_divergence_vs_main"] = first_divergence(row["output_ids_head"], a.get("output_ids_head") or [])
+                    out_m.append(row)
+                    log(f"  memory {spec} {q['sample_id']}: TTFT {row['ttft_ms']:.0f} ms ({a.get('ttft_ms', 0):.0f}), "
+                        f"decode {row['decode_tokens_per_s'] or 0:.1f} tok/s ({a.get('decode_tokens_per_s') or 0:.1f}), "
+                        f"greedy diverges at {row['greedy_first_divergence_vs_main']}")
+                    save()
+                mem.mark(f"memory {spec}: questions done")
+                peak = mem.peak_since(t0)
+                own = peak + mem.baseline - level0 if peak is not None and level0 is not None and mem.baseline is not None else None
+                report.setdefault("app_2b_memory_ab", {})[spec] = {
+                    "settings": extra, "load": info, "questions": out_m, "peak_gpu_memory_bytes": own,
+                    "level_at_start_bytes": level0, "marks": mem.marks_since(t0)}
+                log(f"  memory {spec}: peak {own} bytes of its own (main run: "
+                    f"{(report.get('gpu_memory') or {}).get('peak_bytes_above_baseline')})")
+        for spec in [x for x in args.memory_ab.split(";") if x and (args.local or not small)]:
+            phase(f"app 2b q4 webgpu, memory {spec}", lambda spec=spec: memory_ab(spec), optional=True, need=60)
 
         def tiny_webgpu():
             out_t = {}
@@ -720,6 +787,14 @@ def summarise(report, rows):
                               "top_logits_max_abs_diff_vs_main": [q["top_logits_max_abs_diff_vs_main"] for q in r["questions"]],
                               "greedy_first_divergence_vs_main": [q["greedy_first_divergence_vs_main"] for q in r["questions"]]}
                        for mode, r in (report.get("app_2b_variants") or {}).items()},
+        # Each memory set in its own browser: its peak GPU memory, speed, and whether its greedy ids left the main run's.
+        "memory_ab": {spec: {"peak_gpu_memory_bytes": r["peak_gpu_memory_bytes"],
+                             "decode_tokens_per_s": med([q["decode_tokens_per_s"] for q in r["questions"]]),
+                             "ttft_ms_16_frames": med([q["ttft_ms"] for q, row in zip(r["questions"], qs) if row["clip_frames"] == 16]),
+                             "total_ms": med([q["total_ms"] for q in r["questions"]]),
+                             "greedy_first_divergence_vs_main": [q["greedy_first_divergence_vs_main"] for q in r["questions"]],
+                             "engine_note": (r.get("load") or {}).get("engineNote")}
+                      for spec, r in (report.get("app_2b_memory_ab") or {}).items()},
         # GPU time (timestamps around every dispatch) of the 16-frame questions' vision and prefill runs.
         "app_gpu_ms_16_frames": {f"{run}_{k}": gpu_ms(qs, run, k) for run in ("vision", "prefill") for k in ("busy", "span")},
         # Per traced question: each thread's busy time per decode step (the busiest bounds the rate).
