@@ -75,9 +75,11 @@ class GpuMemory:
     def marks_since(self, t0=0.0):
         return [{"s": t, "label": label, "bytes": b} for t, label, b in self.marks if t >= t0]
 
-    def peak_since(self, t0):
+    def peak_since(self, t0, level=None):
+        """The highest sample since t0 above `level` (default: the baseline taken at start)."""
+        level = self.baseline if level is None else level
         xs = [b for t, b in self.samples if t >= t0]
-        return max(xs) - self.baseline if xs and self.baseline is not None else None
+        return max(xs) - level if xs and level is not None else None
 
     def settled(self, tolerance=32 << 20, timeout=15.0):
         """memory.used once two readings 0.5 s apart agree: a browser that just closed frees its GPU memory
@@ -185,13 +187,7 @@ PICK = ("o => o.ok ? {ok: true, result: {timings: o.value.result.timings, output
 def harness_page(browser, site):
     """The model harness page of the production build, once its harness is ready (up to ~30 s)."""
     page = browser.page(site.url("/e2e/harness/model.html"))
-    for _ in range(300):
-        try:
-            if page.eval("!!(window.modelHarness && window.modelHarness.ready)", 5):
-                break
-        except Exception:
-            pass
-        time.sleep(0.1)
+    page.wait_for("!!(window.modelHarness && window.modelHarness.ready)", 30)
     return page
 
 
@@ -610,8 +606,7 @@ def main():
                         f"greedy diverges at {row['greedy_first_divergence_vs_main']}")
                     save()
                 mem.mark(f"memory {spec}: questions done")
-                peak = mem.peak_since(t0)
-                own = peak + mem.baseline - level0 if peak is not None and level0 is not None and mem.baseline is not None else None
+                own = mem.peak_since(t0, level0) if level0 is not None else None
                 report.setdefault("app_2b_memory_ab", {})[spec] = {
                     "settings": extra, "load": info, "questions": out_m, "peak_gpu_memory_bytes": own,
                     "level_at_start_bytes": level0, "marks": mem.marks_since(t0)}

@@ -210,6 +210,18 @@ class Page:
         data = json.loads(b"".join(chunks) or b"[]")
         return value, data["traceEvents"] if isinstance(data, dict) else data
 
+    def wait_for(self, expression: str, seconds: float) -> bool:
+        """Poll a page expression every 0.1 s until it is truthy (errors while the page loads count as not
+        yet), for up to `seconds`; whether it became truthy."""
+        for _ in range(int(seconds * 10)):
+            try:
+                if self.eval(expression, 5):
+                    return True
+            except Exception:
+                pass
+            time.sleep(0.1)
+        return False
+
     def eval(self, expression: str, timeout=120):
         """Evaluate an expression (a promise is awaited); returns its JSON value or raises with the error."""
         r = self.call("Runtime.evaluate", {"expression": expression, "awaitPromise": True, "returnByValue": True,

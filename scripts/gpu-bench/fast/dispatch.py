@@ -35,13 +35,7 @@ def run(chromium, flags, env, site, out, name, steps, warm):
     rows = {}
     with Browser(chromium, flags, out / f"chromium-{name}.log", env) as b:
         page = b.page(site.url("/index.html"))
-        for _ in range(100):
-            try:
-                if page.eval("!!window.dispatchBenchReady", 5):
-                    break
-            except Exception:
-                pass
-            time.sleep(0.1)
+        page.wait_for("!!window.dispatchBenchReady", 10)
         # Twice over: the first round also warms the browser (shader compilation, its first devices); the
         # second is the one reported.
         for rnd in (1, 2):
