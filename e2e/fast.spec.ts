@@ -164,6 +164,8 @@ test.describe('fast engine vs the reference, WebGPU (SwiftShader)', () => {
     compare(out.result, STILL, 'fp32', { greedy: false });
     expect(out.result.outputIds).toEqual(STILL.pytorch.greedy_ids.slice(0, 8));
     expect(out.result.engineNote).toContain('captured graph');
+    // Both decoder sessions on one copy of the weights (the feed graphs: the default).
+    expect(out.result.engineNote).toContain('decoder weights: one copy');
     // The captured session replays the step graph (no penalty and argmax nodes); the engine picks.
     expect(out.result.engineNote).toContain(
       'logits only: one dispatch of the engine picks the next id',
@@ -181,6 +183,49 @@ test.describe('fast engine vs the reference, WebGPU (SwiftShader)', () => {
     expect(q4.result.engineNote).toContain('graph capture off');
     // Without capture the prefill session decodes and allocates every step: buffers stay cached.
     expect(q4.result.engineNote).toContain('storage buffers: bucket');
+  });
+
+  test('decoder weights: one copy fed to the prefill and captured decode sessions, the same logits as a copy in each', async ({
+    page,
+  }) => {
+    // gpuShareWeights asserted where it takes effect: the graphs the sessions loaded (the feed
+    // variants, weights as inputs, against the initializer graphs), the engine's own note, and the
+    // numbers: the same kernels on the same bytes, so the logits must be equal, not merely close,
+    // and both match onnxruntime's q4 reference. q4 is the real models' dtype; fp32 runs the feed
+    // graphs in the other WebGPU tests here (default settings) against PyTorch.
+    await openHarness(page);
+    const ref = STILL.onnx['q4'] as Reference;
+    const logits: Record<string, number[]> = {};
+    for (const share of [true, false]) {
+      const { info } = await load(page, {
+        from: MODEL_URL,
+        dtype: 'q4',
+        device: 'webgpu',
+        gpuShareWeights: share,
+      });
+      expect(info.engine).toBe('fast');
+      const feed = share ? '_feed' : '';
+      expect(info.files).toContain(`onnx/decoder_fast_q4step${feed}.onnx`);
+      expect(info.files).toContain(`onnx/decoder_fast_q4${feed}.onnx`);
+      if (share) expect(info.files).not.toContain('onnx/decoder_fast_q4step.onnx');
+      const out = await run(
+        page,
+        fixtureRun(STILL, { maxNewTokens: 8, logitsAt: ref.top20.map(([id]) => id) }),
+      );
+      console.log(`fast q4 webgpu, shared weights ${share}: ${out.result.engineNote}`);
+      expect(out.result.engineNote).toContain('captured graph');
+      expect(out.result.engineNote).toContain(
+        share ? 'decoder weights: one copy' : 'decoder weights: a copy in each decoder session',
+      );
+      compare(out.result, STILL, 'q4', { greedy: false });
+      expect(out.result.outputIds).toEqual(ref.greedy_ids.slice(0, 8));
+      logits[String(share)] = [
+        ...(out.result.logitsAt ?? []),
+        ...Object.values(out.result.letterLogprobs ?? {}),
+      ];
+    }
+    expect(logits['true']?.length).toBeGreaterThan(20);
+    expect(logits['true']).toEqual(logits['false']);
   });
 
   test('patch rows built on the GPU: the vision input is bitwise the CPU one (equal logits), the record says where', async ({

@@ -33,6 +33,8 @@ export const SHARED_TEXT_GRAPHS = [
   // both folders (scripts/export/build_fast.py), the vision graph being the only difference.
   'decoder_fast.onnx',
   'decoder_fast_step.onnx',
+  'decoder_fast_feed.onnx',
+  'decoder_fast_step_feed.onnx',
 ];
 
 function packageDir(name: string): string {

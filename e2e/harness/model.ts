@@ -50,6 +50,7 @@ export interface LoadArgs {
   gpuPendingDispatches?: LoadSettings['gpuPendingDispatches'];
   gpuDecodeAhead?: LoadSettings['gpuDecodeAhead'];
   gpuPatches?: LoadSettings['gpuPatches'];
+  gpuShareWeights?: LoadSettings['gpuShareWeights'];
 }
 
 interface Failure {
@@ -106,6 +107,7 @@ async function load(args: LoadArgs): Promise<Outcome<{ info: ModelInfo; events: 
           : args.gpuPendingDispatches,
       gpuDecodeAhead: args.gpuDecodeAhead ?? DEFAULT_LOAD_SETTINGS.gpuDecodeAhead,
       gpuPatches: args.gpuPatches ?? DEFAULT_LOAD_SETTINGS.gpuPatches,
+      gpuShareWeights: args.gpuShareWeights ?? DEFAULT_LOAD_SETTINGS.gpuShareWeights,
     };
     const info = await client.load(source, settings, (e) => events.push(e));
     return { ok: true, value: { info, events } };

@@ -96,7 +96,9 @@ export interface LoadSettings {
    * keeps freed intermediates for reuse; 'lazyRelease' destroys them after each run. Measured on the
    * 2B (bench/gpu-h200-lazyrelease.json): lazyRelease peaks at 8.7 GB against bucket's 3.96 GB (each
    * prefill allocates afresh while the last one's buffers are still being destroyed) and decodes
-   * 20-35% slower. So 'bucket'; the other stays as the benchmark's A/B switch.
+   * 20-35% slower. So 'bucket'; the other stays as the benchmark's A/B switch. (onnxruntime's
+   * 'disabled', a freed buffer destroyed at once, fails there: "Buffer used in submit while
+   * destroyed", bench/gpu-h200.json `errors`.)
    */
   gpuBufferCache: 'bucket' | 'lazyRelease';
   /**
@@ -123,6 +125,13 @@ export interface LoadSettings {
    * 16-frame question's time to first token on the H200 hosts); false: on the CPU (an A/B switch).
    */
   gpuPatches: boolean;
+  /**
+   * Fast engine on WebGPU with graph capture: upload the decoder's weights once and feed them to
+   * both decoder sessions (prefill and captured decode: the folder's `feed` graphs, weights as
+   * inputs) instead of each session holding its own copy (0.97 GB for the 2B q4); false: the
+   * initializer graphs (an A/B switch). Folders without feed graphs load the initializer graphs.
+   */
+  gpuShareWeights: boolean;
 }
 
 /** LoadSettings.q4Int8: int8 activations for no run, vision + prefill, or every run. */
@@ -153,6 +162,7 @@ export const DEFAULT_LOAD_SETTINGS: LoadSettings = {
   gpuPendingDispatches: 256,
   gpuDecodeAhead: 4,
   gpuPatches: true,
+  gpuShareWeights: true,
 };
 
 /** What the loader reports while it works (not part of the settings: a callback, not data). */

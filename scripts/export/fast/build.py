@@ -29,6 +29,7 @@ import onnx
 import q8  # scripts/export/q8.py
 
 from .a8 import write_a8
+from .feed import merge_weights, write_feed
 from .step import write_step
 from .config import text_shape, vision_shape
 from .decoder import PENALTY, build_decoder, kv_head_dim
@@ -171,6 +172,8 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
                 entry["a8"][kind] = {"file": f"onnx/{dst.name}", "data": [{"path": d, "file": f"onnx/{d}"} for d in data],
                                      "nodes": nodes}
                 log(f"  {dst.name}: int8 activations (accuracy_level 4), {dst.stat().st_size:,} bytes")
+        if dt in STEP_DTYPES:  # WebGPU: prefill and decode sessions fed one copy of the weights (feed.py)
+            entry["feed"] = feed_variants(out_dir, entry, log)
         graphs[dt] = entry
     manifest = {
         "format": FORMAT,
@@ -185,10 +188,28 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
     if "q8" in graphs and q8_vision != "reference":
         graphs["q8"]["vision"] = graphs[q8_vision]["vision"]
     manifest["graphs"] = {dt: {"decoder": e["decoder"], "vision": e["vision"], **({"step": e["step"]} if "step" in e else {}),
-                               **({"a8": e["a8"]} if "a8" in e else {})}
+                               **({"a8": e["a8"]} if "a8" in e else {}),
+                               **({"feed": e["feed"]} if "feed" in e else {})}
                           for dt, e in graphs.items()}
     (onnx_dir / "fast.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
+
+
+def feed_variants(out_dir: Path, entry: dict, log) -> dict:
+    """The feed variants (feed.py) of a dtype's decoder, step and a8 decoder graphs, and their weights table."""
+    sources = {"decoder": entry["decoder"], "step": entry.get("step"), "a8": entry.get("a8", {}).get("decoder")}
+    feed, tables = {}, []
+    for kind, g in sources.items():
+        if g is None:
+            continue
+        src = out_dir / g["file"]
+        dst = src.with_name(src.stem + "_feed.onnx")
+        table, nodes = write_feed(src, dst)
+        tables.append(table)
+        feed[kind] = {"file": f"onnx/{dst.name}", "data": [], "nodes": nodes}
+        log(f"  {dst.name}: {len(table)} weights as inputs, {dst.stat().st_size:,} bytes")
+    weights = merge_weights(tables)
+    return {"weights": [{**w, "file": f"onnx/{w['file']}"} for w in weights], **feed}
 
 
 def fast_vision_manifest(vs) -> dict:

@@ -15,6 +15,8 @@
  *   (step k+1 is submitted before step k's id is read: its input id is copied GPU to GPU).
  * - Decode steps replay a captured command list (enableGraphCapture) in a second session when the
  *   runtime allows it (see capture.ts); else the prefill session decodes too.
+ * - With a decode session, both decoder sessions run the folder's feed graphs (weights as inputs)
+ *   on one copy of the weights that the engine uploads itself (weights.ts).
  * - wasm: the same graphs on onnxruntime's CPU kernels; the cache is passed from run to run.
  */
 import * as ort from 'onnxruntime-web/webgpu';
@@ -40,6 +42,7 @@ import {
 import {
   fastVisionOf,
   int8Unused,
+  sessionFileNames,
   sessionFiles,
   sessionGraphs,
   type FastGraphFile,
@@ -48,6 +51,7 @@ import {
 } from './manifest';
 import { PatchBuilder, type FrameVisual, type GpuPatches } from './patchify';
 import { ropeTable, seenMask, visionTable, visualRows, type VisualRun } from './tables';
+import { FeedWeights } from './weights';
 
 type Session = ort.InferenceSession;
 type Tensor = ort.Tensor;
@@ -93,6 +97,11 @@ export interface FastLoadOptions {
    * (patchify.ts: bitwise the CPU's rows); false: the caller's CPU patch rows (default true).
    */
   gpuPatches?: boolean;
+  /**
+   * WebGPU with capture: where the manifest has feed graphs, upload the decoder's weights once and
+   * feed them to both decoder sessions (weights.ts); else each session holds its own copy.
+   */
+  shareWeights?: boolean;
   label: string;
 }
 
@@ -242,6 +251,8 @@ export class FastModel {
   private int8: { asked: Int8Runs; unused: string | null } = { asked: 'off', unused: null };
   /** The graphs the sessions loaded (vision, prefill, and the decode session's where it has one). */
   private files: FastGraphFile[] = [];
+  /** Every file those sessions read: the graphs, their external data and the fed weights' files. */
+  private fileNames: string[] = [];
   private decodeSteps = 0;
   private profileStep = 0;
   private runCpuMs = 0;
@@ -252,6 +263,10 @@ export class FastModel {
   private patchBuilder: PatchBuilder | null = null;
   /** Where the last question's patch rows were made, as its record says. */
   private patchNote = '';
+  /** The decoder weights fed to the prefill and decode sessions (feed graphs), or null. */
+  private weights: FeedWeights | null = null;
+  /** The prefill session's weight feeds ({} with initializer graphs). */
+  private prefillWeights: Record<string, Tensor> = {};
 
   private constructor(o: FastLoadOptions, vision: Session, prefill: Session) {
     this.manifest = o.manifest;
@@ -286,28 +301,45 @@ export class FastModel {
     const asked = o.int8 ?? 'off';
     const features = (o.gpuDevice as { features?: ReadonlySet<string> } | undefined)?.features;
     const why = int8Unused(asked, entry.a8 !== undefined, o.device, features?.has('subgroups'));
-    const files = sessionGraphs(entry, why === null ? asked : 'off');
+    const feed = o.device === 'webgpu' && o.capture && o.shareWeights === true;
+    const files = sessionGraphs(entry, why === null ? asked : 'off', feed);
+    // Uploaded before any session, so a failed load frees them below.
+    const weights = files.weights
+      ? await FeedWeights.upload(asGpuDevice(o.gpuDevice), files.weights, o.read, o.label)
+      : null;
     // The reference vision graph's rows come back to the CPU (gathered there under the zero row).
     const fastVision = fastVisionOf(o.manifest, o.dtype) !== null;
-    const vision = await createSession(
-      o,
-      files.vision,
-      o.device === 'webgpu' && fastVision ? { preferredOutputLocation: EXT_LOCATION } : {},
-    );
+    let vision: Session;
+    try {
+      vision = await createSession(
+        o,
+        files.vision,
+        o.device === 'webgpu' && fastVision ? { preferredOutputLocation: EXT_LOCATION } : {},
+      );
+    } catch (e) {
+      weights?.destroy();
+      throw e;
+    }
     let prefill: Session;
     try {
       prefill = await createSession(o, files.prefill, gpuOut);
     } catch (e) {
       await vision.release(); // the caller may load the reference graphs next: free this memory first
+      weights?.destroy();
       throw e;
     }
     const m = new FastModel(o, vision, prefill);
+    if (weights) {
+      m.weights = weights;
+      m.prefillWeights = weights.feedsOf(prefill.inputNames);
+    }
     m.deviceNote = deviceNote;
     if (o.device === 'webgpu' && o.bufferCache) m.bufferNote = `storage buffers: ${o.bufferCache}`;
     if (o.device === 'webgpu' && o.pendingDispatches !== undefined)
       m.bufferNote += `${m.bufferNote ? ', ' : ''}up to ${o.pendingDispatches} dispatches per submit`;
     m.int8 = { asked, unused: why };
     m.files = sessionFiles(files, o.device, o.capture);
+    m.fileNames = sessionFileNames(files, o.device, o.capture);
     if (o.profile && o.device === 'webgpu') m.profiler = new Profiler(asGpuDevice(o.gpuDevice));
     if (o.profile && o.device === 'wasm') m.cpuProfile = { steps: 0, runMs: 0 };
     if (o.device === 'webgpu') {
@@ -333,7 +365,9 @@ export class FastModel {
           // left the visual merge out): a captured session binds exactly its inputs.
           const inputs = new Set(m.decodeSession.inputNames);
           g.stepFeeds = Object.fromEntries(
-            Object.entries(g.stepFeeds).filter(([name]) => inputs.has(name)),
+            Object.entries({ ...g.stepFeeds, ...weights?.tensors }).filter(([name]) =>
+              inputs.has(name),
+            ),
           );
           m.captureNote = files.decodePicks
             ? 'decode steps replay a captured graph (logits only: one dispatch of the engine picks the next id)'
@@ -355,7 +389,13 @@ export class FastModel {
     const t = this.manifest.text;
     return {
       capture: this.decodeSession !== null,
-      captureNote: [this.captureNote, this.deviceNote, this.bufferNote, this.int8Note()]
+      captureNote: [
+        this.captureNote,
+        this.deviceNote,
+        this.bufferNote,
+        this.int8Note(),
+        this.weightsNote(),
+      ]
         .filter(Boolean)
         .join('; '),
       capacity: this.capacity,
@@ -381,9 +421,19 @@ export class FastModel {
     return { vision, prefill };
   }
 
-  /** The model folder's files the sessions read: graphs and their external data. */
+  /** The model folder's files the sessions read: graphs, their external data, fed weights. */
   graphFiles(): string[] {
-    return [...new Set(this.files.flatMap((g) => [g.file, ...g.data.map((d) => d.file)]))];
+    return this.fileNames;
+  }
+
+  private weightsNote(): string {
+    if (this.weights) {
+      const mb = Math.round(this.weights.bytes / 1e6);
+      return this.decodeSession
+        ? `decoder weights: one copy (${mb} MB) fed to the prefill and decode sessions`
+        : `decoder weights: fed from one copy (${mb} MB)`;
+    }
+    return this.decodeSession ? 'decoder weights: a copy in each decoder session' : '';
   }
 
   private int8Note(): string {
@@ -462,6 +512,8 @@ export class FastModel {
     const pick = pickNext(device, bufs, this.manifest.repetition_penalty);
     const without = (io: Record<string, Tensor>, name: string) =>
       Object.fromEntries(Object.entries(io).filter(([k]) => k !== name));
+    // The full graph's decode runs (prefill session, or an a8 decode session: the same inputs).
+    Object.assign(decodeFeeds, this.prefillWeights);
     const stepFeeds = without(decodeFeeds, 'seen');
     const stepFetches = without(decodeFetches, 'next_token');
     return {
@@ -665,6 +717,7 @@ export class FastModel {
       total_sequence_length: i32([a.from + n], []),
       logit_rows: i64(a.keep, [a.keep.length]),
       ...this.kvFeeds(),
+      ...this.prefillWeights,
     };
     const g = this.gpu;
     if (g) {
@@ -973,6 +1026,7 @@ export class FastModel {
       for (const b of Object.values(this.gpu.bufs)) b.destroy();
       for (const b of this.gpu.staging) b.destroy();
       this.patchBuilder?.destroy();
+      this.weights?.destroy();
     }
   }
 }

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fastVisionOf, int8Unused, parseFastManifest, sessionGraphs } from './manifest';
+import {
+  fastVisionOf,
+  int8Unused,
+  parseFastManifest,
+  sessionFileNames,
+  sessionGraphs,
+} from './manifest';
 
 const models = resolve(import.meta.dirname, '../../../models');
 const committed = (dir: string) => readFileSync(`${models}/${dir}/onnx/fast.json`, 'utf8');
@@ -69,6 +75,62 @@ describe('onnx/fast.json', () => {
     const fp32 = m.graphs['fp32'];
     if (!fp32) throw new Error('no fp32');
     expect(sessionGraphs(fp32, 'all').prefill.file).toBe('onnx/decoder_fast.onnx');
+  });
+
+  it("the tiny Qwen2-VL's feed graphs: each decoder session's feed variant, one weights table, the files it needs", () => {
+    const m = parseFastManifest(committed('tiny-random-qwen2-vl'), 'qwen2-vl');
+    const q4 = m.graphs['q4'];
+    if (!q4?.feed) throw new Error('no q4 feed graphs');
+    const files = (int8: 'off' | 'prefill' | 'all') => {
+      const s = sessionGraphs(q4, int8, true);
+      return [s.vision.file, s.prefill.file, s.decode.file, s.decodePicks];
+    };
+    expect(files('off')).toEqual([
+      'onnx/vision_fast_q4.onnx',
+      'onnx/decoder_fast_q4_feed.onnx',
+      'onnx/decoder_fast_q4step_feed.onnx',
+      true,
+    ]);
+    expect(files('prefill')).toEqual([
+      'onnx/vision_fast_q4a8.onnx',
+      'onnx/decoder_fast_q4a8_feed.onnx',
+      'onnx/decoder_fast_q4step_feed.onnx',
+      true,
+    ]);
+    expect(files('all')[1]).toBe('onnx/decoder_fast_q4a8_feed.onnx');
+    // Not asked (wasm, or sharing off): the initializer graphs, no weights to upload.
+    expect(sessionGraphs(q4, 'off').weights).toBeNull();
+    expect(sessionGraphs(q4, 'off').prefill.file).toBe('onnx/decoder_fast_q4.onnx');
+    // The weights' bytes are the q4 graph's own (inline in this small model) and the shared embedding.
+    const s = sessionGraphs(q4, 'off', true);
+    expect(s.weights).toBe(q4.feed.weights);
+    expect(new Set(q4.feed.weights.map((w) => w.file))).toEqual(
+      new Set(['onnx/decoder_fast_q4.onnx', 'onnx/embed_tokens.onnx']),
+    );
+    expect(q4.feed.decoder.data).toEqual([]);
+    expect(sessionFileNames(s, 'webgpu', true).sort()).toEqual([
+      'onnx/decoder_fast_q4.onnx',
+      'onnx/decoder_fast_q4_feed.onnx',
+      'onnx/decoder_fast_q4step_feed.onnx',
+      'onnx/embed_tokens.onnx',
+      'onnx/vision_fast_q4.onnx',
+    ]);
+    // A manifest whose feed graphs lack one a session needs keeps the initializer graphs.
+    const partial = { ...q4, feed: { ...q4.feed, step: undefined } };
+    expect(sessionGraphs(partial, 'off', true).weights).toBeNull();
+    expect(sessionGraphs(partial, 'off', true).decode.file).toBe('onnx/decoder_fast_q4step.onnx');
+  });
+
+  it('a feed weight of another element type is named by field', () => {
+    const raw = JSON.parse(committed('tiny-random-qwen2-vl')) as {
+      graphs: Record<string, { feed: { weights: Record<string, unknown>[] } }>;
+    };
+    const q4 = raw.graphs['q4'];
+    if (!q4) throw new Error('no q4');
+    q4.feed.weights[0] = { ...q4.feed.weights[0], type: 'int4' };
+    expect(() => parseFastManifest(JSON.stringify(raw), 'm')).toThrow(
+      /graphs.q4.feed.weights.0.type/,
+    );
   });
 
   it("the tiny Qwen2.5-VL's lists the shared fast decoder and its own reference vision graph", () => {

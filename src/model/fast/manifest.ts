@@ -22,6 +22,19 @@ const graph = z.object({
   nodes: z.number().int().positive(),
 });
 
+/**
+ * A weight a feed graph takes as an input: its bytes lie in `file` (a graph's external data, or a
+ * small model's .onnx itself) at `offset`; `type` is ONNX's element type name in lower case.
+ */
+const feedWeight = z.object({
+  name: z.string(),
+  type: z.enum(['float', 'uint8']),
+  dims: z.array(z.number().int().nonnegative()),
+  file: z.string(),
+  offset: z.number().int().nonnegative(),
+  length: z.number().int().positive(),
+});
+
 /** A dtype's vision graph; `graph` 'reference' where this dtype runs the reference vision encoder. */
 const visionGraph = graph.extend({ graph: z.literal('reference').optional() });
 
@@ -80,6 +93,19 @@ const manifest = z.object({
        * picking the next id in one dispatch of its own (gpu.ts pickNext).
        */
       step: graph.optional(),
+      /**
+       * The decoder, step and a8 decoder graphs with their weights as inputs (scripts/export/fast/
+       * feed.py): on WebGPU the prefill and decode sessions are fed one copy (weights.ts) instead of
+       * each uploading its own.
+       */
+      feed: z
+        .object({
+          weights: z.array(feedWeight).min(1),
+          decoder: graph,
+          step: graph.optional(),
+          a8: graph.optional(),
+        })
+        .optional(),
     }),
   ),
 });
@@ -88,6 +114,7 @@ export type FastManifest = z.infer<typeof manifest>;
 export type FastGraphFile = z.infer<typeof graph>;
 export type FastDtypeGraphs = FastManifest['graphs'][string];
 export type FastVision = z.infer<typeof fastVision>;
+export type FeedWeight = z.infer<typeof feedWeight>;
 
 /**
  * The fast vision graph's settings, or null when the manifest (or, with `dtype`, that dtype's entry)
@@ -153,17 +180,33 @@ export interface SessionGraphs {
   decode: FastGraphFile;
   /** `decode` is the dtype's step graph: it returns logits only and the engine picks the next id. */
   decodePicks: boolean;
+  /** The weights the decoder graphs take as inputs (their feed variants), or null: initializers. */
+  weights: FeedWeight[] | null;
 }
 
 /** The graph each session loads for a dtype's entry and the int8-activation choice. */
-export function sessionGraphs(g: FastDtypeGraphs, int8: Int8Runs): SessionGraphs {
+export function sessionGraphs(g: FastDtypeGraphs, int8: Int8Runs, feed = false): SessionGraphs {
+  const plain = initializerGraphs(g, int8);
+  const f = g.feed;
+  if (!feed || !f) return plain;
+  // Each decoder graph's feed variant; where one is missing the sessions keep their initializers.
+  const variant = (x: FastGraphFile): FastGraphFile | undefined =>
+    x === g.decoder ? f.decoder : x === g.step ? f.step : x === g.a8?.decoder ? f.a8 : undefined;
+  const prefill = variant(plain.prefill);
+  const decode = variant(plain.decode);
+  if (!prefill || !decode) return plain;
+  return { ...plain, prefill, decode, weights: f.weights };
+}
+
+function initializerGraphs(g: FastDtypeGraphs, int8: Int8Runs): SessionGraphs {
   // Exact decode steps replay the step graph where the dtype has one (a8 decode steps: the full graph).
   const exactDecode = { decode: g.step ?? g.decoder, decodePicks: g.step !== undefined };
   // No a8 graphs: exact (int8Unused says why).
-  if (int8 === 'off' || !g.a8) return { vision: g.vision, prefill: g.decoder, ...exactDecode };
+  if (int8 === 'off' || !g.a8)
+    return { vision: g.vision, prefill: g.decoder, ...exactDecode, weights: null };
   const vision = g.a8.vision ?? g.vision;
   const decode = int8 === 'all' ? { decode: g.a8.decoder, decodePicks: false } : exactDecode;
-  return { vision, prefill: g.a8.decoder, ...decode };
+  return { vision, prefill: g.a8.decoder, ...decode, weights: null };
 }
 
 /**
@@ -176,6 +219,21 @@ export function sessionFiles(
   capture: boolean,
 ): FastGraphFile[] {
   return [s.vision, s.prefill, ...(device === 'webgpu' && capture ? [s.decode] : [])];
+}
+
+/** Every model-folder file the sessions read: graphs, their external data, and fed weights. */
+export function sessionFileNames(
+  s: SessionGraphs,
+  device: 'webgpu' | 'wasm',
+  capture: boolean,
+): string[] {
+  const graphs = sessionFiles(s, device, capture);
+  return [
+    ...new Set([
+      ...graphs.flatMap((g) => [g.file, ...g.data.map((d) => d.file)]),
+      ...(s.weights ?? []).map((w) => w.file),
+    ]),
+  ];
 }
 
 /**
