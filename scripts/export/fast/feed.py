@@ -15,12 +15,9 @@ from pathlib import Path
 
 import onnx
 from onnx import helper
+from onnx.external_data_helper import ExternalDataInfo
 
 from .a8 import external_refs
-
-
-def _field(t, key: str) -> str:
-    return next(e.value for e in t.external_data if e.key == key)
 
 
 def write_feed(src: Path, dst: Path) -> tuple[list[dict], int]:
@@ -37,9 +34,10 @@ def write_feed(src: Path, dst: Path) -> tuple[list[dict], int]:
         if t.data_location != onnx.TensorProto.EXTERNAL:
             keep.append(t)
             continue
+        at = ExternalDataInfo(t)
         weights.append({"name": t.name, "type": onnx.TensorProto.DataType.Name(t.data_type).lower(),
-                        "dims": [int(d) for d in t.dims], "file": _field(t, "location"),
-                        "offset": int(_field(t, "offset")), "length": int(_field(t, "length"))})
+                        "dims": [int(d) for d in t.dims], "file": at.location, "offset": int(at.offset),
+                        "length": int(at.length)})
         g.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
     if not weights:
         raise ValueError(f"{src}: no external weights to feed")

@@ -42,12 +42,13 @@ import {
 import {
   fastVisionOf,
   int8Unused,
+  feedsWeights,
   sessionFileNames,
-  sessionFiles,
   sessionGraphs,
   type FastGraphFile,
   type FastManifest,
   type Int8Runs,
+  type SessionGraphs,
 } from './manifest';
 import { PatchBuilder, type FrameVisual, type GpuPatches } from './patchify';
 import { ropeTable, seenMask, visionTable, visualRows, type VisualRun } from './tables';
@@ -98,8 +99,9 @@ export interface FastLoadOptions {
    */
   gpuPatches?: boolean;
   /**
-   * WebGPU with capture: where the manifest has feed graphs, upload the decoder's weights once and
-   * feed them to both decoder sessions (weights.ts); else each session holds its own copy.
+   * Where the manifest has feed graphs, upload the decoder's weights once and feed them to both
+   * decoder sessions (weights.ts; on WebGPU with capture: manifest.ts feedsWeights); else each
+   * session holds its own copy.
    */
   shareWeights?: boolean;
   label: string;
@@ -249,10 +251,8 @@ export class FastModel {
   private bufferNote = '';
   /** q4Int8 as asked, and why it did not apply (null: it did). */
   private int8: { asked: Int8Runs; unused: string | null } = { asked: 'off', unused: null };
-  /** The graphs the sessions loaded (vision, prefill, and the decode session's where it has one). */
-  private files: FastGraphFile[] = [];
-  /** Every file those sessions read: the graphs, their external data and the fed weights' files. */
-  private fileNames: string[] = [];
+  /** The graphs the sessions loaded, and whether a decode session was asked for (it loads one more). */
+  private loaded: { graphs: SessionGraphs; capture: boolean } | null = null;
   private decodeSteps = 0;
   private profileStep = 0;
   private runCpuMs = 0;
@@ -301,8 +301,11 @@ export class FastModel {
     const asked = o.int8 ?? 'off';
     const features = (o.gpuDevice as { features?: ReadonlySet<string> } | undefined)?.features;
     const why = int8Unused(asked, entry.a8 !== undefined, o.device, features?.has('subgroups'));
-    const feed = o.device === 'webgpu' && o.capture && o.shareWeights === true;
-    const files = sessionGraphs(entry, why === null ? asked : 'off', feed);
+    const files = sessionGraphs(
+      entry,
+      why === null ? asked : 'off',
+      feedsWeights(o.device, o.capture, o.shareWeights === true),
+    );
     // Uploaded before any session, so a failed load frees them below.
     const weights = files.weights
       ? await FeedWeights.upload(asGpuDevice(o.gpuDevice), files.weights, o.read, o.label)
@@ -338,8 +341,7 @@ export class FastModel {
     if (o.device === 'webgpu' && o.pendingDispatches !== undefined)
       m.bufferNote += `${m.bufferNote ? ', ' : ''}up to ${o.pendingDispatches} dispatches per submit`;
     m.int8 = { asked, unused: why };
-    m.files = sessionFiles(files, o.device, o.capture);
-    m.fileNames = sessionFileNames(files, o.device, o.capture);
+    m.loaded = { graphs: files, capture: o.capture };
     if (o.profile && o.device === 'webgpu') m.profiler = new Profiler(asGpuDevice(o.gpuDevice));
     if (o.profile && o.device === 'wasm') m.cpuProfile = { steps: 0, runMs: 0 };
     if (o.device === 'webgpu') {
@@ -416,14 +418,14 @@ export class FastModel {
 
   /** The graph files the vision and prefill sessions loaded. */
   get loadedGraphs(): { vision: FastGraphFile; prefill: FastGraphFile } {
-    const [vision, prefill] = this.files;
-    if (!vision || !prefill) throw new Error('FastModel: no graphs loaded');
-    return { vision, prefill };
+    if (!this.loaded) throw new Error('FastModel: no graphs loaded');
+    return { vision: this.loaded.graphs.vision, prefill: this.loaded.graphs.prefill };
   }
 
   /** The model folder's files the sessions read: graphs, their external data, fed weights. */
   graphFiles(): string[] {
-    return this.fileNames;
+    if (!this.loaded) throw new Error('FastModel: no graphs loaded');
+    return sessionFileNames(this.loaded.graphs, this.device, this.loaded.capture);
   }
 
   private weightsNote(): string {

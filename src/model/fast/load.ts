@@ -15,6 +15,7 @@ import { FastModel } from './engine';
 import {
   FAST_MANIFEST,
   fastVisionOf,
+  feedsWeights,
   sessionFileNames,
   sessionGraphs,
   type FastManifest,
@@ -31,14 +32,6 @@ const REFERENCE_VISION_NOTE = "the model's reference vision graph per temporal s
  */
 export const Q8_WEBGPU_WHY =
   'the fast q8 graphs use MatMulInteger, which onnxruntime-web has no webgpu kernel for (it would run on the CPU)';
-
-/**
- * Whether the decoder sessions are fed one copy of the weights (the folder's feed graphs, where it
- * has them): on WebGPU with a captured decode session, the only case with two decoder sessions.
- */
-export function shareWeights(device: 'webgpu' | 'wasm', s: LoadSettings): boolean {
-  return device === 'webgpu' && s.graphCapture && s.gpuShareWeights;
-}
 
 /**
  * Load the fast graphs, or say why not when engine 'auto' finds none that fit this load (the
@@ -87,7 +80,7 @@ export async function loadFast(a: {
   emit?.({ kind: 'device', device: choice.device, reason: choice.reason });
   // Every graph the sessions may load (the engine falls back to the exact q4 graphs where int8
   // activations would not apply); the record lists what they did load (fast.graphFiles()).
-  const feed = shareWeights(choice.device, settings);
+  const feed = feedsWeights(choice.device, settings.graphCapture, settings.gpuShareWeights);
   const maybe = [sessionGraphs(graphs, 'off', feed), sessionGraphs(graphs, settings.q4Int8, feed)];
   const graphFiles = [
     ...new Set(maybe.flatMap((u) => sessionFileNames(u, choice.device, settings.graphCapture))),
@@ -156,7 +149,7 @@ export async function loadFast(a: {
       int8: settings.q4Int8,
       ahead: settings.gpuDecodeAhead,
       gpuPatches: settings.gpuPatches,
-      shareWeights: feed,
+      shareWeights: settings.gpuShareWeights,
       ...(settings.gpuPendingDispatches !== null
         ? { pendingDispatches: settings.gpuPendingDispatches }
         : {}),

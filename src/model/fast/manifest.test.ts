@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   fastVisionOf,
+  feedsWeights,
   int8Unused,
   parseFastManifest,
   sessionFileNames,
@@ -98,6 +99,11 @@ describe('onnx/fast.json', () => {
       true,
     ]);
     expect(files('all')[1]).toBe('onnx/decoder_fast_q4a8_feed.onnx');
+    // Fed only where two decoder sessions load: WebGPU with capture, as asked.
+    expect(feedsWeights('webgpu', true, true)).toBe(true);
+    expect(feedsWeights('wasm', true, true)).toBe(false);
+    expect(feedsWeights('webgpu', false, true)).toBe(false);
+    expect(feedsWeights('webgpu', true, false)).toBe(false);
     // Not asked (wasm, or sharing off): the initializer graphs, no weights to upload.
     expect(sessionGraphs(q4, 'off').weights).toBeNull();
     expect(sessionGraphs(q4, 'off').prefill.file).toBe('onnx/decoder_fast_q4.onnx');

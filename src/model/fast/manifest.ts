@@ -184,6 +184,14 @@ export interface SessionGraphs {
   weights: FeedWeight[] | null;
 }
 
+/**
+ * Whether the decoder sessions run the feed graphs on one copy of the weights, as asked (LoadSettings.
+ * gpuShareWeights): on WebGPU with a captured decode session, the only case with two decoder sessions.
+ */
+export function feedsWeights(device: 'webgpu' | 'wasm', capture: boolean, asked: boolean): boolean {
+  return device === 'webgpu' && capture && asked;
+}
+
 /** The graph each session loads for a dtype's entry and the int8-activation choice. */
 export function sessionGraphs(g: FastDtypeGraphs, int8: Int8Runs, feed = false): SessionGraphs {
   const plain = initializerGraphs(g, int8);
