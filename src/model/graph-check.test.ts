@@ -14,6 +14,15 @@ describe('graphProblem (which .onnx behind "protobuf parsing failed")', () => {
     }
   });
 
+  it('a cut that falls exactly after the graph field is still cut short (no opset imports)', async () => {
+    // ir_version 8 (field 1), a 2-byte graph (field 7), one opset import (field 8): whole fields only.
+    const whole = Uint8Array.from([0x08, 0x08, 0x3a, 0x02, 0x0a, 0x00, 0x42, 0x02, 0x10, 0x11]);
+    expect(await graphProblem(new Blob([whole]))).toBeNull();
+    expect(await graphProblem(new Blob([whole.subarray(0, 6)]))).toMatch(
+      /^is cut short \(6 bytes; it ends without its opset imports/,
+    );
+  });
+
   it('names what is not a graph at all', async () => {
     expect(await graphProblem(new Blob([]))).toBe('is empty');
     const lfs = 'version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 9785709\n';

@@ -13,6 +13,7 @@ export async function graphProblem(blob: Blob): Promise<string | null> {
   if (size === 0) return 'is empty';
   let pos = 0;
   let sawGraph = false;
+  let sawOpsets = false;
   for (let fields = 0; pos < size; fields++) {
     if (fields > 100_000) return 'is not an ONNX graph (too many top-level fields)';
     const head = new Uint8Array(await blob.slice(pos, pos + 20).arrayBuffer());
@@ -34,9 +35,15 @@ export async function graphProblem(blob: Blob): Promise<string | null> {
     if (field === 0) return notOnnx(blob);
     if (next > size) return cutShort(pos, size, field, next - size);
     if (field === 7) sawGraph = true;
+    if (field === 8) sawOpsets = true;
     pos = next;
   }
-  return sawGraph ? null : 'holds no graph (ModelProto field 7)';
+  if (!sawGraph) return 'holds no graph (ModelProto field 7)';
+  // A cut that falls exactly after the graph leaves whole fields: onnx writes the opset imports
+  // (field 8, which every model needs) after it, so their absence is the sign.
+  if (!sawOpsets)
+    return `is cut short (${size} bytes; it ends without its opset imports, ModelProto field 8): download or copy it again`;
+  return null;
 }
 
 /** A protobuf varint at `at` (value and the offset after it), or null when it does not end. */
