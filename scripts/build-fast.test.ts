@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { linkSharedTextGraphs } from './copy-tokenizer';
 
@@ -11,25 +12,90 @@ import { linkSharedTextGraphs } from './copy-tokenizer';
 const root = resolve(import.meta.dirname, '..');
 const q25 = join(root, 'models/tiny-random-qwen2_5-vl');
 
+/** build_fast.py over a temporary copy of a tiny model folder's traced graphs: the folder and its log. */
+function buildFast(model: string, args: string[]): { dir: string; stdout: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'build-fast-'));
+  mkdirSync(join(dir, 'onnx'));
+  copyFileSync(join(model, 'config.json'), join(dir, 'config.json'));
+  for (const f of ['embed_tokens.onnx', 'decoder_model_merged.onnx', 'vision_encoder.onnx'])
+    copyFileSync(join(model, 'onnx', f), join(dir, 'onnx', f));
+  const r = spawnSync(
+    'npx',
+    ['tsx', 'scripts/run-python.ts', 'scripts/export/build_fast.py', dir, ...args],
+    { cwd: root, encoding: 'utf8' },
+  );
+  expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+  return { dir, stdout: r.stdout };
+}
+
 describe('scripts/export/build_fast.py on the tiny Qwen2.5-VL', () => {
   it('rebuilds its fast.json and a decoder_fast.onnx identical to the tiny Qwen2-VL one', () => {
     linkSharedTextGraphs();
-    const dir = mkdtempSync(join(tmpdir(), 'build-fast-q25-'));
-    mkdirSync(join(dir, 'onnx'));
-    copyFileSync(join(q25, 'config.json'), join(dir, 'config.json'));
-    for (const f of ['embed_tokens.onnx', 'decoder_model_merged.onnx', 'vision_encoder.onnx'])
-      copyFileSync(join(q25, 'onnx', f), join(dir, 'onnx', f));
-    const r = spawnSync(
-      'npx',
-      ['tsx', 'scripts/run-python.ts', 'scripts/export/build_fast.py', dir, '--dtypes', 'fp32'],
-      { cwd: root, encoding: 'utf8' },
-    );
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toContain('vision: the reference graph onnx/vision_encoder.onnx');
+    const { dir, stdout } = buildFast(q25, ['--dtypes', 'fp32']);
+    expect(stdout).toContain('vision: the reference graph onnx/vision_encoder.onnx');
     const read = (path: string) => readFileSync(path);
     expect(read(join(dir, 'onnx/fast.json')).equals(read(join(q25, 'onnx/fast.json')))).toBe(true);
     const built = read(join(dir, 'onnx/decoder_fast.onnx'));
     const shared = read(join(root, 'models/tiny-random-qwen2-vl/onnx/decoder_fast.onnx'));
     expect(built.equals(shared)).toBe(true);
+  });
+});
+
+// The committed tiny Qwen2-VL vision graphs compute their heads and MLP columns in groups (fast/build.py
+// VISION_GROUPS: onnxruntime's WebGPU buffer cache then keeps less of a run). Built whole from the same
+// weights (--vision-groups 1), they must compute the same features: attention per head is the same
+// arithmetic, the MLP's fc2 adds its column groups in another order (fp32 rounding only).
+const qwen2 = join(root, 'models/tiny-random-qwen2-vl');
+
+/** A 3-slice question's vision inputs: the patch rows and rotary tables, deterministic. */
+function visionFeeds(rowWidth: number, patches: number, half: number): Record<string, ort.Tensor> {
+  let seed = 7;
+  const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  const pixels = Float32Array.from({ length: 3 * patches * rowWidth }, next);
+  const angles = Array.from({ length: patches * half }, () => next() * 3);
+  return {
+    pixel_values: new ort.Tensor('float32', pixels, [3, patches, rowWidth]),
+    cos_cache: new ort.Tensor('float32', Float32Array.from(angles, Math.cos), [patches, half]),
+    sin_cache: new ort.Tensor('float32', Float32Array.from(angles, Math.sin), [patches, half]),
+  };
+}
+
+async function features(path: string, feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(path);
+  try {
+    const out = await session.run(feeds);
+    return out['visual_embeds']?.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+describe('scripts/export/fast/vision.py groups', () => {
+  it("the grouped tiny vision graphs compute the whole ones' features (fp32 and q4, onnxruntime CPU)", async () => {
+    const { dir } = buildFast(qwen2, ['--dtypes', 'fp32,q4', '--vision-groups', '1']);
+    const manifest = JSON.parse(readFileSync(join(qwen2, 'onnx/fast.json'), 'utf8')) as {
+      vision: { embed: number; heads: number; patch: number; temporal_patch: number };
+    };
+    const v = manifest.vision;
+    const feeds = visionFeeds(
+      3 * v.temporal_patch * v.patch * v.patch,
+      18 * 18,
+      v.embed / v.heads / 2,
+    );
+    for (const file of ['vision_fast.onnx', 'vision_fast_q4.onnx']) {
+      const grouped = await features(join(qwen2, 'onnx', file), feeds);
+      const whole = await features(join(dir, 'onnx', file), feeds);
+      expect(grouped.length).toBe(whole.length);
+      const diff = Math.max(...whole.map((x, i) => Math.abs((grouped[i] as number) - x)));
+      const scale = Math.max(...whole.map(Math.abs));
+      console.log(
+        `${file}: max |grouped - whole| ${diff.toExponential(2)} (max |feature| ${scale.toFixed(2)})`,
+      );
+      // fp32 reordering of 2 partial sums per output: a few ulps of the features' magnitude.
+      expect(diff).toBeLessThanOrEqual(1e-5 * Math.max(1, scale));
+      expect(
+        readFileSync(join(qwen2, 'onnx', file)).equals(readFileSync(join(dir, 'onnx', file))),
+      ).toBe(false);
+    }
   });
 });

@@ -1,6 +1,6 @@
 """Write the fast graphs (scripts/export/fast) of a model folder from its own traced ONNX export.
 
-    python3 scripts/export/build_fast.py models/tiny-random-qwen2-vl [--dtypes fp32,q4,q8]
+    python3 scripts/export/build_fast.py models/tiny-random-qwen2-vl [--dtypes fp32,q4,q8] [--vision-groups N]
 
 Reads config.json and onnx/{embed_tokens,decoder_model_merged,vision_encoder}.onnx, rebuilds the hub
 checkpoint's weight dict (tiny_weights.py), and writes onnx/*_fast*.onnx + onnx/fast.json.
@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fast import build  # noqa: E402
-from fast.build import vision_kind  # noqa: E402
+from fast.build import VISION_GROUPS, vision_kind  # noqa: E402
 from tiny_weights import load_tiny_weights  # noqa: E402
 
 SHARE_LIMIT = 64 * 1024 * 1024  # below this the embedding is shared with embed_tokens.onnx's bytes
@@ -34,6 +34,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir")
     ap.add_argument("--dtypes", default="fp32,q4,q8")
+    ap.add_argument("--vision-groups", type=int, default=VISION_GROUPS,
+                    help="the fast vision graph's heads and MLP columns in up to this many groups (1: whole)")
     args = ap.parse_args()
     model = Path(args.model_dir)
     onnx_dir = model / "onnx"
@@ -50,7 +52,7 @@ def main() -> None:
         if "q8" in dtypes:  # the reference q8 graphs' bytes (q8.py quantises exactly as they were made)
             share["model.embed_tokens.weight@q8"] = "embed_tokens_quantized.onnx"
             share["lm_head.weight@q8"] = "decoder_model_merged_quantized.onnx"
-    build(config, weights, model, dtypes=dtypes, share=share or None, vision=vision)
+    build(config, weights, model, dtypes=dtypes, share=share or None, vision=vision, vision_groups=args.vision_groups)
     print(f"done in {time.time() - t0:.1f}s")
 
 

@@ -98,7 +98,7 @@ export interface LoadSettings {
    * prefill allocates afresh while the last one's buffers are still being destroyed) and decodes
    * 20-35% slower. So 'bucket'; the other stays as the benchmark's A/B switch. (onnxruntime's
    * 'disabled', a freed buffer destroyed at once, fails there: "Buffer used in submit while
-   * destroyed", bench/gpu-h200.json `errors`.)
+   * destroyed", bench/gpu-h200-vision-whole.json `errors`.)
    */
   gpuBufferCache: 'bucket' | 'lazyRelease';
   /**

@@ -87,6 +87,13 @@ def share_value(name: str, weights) -> np.ndarray:
     raise ValueError(f"build: no q8 form of {base} to share")
 
 
+# The fast vision graph's heads and MLP columns in 2 groups: a 16-frame question's 60 MB scores and MLP rows
+# become 30 MB ones, and onnxruntime's WebGPU buffer cache keeps fewer bytes (the 2B on the H200, peak GPU
+# memory in one call: 2.65 GB whole, 2.33 GB in 2 groups, 2.41 GB in 4; time to first token 242, 242 and
+# 255 ms: bench/gpu-h200.json `app_2b_memory_ab`).
+VISION_GROUPS = 2
+
+
 def text_inv_freq(ts) -> np.ndarray:
     """Qwen2's rotary inverse frequencies in float32: 1 / theta^(arange(0, head_dim, 2) / head_dim)."""
     d = ts.head_dim
@@ -95,13 +102,14 @@ def text_inv_freq(ts) -> np.ndarray:
 
 def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | None = None, log=print,
           embed_q4: bool | None = None, vision: str | None = None, q8_vision: str = "reference",
-          a8: bool = True) -> dict:
+          a8: bool = True, vision_groups: int = VISION_GROUPS) -> dict:
     """vision: "fast" (build vision_fast*.onnx) or "reference" (list onnx/vision_encoder*.onnx); None: by the
     config's model_type (vision_kind). embed_q4: None (default) picks GatherBlockQuantized for q4 models with hidden % 32 == 0; False keeps an
     fp32 Gather (onnxruntime-web's asyncify wasm build, the one the app ships, has no CPU GatherBlockQuantized
     kernel: such graphs do not load on wasm). q8_vision: "reference" (default: the folder's vision_encoder_quantized.onnx,
     per slice, exact against the reference q8 export) or "fp32" / "q4": that dtype's fast vision graph, also built
-    (for folders with no reference q8 vision graph, e.g. the benchmark's 2B-shaped model)."""
+    (for folders with no reference q8 vision graph, e.g. the benchmark's 2B-shaped model). vision_groups: the fast
+    vision graph's attention heads and MLP columns in up to this many groups (vision.py; 1: whole)."""
     out_dir = Path(out_dir)
     onnx_dir = out_dir / "onnx"
     onnx_dir.mkdir(parents=True, exist_ok=True)
@@ -138,7 +146,7 @@ def build(config: dict, weights, out_dir, dtypes=("fp32", "q4"), share: dict | N
             pass  # listed below: the q8_vision dtype's fast vision graph
         elif vision == "fast" and dt not in ref_dtypes:
             makers.append(("vision", lambda: build_vision(vision_shape(config), weights, quant,
-                                                          name=f"vision_fast{SUFFIX[dt]}")))
+                                                          name=f"vision_fast{SUFFIX[dt]}", groups=vision_groups)))
         else:
             entry["vision"] = dict(ref_vision[dt])
             if vision == "fast":  # this dtype only: the app reads `graph` per dtype

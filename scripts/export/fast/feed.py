@@ -3,7 +3,7 @@
 On WebGPU the app runs a decoder in two onnxruntime sessions: prefill (other shapes every question) and
 the captured decode session (graph capture binds one set of shapes). onnxruntime uploads a session's
 initializers into GPU buffers of its own, so each session held the decoder's weights: 0.97 GB twice for
-the 2B q4 model (bench/gpu-h200.json `memory_ab`). A feed variant is the same graph with every weight that
+the 2B q4 model (bench/gpu-h200-vision-whole.json `memory_ab`). A feed variant is the same graph with every weight that
 lies in external data (or, for small models, in the source .onnx file itself: a8.py `external_refs`)
 turned into a graph input of the same name, dtype and shape; the manifest lists where each weight's bytes
 lie (`graphs.<dtype>.feed.weights`: file, offset, length), the app uploads each one once and feeds the

@@ -35,22 +35,69 @@ def linear3(g: Graph, x: str, w_nk: np.ndarray, bias, name: str, quant: bool) ->
     return g.node("Add", [y, g.init(name + ".bias", bias)], name=name + ".bias") if bias is not None else y
 
 
-def attention(g: Graph, q: str, k: str, v: str, heads: int, hd: int, embed: int, name: str) -> str:
+def groups_of(n: int, most: int = 4) -> int:
+    """The most groups (up to `most`) that split n evenly."""
+    return next(k for k in range(most, 0, -1) if n % k == 0)
+
+
+def attention(g: Graph, q: str, k: str, v: str, heads: int, hd: int, embed: int, name: str, groups: int = 1) -> str:
     """softmax(q k^T * hd^-0.5) v per slice and head, as the reference computes it. Plain MatMul/Softmax:
     onnxruntime-web's WebGPU MultiHeadAttention gave wrong outputs for these shapes (max |diff| 0.4 on
-    the tiny model's 18 x 18 slices, 1.31.0-dev.20260914), its CPU kernel right ones."""
+    the tiny model's 18 x 18 slices, 1.31.0-dev.20260914), its CPU kernel right ones. groups > 1: the
+    heads in that many groups, one after the other, so that the [T, H, P, P] scores are never whole
+    (onnxruntime's WebGPU buffer cache keeps what a run allocated: a 16-frame question's 60 MB scores
+    otherwise). Each head's arithmetic is unchanged."""
     split = g.const([0, 0, heads, hd])
     qh = g.node("Transpose", [g.node("Reshape", [q, split])], name=name + ".q", perm=[0, 2, 1, 3])  # [T, H, P, D]
     kt = g.node("Transpose", [g.node("Reshape", [k, split])], name=name + ".kt", perm=[0, 2, 3, 1])  # [T, H, D, P]
     vh = g.node("Transpose", [g.node("Reshape", [v, split])], name=name + ".v", perm=[0, 2, 1, 3])
-    scores = g.node("Mul", [g.node("MatMul", [qh, kt], name=name + ".qk"), g.const(hd ** -0.5, np.float32)],
-                    name=name + ".scale")
-    probs = g.node("Softmax", [scores], name=name + ".softmax", axis=-1)
-    o = g.node("Transpose", [g.node("MatMul", [probs, vh], name=name + ".pv")], name=name + ".o", perm=[0, 2, 1, 3])
+    if groups > 1:
+        sizes = g.const([heads // groups] * groups)
+        qs, ks, vs = (g.node("Split", [x, sizes], outputs=groups, name=f"{name}.{part}_groups", axis=1)
+                      for x, part in ((qh, "q"), (kt, "kt"), (vh, "v")))
+    else:
+        qs, ks, vs = [qh], [kt], [vh]
+    outs = []
+    for j, (qj, kj, vj) in enumerate(zip(qs, ks, vs)):
+        at = name if groups == 1 else f"{name}.{j}"
+        scores = g.node("Mul", [g.node("MatMul", [qj, kj], name=at + ".qk"), g.const(hd ** -0.5, np.float32)],
+                        name=at + ".scale")
+        probs = g.node("Softmax", [scores], name=at + ".softmax", axis=-1)
+        outs.append(g.node("MatMul", [probs, vj], name=at + ".pv"))
+    pv = outs[0] if groups == 1 else g.node("Concat", outs, name=name + ".heads", axis=1)
+    o = g.node("Transpose", [pv], name=name + ".o", perm=[0, 2, 1, 3])
     return g.node("Reshape", [o, g.const([0, 0, embed])], name=name + ".merge")
 
 
-def build_vision(vs: VisionShape, w, quant: bool, name: str = "vision_fast") -> Graph:
+def mlp(g: Graph, x: str, w, p: str, quant: bool, groups: int, name: str) -> str:
+    """fc2(QuickGELU(fc1(x))) without fc2's bias (the SkipLayerNormalization after it adds it). groups > 1:
+    fc1's output columns in that many groups, each through QuickGELU and its rows of fc2, the partial
+    products summed: no [T, P, 4 E] tensor is whole (see attention). fc1's columns are exact; fc2 sums its
+    K in groups whose width keeps q4's 32-blocks whole (and, at the 2B's 1280, the a8 graph's 128-value
+    activation blocks too), so only the order of fc2's additions changes."""
+    w1, b1, w2 = w[p + "mlp.fc1.weight"], w[p + "mlp.fc1.bias"], w[p + "mlp.fc2.weight"]
+    if groups == 1:
+        f = linear3(g, x, w1, b1, p + "mlp.fc1", quant)
+        f = g.node("QuickGelu", [f], domain=MS, name=f"{name}.quick_gelu", alpha=1.702)
+        return linear3(g, f, w2, None, p + "mlp.fc2", quant)
+    c = w1.shape[0] // groups
+    total = None
+    for j in range(groups):
+        cols = slice(j * c, (j + 1) * c)
+        f = linear3(g, x, np.ascontiguousarray(w1[cols]), np.ascontiguousarray(b1[cols]), f"{p}mlp.fc1.{j}", quant)
+        f = g.node("QuickGelu", [f], domain=MS, name=f"{name}.quick_gelu.{j}", alpha=1.702)
+        f = linear3(g, f, np.ascontiguousarray(w2[:, cols]), None, f"{p}mlp.fc2.{j}", quant)
+        total = f if total is None else g.node("Add", [total, f], name=f"{name}.mlp_sum.{j}")
+    return total
+
+
+def mlp_groups(inner: int, most: int = 4) -> int:
+    """The most MLP column groups (up to `most`) of a width that keeps q4's 32-blocks whole (see mlp)."""
+    return next(k for k in range(most, 0, -1) if inner % (k * 32) == 0 or k == 1)
+
+
+def build_vision(vs: VisionShape, w, quant: bool, name: str = "vision_fast", groups: int = 1) -> Graph:
+    """groups: the attention heads and MLP columns computed in up to this many groups (attention, mlp)."""
     g = Graph(name)
     E, hd = vs.embed, vs.embed // vs.heads
     row = vs.in_channels * vs.temporal_patch * vs.patch * vs.patch
@@ -73,16 +120,14 @@ def build_vision(vs: VisionShape, w, quant: bool, name: str = "vision_fast") -> 
                    num_heads=vs.heads, interleaved=0)
         k = g.node("RotaryEmbedding", [k, zero, cos, sin], domain=MS, name=f"blocks.{i}.rotary_k",
                    num_heads=vs.heads, interleaved=0)
-        a = attention(g, q, k, v, vs.heads, hd, E, f"blocks.{i}.attn")
+        a = attention(g, q, k, v, vs.heads, hd, E, f"blocks.{i}.attn", groups_of(vs.heads, groups))
         o = linear3(g, a, w[p + "attn.proj.weight"], None, p + "attn.proj", quant)
         h2, _, _, residual = g.node("SkipLayerNormalization",
                                     [o, residual, g.init(p + "norm2.weight", w[p + "norm2.weight"]),
                                      g.init(p + "norm2.bias", w[p + "norm2.bias"]),
                                      g.init(p + "attn.proj.bias", w[p + "attn.proj.bias"])],
                                     outputs=4, domain=MS, name=f"blocks.{i}.norm2", epsilon=vs.eps)
-        f = linear3(g, h2, w[p + "mlp.fc1.weight"], w[p + "mlp.fc1.bias"], p + "mlp.fc1", quant)
-        f = g.node("QuickGelu", [f], domain=MS, name=f"blocks.{i}.quick_gelu", alpha=1.702)
-        f = linear3(g, f, w[p + "mlp.fc2.weight"], None, p + "mlp.fc2", quant)
+        f = mlp(g, h2, w, p, quant, mlp_groups(w[p + "mlp.fc1.weight"].shape[0], groups), f"blocks.{i}")
         if i + 1 < vs.depth:
             n = f"visual.blocks.{i + 1}.norm1"
         else:

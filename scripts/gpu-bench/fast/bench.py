@@ -322,7 +322,9 @@ def main():
                          "second browser on 2 questions, traced ('' for none)")
     ap.add_argument("--memory-ab", default="graphCapture=false,q4Int8=off",
                     help="load-setting sets (k=v pairs, ',' between pairs, ';' between sets), each loaded in a fresh "
-                         "second browser on 4 questions: its own peak GPU memory and speed ('' for none)")
+                         "second browser on 4 questions: its own peak GPU memory and speed ('' for none); "
+                         "visionGroups=N: the 2B folder with its vision graphs built with N groups instead "
+                         "(export2b.export_vision_variant)")
     ap.add_argument("--skip", default="", help="optional phases to leave out: cpu, capture-off, wasm (comma list)")
     args = ap.parse_args()
     payload, out = Path(args.payload), Path(args.out)
@@ -594,6 +596,17 @@ def main():
                     extra[k] = json.loads(v)
                 except json.JSONDecodeError:
                     extra[k] = v
+            groups = extra.pop("visionGroups", None)
+            if groups is not None:  # not a load setting: the main folder with its vision graphs in other groups
+                from export2b import export_vision_variant
+
+                if torch_model is None:
+                    raise RuntimeError("visionGroups needs the exported 2B model (not with --local / --tiny-only)")
+                name = f"{model_2b.name}-vision-groups-{groups}"
+                if not (models_root / name).exists():
+                    variant = export_vision_variant(torch_model, model_2b, model_2b.with_name(name), int(groups), log=log)
+                    (models_root / name).symlink_to(variant)
+                extra["from"] = f"/models/{name}/"
             level0 = mem.settled()
             t0 = elapsed()
             with Browser(chromium, flags, out / "chromium-memory.log", env) as b2:

@@ -12,8 +12,9 @@ EXPORT = HERE.parent.parent / "export"
 sys.path.insert(0, str(EXPORT))
 
 
-def hub_weights(model) -> dict:
-    """transformers 5's parameter names -> the hub checkpoint's (what fast.build() takes), fp32 numpy."""
+def hub_weights(model, prefix: str = "") -> dict:
+    """transformers 5's parameter names -> the hub checkpoint's (what fast.build() takes), fp32 numpy; only
+    those whose hub name starts with prefix."""
     out = {}
     for name, p in model.state_dict().items():
         if name.startswith("model.language_model."):
@@ -24,7 +25,8 @@ def hub_weights(model) -> dict:
             continue  # tied to the embedding (checked below)
         else:
             raise KeyError(f"unexpected parameter {name}")
-        out[key] = p.detach().float().cpu().numpy()
+        if key.startswith(prefix):
+            out[key] = p.detach().float().cpu().numpy()
     return out
 
 
@@ -74,4 +76,37 @@ def export_wasm_variant(model, main: Path, out: Path, log=print) -> Path:
     manifest["vision"]["inv_freq"] = main_manifest["vision"]["inv_freq"]
     (out / "onnx" / "fast.json").write_text(json.dumps(manifest, indent=1) + "\n")
     log(f"exported the wasm variant (fp32 embedding) in {time.time() - t0:.1f}s")
+    return out
+
+
+def export_vision_variant(model, main: Path, out: Path, groups: int, log=print) -> Path:
+    """The main folder with its q4 and a8 vision graphs rebuilt with `groups` (fast/vision.py: the heads and MLP
+    columns in groups; 1: whole): the folder a vision A/B loads. Every other file is a hard link to the main
+    folder's (no second copy on disk); the vision files are written anew, never linked (that would overwrite the
+    main folder's)."""
+    import os
+    from fast.a8 import write_a8
+    from fast.config import vision_shape
+    from fast.vision import build_vision
+
+    t0 = time.time()
+    manifest = json.loads((main / "onnx" / "fast.json").read_text())
+    entry = manifest["graphs"]["q4"]
+    vision, vision_a8 = entry["vision"], entry["a8"]["vision"]
+    fresh = {vision["file"], vision_a8["file"], *(d["file"] for d in vision["data"] + vision_a8["data"])}
+    for f in main.rglob("*"):
+        if f.is_file():
+            rel = f.relative_to(main)
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            if not (out / rel).exists() and str(rel) not in fresh:
+                os.link(f, out / rel)
+    config = json.loads((out / "config.json").read_text())
+    weights = hub_weights(model, "visual.")
+    g = build_vision(vision_shape(config), weights, True, name=Path(vision["file"]).stem, groups=groups)
+    data = g.save(out / vision["file"])
+    vision.update(data=[{"path": d, "file": f"onnx/{d}"} for d in data], nodes=len(g.nodes))
+    data, nodes = write_a8(out / vision["file"], out / vision_a8["file"])
+    vision_a8.update(data=[{"path": d, "file": f"onnx/{d}"} for d in data], nodes=nodes)
+    (out / "onnx" / "fast.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    log(f"exported the vision variant (groups {groups}: {len(g.nodes)} nodes) in {time.time() - t0:.1f}s")
     return out

@@ -64,10 +64,13 @@ function globalProto(name: string): Proto | null {
 const QUERY_CAPACITY = 4096; // WebGPU's largest query set
 // Slots (two per dispatch) of each timed run; bases are multiples of 32 (resolveQuerySet writes at
 // offsets that are multiples of 256 bytes).
+// The 2B's vision run is ~1,100 dispatches with its heads and MLP columns in groups
+// (scripts/export/fast/vision.py), its prefill ~450, a decode step ~230 (~250 uncaptured); a run
+// past its region is timed up to the region's end only.
 const REGIONS: Record<TimedRun, { base: number; slots: number }> = {
-  vision: { base: 0, slots: 1536 },
-  prefill: { base: 1536, slots: 1536 },
-  step: { base: 3072, slots: 1024 },
+  vision: { base: 0, slots: 2304 },
+  prefill: { base: 2304, slots: 1024 },
+  step: { base: 3328, slots: 768 },
 };
 
 export class Profiler {

@@ -3,7 +3,7 @@
  *
  * onnxruntime uploads each session's initializers into buffers of that session, so the prefill and
  * the captured decode session each held the decoder's weights (0.97 GB twice for the 2B q4:
- * bench/gpu-h200.json `memory_ab`). The folder's feed graphs (scripts/export/fast/feed.py) take those
+ * bench/gpu-h200-vision-whole.json `memory_ab`). The folder's feed graphs (scripts/export/fast/feed.py) take those
  * weights as inputs instead; the manifest says where each one's bytes lie, and this uploads each
  * once. The buffers are the same every run, as a captured session needs.
  */
