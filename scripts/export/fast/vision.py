@@ -93,7 +93,7 @@ def mlp(g: Graph, x: str, w, p: str, quant: bool, groups: int, name: str) -> str
 
 def mlp_groups(inner: int, most: int = 4) -> int:
     """The most MLP column groups (up to `most`) of a width that keeps q4's 32-blocks whole (see mlp)."""
-    return next(k for k in range(most, 0, -1) if inner % (k * 32) == 0 or k == 1)
+    return groups_of(inner // q4.BLOCK, most) if inner % q4.BLOCK == 0 else 1
 
 
 def build_vision(vs: VisionShape, w, quant: bool, name: str = "vision_fast", groups: int = 1) -> Graph:

@@ -8,6 +8,7 @@
  * once. The buffers are the same every run, as a captured session needs.
  */
 import * as ort from 'onnxruntime-web/webgpu';
+import { assert } from '../../bench/index';
 import { ModelError } from '../types';
 import { storage, type GpuBuffer, type GpuDevice } from './gpu';
 import type { FeedWeight } from './manifest';
@@ -41,7 +42,8 @@ export class FeedWeights {
     let bytes = 0;
     try {
       for (const w of weights) {
-        const data = files.get(w.file) as Uint8Array;
+        const data = files.get(w.file);
+        assert(data, `${label}: ${w.file} was not read`);
         const count = w.dims.reduce((a, b) => a * b, 1);
         const width = w.type === 'float' ? 4 : 1;
         if (w.offset + w.length > data.length || count * width !== w.length) {
