@@ -329,11 +329,14 @@ test.describe('fast engine vs the reference, WebGPU (SwiftShader)', () => {
       const out = await run(page, fixtureRun(STILL, { maxNewTokens: 8 }));
       expect(out.result.outputIds).toEqual(STILL.pytorch.greedy_ids.slice(0, 8));
       submits[String(n)] = out.result.profile?.counts.submit ?? NaN;
-      // A replayed step: the step graph's dispatches and the engine's pick, not the full graph's ~47
-      // (its penalty and two-level argmax were ~20 of them), nor the ~33 of the step graph while it
-      // kept the visual merge (3 dispatches no decode step needs). Averaged over 7 steps with the capture.
+      // A replayed step: the step graph's dispatches and the engine's pick, no penalty and two-level
+      // argmax (~20 dispatches) and no visual merge (3). Its attention is standard ops over the whole
+      // cache (scripts/export/fast/step_attention.py): 12 direct dispatches a layer and 9 a step where
+      // GroupQueryAttention took 3 and one indirect dispatch, which Chromium validates at ~50 times
+      // a direct one's cost. 63.7 measured here (2 layers), averaged over 7 steps with the capture.
       console.log(`per decode step: ${JSON.stringify(out.result.profile?.counts)}`);
-      expect(out.result.profile?.counts.dispatch).toBeLessThan(32);
+      expect(out.result.profile?.counts.dispatchIndirect).toBe(0);
+      expect(out.result.profile?.counts.dispatch).toBeLessThan(72);
     }
     console.log(`submits per decode step: ${JSON.stringify(submits)}`);
     // null: onnxruntime's default, a flush every 16 dispatches; 256 (the app's default) leaves its

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -96,6 +96,114 @@ describe('scripts/export/fast/vision.py groups', () => {
       expect(
         readFileSync(join(qwen2, 'onnx', file)).equals(readFileSync(join(dir, 'onnx', file))),
       ).toBe(false);
+    }
+  });
+});
+
+// The committed tiny step graphs compute their attention in standard ops (fast/step_attention.py: no
+// GroupQueryAttention, whose captured WebGPU decode takes an indirect dispatch per layer). Written
+// with GroupQueryAttention from the same decoders (write_step attention="gqa"), they must give the
+// same logits and write the same cache rows: the same rotation and keys, softmax over the same
+// positions (stale rows past the position, set large here, must weigh nothing).
+function stepFeeds(cap: number, d: number, layers: number, kvHeads: number, pos: number) {
+  let seed = 3;
+  const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  const angles = Float32Array.from({ length: (cap * d) / 2 }, () => next() * 3);
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: new ort.Tensor('int32', Int32Array.of(1234), [1, 1]),
+    seqlens_k: new ort.Tensor('int32', Int32Array.of(pos), [1]),
+    total_sequence_length: new ort.Tensor('int32', Int32Array.of(pos + 1), []),
+    logit_rows: new ort.Tensor('int64', BigInt64Array.of(0n), [1]),
+    cos_cache: new ort.Tensor('float32', angles.map(Math.cos), [cap, d / 2]),
+    sin_cache: new ort.Tensor('float32', angles.map(Math.sin), [cap, d / 2]),
+    cache_positions: new ort.Tensor(
+      'int32',
+      Int32Array.from({ length: cap }, (_, i) => i),
+      [cap],
+    ),
+  };
+  const stale = (i: number) => Math.floor(i / d) % cap > pos;
+  for (let l = 0; l < layers; l++)
+    for (const kind of ['key', 'value'])
+      feeds[`past_${kind}.${l}`] = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: kvHeads * cap * d }, (_, i) => (stale(i) ? 50 : next())),
+        [1, kvHeads, cap, d],
+      );
+  return { feeds, stale };
+}
+
+describe('scripts/export/fast/step_attention.py', () => {
+  it("the tiny step graphs compute GroupQueryAttention's logits and cache rows (fp32 and q4, onnxruntime CPU)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'step-gqa-'));
+    for (const f of ['decoder_fast.onnx', 'decoder_fast_q4.onnx', 'embed_tokens.onnx'])
+      copyFileSync(join(qwen2, 'onnx', f), join(dir, f));
+    const script = join(dir, 'write.py');
+    writeFileSync(
+      script,
+      [
+        'import sys',
+        `sys.path.insert(0, ${JSON.stringify(join(root, 'scripts/export'))})`,
+        'from pathlib import Path',
+        'from fast.step import write_step',
+        `d = Path(${JSON.stringify(dir)})`,
+        'write_step(d / "decoder_fast.onnx", d / "decoder_fast_step.onnx", "gqa")',
+        'write_step(d / "decoder_fast_q4.onnx", d / "decoder_fast_q4step.onnx", "gqa")',
+      ].join('\n'),
+    );
+    const r = spawnSync('npx', ['tsx', 'scripts/run-python.ts', script], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const t = (
+      JSON.parse(readFileSync(join(qwen2, 'onnx/fast.json'), 'utf8')) as {
+        text: { layers: number; kv_heads: number; kv_head_dim: number };
+      }
+    ).text;
+    // A capacity of two of the context's 64-position runs (step_attention.py CHUNK), past its middle.
+    const pos = 77;
+    const { feeds, stale } = stepFeeds(128, t.kv_head_dim, t.layers, t.kv_heads, pos);
+    const run = async (path: string) => {
+      const session = await ort.InferenceSession.create(path);
+      try {
+        const wanted = Object.fromEntries(
+          Object.entries(feeds).filter(([k]) => session.inputNames.includes(k)),
+        );
+        return await session.run(wanted);
+      } finally {
+        await session.release();
+      }
+    };
+    for (const file of ['decoder_fast_step.onnx', 'decoder_fast_q4step.onnx']) {
+      const ops = await run(join(qwen2, 'onnx', file));
+      const gqa = await run(join(dir, file));
+      for (const name of [
+        'logits',
+        ...Array.from({ length: t.layers }, (_, l) => [
+          `present_key.${l}`,
+          `present_value.${l}`,
+        ]).flat(),
+      ]) {
+        const a = ops[name]?.data as Float32Array;
+        const b = gqa[name]?.data as Float32Array;
+        expect(a.length).toBe(b.length);
+        // The presents past this position are the stale input rows (ScatterND writes one row; the CPU
+        // GroupQueryAttention leaves them unwritten): only rows up to it are compared.
+        const rows = (i: number) => name === 'logits' || !stale(i);
+        let diff = 0;
+        let scale = 0;
+        for (let i = 0; i < a.length; i++) {
+          if (!rows(i)) continue;
+          diff = Math.max(diff, Math.abs((a[i] as number) - (b[i] as number)));
+          scale = Math.max(scale, Math.abs(b[i] as number));
+        }
+        console.log(
+          `${file} ${name}: max |ops - gqa| ${diff.toExponential(2)} (max ${scale.toFixed(2)})`,
+        );
+        // fp32 rounding of the two softmax / matmul orders: a few ulps of the logits' magnitude.
+        expect(diff).toBeLessThanOrEqual(1e-6 * Math.max(1, scale));
+      }
     }
   });
 });

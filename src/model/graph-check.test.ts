@@ -23,6 +23,22 @@ describe('graphProblem (which .onnx behind "protobuf parsing failed")', () => {
     );
   });
 
+  it('a cut that falls between two opset imports is still cut short (a node domain without one)', async () => {
+    // One com.microsoft node (NodeProto.domain, field 7) in the graph (field 7), then the imports of
+    // the default domain and of com.microsoft (field 8): the tiny q4 step graph cut at 99.9% ends so.
+    const ms = [...new TextEncoder().encode('com.microsoft')];
+    const node = [0x3a, ms.length, ...ms];
+    const graph = [0x0a, node.length, ...node];
+    const onnx = [0x42, 0x02, 0x10, 0x11];
+    const contrib = [0x42, ms.length + 4, 0x0a, ms.length, ...ms, 0x10, 0x01];
+    const whole = Uint8Array.from([0x08, 0x08, 0x3a, graph.length, ...graph, ...onnx, ...contrib]);
+    expect(await graphProblem(new Blob([whole]))).toBeNull();
+    const cut = whole.subarray(0, whole.length - contrib.length);
+    expect(await graphProblem(new Blob([cut]))).toMatch(
+      /^is cut short \(\d+ bytes; it ends without the opset import of its com\.microsoft nodes/,
+    );
+  });
+
   it('names what is not a graph at all', async () => {
     expect(await graphProblem(new Blob([]))).toBe('is empty');
     const lfs = 'version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 9785709\n';

@@ -90,7 +90,7 @@ def share_value(name: str, weights) -> np.ndarray:
 # The fast vision graph's heads and MLP columns in 2 groups: a 16-frame question's 60 MB scores and MLP rows
 # become 30 MB ones, and onnxruntime's WebGPU buffer cache keeps fewer bytes (the 2B on the H200, peak GPU
 # memory in one call: 2.65 GB whole, 2.33 GB in 2 groups, 2.41 GB in 4; time to first token 242, 242 and
-# 255 ms: bench/gpu-h200.json `app_2b_memory_ab`).
+# 255 ms: bench/gpu-h200-vision-groups-2.json `app_2b_memory_ab`).
 VISION_GROUPS = 2
 
 

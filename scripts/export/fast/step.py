@@ -2,14 +2,15 @@
 visual merge.
 
 A captured WebGPU decode step replays every dispatch of its graph, and in Chromium each dispatch costs
-the GPU process's one thread its recording and validation (bench/gpu-h200.json `decode_trace`: that
-thread bounds the decode rate). The penalty and the two-level argmax are ~20 small ops, ~20 dispatches
-of a step (the tiny model's ~47, the 2B's ~250); the app does their work in one dispatch of its own
-after the replay (src/model/fast/gpu.ts `pickNext`). A decode step's one token is never a visual pad,
-so the visual merge (Gather of visual_embeds, Greater, Where: 3 dispatches) is left out too: the token
+the GPU process's one thread its recording and validation (bench/gpu-h200-vision-groups-2.json
+`decode_trace`: that thread bounded the decode rate). The penalty and the two-level argmax are ~20
+small ops, ~20 dispatches of a step (the tiny model's ~47, the 2B's ~250); the app does their work in
+one dispatch of its own after the replay (src/model/fast/gpu.ts `pickNext`). A decode step's one token
+is never a visual pad, so the visual merge (Gather of visual_embeds, Greater, Where: 3 dispatches) is left out too: the token
 embedding feeds the first layer directly. So this variant keeps only what `logits` and the present_*
 outputs need: the same nodes otherwise, no `seen`, `visual_rows` or `visual_embeds` input, no
-`next_token` output. Like the a8 variant it holds the graph only and refers to the source graph's bytes
+`next_token` output, and its attention in standard ops over the whole cache (step_attention.py: no
+indirect dispatch). Like the a8 variant it holds the graph only and refers to the source graph's bytes
 (a8.py `external_refs`)."""
 
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import onnx
 
 from .a8 import external_refs
+from .step_attention import DEFAULT, VARIANTS, replace_attention
 
 DROPPED_OUTPUT = "next_token"
 DROPPED_INPUT = "seen"
@@ -24,9 +26,13 @@ VISUAL_MERGE = "visual_merge"  # decoder.py: Where(visual_rows > 0, the visual r
 VISUAL_INPUTS = ("visual_rows", "visual_embeds")
 
 
-def write_step(src: Path, dst: Path) -> tuple[list[str], int]:
-    """Write dst: src's nodes that its outputs other than next_token need. Returns (the external-data files
-    dst needs, in load order; its node count)."""
+def write_step(src: Path, dst: Path, attention: str = DEFAULT) -> tuple[list[str], int]:
+    """Write dst: src's nodes that its outputs other than next_token need, the attention in standard ops
+    (step_attention.DEFAULT, or another of its VARIANTS) or kept GroupQueryAttention ("gqa": the earlier
+    step graph; both for benchmark A/Bs). Returns (the external-data files dst needs, in load order; its
+    node count)."""
+    if attention != "gqa" and attention not in VARIANTS:
+        raise ValueError(f"write_step: attention {attention!r} is not 'gqa' or one of {VARIANTS}")
     src, dst = Path(src), Path(dst)
     m = onnx.load(str(src), load_external_data=False)
     g = m.graph
@@ -67,5 +73,7 @@ def write_step(src: Path, dst: Path) -> tuple[list[str], int]:
     del g.output[:]
     g.output.extend(keep_outputs)
     g.name = g.name + "_step"
+    if attention != "gqa":
+        replace_attention(m, attention)  # no GroupQueryAttention: its indirect dispatches (step_attention.py)
     onnx.save(m, str(dst))
     return files, len(g.node)

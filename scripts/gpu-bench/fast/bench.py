@@ -324,7 +324,9 @@ def main():
                     help="load-setting sets (k=v pairs, ',' between pairs, ';' between sets), each loaded in a fresh "
                          "second browser on 4 questions: its own peak GPU memory and speed ('' for none); "
                          "visionGroups=N: the 2B folder with its vision graphs built with N groups instead "
-                         "(export2b.export_vision_variant)")
+                         "(export2b.export_vision_variant); stepAttention=gqa: with the decode-step graph's "
+                         "GroupQueryAttention kept, or =<a fast/step_attention.py VARIANTS name> "
+                         "(export2b.export_step_variant)")
     ap.add_argument("--skip", default="", help="optional phases to leave out: cpu, capture-off, wasm (comma list)")
     args = ap.parse_args()
     payload, out = Path(args.payload), Path(args.out)
@@ -605,6 +607,18 @@ def main():
                 name = f"{model_2b.name}-vision-groups-{groups}"
                 if not (models_root / name).exists():
                     variant = export_vision_variant(torch_model, model_2b, model_2b.with_name(name), int(groups), log=log)
+                    (models_root / name).symlink_to(variant)
+                extra["from"] = f"/models/{name}/"
+            attention = extra.pop("stepAttention", None)
+            if attention is not None:  # not a load setting: the main folder with another decode-step graph
+                from export2b import export_step_variant
+
+                if big_dtype != "q4" or "from" in extra:
+                    raise RuntimeError("stepAttention needs a q4 model and no other variant in its set")
+                source = (models_root / big.strip("/").split("/")[-1]).resolve()  # the 2B, or the tiny (--local)
+                name = f"{source.name}-step-{attention}"
+                if not (models_root / name).exists():
+                    variant = export_step_variant(source, source.with_name(name), str(attention), log=log)
                     (models_root / name).symlink_to(variant)
                 extra["from"] = f"/models/{name}/"
             level0 = mem.settled()

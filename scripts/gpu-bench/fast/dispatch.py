@@ -4,8 +4,9 @@
     python3 scripts/gpu-bench/fast/dispatch.py --out $OUT            (GPU machine, after Chromium's set-up)
     python3 scripts/gpu-bench/fast/dispatch.py --out /tmp/d --local  (here: SwiftShader, fewer steps)
 
-The 2B's captured decode step is 229 dispatches in one pass, 28 of them indirect (onnxruntime's attention
-under capture), and Chromium's GPU process bounds its rate (bench/gpu-h200.json decode_trace). Each
+The 2B's captured decode step was 229 dispatches in one pass, 28 of them indirect (onnxruntime's attention
+under capture), and Chromium's GPU process bounded its rate (bench/gpu-h200-vision-groups-2.json
+decode_trace; this table is why the step's attention is now standard ops: scripts/export/fast/step_attention.py). Each
 variant below changes one thing against the step-shaped baseline (229 direct dispatches, 4 storage
 buffers + 1 uniform each, 8 pipelines): 28 indirect, fewer or more bindings, fewer dispatches. Each runs
 in the default browser and in one started with Dawn's skip_validation, so the table says what validation

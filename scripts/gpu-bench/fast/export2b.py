@@ -79,12 +79,44 @@ def export_wasm_variant(model, main: Path, out: Path, log=print) -> Path:
     return out
 
 
+def link_folder(main: Path, out: Path, fresh: set[str]) -> None:
+    """`out` as `main` with hard links (no second copy on disk), except the files in `fresh` (paths relative to
+    main), which the caller writes anew: a link would let it overwrite the main folder's."""
+    import os
+
+    for f in main.rglob("*"):
+        if f.is_file():
+            rel = f.relative_to(main)
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            if not (out / rel).exists() and str(rel) not in fresh:
+                os.link(f, out / rel)
+
+
+def export_step_variant(main: Path, out: Path, attention: str, log=print) -> Path:
+    """The main folder with its q4 step graph (and its feed variant) written with `attention` (fast/step.py:
+    "gqa", GroupQueryAttention as before step_attention.py, or a step_attention.VARIANTS name): the folder a
+    decode-step A/B loads. Every other file is a hard link to the main folder's."""
+    from fast.feed import write_feed
+    from fast.step import write_step
+
+    t0 = time.time()
+    manifest = json.loads((main / "onnx" / "fast.json").read_text())
+    entry = manifest["graphs"]["q4"]
+    step, feed = entry["step"], entry["feed"]["step"]
+    fresh = {step["file"], feed["file"]}
+    link_folder(main, out, fresh)
+    _, step["nodes"] = write_step(out / entry["decoder"]["file"], out / step["file"], attention)
+    _, feed["nodes"] = write_feed(out / step["file"], out / feed["file"])
+    (out / "onnx" / "fast.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    log(f"exported the step variant (attention {attention}: {step['nodes']} nodes) in {time.time() - t0:.1f}s")
+    return out
+
+
 def export_vision_variant(model, main: Path, out: Path, groups: int, log=print) -> Path:
     """The main folder with its q4 and a8 vision graphs rebuilt with `groups` (fast/vision.py: the heads and MLP
     columns in groups; 1: whole): the folder a vision A/B loads. Every other file is a hard link to the main
     folder's (no second copy on disk); the vision files are written anew, never linked (that would overwrite the
     main folder's)."""
-    import os
     from fast.a8 import write_a8
     from fast.config import vision_shape
     from fast.vision import build_vision
@@ -94,12 +126,7 @@ def export_vision_variant(model, main: Path, out: Path, groups: int, log=print) 
     entry = manifest["graphs"]["q4"]
     vision, vision_a8 = entry["vision"], entry["a8"]["vision"]
     fresh = {vision["file"], vision_a8["file"], *(d["file"] for d in vision["data"] + vision_a8["data"])}
-    for f in main.rglob("*"):
-        if f.is_file():
-            rel = f.relative_to(main)
-            (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            if not (out / rel).exists() and str(rel) not in fresh:
-                os.link(f, out / rel)
+    link_folder(main, out, fresh)
     config = json.loads((out / "config.json").read_text())
     weights = hub_weights(model, "visual.")
     g = build_vision(vision_shape(config), weights, True, name=Path(vision["file"]).stem, groups=groups)

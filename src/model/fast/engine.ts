@@ -63,7 +63,8 @@ export interface FastLoadOptions {
   manifest: FastManifest;
   /** Bytes of a file of the model folder (graphs and their external data). */
   read: (path: string) => Promise<Uint8Array>;
-  /** KV positions allocated once (prompt + new tokens + 2 for the pipelined steps). */
+  /** KV positions allocated once (prompt + new tokens + 2 for the pipelined steps), rounded up to a
+   * multiple of CACHE_ALIGN. */
   capacity: number;
   /** Replay decode steps from a captured command list (WebGPU; needs a second session). */
   capture: boolean;
@@ -123,6 +124,12 @@ export interface FastStats {
 }
 
 const EXT_LOCATION = 'gpu-buffer' as const;
+/**
+ * KV capacities are rounded up to a multiple of this: the step graph sums its attention's context
+ * over the cache in runs of 64 positions (scripts/export/fast/step_attention.py CHUNK).
+ */
+export const CACHE_ALIGN = 64;
+
 /** The most decode steps FastLoadOptions.ahead may queue past the token asked for. */
 export const MAX_AHEAD = 8;
 /** The decode step that gets GPU timestamps when profiling (past the first ones: capture, warm-up). */
@@ -198,6 +205,7 @@ interface GpuState {
     | 'rows'
     | 'vemb'
     | 'seq'
+    | 'positions'
     | 'total'
     | 'lrows'
     | 'logits'
@@ -272,7 +280,7 @@ export class FastModel {
     this.manifest = o.manifest;
     this.dtype = o.dtype;
     this.device = o.device;
-    this.capacity = o.capacity;
+    this.capacity = Math.ceil(o.capacity / CACHE_ALIGN) * CACHE_ALIGN;
     this.vision = vision;
     this.gridInput = o.gridInput ?? 'grid_thw';
     this.prefillSession = prefill;
@@ -481,6 +489,7 @@ export class FastModel {
       lrows: storage(device, 8, 'logit_rows'),
       logits: storage(device, t.vocab * 4, 'logits'),
       next: storage(device, 8, 'next_token'),
+      positions: storage(device, C * 4, 'cache_positions'),
     };
     const cos = gt(bufs.cos, 'float32', [C, D / 2]);
     const sin = gt(bufs.sin, 'float32', [C, D / 2]);
@@ -517,6 +526,14 @@ export class FastModel {
     // The full graph's decode runs (prefill session, or an a8 decode session: the same inputs).
     Object.assign(decodeFeeds, this.prefillWeights);
     const stepFeeds = without(decodeFeeds, 'seen');
+    // The step graph's attention masks the cache by position (scripts/export/fast/step_attention.py):
+    // 0..C-1, written once. Bound only where the step graph has the input (the session's filter).
+    device.queue.writeBuffer(
+      bufs.positions,
+      0,
+      Int32Array.from({ length: C }, (_, i) => i),
+    );
+    stepFeeds['cache_positions'] = gt(bufs.positions, 'int32', [C]);
     const stepFetches = without(decodeFetches, 'next_token');
     return {
       device,

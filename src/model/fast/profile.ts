@@ -61,24 +61,18 @@ function globalProto(name: string): Proto | null {
   return ctor?.prototype ?? null;
 }
 
-const QUERY_CAPACITY = 4096; // WebGPU's largest query set
-// Slots (two per dispatch) of each timed run; bases are multiples of 32 (resolveQuerySet writes at
-// offsets that are multiples of 256 bytes).
+const QUERY_CAPACITY = 4096; // WebGPU's largest query set: one per timed run, two slots a dispatch
 // The 2B's vision run is ~1,100 dispatches with its heads and MLP columns in groups
-// (scripts/export/fast/vision.py), its prefill ~450, a decode step ~230 (~250 uncaptured); a run
-// past its region is timed up to the region's end only.
-const REGIONS: Record<TimedRun, { base: number; slots: number }> = {
-  vision: { base: 0, slots: 2304 },
-  prefill: { base: 2304, slots: 1024 },
-  step: { base: 3328, slots: 768 },
-};
+// (scripts/export/fast/vision.py), its prefill ~450, a captured decode step ~490 (its attention in
+// standard ops: scripts/export/fast/step_attention.py; ~250 uncaptured); a run past 2,048 dispatches
+// is timed up to there only.
 
 export class Profiler {
   counts: Counts = Object.fromEntries(COUNTED.map((k) => [k, 0])) as Counts;
   private timing: TimedRun | null = null;
   private n: Record<TimedRun, number> = { vision: 0, prefill: 0, step: 0 };
-  private querySet: { destroy(): void } | null = null;
-  private resolveBuf: { destroy(): void } | null = null;
+  private querySets: Partial<Record<TimedRun, { destroy(): void }>> = {};
+  private resolveBufs: Partial<Record<TimedRun, { destroy(): void }>> = {};
   readonly device: GpuDevice;
   readonly timestamps: boolean;
 
@@ -112,11 +106,12 @@ export class Profiler {
         self.counts[key]++;
         const write = this['writeTimestamp'] as ((q: unknown, i: number) => void) | undefined;
         const run = self.timing;
-        if (run && self.querySet && write && self.n[run] + 2 <= REGIONS[run].slots) {
-          const slot = REGIONS[run].base + self.n[run];
-          write.call(this, self.querySet, slot);
+        const querySet = run ? self.querySets[run] : undefined;
+        if (run && querySet && write && self.n[run] + 2 <= QUERY_CAPACITY) {
+          const slot = self.n[run];
+          write.call(this, querySet, slot);
           const r = (dispatch as (...a: unknown[]) => unknown).apply(this, args);
-          write.call(this, self.querySet, slot + 1);
+          write.call(this, querySet, slot + 1);
           self.n[run] += 2;
           return r;
         }
@@ -144,8 +139,8 @@ export class Profiler {
     const d = this.device as unknown as {
       createQuerySet(d: { type: 'timestamp'; count: number }): { destroy(): void };
     };
-    this.querySet ??= d.createQuerySet({ type: 'timestamp', count: QUERY_CAPACITY });
-    this.resolveBuf ??= this.device.createBuffer({
+    this.querySets[run] ??= d.createQuerySet({ type: 'timestamp', count: QUERY_CAPACITY });
+    this.resolveBufs[run] ??= this.device.createBuffer({
       size: QUERY_CAPACITY * 8,
       usage: 0x200 | 0x4,
     }) as unknown as {
@@ -162,8 +157,9 @@ export class Profiler {
   async stopTiming(run: TimedRun = 'step'): Promise<GpuTiming | null> {
     this.timing = null;
     const count = this.n[run];
-    if (!this.timestamps || !this.querySet || !this.resolveBuf || count === 0) return null;
-    const { base } = REGIONS[run];
+    const querySet = this.querySets[run];
+    const resolveBuf = this.resolveBufs[run];
+    if (!this.timestamps || !querySet || !resolveBuf || count === 0) return null;
     const bytes = count * 8;
     const read = this.device.createBuffer({ size: bytes, usage: 0x1 | 0x8 });
     const enc = this.device.createCommandEncoder() as unknown as {
@@ -171,8 +167,8 @@ export class Profiler {
       copyBufferToBuffer(a: unknown, b: number, c: unknown, d: number, e: number): void;
       finish(): unknown;
     };
-    enc.resolveQuerySet(this.querySet, base, count, this.resolveBuf, base * 8);
-    enc.copyBufferToBuffer(this.resolveBuf, base * 8, read, 0, bytes);
+    enc.resolveQuerySet(querySet, 0, count, resolveBuf, 0);
+    enc.copyBufferToBuffer(resolveBuf, 0, read, 0, bytes);
     this.device.queue.submit([enc.finish()]);
     await read.mapAsync(1);
     const t = new BigInt64Array(read.getMappedRange().slice(0));
