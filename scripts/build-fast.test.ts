@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -136,74 +136,78 @@ function stepFeeds(cap: number, d: number, layers: number, kvHeads: number, pos:
 describe('scripts/export/fast/step_attention.py', () => {
   it("the tiny step graphs compute GroupQueryAttention's logits and cache rows (fp32 and q4, onnxruntime CPU)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'step-gqa-'));
-    for (const f of ['decoder_fast.onnx', 'decoder_fast_q4.onnx', 'embed_tokens.onnx'])
-      copyFileSync(join(qwen2, 'onnx', f), join(dir, f));
-    const script = join(dir, 'write.py');
-    writeFileSync(
-      script,
-      [
-        'import sys',
-        `sys.path.insert(0, ${JSON.stringify(join(root, 'scripts/export'))})`,
-        'from pathlib import Path',
-        'from fast.step import write_step',
-        `d = Path(${JSON.stringify(dir)})`,
-        'write_step(d / "decoder_fast.onnx", d / "decoder_fast_step.onnx", "gqa")',
-        'write_step(d / "decoder_fast_q4.onnx", d / "decoder_fast_q4step.onnx", "gqa")',
-      ].join('\n'),
-    );
-    const r = spawnSync('npx', ['tsx', 'scripts/run-python.ts', script], {
-      cwd: root,
-      encoding: 'utf8',
-    });
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    const t = (
-      JSON.parse(readFileSync(join(qwen2, 'onnx/fast.json'), 'utf8')) as {
-        text: { layers: number; kv_heads: number; kv_head_dim: number };
-      }
-    ).text;
-    // A capacity of two of the context's 64-position runs (step_attention.py CHUNK), past its middle.
-    const pos = 77;
-    const { feeds, stale } = stepFeeds(128, t.kv_head_dim, t.layers, t.kv_heads, pos);
-    const run = async (path: string) => {
-      const session = await ort.InferenceSession.create(path);
-      try {
-        const wanted = Object.fromEntries(
-          Object.entries(feeds).filter(([k]) => session.inputNames.includes(k)),
-        );
-        return await session.run(wanted);
-      } finally {
-        await session.release();
-      }
-    };
-    for (const file of ['decoder_fast_step.onnx', 'decoder_fast_q4step.onnx']) {
-      const ops = await run(join(qwen2, 'onnx', file));
-      const gqa = await run(join(dir, file));
-      for (const name of [
-        'logits',
-        ...Array.from({ length: t.layers }, (_, l) => [
-          `present_key.${l}`,
-          `present_value.${l}`,
-        ]).flat(),
-      ]) {
-        const a = ops[name]?.data as Float32Array;
-        const b = gqa[name]?.data as Float32Array;
-        expect(a.length).toBe(b.length);
-        // The presents past this position are the stale input rows (ScatterND writes one row; the CPU
-        // GroupQueryAttention leaves them unwritten): only rows up to it are compared.
-        const rows = (i: number) => name === 'logits' || !stale(i);
-        let diff = 0;
-        let scale = 0;
-        for (let i = 0; i < a.length; i++) {
-          if (!rows(i)) continue;
-          diff = Math.max(diff, Math.abs((a[i] as number) - (b[i] as number)));
-          scale = Math.max(scale, Math.abs(b[i] as number));
+    try {
+      for (const f of ['decoder_fast.onnx', 'decoder_fast_q4.onnx', 'embed_tokens.onnx'])
+        copyFileSync(join(qwen2, 'onnx', f), join(dir, f));
+      const script = join(dir, 'write.py');
+      writeFileSync(
+        script,
+        [
+          'import sys',
+          `sys.path.insert(0, ${JSON.stringify(join(root, 'scripts/export'))})`,
+          'from pathlib import Path',
+          'from fast.step import write_step',
+          `d = Path(${JSON.stringify(dir)})`,
+          'write_step(d / "decoder_fast.onnx", d / "decoder_fast_step.onnx", "gqa")',
+          'write_step(d / "decoder_fast_q4.onnx", d / "decoder_fast_q4step.onnx", "gqa")',
+        ].join('\n'),
+      );
+      const r = spawnSync('npx', ['tsx', 'scripts/run-python.ts', script], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      const t = (
+        JSON.parse(readFileSync(join(qwen2, 'onnx/fast.json'), 'utf8')) as {
+          text: { layers: number; kv_heads: number; kv_head_dim: number };
         }
-        console.log(
-          `${file} ${name}: max |ops - gqa| ${diff.toExponential(2)} (max ${scale.toFixed(2)})`,
-        );
-        // fp32 rounding of the two softmax / matmul orders: a few ulps of the logits' magnitude.
-        expect(diff).toBeLessThanOrEqual(1e-6 * Math.max(1, scale));
+      ).text;
+      // A capacity of two of the context's 64-position runs (step_attention.py CHUNK), past its middle.
+      const pos = 77;
+      const { feeds, stale } = stepFeeds(128, t.kv_head_dim, t.layers, t.kv_heads, pos);
+      const run = async (path: string) => {
+        const session = await ort.InferenceSession.create(path);
+        try {
+          const wanted = Object.fromEntries(
+            Object.entries(feeds).filter(([k]) => session.inputNames.includes(k)),
+          );
+          return await session.run(wanted);
+        } finally {
+          await session.release();
+        }
+      };
+      for (const file of ['decoder_fast_step.onnx', 'decoder_fast_q4step.onnx']) {
+        const ops = await run(join(qwen2, 'onnx', file));
+        const gqa = await run(join(dir, file));
+        for (const name of [
+          'logits',
+          ...Array.from({ length: t.layers }, (_, l) => [
+            `present_key.${l}`,
+            `present_value.${l}`,
+          ]).flat(),
+        ]) {
+          const a = ops[name]?.data as Float32Array;
+          const b = gqa[name]?.data as Float32Array;
+          expect(a.length).toBe(b.length);
+          // The presents past this position are the stale input rows (ScatterND writes one row; the CPU
+          // GroupQueryAttention leaves them unwritten): only rows up to it are compared.
+          const rows = (i: number) => name === 'logits' || !stale(i);
+          let diff = 0;
+          let scale = 0;
+          for (let i = 0; i < a.length; i++) {
+            if (!rows(i)) continue;
+            diff = Math.max(diff, Math.abs((a[i] as number) - (b[i] as number)));
+            scale = Math.max(scale, Math.abs(b[i] as number));
+          }
+          console.log(
+            `${file} ${name}: max |ops - gqa| ${diff.toExponential(2)} (max ${scale.toFixed(2)})`,
+          );
+          // fp32 rounding of the two softmax / matmul orders: a few ulps of the logits' magnitude.
+          expect(diff).toBeLessThanOrEqual(1e-6 * Math.max(1, scale));
+        }
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
