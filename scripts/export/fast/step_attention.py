@@ -46,8 +46,9 @@ def _attr(node, name, default=None):
 
 
 class _Writer:
-    def __init__(self, graph):
-        self.g = graph
+    """The nodes and constants a rewrite adds, in the order written."""
+
+    def __init__(self):
         self.nodes = []
         self.consts = {}
 
@@ -100,7 +101,7 @@ def replace_attention(model: onnx.ModelProto, variant: str = DEFAULT) -> int:
     hd = kv_shape.dim[3].dim_value
     n_rep = heads // kv_heads
 
-    w = _Writer(g)
+    w = _Writer()
     i64, i32, f32 = np.int64, np.int32, np.float32
     # Once per step.
     cos_row = w.node("Gather", [cos, seqlens], "step/cos_row", axis=0)[0]  # [1, D/2]
