@@ -34,6 +34,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto as TP, helper, numpy_helper
 
+from .graph import MS, Graph
+
 GQA = "GroupQueryAttention"
 POSITIONS = "cache_positions"  # int32 [C]: 0..C-1, written once by the engine (engine.ts allocate)
 
@@ -43,25 +45,6 @@ def _attr(node, name, default=None):
         if a.name == name:
             return helper.get_attribute_value(a)
     return default
-
-
-class _Writer:
-    """The nodes and constants a rewrite adds, in the order written."""
-
-    def __init__(self):
-        self.nodes = []
-        self.consts = {}
-
-    def const(self, name: str, value, dtype) -> str:
-        if name not in self.consts:
-            self.consts[name] = numpy_helper.from_array(np.asarray(value, dtype=dtype), name)
-        return name
-
-    def node(self, op: str, inputs: list[str], name: str, outputs: list[str] | None = None, domain: str = "",
-             **attrs) -> list[str]:
-        outs = outputs or [f"{name}/out0"]
-        self.nodes.append(helper.make_node(op, inputs, outs, name=name, domain=domain, **attrs))
-        return outs
 
 
 VARIANTS = ("ops", "ops-kq", "ops-chunk", "ops-kq-chunk")
@@ -101,66 +84,69 @@ def replace_attention(model: onnx.ModelProto, variant: str = DEFAULT) -> int:
     hd = kv_shape.dim[3].dim_value
     n_rep = heads // kv_heads
 
-    w = _Writer()
+    w = Graph("step_attention")  # collects the nodes and constants; the step graph's own are kept
     i64, i32, f32 = np.int64, np.int32, np.float32
     # Once per step.
-    cos_row = w.node("Gather", [cos, seqlens], "step/cos_row", axis=0)[0]  # [1, D/2]
-    sin_row = w.node("Gather", [sin, seqlens], "step/sin_row", axis=0)[0]
-    s = w.const("step/scale", scale, f32)
-    cos_q = w.node("Mul", [cos_row, s], "step/cos_q")[0]
-    sin_q = w.node("Mul", [sin_row, s], "step/sin_q")[0]
-    row0 = w.const("step/row0", [[0]], i64)  # the rotary rows above are the only row of their tables
-    base = w.const("step/scatter_base", [[0, h, 0] for h in range(kv_heads)], i32)
-    pick = w.const("step/scatter_pick", [[0, 0, 1]], i32)
-    rows32 = w.node("Add", [base, w.node("Mul", [pick, seqlens], "step/scatter_pos")[0]], "step/scatter_rows32")[0]
-    rows = w.node("Cast", [rows32], "step/scatter_rows", to=TP.INT64)[0]  # [kv, 3]
-    valid = w.node("Less", [POSITIONS, total], "step/valid")[0]  # [C]: position < past + 1
-    mask = w.node("Where", [valid, w.const("step/zero", 0.0, f32), w.const("step/lowest", np.finfo(f32).min, f32)],
-                  "step/mask")[0]
-    sizes = w.const("step/qkv_sizes", [heads * hd, kv_heads * hd, kv_heads * hd], i64)
-    q_shape = w.const("step/q_grouped", [kv_heads, n_rep, hd], i64)
-    kv_rows = w.const("step/kv_rows", [kv_heads, hd], i64)
-    cache3 = w.const("step/cache_grouped", [kv_heads, -1, hd], i64)
-    out_shape = w.const("step/attn_shape", [1, 1, heads * hd], i64)
+    cos_row = w.node("Gather", [cos, seqlens], name="step/cos_row", axis=0)  # [1, D/2]
+    sin_row = w.node("Gather", [sin, seqlens], name="step/sin_row", axis=0)
+    s = w.init("step/scale", np.asarray(scale, f32))
+    cos_q = w.node("Mul", [cos_row, s], name="step/cos_q")
+    sin_q = w.node("Mul", [sin_row, s], name="step/sin_q")
+    row0 = w.init("step/row0", np.asarray([[0]], i64))  # the rotary rows above are the only row of their tables
+    base = w.init("step/scatter_base", np.asarray([[0, h, 0] for h in range(kv_heads)], i32))
+    pick = w.init("step/scatter_pick", np.asarray([[0, 0, 1]], i32))
+    rows32 = w.node("Add", [base, w.node("Mul", [pick, seqlens], name="step/scatter_pos")], name="step/scatter_rows32")
+    rows = w.node("Cast", [rows32], name="step/scatter_rows", to=TP.INT64)  # [kv, 3]
+    valid = w.node("Less", [POSITIONS, total], name="step/valid")  # [C]: position < past + 1
+    zero = w.init("step/zero", np.asarray(0.0, f32))
+    lowest = w.init("step/lowest", np.asarray(np.finfo(f32).min, f32))
+    mask = w.node("Where", [valid, zero, lowest], name="step/mask")
+    sizes = w.init("step/qkv_sizes", np.asarray([heads * hd, kv_heads * hd, kv_heads * hd], i64))
+    q_shape = w.init("step/q_grouped", np.asarray([kv_heads, n_rep, hd], i64))
+    kv_rows = w.init("step/kv_rows", np.asarray([kv_heads, hd], i64))
+    cache3 = w.init("step/cache_grouped", np.asarray([kv_heads, -1, hd], i64))
+    out_shape = w.init("step/attn_shape", np.asarray([1, 1, heads * hd], i64))
     if "chunk" in variant:
-        probs4 = w.const("step/probs_runs", [kv_heads, n_rep, -1, CHUNK], i64)
-        values4 = w.const("step/values_runs", [kv_heads, -1, CHUNK, hd], i64)
-        axis1 = w.const("step/axis1", [1], i64)
+        probs4 = w.init("step/probs_runs", np.asarray([kv_heads, n_rep, -1, CHUNK], i64))
+        values4 = w.init("step/values_runs", np.asarray([kv_heads, -1, CHUNK, hd], i64))
+        axis1 = w.init("step/axis1", np.asarray([1], i64))
     per_step = list(w.nodes)
     w.nodes.clear()
 
     for n in gqa:
         p = n.name
         attn_out, pk_out, pv_out = n.output
-        q, k, v = w.node("Split", [n.input[0], sizes], f"{p}/split", outputs=[f"{p}/q", f"{p}/k", f"{p}/v"], axis=-1)
-        qr = w.node("RotaryEmbedding", [q, row0, cos_q, sin_q], f"{p}/rotary_q", domain="com.microsoft",
-                    interleaved=0, num_heads=heads)[0]
-        kr = w.node("RotaryEmbedding", [k, row0, cos_row, sin_row], f"{p}/rotary_k", domain="com.microsoft",
-                    interleaved=0, num_heads=kv_heads)[0]
-        w.node("ScatterND", [n.input[3], rows, w.node("Reshape", [kr, kv_rows], f"{p}/k_rows")[0]], f"{p}/write_key",
-               outputs=[pk_out])
-        w.node("ScatterND", [n.input[4], rows, w.node("Reshape", [v, kv_rows], f"{p}/v_rows")[0]], f"{p}/write_value",
-               outputs=[pv_out])
-        keys = w.node("Reshape", [pk_out, cache3], f"{p}/keys")[0]  # [kv, C, D]
+        q, k, v = w.node("Split", [n.input[0], sizes], outputs=[f"{p}/q", f"{p}/k", f"{p}/v"], name=f"{p}/split",
+                         axis=-1)
+        qr = w.node("RotaryEmbedding", [q, row0, cos_q, sin_q], name=f"{p}/rotary_q", domain=MS,
+                    interleaved=0, num_heads=heads)
+        kr = w.node("RotaryEmbedding", [k, row0, cos_row, sin_row], name=f"{p}/rotary_k", domain=MS,
+                    interleaved=0, num_heads=kv_heads)
+        k_rows = w.node("Reshape", [kr, kv_rows], name=f"{p}/k_rows")
+        w.node("ScatterND", [n.input[3], rows, k_rows], outputs=[pk_out], name=f"{p}/write_key")
+        v_rows = w.node("Reshape", [v, kv_rows], name=f"{p}/v_rows")
+        w.node("ScatterND", [n.input[4], rows, v_rows], outputs=[pv_out], name=f"{p}/write_value")
+        keys = w.node("Reshape", [pk_out, cache3], name=f"{p}/keys")  # [kv, C, D]
         if "kq" in variant:
-            q3 = w.node("Reshape", [qr, q_shape], f"{p}/q_grouped")[0]  # [kv, n_rep, D]
-            q_t = w.node("Transpose", [q3], f"{p}/q_t", perm=[0, 2, 1])[0]  # [kv, D, n_rep]
-            scores = w.node("Transpose", [w.node("MatMul", [keys, q_t], f"{p}/scores_t")[0]], f"{p}/scores",
-                            perm=[0, 2, 1])[0]
+            q3 = w.node("Reshape", [qr, q_shape], name=f"{p}/q_grouped")  # [kv, n_rep, D]
+            q_t = w.node("Transpose", [q3], name=f"{p}/q_t", perm=[0, 2, 1])  # [kv, D, n_rep]
+            scores = w.node("Transpose", [w.node("MatMul", [keys, q_t], name=f"{p}/scores_t")], name=f"{p}/scores",
+                            perm=[0, 2, 1])
         else:
-            keys_t = w.node("Transpose", [keys], f"{p}/keys_t", perm=[0, 2, 1])[0]  # [kv, D, C]
-            scores = w.node("MatMul", [w.node("Reshape", [qr, q_shape], f"{p}/q_grouped")[0], keys_t],
-                            f"{p}/scores")[0]
-        probs = w.node("Softmax", [w.node("Add", [scores, mask], f"{p}/masked")[0]], f"{p}/probs", axis=-1)[0]
+            keys_t = w.node("Transpose", [keys], name=f"{p}/keys_t", perm=[0, 2, 1])  # [kv, D, C]
+            scores = w.node("MatMul", [w.node("Reshape", [qr, q_shape], name=f"{p}/q_grouped"), keys_t],
+                            name=f"{p}/scores")
+        probs = w.node("Softmax", [w.node("Add", [scores, mask], name=f"{p}/masked")], name=f"{p}/probs", axis=-1)
         if "chunk" in variant:
-            runs = w.node("Transpose", [w.node("Reshape", [probs, probs4], f"{p}/probs_runs")[0]], f"{p}/probs_t",
-                          perm=[0, 2, 1, 3])[0]  # [kv, C / CHUNK, n_rep, CHUNK]
-            values = w.node("Reshape", [pv_out, values4], f"{p}/values")[0]  # [kv, C / CHUNK, CHUNK, D]
-            parts = w.node("MatMul", [runs, values], f"{p}/context_runs")[0]  # [kv, C / CHUNK, n_rep, D]
-            ctx = w.node("ReduceSum", [parts, axis1], f"{p}/context", keepdims=0)[0]
+            runs = w.node("Transpose", [w.node("Reshape", [probs, probs4], name=f"{p}/probs_runs")],
+                          name=f"{p}/probs_t", perm=[0, 2, 1, 3])  # [kv, C / CHUNK, n_rep, CHUNK]
+            values = w.node("Reshape", [pv_out, values4], name=f"{p}/values")  # [kv, C / CHUNK, CHUNK, D]
+            parts = w.node("MatMul", [runs, values], name=f"{p}/context_runs")  # [kv, C / CHUNK, n_rep, D]
+            ctx = w.node("ReduceSum", [parts, axis1], name=f"{p}/context", keepdims=0)
         else:
-            ctx = w.node("MatMul", [probs, w.node("Reshape", [pv_out, cache3], f"{p}/values")[0]], f"{p}/context")[0]
-        w.node("Reshape", [ctx, out_shape], f"{p}/out", outputs=[attn_out])
+            values = w.node("Reshape", [pv_out, cache3], name=f"{p}/values")
+            ctx = w.node("MatMul", [probs, values], name=f"{p}/context")
+        w.node("Reshape", [ctx, out_shape], name=f"{p}/out", outputs=[attn_out])
 
     # Each layer's nodes go where its GroupQueryAttention was, the per-step ones before the first.
     by_layer = {}
@@ -176,7 +162,7 @@ def replace_attention(model: onnx.ModelProto, variant: str = DEFAULT) -> int:
         nodes.extend(by_layer[n.name])
     del g.node[:]
     g.node.extend(nodes)
-    g.initializer.extend(w.consts.values())
+    g.initializer.extend(numpy_helper.from_array(v, k) for k, v in w.inits.items())
     cap = kv_shape.dim[2]
     positions = helper.make_tensor_value_info(POSITIONS, TP.INT32, [cap.dim_param or cap.dim_value])
     g.input.append(positions)
