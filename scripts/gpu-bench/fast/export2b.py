@@ -79,16 +79,20 @@ def export_wasm_variant(model, main: Path, out: Path, log=print) -> Path:
     return out
 
 
+MANIFEST = "onnx/fast.json"
+
+
 def link_folder(main: Path, out: Path, fresh: set[str]) -> None:
     """`out` as `main` with hard links (no second copy on disk), except the files in `fresh` (paths relative to
-    main), which the caller writes anew: a link would let it overwrite the main folder's."""
+    main) and the manifest, which the caller writes anew: writing through a link would change the main
+    folder's file."""
     import os
 
     for f in main.rglob("*"):
         if f.is_file():
             rel = f.relative_to(main)
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            if not (out / rel).exists() and str(rel) not in fresh:
+            if not (out / rel).exists() and str(rel) not in fresh | {MANIFEST}:
                 os.link(f, out / rel)
 
 
