@@ -598,6 +598,11 @@ def main():
                     extra[k] = json.loads(v)
                 except json.JSONDecodeError:
                     extra[k] = v
+            def serve_variant(name: str, make) -> None:  # a variant folder of the model, made once per call
+                if not (models_root / name).exists():
+                    (models_root / name).symlink_to(make())
+                extra["from"] = f"/models/{name}/"
+
             groups = extra.pop("visionGroups", None)
             if groups is not None:  # not a load setting: the main folder with its vision graphs in other groups
                 from export2b import export_vision_variant
@@ -605,22 +610,17 @@ def main():
                 if torch_model is None:
                     raise RuntimeError("visionGroups needs the exported 2B model (not with --local / --tiny-only)")
                 name = f"{model_2b.name}-vision-groups-{groups}"
-                if not (models_root / name).exists():
-                    variant = export_vision_variant(torch_model, model_2b, model_2b.with_name(name), int(groups), log=log)
-                    (models_root / name).symlink_to(variant)
-                extra["from"] = f"/models/{name}/"
+                serve_variant(name, lambda: export_vision_variant(torch_model, model_2b, model_2b.with_name(name),
+                                                                  int(groups), log=log))
             attention = extra.pop("stepAttention", None)
             if attention is not None:  # not a load setting: the main folder with another decode-step graph
                 from export2b import export_step_variant
 
-                if big_dtype != "q4" or "from" in extra:
-                    raise RuntimeError("stepAttention needs a q4 model and no other variant in its set")
+                if "from" in extra:
+                    raise RuntimeError("stepAttention needs no other variant in its set")
                 source = (models_root / big.strip("/").split("/")[-1]).resolve()  # the 2B, or the tiny (--local)
                 name = f"{source.name}-step-{attention}"
-                if not (models_root / name).exists():
-                    variant = export_step_variant(source, source.with_name(name), str(attention), log=log)
-                    (models_root / name).symlink_to(variant)
-                extra["from"] = f"/models/{name}/"
+                serve_variant(name, lambda: export_step_variant(source, source.with_name(name), str(attention), log=log))
             level0 = mem.settled()
             t0 = elapsed()
             with Browser(chromium, flags, out / "chromium-memory.log", env) as b2:
